@@ -1,0 +1,93 @@
+"""HTTP client for the ACD: reservations, warm transfers, forwarded messages, callbacks.
+
+4xx answers mean our request is wrong: they become non-retryable errors naming the reason.
+Everything else (connection refused, 5xx, timeouts) is retried by the activity's policy, so an
+ACD restart delays a hand-off but never loses it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from temporalio.exceptions import ApplicationError
+
+from models.acd import (
+    CallbackRequest,
+    ForwardMessage,
+    ReservationAck,
+    ReservationRequest,
+    TransferAck,
+    TransferRequest,
+)
+from models.routing import HumanAvailability
+
+CAPACITY_TTL_SECONDS = 1.0
+
+
+class AcdClient:
+    def __init__(self, base_url: str, timeout_seconds: float = 5.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds, connect=2.0))
+        self._capacity: list[HumanAvailability] = []
+        self._capacity_at = float("-inf")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = await self._http.request(method, f"{self._base}{path}", json=body)
+        if 400 <= response.status_code < 500 and response.status_code not in (404, 408, 429):
+            raise ApplicationError(
+                f"ACD rejected {method} {path}: HTTP {response.status_code} {response.text[:300]}",
+                type="AcdRejected",
+                non_retryable=True,
+            )
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    async def reserve(self, request: ReservationRequest) -> ReservationAck:
+        return ReservationAck.model_validate(
+            await self._call("POST", "/reservations", request.model_dump(mode="json"))
+        )
+
+    async def release(self, reservation_id: str) -> None:
+        response = await self._http.delete(f"{self._base}/reservations/{reservation_id}")
+        if response.status_code not in (200, 204, 404):
+            response.raise_for_status()
+
+    async def transfer(self, request: TransferRequest) -> TransferAck:
+        return TransferAck.model_validate(
+            await self._call("POST", "/transfers", request.model_dump(mode="json"))
+        )
+
+    async def forward(self, message: ForwardMessage) -> None:
+        await self._call(
+            "POST", f"/transfers/{message.transfer_id}/messages", message.model_dump(mode="json")
+        )
+
+    async def callback(self, request: CallbackRequest) -> None:
+        await self._call("POST", "/callbacks", request.model_dump(mode="json"))
+
+    async def capacity(self) -> list[HumanAvailability]:
+        """Human availability, cached briefly: routing reads it on every interaction."""
+        now = time.monotonic()
+        if now - self._capacity_at < CAPACITY_TTL_SECONDS:
+            return self._capacity
+        try:
+            body = await self._call("GET", "/capacity")
+        except (httpx.HTTPError, ApplicationError):
+            # Unknown capacity must not block routing: report none, decisions say so.
+            return self._capacity
+        self._capacity = [
+            HumanAvailability(
+                queue=q["queue"],
+                available_agents=int(q.get("available_agents", 0)),
+                queued=int(q.get("queued", 0)),
+                estimated_wait_seconds=float(q.get("estimated_wait_seconds", 0.0)),
+            )
+            for q in body.get("queues", [])
+        ]
+        self._capacity_at = now
+        return self._capacity

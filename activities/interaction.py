@@ -1,0 +1,211 @@
+"""Side effects of ``InteractionWorkflow``: classify, route, call the AI, hand over, record.
+
+Local activities (in-process, no extra server round trip) carry the per-turn hot path:
+pattern selection, triage, the AI call and the final write. Calls to the ACD are regular
+activities: they may wait on a slow or restarting ACD for minutes and must survive worker loss.
+Every activity is idempotent: keys derive from the workflow id and the step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.acd_client import AcdClient
+from activities.ai_client import (
+    AIBadResponse,
+    AIClient,
+    AIError,
+    AIRateLimited,
+    AIRequestRejected,
+)
+from activities.config_cache import RoutingConfigCache
+from activities.fleet_health import FleetHealth
+from models.acd import (
+    CallbackRequest,
+    ForwardMessage,
+    ReleaseReservation,
+    ReservationAck,
+    ReservationRequest,
+    TransferAck,
+    TransferRequest,
+)
+from models.ai import AIReply, AIRequest
+from models.facts import RecordInteraction
+from models.routing import Classification, FleetSnapshot, RouteRequest
+from models.triage import FlushRun, PatternChoice, PatternRequest, TriageRequest, TriageResult
+from store.repository import Store
+from warmline.routing import decide_route, select_pattern
+
+
+class IntentClassifier(Protocol):
+    """What the triage step needs of a classifier; the transformers model satisfies it."""
+
+    @property
+    def version(self) -> str: ...
+
+    def classify(self, text: str) -> Classification: ...
+
+
+class Metrics(Protocol):
+    def observe_ai_call(
+        self,
+        agent: str,
+        version: str,
+        status: str,
+        seconds: float,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost: float,
+    ) -> None: ...
+
+
+@dataclass
+class InteractionDeps:
+    store: Store
+    classifier: IntentClassifier
+    ai: AIClient
+    acd: AcdClient
+    health: FleetHealth
+    configs: RoutingConfigCache
+    metrics: Metrics | None = None
+
+
+class InteractionActivities:
+    def __init__(self, deps: InteractionDeps) -> None:
+        self.deps = deps
+
+    # -- decision steps (local activities) ------------------------------------------------
+    @activity.defn
+    async def select_pattern(self, request: PatternRequest) -> PatternChoice:
+        config = await self.deps.configs.get()
+        pattern, reason = select_pattern(config, request.entry_point, request.has_upstream_intent)
+        return PatternChoice(pattern=pattern, reason=reason, config_version=config.version)
+
+    @activity.defn
+    async def triage(self, request: TriageRequest) -> TriageResult:
+        started = time.perf_counter()
+        classification = request.classification
+        if classification is None:
+            if request.upstream_intent is not None:
+                classification = Classification(
+                    intent=request.upstream_intent.intent,
+                    confidence=request.upstream_intent.confidence,
+                    model_version="upstream",
+                    source="upstream",
+                )
+            else:
+                classification = self.deps.classifier.classify(request.text)
+        classify_ms = (time.perf_counter() - started) * 1000
+        config = await self.deps.configs.get()
+        snapshot = FleetSnapshot(
+            endpoints=self.deps.health.snapshot(), humans=await self.deps.acd.capacity()
+        )
+        route_request = RouteRequest(
+            interaction_id=request.interaction_id,
+            channel=request.channel,
+            segment=request.segment,
+            language=request.language,
+            entry_point=request.entry_point,
+            classification=classification,
+        )
+        decision = decide_route(route_request, config, snapshot, request.pattern)
+        return TriageResult(
+            classification=classification, decision=decision, classify_ms=round(classify_ms, 3)
+        )
+
+    @activity.defn
+    async def invoke_ai(self, request: AIRequest) -> AIReply:
+        """One AI turn; a retry re-sends the same idempotency key, never a second answer."""
+        ep = request.endpoint
+        if not self.deps.health.try_acquire(ep.name, ep.version):
+            raise ApplicationError(
+                f"circuit open for {ep.name}:{ep.version}", type="CircuitOpen", non_retryable=True
+            )
+        started = time.perf_counter()
+        status, success = "ok", False
+        try:
+            reply = await self.deps.ai.complete(request)
+            success = True
+            return reply
+        except AIRateLimited as exc:
+            status = exc.kind
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
+            raise ApplicationError(str(exc), type="AIRateLimited", next_retry_delay=delay) from exc
+        except AIRequestRejected as exc:
+            status = exc.kind
+            raise ApplicationError(str(exc), type="AIRequestRejected", non_retryable=True) from exc
+        except AIBadResponse as exc:
+            status = exc.kind
+            raise ApplicationError(str(exc), type="AIBadResponse") from exc
+        except AIError as exc:
+            status = exc.kind
+            raise ApplicationError(str(exc), type=type(exc).__name__) from exc
+        finally:
+            self.deps.health.release(ep.name, ep.version, success)
+            if self.deps.metrics is not None:
+                elapsed = time.perf_counter() - started
+                if success:
+                    self.deps.metrics.observe_ai_call(
+                        ep.name,
+                        ep.version,
+                        status,
+                        elapsed,
+                        reply.prompt_tokens,
+                        reply.completion_tokens,
+                        reply.cost_usd,
+                    )
+                else:
+                    self.deps.metrics.observe_ai_call(ep.name, ep.version, status, elapsed, 0, 0, 0)
+
+    @activity.defn
+    async def record_interaction(self, record: RecordInteraction) -> bool:
+        """Facts and audit in one transaction; a retry after a lost ack writes nothing twice."""
+        return await asyncio.to_thread(self.deps.store.record_interaction, record)
+
+    # -- regular activities -------------------------------------------------------------
+    @activity.defn
+    async def flush_run(self, flush: FlushRun) -> None:
+        await asyncio.to_thread(self.deps.store.archive_transcript, flush.archive)
+        if flush.audit:
+            await asyncio.to_thread(self.deps.store.append_audit, flush.audit)
+
+    @activity.defn
+    async def reserve_human(self, request: ReservationRequest) -> ReservationAck:
+        return await self.deps.acd.reserve(request)
+
+    @activity.defn
+    async def release_reservation(self, request: ReleaseReservation) -> None:
+        await self.deps.acd.release(request.reservation_id)
+
+    @activity.defn
+    async def warm_transfer(self, request: TransferRequest) -> TransferAck:
+        return await self.deps.acd.transfer(request)
+
+    @activity.defn
+    async def forward_to_human(self, message: ForwardMessage) -> None:
+        await self.deps.acd.forward(message)
+
+    @activity.defn
+    async def schedule_callback(self, request: CallbackRequest) -> None:
+        await self.deps.acd.callback(request)
+
+    def all(self) -> list[object]:
+        return [
+            self.select_pattern,
+            self.triage,
+            self.invoke_ai,
+            self.record_interaction,
+            self.flush_run,
+            self.reserve_human,
+            self.release_reservation,
+            self.warm_transfer,
+            self.forward_to_human,
+            self.schedule_callback,
+        ]

@@ -1,0 +1,150 @@
+"""``warmline demo``: realistic traffic through the embedded stack, then the WFM summary.
+
+The driver behaves like a CCaaS platform: it starts each interaction with a Temporal client,
+sends the customer's turns as ``send_message`` updates, asks for humans, goes silent, and waits
+for the outcome. Everything it prints afterwards is read back from the store, the same facts a
+WFM platform would poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from temporalio.client import Client, WorkflowHandle
+
+from cli.stack import RunningStack
+from models.interaction import (
+    INTERACTION_TASK_QUEUE,
+    INTERACTION_WORKFLOW,
+    InteractionResult,
+    Reply,
+    interaction_workflow_id,
+)
+from simulators.traffic import ScriptedInteraction, generate_traffic
+from store.summary import DemoSummary, summarize
+
+CLOSING_WORDS = "Thanks, that's all I needed."
+ANGRY_WORDS = "This is useless and ridiculous, I am furious!!!"
+
+
+async def _send(handle: WorkflowHandle[Any, Any], text: str, message_id: str) -> Reply:
+    return await handle.execute_update(
+        "send_message", {"text": text, "message_id": message_id}, result_type=Reply
+    )
+
+
+async def drive_interaction(client: Client, script: ScriptedInteraction) -> InteractionResult:
+    """Play one scripted customer against the workflow, as a CCaaS client would."""
+    iid = script.input["interaction_id"]
+    handle = await client.start_workflow(
+        INTERACTION_WORKFLOW,
+        script.input,
+        id=interaction_workflow_id(iid),
+        task_queue=INTERACTION_TASK_QUEUE,
+        result_type=InteractionResult,
+    )
+    reply = await handle.execute_update("await_reply", {"turn": 1}, result_type=Reply)
+    turn = 1
+    for text in script.follow_ups:
+        if reply.kind == "closing":
+            break
+        turn += 1
+        reply = await _send(handle, text, f"{iid}-{turn}")
+    if reply.kind != "closing":
+        if script.ends_with == "thanks":
+            reply = await _send(handle, CLOSING_WORDS, f"{iid}-end")
+        elif script.ends_with == "request_human":
+            await handle.signal("request_human", {"reason": "customer asked for an agent"})
+        elif script.ends_with == "angry":
+            reply = await _send(handle, ANGRY_WORDS, f"{iid}-end")
+    status = await handle.query("status")
+    if reply.kind != "closing" and status["state"] == "ai_active":
+        # The customer leaves; don't wait for the channel's inactivity timeout.
+        await handle.signal("end_interaction", {"reason": "customer_left", "csat": script.csat})
+    return await handle.result()
+
+
+async def run_demo(
+    stack: RunningStack, interactions: int, seed: int, concurrency: int, console: Console
+) -> DemoSummary:
+    scripts = generate_traffic(interactions, seed)
+    started = datetime.now(UTC).isoformat()
+    semaphore = asyncio.Semaphore(concurrency)
+    failures: list[str] = []
+    with Progress(
+        TextColumn("[bold]interactions"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"),
+        console=console,
+    ) as progress:
+        task = progress.add_task("demo", total=len(scripts), detail="")
+        counts: dict[str, int] = {}
+
+        async def one(script: ScriptedInteraction) -> None:
+            async with semaphore:
+                try:
+                    result = await drive_interaction(stack.client, script)
+                    counts[result.pool.value] = counts.get(result.pool.value, 0) + 1
+                except Exception as exc:
+                    failures.append(f"{script.input['interaction_id']}: {exc!r}")
+                progress.update(
+                    task,
+                    advance=1,
+                    detail=" ".join(f"{k}={v}" for k, v in sorted(counts.items())),
+                )
+
+        await asyncio.gather(*(one(s) for s in scripts))
+    for failure in failures[:10]:
+        console.print(f"[red]failed[/red] {failure}")
+    return await asyncio.to_thread(summarize, stack.store, started)
+
+
+def render_summary(summary: DemoSummary, ui_url: str, console: Console) -> None:
+    pools = Table(title="Volume by pool")
+    pools.add_column("pool")
+    pools.add_column("interactions", justify="right")
+    pools.add_column("share", justify="right")
+    for pool, count in summary.by_pool.items():
+        share = count / summary.total if summary.total else 0.0
+        pools.add_row(pool, str(count), f"{share:.0%}")
+    console.print(pools)
+
+    rate = summary.containment_rate
+    console.print(
+        f"Containment: [bold]{rate:.1%}[/bold] of {summary.ai_routed} AI-routed interactions"
+        if rate is not None
+        else "Containment: no AI-routed interactions"
+    )
+    outcomes = Table(title="Outcomes and escalation reasons")
+    outcomes.add_column("kind")
+    outcomes.add_column("name")
+    outcomes.add_column("count", justify="right")
+    for name, count in sorted(summary.by_outcome.items()):
+        outcomes.add_row("outcome", name, str(count))
+    for name, count in sorted(summary.escalation_reasons.items(), key=lambda kv: -kv[1]):
+        outcomes.add_row("escalation", name, str(count))
+    console.print(outcomes)
+
+    times = Table(title="Handle time (seconds) per segment")
+    for column in ("segment", "n", "p50", "p90", "p95"):
+        times.add_column(column, justify="right" if column != "segment" else "left")
+    for segment, ht in summary.handle_times.items():
+        times.add_row(segment, str(ht.count), *(_fmt(v) for v in (ht.p50, ht.p90, ht.p95)))
+    console.print(times)
+    console.print(
+        f"Parallel pattern: {summary.reservations_released} human reservations released, "
+        f"{summary.saved_wait_seconds:.0f} s of estimated wait saved. "
+        f"AI cost ${summary.cost_usd:.4f}."
+    )
+    console.print(f"Temporal UI: [link={ui_url}]{ui_url}[/link] (every interaction's history)")
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

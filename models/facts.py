@@ -1,0 +1,76 @@
+"""What an interaction leaves behind for analytics, WFM and auditors (written once, at close)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.interaction import TranscriptEntry
+
+
+class InteractionFacts(BaseModel):
+    """One row per interaction; idempotent on ``interaction_id`` (a retried write is a no-op)."""
+
+    model_config = ConfigDict(extra="forbid")
+    interaction_id: str
+    workflow_id: str
+    channel: str = Field(description="Final channel.")
+    initial_channel: str
+    segment: str
+    language: str
+    region: str
+    intent: str
+    confidence: float
+    pattern: str
+    route: str
+    pool: str
+    outcome: str
+    escalation_trigger: str | None = None
+    model_version: str | None = Field(default=None, description="AI agent version that answered.")
+    classifier_version: str
+    config_version: int
+    ai_endpoint: str | None = None
+    human_queue: str | None = None
+    human_agent: str | None = None
+    started_at: str
+    ended_at: str
+    turns: int
+    ai_seconds: float = 0.0
+    queue_seconds: float = 0.0
+    human_seconds: float = 0.0
+    total_seconds: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    csat: int | None = None
+    reservation_released: bool = False
+    saved_wait_seconds: float = 0.0
+    channel_switches: int = 0
+
+
+class AuditEvent(BaseModel):
+    """An auditable decision or change; the store chains them with hashes per stream."""
+
+    model_config = ConfigDict(extra="forbid")
+    stream: str = Field(description="e.g. interaction-<id>, routing-config, fleet")
+    seq: int = Field(description="Position within the stream as the producer numbered it.")
+    kind: str = Field(description="routing_decision | escalation | channel_switch | ...")
+    at: str
+    actor: str = "warmline"
+    payload: dict[str, Any] = Field(default_factory=dict, description="Redacted.")
+
+
+class RecordInteraction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    facts: InteractionFacts
+    audit: list[AuditEvent] = Field(default_factory=list)
+
+
+class ArchiveTranscript(BaseModel):
+    """Older turns moved out of workflow history before continue-as-new."""
+
+    model_config = ConfigDict(extra="forbid")
+    interaction_id: str
+    run_index: int
+    entries: list[TranscriptEntry]

@@ -1,0 +1,252 @@
+"""Public contract of ``InteractionWorkflow``: what a CCaaS platform sends and receives.
+
+Every model here is JSON on the wire. Fields may be added (with defaults) but never renamed or
+removed: running workflows and non-Python clients depend on them. ``warmline schema`` exports
+their JSON Schemas.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+INTERACTION_WORKFLOW = "InteractionWorkflow"
+INTERACTION_TASK_QUEUE = "interactions"
+INTERACTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+MAX_MESSAGE_CHARS = 20_000
+
+
+def interaction_workflow_id(interaction_id: str) -> str:
+    """The one place the id scheme lives, so clients and workers never disagree."""
+    return f"interaction-{interaction_id}"
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    CHAT = "chat"
+    EMAIL = "email"
+    SOCIAL = "social"
+
+
+class Route(StrEnum):
+    """Where the routing engine sends an interaction (the reference's three destinations)."""
+
+    AI = "ai"
+    AI_MONITORED = "ai_monitored"
+    HUMAN = "human"
+
+
+class Pool(StrEnum):
+    """The three-pool view WFM plans by: how the interaction was finally handled."""
+
+    AI_CONTAINED = "ai_contained"
+    AI_ASSISTED = "ai_assisted"
+    HUMAN_ONLY = "human_only"
+
+
+class OrchestrationPattern(StrEnum):
+    PRE_ACD = "pre_acd"
+    PARALLEL = "parallel"
+    POST_CLASSIFICATION = "post_classification"
+
+
+class InteractionState(StrEnum):
+    ROUTING = "routing"
+    AI_ACTIVE = "ai_active"
+    AWAITING_HUMAN = "awaiting_human"
+    WITH_HUMAN = "with_human"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    CONTAINED = "contained"
+    ESCALATED = "escalated"
+    HUMAN_ONLY = "human_only"
+    ABANDONED = "abandoned"
+    DEFLECTED = "deflected"
+    CALLBACK = "callback"
+
+
+class EscalationTrigger(StrEnum):
+    SENTIMENT = "sentiment"
+    MAX_TURNS = "max_turns"
+    OUT_OF_SCOPE = "out_of_scope"
+    EXPLICIT_REQUEST = "explicit_request"
+    AI_REQUESTED = "ai_requested"
+    AI_UNAVAILABLE = "ai_unavailable"
+    CHANNEL_SWITCH = "channel_switch"
+    ROUTED_TO_HUMAN = "routed_to_human"
+
+
+class Sender(StrEnum):
+    CUSTOMER = "customer"
+    AI = "ai"
+    HUMAN = "human"
+    SYSTEM = "system"
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class Customer(_Contract):
+    id: str = Field(min_length=1, max_length=128, description="CRM / CCaaS customer id.")
+    segment: str = Field(
+        default="standard",
+        min_length=1,
+        max_length=64,
+        description="Customer segment, e.g. standard, premium, vulnerable; a routing matrix axis.",
+    )
+    language: str = Field(default="en", min_length=2, max_length=16, description="BCP 47 tag.")
+    region: str = Field(
+        default="us", min_length=2, max_length=16, description="Data-residency region."
+    )
+
+
+class UpstreamIntent(_Contract):
+    """Set by an IVR or upstream classifier (post-classification pattern)."""
+
+    intent: str = Field(min_length=1, max_length=64)
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class InteractionInput(_Contract):
+    interaction_id: str = Field(
+        pattern=INTERACTION_ID_PATTERN,
+        description="Unique per interaction; the workflow id is interaction-<interaction_id>.",
+    )
+    channel: Channel
+    customer: Customer
+    first_message: str = Field(
+        min_length=1, max_length=MAX_MESSAGE_CHARS, description="The customer's opening words."
+    )
+    metadata: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Free-form CCaaS context (queue, entry point, priority, order id...). "
+        "Redacted before it is stored. `entry_point` selects the orchestration pattern; "
+        "`priority` (0 low .. 9 high) is used when humans are scarce.",
+    )
+    upstream_intent: UpstreamIntent | None = Field(
+        default=None, description="Intent already known upstream (post-classification pattern)."
+    )
+
+    @field_validator("first_message")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must contain non-whitespace text")
+        return value
+
+    @property
+    def entry_point(self) -> str:
+        return str(self.metadata.get("entry_point", "default"))
+
+
+class CustomerMessage(_Contract):
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    message_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Client's id for this turn; a repeated id returns the earlier reply.",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must contain non-whitespace text")
+        return value
+
+
+class Reply(_Contract):
+    turn: int = Field(description="1-based customer turn this reply answers.")
+    sender: Sender
+    text: str
+    kind: str = Field(
+        default="answer",
+        description="answer | hold_notice | handover_notice | closing | delivered_to_human",
+    )
+    message_id: str | None = None
+    model_version: str | None = None
+
+
+class AwaitReply(_Contract):
+    turn: int = Field(default=1, ge=1, description="Customer turn whose reply to wait for.")
+
+
+class RequestHuman(_Contract):
+    reason: str = Field(default="customer asked for a human", max_length=500)
+
+
+class SwitchChannel(_Contract):
+    channel: Channel
+    reason: str = Field(default="customer switched channel", max_length=500)
+
+
+class HumanAccepted(_Contract):
+    agent_id: str = Field(min_length=1, max_length=128)
+    transfer_id: str | None = None
+
+
+class HumanResolved(_Contract):
+    agent_id: str = Field(min_length=1, max_length=128)
+    resolution: str = Field(default="resolved", max_length=500)
+    csat: int | None = Field(default=None, ge=1, le=5)
+
+
+class EndInteraction(_Contract):
+    reason: str = Field(default="customer_ended", max_length=200)
+    csat: int | None = Field(default=None, ge=1, le=5)
+
+
+class TranscriptEntry(_Contract):
+    turn: int
+    sender: Sender
+    text: str = Field(description="Redacted text; raw customer text never enters history.")
+    at: str = Field(description="ISO-8601 time of the entry (workflow time).")
+
+
+class InteractionResult(_Contract):
+    interaction_id: str
+    outcome: Outcome
+    pool: Pool
+    intent: str
+    channel: Channel
+    turns: int
+    escalation_trigger: EscalationTrigger | None = None
+    model_version: str | None = None
+    handle_seconds: dict[str, float] = Field(
+        default_factory=dict, description="Segments: ai, queue, human, total."
+    )
+    cost_usd: float = 0.0
+    tokens: int = 0
+    csat: int | None = None
+
+
+class StatusView(_Contract):
+    """What the ``status`` query returns: enough for an auditor or an agent desktop."""
+
+    interaction_id: str
+    state: InteractionState
+    channel: Channel
+    pool: Pool | None
+    pattern: OrchestrationPattern | None
+    intent: str | None
+    confidence: float | None
+    transcript: list[TranscriptEntry]
+    decisions: list[dict[str, Any]]
+    channel_switches: list[dict[str, Any]]
+    escalation_trigger: EscalationTrigger | None
+    run_count: int
+    turns: int
+
+
+class ChannelSwitched(_Contract):
+    """Answer of ``switch_channel``: where the interaction goes now and why."""
+
+    channel: Channel
+    previous_channel: Channel
+    route: Route
+    reasons: list[str]

@@ -1,0 +1,173 @@
+"""Routing config documents, fleet snapshots and the decisions made from them.
+
+The routing config is versioned data (stored with author and time). A decision always names
+the config version it used and carries its reasons, so the same object serves history, the
+audit trail and the ``status`` query.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from models.interaction import Channel, OrchestrationPattern, Route
+
+ANY = "*"
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Classification(_Doc):
+    intent: str
+    confidence: float = Field(ge=0.0, le=1.0, description="Calibrated probability of `intent`.")
+    out_of_scope: bool = False
+    model_version: str
+    source: str = Field(default="classifier", description="classifier | upstream")
+
+
+class ThresholdRule(_Doc):
+    """One cell of the confidence matrix; ``*`` matches anything, the most specific rule wins."""
+
+    intent: str = ANY
+    channel: str = ANY
+    segment: str = ANY
+    ai_min: float = Field(default=0.92, ge=0.0, le=1.0, description="confidence >= this: AI")
+    monitored_min: float = Field(
+        default=0.75, ge=0.0, le=1.0, description="confidence >= this (< ai_min): AI monitored"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ThresholdRule:
+        if self.monitored_min > self.ai_min:
+            raise ValueError("monitored_min must not exceed ai_min")
+        return self
+
+    def specificity(self) -> int:
+        return sum(v != ANY for v in (self.intent, self.channel, self.segment))
+
+
+class EscalationPolicy(_Doc):
+    sentiment_min: float = Field(
+        default=-0.5, ge=-1.0, le=1.0, description="Escalate when turn sentiment drops below."
+    )
+    max_turns: int = Field(default=8, ge=1, description="AI turns without resolution.")
+    human_accept_deadline_seconds: float = Field(
+        default=120.0, gt=0, description="After this, the customer is offered a callback."
+    )
+    max_human_wait_seconds: float = Field(
+        default=1800.0, gt=0, description="After this, a callback is scheduled instead."
+    )
+    inactivity_timeout_seconds: dict[str, float] = Field(
+        default_factory=lambda: {
+            "voice": 120.0,
+            "chat": 900.0,
+            "email": 604800.0,
+            "social": 86400.0,
+        },
+        description="Silence per channel after which the interaction closes.",
+    )
+
+
+class AIEndpoint(_Doc):
+    """An AI agent version the router may target, with its continuous skill profile."""
+
+    name: str = Field(description="Logical agent, e.g. billing-bot.")
+    version: str
+    url: str = Field(description="OpenAI-compatible base URL (…/v1).")
+    model: str = Field(default="warmline-agent", description="`model` sent in the request.")
+    weight: float = Field(default=1.0, ge=0.0, description="Traffic weight within the agent.")
+    capability: dict[str, float] = Field(
+        default_factory=dict, description="Per-intent resolution probability; `*` default."
+    )
+    channels: dict[str, float] = Field(
+        default_factory=lambda: {"chat": 1.0, "email": 1.0, "social": 1.0, "voice": 0.9}
+    )
+    languages: dict[str, float] = Field(default_factory=lambda: {"en": 1.0})
+    max_concurrent: int = Field(default=100, ge=1)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    cost_per_1k_tokens: float = Field(default=0.002, ge=0)
+    api_key_env: str | None = Field(
+        default=None, description="Name of the env var holding the key; the key never is stored."
+    )
+
+
+class HumanQueue(_Doc):
+    name: str
+    capability: dict[str, float] = Field(default_factory=lambda: {ANY: 0.9})
+    channels: dict[str, float] = Field(
+        default_factory=lambda: {"chat": 1.0, "email": 1.0, "social": 1.0, "voice": 1.0}
+    )
+    languages: dict[str, float] = Field(default_factory=lambda: {"en": 1.0})
+
+
+class RoutingConfig(_Doc):
+    version: int = Field(default=0, description="Assigned by the store when saved.")
+    author: str = "system"
+    created_at: str | None = None
+    default_pattern: OrchestrationPattern = OrchestrationPattern.PRE_ACD
+    patterns: dict[str, OrchestrationPattern] = Field(
+        default_factory=dict, description="Entry point (metadata.entry_point) -> pattern."
+    )
+    intent_map: dict[str, Route] = Field(
+        default_factory=dict,
+        description="Fixed destinations by intent (complaint -> human); others use thresholds.",
+    )
+    ai_eligible_intents: list[str] = Field(
+        default_factory=list,
+        description="Post-classification: intents an upstream classifier may hand to AI. "
+        "Empty means every intent not mapped to human.",
+    )
+    thresholds: list[ThresholdRule] = Field(default_factory=lambda: [ThresholdRule()])
+    escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
+    ai_endpoints: list[AIEndpoint] = Field(default_factory=list)
+    human_queues: list[HumanQueue] = Field(default_factory=lambda: [HumanQueue(name="general")])
+    min_ai_fit: float = Field(
+        default=0.5, ge=0, le=1, description="Best-fit AI score below which humans are preferred."
+    )
+    max_turns_per_run: int = Field(
+        default=200, ge=2, description="Continue-as-new after this many turns in one run."
+    )
+
+
+class EndpointHealth(_Doc):
+    name: str
+    version: str
+    available: bool = True
+    breaker: str = "closed"
+    active_sessions: int = 0
+
+
+class HumanAvailability(_Doc):
+    queue: str
+    available_agents: int = 0
+    queued: int = 0
+    estimated_wait_seconds: float = 0.0
+
+
+class FleetSnapshot(_Doc):
+    endpoints: list[EndpointHealth] = Field(default_factory=list)
+    humans: list[HumanAvailability] = Field(default_factory=list)
+
+
+class RouteRequest(_Doc):
+    interaction_id: str
+    channel: Channel
+    segment: str
+    language: str
+    entry_point: str = "default"
+    classification: Classification
+
+
+class RoutingDecision(_Doc):
+    route: Route
+    pattern: OrchestrationPattern
+    intent: str
+    confidence: float
+    channel: Channel
+    config_version: int
+    ai_endpoint: AIEndpoint | None = None
+    human_queue: str | None = None
+    escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
+    max_turns_per_run: int = 200
+    reasons: list[str] = Field(default_factory=list)

@@ -1,0 +1,51 @@
+"""Activity contracts for the interaction's decision steps (pattern, classify + route)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.facts import ArchiveTranscript, AuditEvent
+from models.interaction import Channel, OrchestrationPattern, UpstreamIntent
+from models.routing import Classification, RoutingDecision
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatternRequest(_Msg):
+    entry_point: str
+    has_upstream_intent: bool
+
+
+class PatternChoice(_Msg):
+    pattern: OrchestrationPattern
+    reason: str
+    config_version: int
+
+
+class TriageRequest(_Msg):
+    interaction_id: str
+    text: str = Field(description="Redacted customer text.")
+    channel: Channel
+    segment: str
+    language: str
+    entry_point: str
+    pattern: OrchestrationPattern
+    upstream_intent: UpstreamIntent | None = None
+    classification: Classification | None = Field(
+        default=None, description="Reuse (channel switch): skip classification."
+    )
+
+
+class TriageResult(_Msg):
+    classification: Classification
+    decision: RoutingDecision
+    classify_ms: float = 0.0
+
+
+class FlushRun(_Msg):
+    """Before continue-as-new: old turns and pending audit events leave history for the store."""
+
+    archive: ArchiveTranscript
+    audit: list[AuditEvent] = Field(default_factory=list)

@@ -1,0 +1,298 @@
+"""``Store``: the one place activities, the API and the CLI read and write durable records.
+
+Synchronous on purpose: activities call it through ``asyncio.to_thread``, so a slow disk or a
+lock wait never blocks a worker's event loop, and SQLite and PostgreSQL share one code path.
+Every write is idempotent and runs in one transaction that is retried when a concurrent writer
+wins a unique constraint, so Temporal's activity retries and many worker threads are both safe
+without a global lock.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
+from sqlalchemy import Engine, func
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, col, select
+
+from models.facts import ArchiveTranscript, AuditEvent, InteractionFacts, RecordInteraction
+from models.interaction import TranscriptEntry
+from models.routing import RoutingConfig
+from store.audit_chain import (
+    StoredAuditEvent,
+    append_events,
+    next_seq,
+    stored_event,
+    stream_rows,
+    verify_rows,
+)
+from store.db import create_store_engine, init_schema, write_engine
+from store.tables import (
+    InteractionFactRow,
+    RoutingConfigRow,
+    TranscriptArchiveRow,
+    fact_row,
+    facts_from_row,
+    utc_now,
+)
+
+T = TypeVar("T")
+
+MAX_WRITE_ATTEMPTS = 30
+"""Conflicting writers retry this often before the error surfaces (then Temporal retries)."""
+RETRY_BACKOFF_SECONDS = 0.01
+"""Retry n pauses up to n times this, at random, so a herd of writers spreads out."""
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
+
+_ENTRIES = TypeAdapter(list[TranscriptEntry])
+
+
+class _Conflict(Exception):
+    """Raised inside a write when a concurrent writer got there first in a way no constraint
+    reports (e.g. it took the seq this attempt just picked); the attempt is retried."""
+
+
+def _is_conflict(exc: IntegrityError | OperationalError) -> bool:
+    """True when another transaction won a race: a retry sees its result and acts on it."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+class Store:
+    """Repository over one Engine (SQLite file or PostgreSQL); safe to share between threads.
+
+    Build SQLite engines with ``create_store_engine``: its write transactions queue on the file
+    lock instead of failing with "database is locked" under concurrent writers.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = write_engine(engine)
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        """Open ``url`` and create any missing tables: what a worker or the CLI does at start."""
+        engine = create_store_engine(url)
+        init_schema(engine)
+        return cls(engine)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        """Close pooled connections (a PostgreSQL schema cannot be dropped while they are open)."""
+        self._engine.dispose()
+
+    def _write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one write transaction, retrying it whole when a concurrent writer won."""
+        for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
+            try:
+                with Session(self._writer) as session:
+                    result = work(session)
+                    session.commit()
+                    return result
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == MAX_WRITE_ATTEMPTS or not _is_conflict(exc):
+                    raise
+            except _Conflict:
+                if attempt == MAX_WRITE_ATTEMPTS:
+                    raise
+            time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    # Routing config versions -------------------------------------------------------------
+
+    def save_routing_config(self, config: RoutingConfig, author: str) -> RoutingConfig:
+        """Store ``config`` as the next version; returns it with version, author and time set.
+
+        Two admins saving at once get consecutive versions: the unique version column makes the
+        slower one retry with the new maximum.
+        """
+
+        def attempt(session: Session) -> RoutingConfig:
+            highest = session.exec(select(func.max(RoutingConfigRow.version))).one()
+            now = utc_now()
+            saved = config.model_copy(
+                update={
+                    "version": (highest or 0) + 1,
+                    "author": author,
+                    "created_at": now.isoformat(),
+                }
+            )
+            document = saved.model_dump_json()
+            session.add(
+                RoutingConfigRow(
+                    version=saved.version, author=author, created_at=now, document=document
+                )
+            )
+            session.flush()
+            return RoutingConfig.model_validate_json(document)
+
+        return self._write(attempt)
+
+    def active_routing_config(self) -> RoutingConfig | None:
+        """The highest version, or None before the first save."""
+        with Session(self._engine) as session:
+            row = session.exec(
+                select(RoutingConfigRow).order_by(col(RoutingConfigRow.version).desc()).limit(1)
+            ).first()
+            return RoutingConfig.model_validate_json(row.document) if row else None
+
+    def get_routing_config(self, version: int) -> RoutingConfig | None:
+        with Session(self._engine) as session:
+            row = session.exec(
+                select(RoutingConfigRow).where(RoutingConfigRow.version == version)
+            ).first()
+            return RoutingConfig.model_validate_json(row.document) if row else None
+
+    def list_routing_configs(self) -> list[tuple[int, str, str]]:
+        """(version, author, created_at ISO-8601 UTC) of every version, oldest first."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(
+                    RoutingConfigRow.version, RoutingConfigRow.author, RoutingConfigRow.created_at
+                ).order_by(col(RoutingConfigRow.version))
+            ).all()
+            return [(version, author, created.isoformat()) for version, author, created in rows]
+
+    # Interaction facts and their audit trail ----------------------------------------------
+
+    def record_interaction(self, record: RecordInteraction) -> bool:
+        """Write the facts and their audit events atomically; False (and nothing written) if the
+        interaction was already recorded, so a retried activity never duplicates."""
+        return self.record_interactions([record])[0]
+
+    def record_interactions(self, records: Sequence[RecordInteraction]) -> list[bool]:
+        """``record_interaction`` for a batch in one transaction (one round trip at high volume);
+        the result says, per record in order, whether it was new."""
+        ordered = sorted(range(len(records)), key=lambda i: records[i].facts.interaction_id)
+
+        def attempt(session: Session) -> list[bool]:
+            ids = [r.facts.interaction_id for r in records]
+            known = set(
+                session.exec(
+                    select(InteractionFactRow.interaction_id).where(
+                        col(InteractionFactRow.interaction_id).in_(ids)
+                    )
+                ).all()
+            )
+            written = [False] * len(records)
+            events: list[AuditEvent] = []
+            # Key order, so concurrent batches lock rows in the same order (no deadlocks).
+            for index in ordered:
+                record = records[index]
+                if record.facts.interaction_id in known:
+                    continue
+                known.add(record.facts.interaction_id)
+                session.add(fact_row(record.facts))
+                events.extend(record.audit)
+                written[index] = True
+            session.flush()
+            append_events(session, events)
+            return written
+
+        return self._write(attempt) if records else []
+
+    def get_facts(self, interaction_id: str) -> InteractionFacts | None:
+        with Session(self._engine) as session:
+            row = session.get(InteractionFactRow, interaction_id)
+            return facts_from_row(row) if row else None
+
+    def count_facts(self) -> int:
+        with Session(self._engine) as session:
+            return session.exec(select(func.count()).select_from(InteractionFactRow)).one()
+
+    # Audit streams ------------------------------------------------------------------------
+
+    def append_audit(self, events: Sequence[AuditEvent]) -> int:
+        """Chain events the producer numbered; (stream, seq) already stored are skipped.
+
+        Returns how many were written (0 for a fully retried batch).
+        """
+        return len(self._write(lambda session: append_events(session, events))) if events else 0
+
+    def append_audit_auto(
+        self,
+        stream: str,
+        kind: str,
+        actor: str = "warmline",
+        payload: Mapping[str, Any] | None = None,
+        at: str | None = None,
+    ) -> StoredAuditEvent:
+        """Append to a shared stream (routing-config, fleet) whose writers cannot know the next
+        ``seq``: it is the stream's last + 1, retried if a concurrent writer took it.
+
+        Not idempotent by nature (there is no caller key); callers that may retry should use
+        ``append_audit`` with their own numbering.
+        """
+        stamp = at or utc_now().isoformat()
+        body = dict(payload or {})
+
+        def attempt(session: Session) -> StoredAuditEvent:
+            event = AuditEvent(
+                stream=stream,
+                seq=next_seq(session, stream),
+                kind=kind,
+                at=stamp,
+                actor=actor,
+                payload=body,
+            )
+            written = append_events(session, [event])
+            if not written:
+                # PostgreSQL (read committed) can show a seq committed after next_seq looked.
+                raise _Conflict(f"{stream} seq {event.seq} taken concurrently")
+            return written[0]
+
+        return self._write(attempt)
+
+    def audit_trail(self, stream: str) -> list[StoredAuditEvent]:
+        """The stream's events in chain order, with the hashes an auditor can recompute."""
+        with Session(self._engine) as session:
+            return [stored_event(row) for row in stream_rows(session, stream)]
+
+    def verify_audit(self, stream: str) -> tuple[bool, int | None]:
+        """(ok, seq of the first link whose stored data no longer matches its hash chain)."""
+        with Session(self._engine) as session:
+            return verify_rows(stream_rows(session, stream))
+
+    # Transcript archive -------------------------------------------------------------------
+
+    def archive_transcript(self, archive: ArchiveTranscript) -> bool:
+        """Keep one run's older turns; False if that run was archived already (first write wins)."""
+
+        def attempt(session: Session) -> bool:
+            exists = session.exec(
+                select(TranscriptArchiveRow.id).where(
+                    TranscriptArchiveRow.interaction_id == archive.interaction_id,
+                    TranscriptArchiveRow.run_index == archive.run_index,
+                )
+            ).first()
+            if exists is not None:
+                return False
+            session.add(
+                TranscriptArchiveRow(
+                    interaction_id=archive.interaction_id,
+                    run_index=archive.run_index,
+                    entries=_ENTRIES.dump_json(archive.entries).decode(),
+                )
+            )
+            session.flush()
+            return True
+
+        return self._write(attempt)
+
+    def archived_transcript(self, interaction_id: str) -> list[TranscriptEntry]:
+        """Every archived entry of the interaction, runs in order, entries as archived."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(TranscriptArchiveRow.entries)
+                .where(TranscriptArchiveRow.interaction_id == interaction_id)
+                .order_by(col(TranscriptArchiveRow.run_index))
+            ).all()
+        return [entry for text in rows for entry in _ENTRIES.validate_json(text)]

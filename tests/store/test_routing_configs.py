@@ -1,0 +1,47 @@
+"""Routing config versions: append-only, authored, timestamped, latest is active."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from models.interaction import Route
+from models.routing import RoutingConfig
+from store import Store
+
+
+def test_versions_increase_and_keep_author_and_time(store: Store) -> None:
+    assert store.active_routing_config() is None
+    assert store.list_routing_configs() == []
+
+    first = store.save_routing_config(RoutingConfig(), author="alice")
+    second = store.save_routing_config(
+        RoutingConfig(intent_map={"complaint": Route.HUMAN}, version=77), author="bob"
+    )
+
+    assert (first.version, first.author) == (1, "alice")
+    assert (second.version, second.author) == (2, "bob")  # a caller's version is ignored
+    assert second.created_at is not None
+    created = datetime.fromisoformat(second.created_at)
+    assert created.tzinfo is not None
+    assert abs(datetime.now(UTC) - created) < timedelta(minutes=1)
+
+    assert store.active_routing_config() == second
+    assert store.get_routing_config(1) == first
+    assert store.get_routing_config(3) is None
+    assert store.list_routing_configs() == [
+        (1, "alice", first.created_at),
+        (2, "bob", second.created_at),
+    ]
+
+
+def test_concurrent_saves_get_distinct_versions(store: Store) -> None:
+    def save(n: int) -> int:
+        return store.save_routing_config(RoutingConfig(), author=f"admin-{n}").version
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        versions = list(pool.map(save, range(24)))
+
+    assert sorted(versions) == list(range(1, 25))
+    active = store.active_routing_config()
+    assert active is not None and active.version == 24

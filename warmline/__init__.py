@@ -1,0 +1,1 @@
+"""Warmline domain core: pure decision logic, no Temporal, HTTP or database imports."""

@@ -1,0 +1,147 @@
+"""The routing config Warmline starts with: the embedded simulated fleet and a sane matrix.
+
+It is version 0 of the config store and the example integrators copy from, so each number is
+chosen to show one idea of the reference: fixed human intents, a confidence matrix that is
+stricter where mistakes cost more (voice, vulnerable customers, premium refunds), a general
+agent beside a billing specialist, and specialist human queues.
+"""
+
+from __future__ import annotations
+
+from models.interaction import OrchestrationPattern, Route
+from models.routing import (
+    AIEndpoint,
+    EscalationPolicy,
+    HumanQueue,
+    RoutingConfig,
+    ThresholdRule,
+)
+
+CARE_BOT = "care-bot"
+CARE_BOT_VERSION = "2026.10"
+BILLING_BOT = "billing-bot"
+BILLING_BOT_VERSION = "3.2"
+AI_MAX_CONCURRENT = 200
+
+# Intents that always go to a person: emotionally loaded, revenue-critical or regulated.
+HUMAN_ONLY_INTENTS: tuple[str, ...] = ("complaint", "account_closure", "fraud_report")
+
+# What an IVR may hand straight to AI under post-classification: low risk, high containment.
+LOW_RISK_INTENTS: tuple[str, ...] = (
+    "password_reset",
+    "order_status",
+    "store_hours",
+    "shipping_delay",
+    "update_address",
+    "invoice_copy",
+    "billing_inquiry",
+    "loyalty_points",
+    "product_information",
+    "appointment_booking",
+    "change_delivery",
+)
+
+# Resolution probabilities as measured on historical traffic (illustrative for the simulator).
+CARE_BOT_CAPABILITY: dict[str, float] = {
+    "password_reset": 0.95,
+    "order_status": 0.93,
+    "store_hours": 0.97,
+    "shipping_delay": 0.86,
+    "update_address": 0.9,
+    "product_information": 0.88,
+    "appointment_booking": 0.87,
+    "change_delivery": 0.85,
+    "return_item": 0.82,
+    "warranty_claim": 0.7,
+    "technical_support": 0.72,
+    "upgrade_plan": 0.8,
+    "cancel_subscription": 0.6,
+    "billing_inquiry": 0.75,
+    "invoice_copy": 0.85,
+    "refund_request": 0.65,
+    "payment_failed": 0.7,
+    "loyalty_points": 0.8,
+    "lost_card": 0.55,
+}
+BILLING_BOT_CAPABILITY: dict[str, float] = {
+    "billing_inquiry": 0.94,
+    "refund_request": 0.9,
+    "payment_failed": 0.88,
+    "invoice_copy": 0.96,
+    "loyalty_points": 0.9,
+}
+
+_THRESHOLDS: tuple[ThresholdRule, ...] = (
+    ThresholdRule(ai_min=0.92, monitored_min=0.75),
+    ThresholdRule(channel="voice", ai_min=0.94, monitored_min=0.80),
+    ThresholdRule(intent="password_reset", ai_min=0.85, monitored_min=0.60),
+    ThresholdRule(intent="technical_support", ai_min=0.95, monitored_min=0.85),
+    ThresholdRule(intent="refund_request", segment="premium", ai_min=0.95, monitored_min=0.85),
+    # Last among the single-axis rules so it wins their ties: a vulnerable customer's
+    # protection beats an intent's or a channel's leniency.
+    ThresholdRule(segment="vulnerable", ai_min=0.97, monitored_min=0.90),
+)
+
+_HUMAN_QUEUES: tuple[HumanQueue, ...] = (
+    HumanQueue(name="general", capability={"*": 0.8}),
+    HumanQueue(
+        name="billing",
+        capability={
+            "billing_inquiry": 0.95,
+            "refund_request": 0.95,
+            "payment_failed": 0.95,
+            "invoice_copy": 0.95,
+            "loyalty_points": 0.9,
+        },
+    ),
+    HumanQueue(
+        name="retention",
+        capability={"complaint": 0.95, "account_closure": 0.95, "cancel_subscription": 0.95},
+    ),
+    HumanQueue(name="fraud", capability={"fraud_report": 0.98, "lost_card": 0.98}),
+    HumanQueue(name="tech", capability={"technical_support": 0.95}),
+)
+
+
+def fleet_endpoint_url(ai_fleet_url: str, name: str, version: str) -> str:
+    """Where the simulated fleet serves one agent version (OpenAI-compatible base URL)."""
+    return f"{ai_fleet_url.rstrip('/')}/agents/{name}/{version}/v1"
+
+
+def default_routing_config(ai_fleet_url: str) -> RoutingConfig:
+    """A fresh default config pointing at the fleet at ``ai_fleet_url``."""
+    return RoutingConfig(
+        author="system",
+        default_pattern=OrchestrationPattern.PRE_ACD,
+        patterns={
+            "ivr": OrchestrationPattern.POST_CLASSIFICATION,
+            "web_chat": OrchestrationPattern.PARALLEL,
+        },
+        intent_map={intent: Route.HUMAN for intent in HUMAN_ONLY_INTENTS},
+        ai_eligible_intents=list(LOW_RISK_INTENTS),
+        thresholds=[rule.model_copy() for rule in _THRESHOLDS],
+        escalation=EscalationPolicy(),
+        ai_endpoints=[
+            AIEndpoint(
+                name=CARE_BOT,
+                version=CARE_BOT_VERSION,
+                url=fleet_endpoint_url(ai_fleet_url, CARE_BOT, CARE_BOT_VERSION),
+                weight=1.0,
+                capability=dict(CARE_BOT_CAPABILITY),
+                channels={"chat": 1.0, "email": 1.0, "social": 0.95, "voice": 0.9},
+                languages={"en": 1.0, "es": 0.85, "fr": 0.8},
+                max_concurrent=AI_MAX_CONCURRENT,
+            ),
+            AIEndpoint(
+                name=BILLING_BOT,
+                version=BILLING_BOT_VERSION,
+                url=fleet_endpoint_url(ai_fleet_url, BILLING_BOT, BILLING_BOT_VERSION),
+                weight=1.0,
+                capability=dict(BILLING_BOT_CAPABILITY),
+                channels={"chat": 1.0, "email": 1.0, "social": 0.9, "voice": 0.85},
+                languages={"en": 1.0, "es": 0.8},
+                max_concurrent=AI_MAX_CONCURRENT,
+            ),
+        ],
+        human_queues=[queue.model_copy(deep=True) for queue in _HUMAN_QUEUES],
+    )

@@ -1,0 +1,60 @@
+"""Process settings, read from ``WARMLINE_*`` environment variables (and a ``.env`` file).
+
+Defaults describe the embedded stack (``warmline dev``): a local Temporal dev server, a SQLite
+file in the data directory and the bundled simulators on loopback. Production sets the same
+variables to a Temporal cluster, PostgreSQL and real AI/ACD endpoints.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WARMLINE_", env_file=".env", extra="ignore")
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = Field(default=None, description="mTLS client cert (PEM)")
+    temporal_tls_key: Path | None = Field(default=None, description="mTLS client key (PEM)")
+    temporal_api_key: SecretStr | None = None
+    temporal_ui_port: int = 8233
+
+    data_dir: Path = Path(".warmline")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite file in data_dir"
+    )
+
+    ai_fleet_url: str = Field(
+        default="http://127.0.0.1:8701",
+        description="Base URL of the simulated fleet; real endpoints come from the routing config",
+    )
+    ai_fleet_port: int = 8701
+    acd_url: str = "http://127.0.0.1:8702"
+    acd_port: int = 8702
+    api_port: int = 8700
+    classifier_model_dir: Path | None = Field(
+        default=None, description="Intent model directory; default: the bundled model"
+    )
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer token for routing changes through the API"
+    )
+    metrics_port: int = Field(default=9464, description="Prometheus port of `warmline worker`")
+    ai_max_connections: int = 200
+    worker_max_concurrent_activities: int = 200
+    worker_max_concurrent_workflow_tasks: int = 100
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'warmline.db').resolve()}"
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,76 @@
+"""Which workflows and activities run on the ``interactions`` task queue, and with what."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.acd_client import AcdClient
+from activities.ai_client import AIClient
+from activities.config_cache import RoutingConfigCache
+from activities.fleet_health import FleetHealth
+from activities.interaction import IntentClassifier, InteractionActivities, InteractionDeps
+from models.interaction import INTERACTION_TASK_QUEUE
+from store.repository import Store
+from warmline.default_config import default_routing_config
+from warmline.settings import Settings
+from workflows.interaction import InteractionWorkflow
+
+WORKFLOWS: list[type] = [InteractionWorkflow]
+
+
+def load_classifier(model_dir: Path | None) -> IntentClassifier:
+    """Load the intent model once per process (it is the slowest thing a worker starts)."""
+    from warmline.classifier import IntentModel, default_model_dir
+
+    return IntentModel.load(model_dir or default_model_dir())
+
+
+@asynccontextmanager
+async def interaction_deps(
+    settings: Settings,
+    store: Store | None = None,
+    classifier: IntentClassifier | None = None,
+    config_ttl_seconds: float = 2.0,
+) -> AsyncIterator[InteractionDeps]:
+    """Build the process-wide dependencies and close every client on the way out."""
+    store = store or Store.from_url(settings.resolved_database_url)
+    ai = AIClient(max_connections=settings.ai_max_connections)
+    acd = AcdClient(settings.acd_url)
+    try:
+        yield InteractionDeps(
+            store=store,
+            classifier=classifier or load_classifier(settings.classifier_model_dir),
+            ai=ai,
+            acd=acd,
+            health=FleetHealth(),
+            configs=RoutingConfigCache(
+                store, default_routing_config(settings.ai_fleet_url), ttl_seconds=config_ttl_seconds
+            ),
+        )
+    finally:
+        await ai.aclose()
+        await acd.aclose()
+
+
+def interaction_worker(
+    client: Client,
+    deps: InteractionDeps,
+    settings: Settings,
+    task_queue: str = INTERACTION_TASK_QUEUE,
+) -> Worker:
+    activities = InteractionActivities(deps)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=activities.all(),
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_local_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=__import__("datetime").timedelta(seconds=10),
+    )

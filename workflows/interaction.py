@@ -1,0 +1,894 @@
+"""``InteractionWorkflow``: one customer interaction, from first words to a recorded outcome.
+
+The workflow only sequences: pure modules decide (routing, escalation, closing) and
+activities act. All state is one ``InteractionCarry``; customer text is redacted before it
+is kept, and the state travels through continue-as-new so long e-mail threads and chats of
+hundreds of turns keep a bounded history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from activities.interaction import InteractionActivities
+    from models.acd import (
+        CallbackRequest,
+        ContextPackage,
+        ForwardMessage,
+        ReleaseReservation,
+        ReservationAck,
+        ReservationRequest,
+        TransferRequest,
+    )
+    from models.ai import AIAction, AIRequest, ChatTurn
+    from models.facts import ArchiveTranscript, AuditEvent, RecordInteraction
+    from models.interaction import (
+        INTERACTION_WORKFLOW,
+        AwaitReply,
+        ChannelSwitched,
+        CustomerMessage,
+        EndInteraction,
+        EscalationTrigger,
+        HumanAccepted,
+        HumanResolved,
+        InteractionInput,
+        InteractionResult,
+        InteractionState,
+        OrchestrationPattern,
+        Outcome,
+        Reply,
+        RequestHuman,
+        Route,
+        Sender,
+        StatusView,
+        SwitchChannel,
+        TranscriptEntry,
+    )
+    from models.interaction_state import (
+        RECENT_REPLIES_KEPT,
+        TRANSCRIPT_KEPT_ON_CONTINUE,
+        InteractionCarry,
+    )
+    from models.routing import RoutingDecision
+    from models.triage import FlushRun, PatternRequest, TriageRequest
+    from warmline.closing import build_facts, default_outcome, final_pool, handle_segments
+    from warmline.escalation import check_escalation
+    from warmline.redaction import redact, redact_value
+    from workflows import interaction_text as text
+
+DECISION_TIMEOUT = timedelta(seconds=10)
+AI_TURN_TIMEOUT = timedelta(seconds=60)
+AI_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=5),
+    maximum_attempts=4,
+    non_retryable_error_types=["AIRequestRejected", "CircuitOpen"],
+)
+ACD_CALL_TIMEOUT = timedelta(seconds=10)
+ACD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["AcdRejected"],
+)
+RECORD_TIMEOUT = timedelta(hours=24)
+RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+RESERVATION_QUEUE_KEY = "queue"
+# A failed local activity surfaces as its cause (not wrapped in ActivityError) once retries end.
+LOCAL_ACTIVITY_FAILURES = (ActivityError, ApplicationError, ActivityTimeoutError)
+
+
+def _describe(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
+    )
+
+
+def invalid(what: str, error: ValidationError) -> ApplicationError:
+    """Bad input cannot be fixed by retrying: fail at once and name the field."""
+    return ApplicationError(
+        f"invalid {what}: {_describe(error)}", type="InvalidInput", non_retryable=True
+    )
+
+
+@workflow.defn(name=INTERACTION_WORKFLOW)
+class InteractionWorkflow:
+    def __init__(self) -> None:
+        self._c: InteractionCarry | None = None
+        self._lock = asyncio.Lock()
+        self._routed = False
+        self._closing: Outcome | None = None
+        self._activity = 0
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @workflow.run
+    async def run(self, request: dict[str, Any]) -> InteractionResult:
+        if isinstance(request, dict) and "continuation" in request:
+            self._c = InteractionCarry.model_validate(request["continuation"])
+            self._c.run_index += 1
+            self._c.turns_this_run = 0
+            self._closing = self._c.outcome
+            self._routed = True
+        else:
+            try:
+                parsed = InteractionInput.model_validate(request)
+            except ValidationError as exc:
+                raise invalid("InteractionInput", exc) from None
+            now = self._now()
+            safe = parsed.model_copy(
+                update={
+                    "first_message": redact(parsed.first_message),
+                    "metadata": redact_value(parsed.metadata),
+                }
+            )
+            self._c = InteractionCarry(
+                request=safe, channel=safe.channel, started_at=now, last_activity_at=now
+            )
+            await self._open()
+        await self._converse()
+        return await self._close()
+
+    @property
+    def c(self) -> InteractionCarry:
+        assert self._c is not None
+        return self._c
+
+    def _now(self) -> str:
+        return workflow.now().isoformat()
+
+    def _touch(self) -> None:
+        self.c.last_activity_at = self._now()
+        self._activity += 1
+
+    async def _open(self) -> None:
+        c = self.c
+        choice = await workflow.execute_local_activity_method(
+            InteractionActivities.select_pattern,
+            PatternRequest(
+                entry_point=c.request.entry_point,
+                has_upstream_intent=c.request.upstream_intent is not None,
+            ),
+            start_to_close_timeout=DECISION_TIMEOUT,
+        )
+        c.pattern = choice.pattern
+        reservation: asyncio.Task[ReservationAck] | None = None
+        if choice.pattern is OrchestrationPattern.PARALLEL:
+            # Ask the ACD for a human now; the AI may still win the race and release it.
+            reservation = asyncio.ensure_future(
+                workflow.execute_activity_method(
+                    InteractionActivities.reserve_human,
+                    ReservationRequest(
+                        idempotency_key=f"{workflow.info().workflow_id}:reserve",
+                        interaction_id=c.request.interaction_id,
+                        workflow_id=workflow.info().workflow_id,
+                        queue=str(c.request.metadata.get(RESERVATION_QUEUE_KEY, "general")),
+                        channel=c.channel,
+                    ),
+                    start_to_close_timeout=ACD_CALL_TIMEOUT,
+                    schedule_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=ACD_RETRY,
+                )
+            )
+        triage = await workflow.execute_local_activity_method(
+            InteractionActivities.triage,
+            TriageRequest(
+                interaction_id=c.request.interaction_id,
+                text=c.request.first_message,
+                channel=c.channel,
+                segment=c.request.customer.segment,
+                language=c.request.customer.language,
+                entry_point=c.request.entry_point,
+                pattern=choice.pattern,
+                upstream_intent=c.request.upstream_intent,
+            ),
+            start_to_close_timeout=DECISION_TIMEOUT,
+        )
+        c.classification = triage.classification
+        c.decision = triage.decision
+        self._record_decision(triage.decision, [choice.reason], classify_ms=triage.classify_ms)
+        if reservation is not None:
+            await self._settle_reservation(reservation, triage.decision)
+        self._routed = True
+        async with self._lock:
+            if triage.decision.route is Route.HUMAN:
+                self._begin_turn(c.request.first_message, None)
+                reply = await self._escalate(
+                    EscalationTrigger.ROUTED_TO_HUMAN, "; ".join(triage.decision.reasons)
+                )
+                self._finish_turn(reply)
+            else:
+                c.state = InteractionState.AI_ACTIVE
+                c.ai_started_at = self._now()
+                await self._customer_turn(c.request.first_message, None)
+
+    async def _settle_reservation(
+        self, pending: asyncio.Task[ReservationAck], decision: RoutingDecision
+    ) -> None:
+        c = self.c
+        try:
+            ack = await pending
+        except ActivityError as err:
+            self._audit("reservation_failed", {"error": str(err.cause or err)})
+            return
+        if decision.route is Route.HUMAN:
+            c.human.reservation_id = ack.reservation_id
+            return
+        await workflow.execute_activity_method(
+            InteractionActivities.release_reservation,
+            ReleaseReservation(reservation_id=ack.reservation_id),
+            start_to_close_timeout=ACD_CALL_TIMEOUT,
+            schedule_to_close_timeout=timedelta(minutes=10),
+            retry_policy=ACD_RETRY,
+        )
+        c.human.reservation_released = True
+        c.human.saved_wait_seconds = ack.estimated_wait_seconds
+        self._audit(
+            "reservation_released",
+            {
+                "reservation_id": ack.reservation_id,
+                "saved_wait_seconds": ack.estimated_wait_seconds,
+            },
+        )
+
+    async def _converse(self) -> None:
+        """Wait for the next thing that matters until something closes the interaction."""
+        while self._closing is None:
+            c = self.c
+            if self._continue_as_new_due():
+                await self._continue_as_new()
+            seen = self._activity
+            state = c.state
+
+            def changed(seen: int = seen, state: InteractionState = state) -> bool:
+                return (
+                    self._closing is not None
+                    or self._activity != seen
+                    or self.c.state is not state
+                    or self._continue_as_new_due()
+                )
+
+            timeout = self._next_deadline()
+            try:
+                await workflow.wait_condition(changed, timeout=timeout)
+            except TimeoutError:
+                await self._on_deadline()
+
+    def _next_deadline(self) -> float | None:
+        c = self.c
+        policy = c.decision.escalation if c.decision else None
+        if policy is None:
+            return None
+        now = workflow.now()
+        if c.state is InteractionState.AI_ACTIVE:
+            limit = policy.inactivity_timeout_seconds.get(c.channel.value, 900.0)
+            idle = (now - _parse_time(c.last_activity_at)).total_seconds()
+            return max(0.001, limit - idle)
+        if c.state is InteractionState.AWAITING_HUMAN and c.human.requested_at:
+            waited = (now - _parse_time(c.human.requested_at)).total_seconds()
+            if not c.human.callback_offered:
+                return max(0.001, policy.human_accept_deadline_seconds - waited)
+            return max(0.001, policy.max_human_wait_seconds - waited)
+        return None
+
+    async def _on_deadline(self) -> None:
+        c = self.c
+        if c.state is InteractionState.AI_ACTIVE:
+            self._closing = default_outcome(c)
+            c.close_reason = "inactivity"
+            return
+        if c.state is InteractionState.AWAITING_HUMAN:
+            async with self._lock:
+                if c.state is not InteractionState.AWAITING_HUMAN:
+                    return
+                if not c.human.callback_offered:
+                    c.human.callback_offered = True
+                    self._append(c.turns, Sender.SYSTEM, text.callback_offer(c.human))
+                    self._audit("callback_offered", {"waited_for": "human_accept_deadline"})
+                    self._touch()
+                else:
+                    await self._schedule_callback("no human accepted within the maximum wait")
+
+    # -- customer turns ------------------------------------------------------------------
+    def _begin_turn(self, safe_text: str, message_id: str | None) -> int:
+        c = self.c
+        c.turns += 1
+        c.turns_this_run += 1
+        if message_id:
+            c.turn_by_message_id[message_id] = c.turns
+        self._append(c.turns, Sender.CUSTOMER, safe_text)
+        self._touch()
+        return c.turns
+
+    def _finish_turn(self, reply: Reply) -> Reply:
+        c = self.c
+        c.replies_by_turn[reply.turn] = reply
+        if len(c.replies_by_turn) > RECENT_REPLIES_KEPT:
+            for old in sorted(c.replies_by_turn)[:-RECENT_REPLIES_KEPT]:
+                del c.replies_by_turn[old]
+        self._touch()
+        return reply
+
+    async def _customer_turn(self, safe_text: str, message_id: str | None) -> Reply:
+        """One customer message, answered by whoever holds the interaction now (lock held)."""
+        c = self.c
+        turn = self._begin_turn(safe_text, message_id)
+        if c.state is InteractionState.AI_ACTIVE:
+            reply = await self._ai_turn(turn, safe_text)
+        elif c.state is InteractionState.AWAITING_HUMAN:
+            if c.human.callback_offered and text.accepts_callback(safe_text):
+                await self._schedule_callback("customer accepted the callback offer")
+                reply = Reply(
+                    turn=turn, sender=Sender.SYSTEM, text=text.CALLBACK_CONFIRMED, kind="closing"
+                )
+            else:
+                await self._forward(turn, safe_text)
+                reply = Reply(
+                    turn=turn,
+                    sender=Sender.SYSTEM,
+                    text=text.hold_notice(c.human),
+                    kind="hold_notice",
+                )
+        else:
+            await self._forward(turn, safe_text)
+            reply = Reply(
+                turn=turn,
+                sender=Sender.SYSTEM,
+                text=text.DELIVERED_TO_HUMAN,
+                kind="delivered_to_human",
+            )
+        if message_id:
+            reply = reply.model_copy(update={"message_id": message_id})
+        if reply.sender is Sender.SYSTEM:
+            self._append(turn, Sender.SYSTEM, reply.text)
+        return self._finish_turn(reply)
+
+    async def _ai_turn(self, turn: int, safe_text: str) -> Reply:
+        c = self.c
+        decision = c.decision
+        assert decision is not None and decision.ai_endpoint is not None
+        policy = decision.escalation
+        before = check_escalation(
+            customer_text=safe_text,
+            ai_turns=c.ai_turns,
+            resolved=False,
+            ai_action=None,
+            ai_assessment=None,
+            out_of_scope=False,
+            policy=policy,
+        )
+        if before is not None:
+            return await self._escalate(before.trigger, before.detail)
+        try:
+            answer = await workflow.execute_local_activity_method(
+                InteractionActivities.invoke_ai,
+                AIRequest(
+                    interaction_id=c.request.interaction_id,
+                    turn=turn,
+                    idempotency_key=f"{workflow.info().workflow_id}:turn-{turn}",
+                    endpoint=decision.ai_endpoint,
+                    intent=c.classification.intent if c.classification else "unknown",
+                    messages=self._chat_messages(),
+                ),
+                schedule_to_close_timeout=AI_TURN_TIMEOUT,
+                retry_policy=AI_RETRY,
+            )
+        except LOCAL_ACTIVITY_FAILURES as err:
+            detail = str(err.cause or err)
+            self._audit("ai_failed", {"endpoint": decision.ai_endpoint.name, "error": detail})
+            return await self._escalate(EscalationTrigger.AI_UNAVAILABLE, detail)
+        c.ai_turns += 1
+        c.last_model_version = answer.model_version
+        c.usage.prompt_tokens += answer.prompt_tokens
+        c.usage.completion_tokens += answer.completion_tokens
+        c.usage.cost_usd += answer.cost_usd
+        safe_answer = redact(answer.text)
+        self._append(turn, Sender.AI, safe_answer)
+        self._audit(
+            "ai_response",
+            {"turn": turn, "model_version": answer.model_version, "action": answer.action.value},
+        )
+        if answer.action is AIAction.RESOLVE:
+            c.resolved_by_ai = True
+            c.ai_ended_at = self._now()
+            self._closing = Outcome.CONTAINED
+            c.close_reason = "resolved_by_ai"
+            return Reply(
+                turn=turn,
+                sender=Sender.AI,
+                text=safe_answer,
+                kind="closing",
+                model_version=answer.model_version,
+            )
+        after = check_escalation(
+            customer_text="",
+            ai_turns=c.ai_turns,
+            resolved=False,
+            ai_action=answer.action,
+            ai_assessment=answer.assessment,
+            out_of_scope=False,
+            policy=policy,
+        )
+        if after is not None:
+            c.ai_assessment = redact(answer.assessment) if answer.assessment else None
+            notice = await self._escalate(after.trigger, after.detail)
+            return notice.model_copy(
+                update={
+                    "sender": Sender.AI,
+                    "text": f"{safe_answer} {notice.text}".strip(),
+                    "model_version": answer.model_version,
+                }
+            )
+        return Reply(
+            turn=turn, sender=Sender.AI, text=safe_answer, model_version=answer.model_version
+        )
+
+    def _chat_messages(self) -> list[ChatTurn]:
+        role = {Sender.CUSTOMER: "user", Sender.AI: "assistant"}
+        turns = [ChatTurn(role="system", content=text.SYSTEM_PROMPT)]
+        turns += [
+            ChatTurn(role=role[e.sender], content=e.text)
+            for e in self.c.transcript
+            if e.sender in role
+        ]
+        return turns
+
+    # -- hand-over to humans ---------------------------------------------------------------
+    async def _escalate(self, trigger: EscalationTrigger, detail: str) -> Reply:
+        """Warm transfer with the full context package (lock held); one per interaction."""
+        c = self.c
+        turn = c.turns
+        if c.escalation_trigger is not None:
+            return Reply(
+                turn=turn, sender=Sender.SYSTEM, text=text.hold_notice(c.human), kind="hold_notice"
+            )
+        now = self._now()
+        c.escalation_trigger = trigger
+        c.escalation_detail = redact(detail)[:500]
+        if c.ai_started_at and not c.ai_ended_at:
+            c.ai_ended_at = now
+        c.state = InteractionState.AWAITING_HUMAN
+        c.human.requested_at = now
+        decision = c.decision
+        c.human.queue = (decision.human_queue if decision else None) or "general"
+        self._audit(
+            "escalation",
+            {"trigger": trigger.value, "detail": c.escalation_detail, "queue": c.human.queue},
+        )
+        classification = c.classification
+        context = ContextPackage(
+            interaction_id=c.request.interaction_id,
+            workflow_id=workflow.info().workflow_id,
+            channel=c.channel,
+            customer=c.request.customer,
+            intent=classification.intent if classification else "unknown",
+            confidence=classification.confidence if classification else 0.0,
+            transcript=list(c.transcript),
+            ai_assessment=c.ai_assessment,
+            trigger=trigger,
+            trigger_detail=c.escalation_detail,
+            priority=_priority(c.request.metadata.get("priority")),
+            metadata=dict(c.request.metadata),
+        )
+        try:
+            ack = await workflow.execute_activity_method(
+                InteractionActivities.warm_transfer,
+                TransferRequest(
+                    idempotency_key=f"{workflow.info().workflow_id}:transfer",
+                    queue=c.human.queue,
+                    reservation_id=c.human.reservation_id,
+                    context=context,
+                ),
+                start_to_close_timeout=ACD_CALL_TIMEOUT,
+                schedule_to_close_timeout=timedelta(
+                    seconds=decision.escalation.max_human_wait_seconds if decision else 1800
+                ),
+                retry_policy=ACD_RETRY,
+            )
+        except ActivityError as err:
+            # The ACD stayed unreachable for the whole wait: never drop, promise a callback.
+            self._audit("transfer_failed", {"error": str(err.cause or err)})
+            self._closing = Outcome.CALLBACK
+            c.close_reason = "acd_unreachable"
+            return Reply(
+                turn=turn, sender=Sender.SYSTEM, text=text.CALLBACK_CONFIRMED, kind="closing"
+            )
+        c.human.transfer_id = ack.transfer_id
+        c.human.queue_position = ack.queue_position
+        c.human.estimated_wait_seconds = ack.estimated_wait_seconds
+        return Reply(
+            turn=turn,
+            sender=Sender.SYSTEM,
+            text=text.handover_notice(c.human),
+            kind="handover_notice",
+        )
+
+    async def _forward(self, turn: int, safe_text: str) -> None:
+        c = self.c
+        if not c.human.transfer_id:
+            return
+        await workflow.execute_activity_method(
+            InteractionActivities.forward_to_human,
+            ForwardMessage(transfer_id=c.human.transfer_id, turn=turn, text=safe_text),
+            start_to_close_timeout=ACD_CALL_TIMEOUT,
+            schedule_to_close_timeout=timedelta(minutes=10),
+            retry_policy=ACD_RETRY,
+        )
+
+    async def _schedule_callback(self, reason: str) -> None:
+        c = self.c
+        await workflow.execute_activity_method(
+            InteractionActivities.schedule_callback,
+            CallbackRequest(
+                idempotency_key=f"{workflow.info().workflow_id}:callback",
+                interaction_id=c.request.interaction_id,
+                queue=c.human.queue or "general",
+                reason=reason,
+            ),
+            start_to_close_timeout=ACD_CALL_TIMEOUT,
+            schedule_to_close_timeout=timedelta(hours=1),
+            retry_policy=ACD_RETRY,
+        )
+        self._audit("callback_scheduled", {"reason": reason})
+        self._closing = Outcome.CALLBACK
+        c.close_reason = reason
+
+    # -- bookkeeping ------------------------------------------------------------------
+    def _append(self, turn: int, sender: Sender, safe_text: str) -> None:
+        self.c.transcript.append(
+            TranscriptEntry(turn=turn, sender=sender, text=safe_text, at=self._now())
+        )
+
+    def _audit(self, kind: str, payload: dict[str, Any], actor: str = "warmline") -> None:
+        c = self.c
+        c.audit_seq += 1
+        c.pending_audit.append(
+            AuditEvent(
+                stream=workflow.info().workflow_id,
+                seq=c.audit_seq,
+                kind=kind,
+                at=self._now(),
+                actor=actor,
+                payload=payload,
+            )
+        )
+
+    def _record_decision(self, decision: RoutingDecision, extra: list[str], **detail: Any) -> None:
+        entry: dict[str, Any] = {
+            "kind": "routing",
+            "at": self._now(),
+            "route": decision.route.value,
+            "pattern": decision.pattern.value,
+            "intent": decision.intent,
+            "confidence": decision.confidence,
+            "channel": decision.channel.value,
+            "config_version": decision.config_version,
+            "ai_endpoint": (
+                f"{decision.ai_endpoint.name}:{decision.ai_endpoint.version}"
+                if decision.ai_endpoint
+                else None
+            ),
+            "human_queue": decision.human_queue,
+            "reasons": [*extra, *decision.reasons],
+            **detail,
+        }
+        self.c.decisions.append(entry)
+        self._audit("routing_decision", entry)
+
+    def _continue_as_new_due(self) -> bool:
+        c = self._c
+        if c is None or self._closing is not None or c.decision is None:
+            return False
+        return (
+            c.turns_this_run >= c.decision.max_turns_per_run
+            or workflow.info().is_continue_as_new_suggested()
+        )
+
+    async def _continue_as_new(self) -> None:
+        """Move old turns and audit out of history, then start a fresh run with the state.
+
+        The flush runs while handlers may still be active; entries they add stay in state.
+        After it, the workflow waits for a quiet moment and continues-as-new in the same
+        activation, so no handler can start in between and be cut off.
+        """
+        c = self.c
+        archived = c.transcript[: max(0, len(c.transcript) - TRANSCRIPT_KEPT_ON_CONTINUE)]
+        audit = list(c.pending_audit)
+        if archived or audit:
+            await workflow.execute_activity_method(
+                InteractionActivities.flush_run,
+                FlushRun(
+                    archive=ArchiveTranscript(
+                        interaction_id=c.request.interaction_id,
+                        run_index=c.run_index,
+                        entries=archived,
+                    ),
+                    audit=audit,
+                ),
+                start_to_close_timeout=ACD_CALL_TIMEOUT,
+                schedule_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+            )
+            c.transcript = c.transcript[len(archived) :]
+            c.pending_audit = c.pending_audit[len(audit) :]
+        await workflow.wait_condition(
+            lambda: not self._lock.locked() and workflow.all_handlers_finished()
+        )
+        kept_turns = set(c.replies_by_turn)
+        c.turn_by_message_id = {m: t for m, t in c.turn_by_message_id.items() if t in kept_turns}
+        c.decisions = c.decisions[-20:]
+        workflow.continue_as_new({"continuation": c.model_dump(mode="json")})
+
+    async def _close(self) -> InteractionResult:
+        c = self.c
+        outcome = self._closing or default_outcome(c)
+        c.outcome = outcome
+        # Handlers already running (a last message, a late signal) finish before the close.
+        await workflow.wait_condition(
+            lambda: not self._lock.locked() and workflow.all_handlers_finished()
+        )
+        c.state = InteractionState.CLOSED
+        ended = self._now()
+        self._audit("closed", {"outcome": outcome.value, "reason": c.close_reason})
+        facts = build_facts(c, workflow.info().workflow_id, ended, outcome)
+        await workflow.execute_local_activity_method(
+            InteractionActivities.record_interaction,
+            RecordInteraction(facts=facts, audit=c.pending_audit),
+            schedule_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )
+        c.pending_audit = []
+        return InteractionResult(
+            interaction_id=c.request.interaction_id,
+            outcome=outcome,
+            pool=final_pool(c),
+            intent=facts.intent,
+            channel=c.channel,
+            turns=c.turns,
+            escalation_trigger=c.escalation_trigger,
+            model_version=c.last_model_version,
+            handle_seconds=handle_segments(c, ended),
+            cost_usd=facts.cost_usd,
+            tokens=facts.prompt_tokens + facts.completion_tokens,
+            csat=c.csat,
+        )
+
+    # -- messages from clients -----------------------------------------------------------
+    def _reject_if_closed(self) -> None:
+        if self._closing is not None or (self._c and self._c.state is InteractionState.CLOSED):
+            raise ApplicationError("interaction is closed", type="InteractionClosed")
+
+    @workflow.update(name="send_message")
+    async def send_message(self, payload: dict[str, Any]) -> Reply:
+        message = CustomerMessage.model_validate(payload)
+        await workflow.wait_condition(lambda: self._routed)
+        async with self._lock:
+            c = self.c
+            earlier = c.turn_by_message_id.get(message.message_id or "")
+            if earlier is not None and earlier in c.replies_by_turn:
+                return c.replies_by_turn[earlier]
+            if self._closing is not None:
+                return Reply(turn=c.turns, sender=Sender.SYSTEM, text=text.CLOSED, kind="closing")
+            return await self._customer_turn(redact(message.text), message.message_id)
+
+    @send_message.validator
+    def _validate_send_message(self, payload: dict[str, Any]) -> None:
+        try:
+            CustomerMessage.model_validate(payload)
+        except ValidationError as exc:
+            raise invalid("CustomerMessage", exc) from None
+        self._reject_if_closed()
+
+    @workflow.signal(name="customer_message")
+    async def customer_message(self, payload: dict[str, Any]) -> None:
+        try:
+            message = CustomerMessage.model_validate(payload)
+        except ValidationError as exc:
+            workflow.logger.warning("customer_message ignored: %s", _describe(exc))
+            return
+        await workflow.wait_condition(lambda: self._routed)
+        async with self._lock:
+            c = self.c
+            if self._closing is not None or (message.message_id or "") in c.turn_by_message_id:
+                return
+            await self._customer_turn(redact(message.text), message.message_id)
+
+    @workflow.update(name="await_reply")
+    async def await_reply(self, payload: dict[str, Any]) -> Reply:
+        wanted = AwaitReply.model_validate(payload or {})
+        await workflow.wait_condition(
+            lambda: (
+                self._c is not None
+                and (wanted.turn in self._c.replies_by_turn or self._c.turns > wanted.turn)
+            )
+        )
+        reply = self.c.replies_by_turn.get(wanted.turn)
+        if reply is None:
+            raise ApplicationError(f"reply to turn {wanted.turn} is no longer kept")
+        return reply
+
+    @await_reply.validator
+    def _validate_await_reply(self, payload: dict[str, Any]) -> None:
+        try:
+            AwaitReply.model_validate(payload or {})
+        except ValidationError as exc:
+            raise invalid("AwaitReply", exc) from None
+
+    @workflow.signal(name="request_human")
+    async def request_human(self, payload: dict[str, Any] | None = None) -> None:
+        try:
+            ask = RequestHuman.model_validate(payload or {})
+        except ValidationError as exc:
+            workflow.logger.warning("request_human payload ignored: %s", _describe(exc))
+            ask = RequestHuman()
+        await workflow.wait_condition(lambda: self._routed)
+        async with self._lock:
+            if self._closing is None and self.c.state is InteractionState.AI_ACTIVE:
+                reply = await self._escalate(EscalationTrigger.EXPLICIT_REQUEST, redact(ask.reason))
+                self._append(self.c.turns, Sender.SYSTEM, reply.text)
+                self._touch()
+
+    @workflow.update(name="switch_channel")
+    async def switch_channel(self, payload: dict[str, Any]) -> ChannelSwitched:
+        switch = SwitchChannel.model_validate(payload)
+        await workflow.wait_condition(lambda: self._routed)
+        async with self._lock:
+            c = self.c
+            previous = c.channel
+            c.channel = switch.channel
+            c.channel_switches.append(
+                {
+                    "at": self._now(),
+                    "from": previous.value,
+                    "to": switch.channel.value,
+                    "reason": redact(switch.reason),
+                }
+            )
+            self._audit("channel_switch", c.channel_switches[-1])
+            route = c.decision.route if c.decision else Route.HUMAN
+            reasons: list[str] = [
+                f"channel switched from {previous.value} to {switch.channel.value}"
+            ]
+            if c.state is InteractionState.AI_ACTIVE and c.pattern is not None:
+                triage = await workflow.execute_local_activity_method(
+                    InteractionActivities.triage,
+                    TriageRequest(
+                        interaction_id=c.request.interaction_id,
+                        text="",
+                        channel=switch.channel,
+                        segment=c.request.customer.segment,
+                        language=c.request.customer.language,
+                        entry_point=c.request.entry_point,
+                        pattern=c.pattern,
+                        classification=c.classification,
+                    ),
+                    start_to_close_timeout=DECISION_TIMEOUT,
+                )
+                reasons += triage.decision.reasons
+                self._record_decision(triage.decision, reasons[:1])
+                route = triage.decision.route
+                if route is Route.HUMAN:
+                    reply = await self._escalate(
+                        EscalationTrigger.CHANNEL_SWITCH, "; ".join(triage.decision.reasons)
+                    )
+                    self._append(c.turns, Sender.SYSTEM, reply.text)
+                else:
+                    c.decision = triage.decision
+            self._touch()
+            return ChannelSwitched(
+                channel=switch.channel, previous_channel=previous, route=route, reasons=reasons
+            )
+
+    @switch_channel.validator
+    def _validate_switch_channel(self, payload: dict[str, Any]) -> None:
+        try:
+            switch = SwitchChannel.model_validate(payload)
+        except ValidationError as exc:
+            raise invalid("SwitchChannel", exc) from None
+        self._reject_if_closed()
+        if self._c is not None and switch.channel is self._c.channel:
+            raise ApplicationError(
+                f"interaction is already on channel {switch.channel.value}", type="InvalidInput"
+            )
+
+    @workflow.signal(name="human_accepted")
+    def human_accepted(self, payload: dict[str, Any]) -> None:
+        try:
+            accepted = HumanAccepted.model_validate(payload)
+        except ValidationError as exc:
+            workflow.logger.warning("human_accepted ignored: %s", _describe(exc))
+            return
+        c = self._c
+        if c is None or c.state is not InteractionState.AWAITING_HUMAN:
+            return
+        c.state = InteractionState.WITH_HUMAN
+        c.human.accepted_at = self._now()
+        c.human.agent_id = accepted.agent_id
+        self._append(c.turns, Sender.SYSTEM, text.agent_joined(accepted.agent_id))
+        self._audit("human_accepted", {"agent_id": accepted.agent_id}, actor=accepted.agent_id)
+        self._touch()
+
+    @workflow.signal(name="human_resolved")
+    def human_resolved(self, payload: dict[str, Any]) -> None:
+        try:
+            resolved = HumanResolved.model_validate(payload)
+        except ValidationError as exc:
+            workflow.logger.warning("human_resolved ignored: %s", _describe(exc))
+            return
+        c = self._c
+        if c is None or self._closing is not None:
+            return
+        if c.state not in (InteractionState.WITH_HUMAN, InteractionState.AWAITING_HUMAN):
+            return
+        now = self._now()
+        c.human.accepted_at = c.human.accepted_at or now
+        c.human.agent_id = c.human.agent_id or resolved.agent_id
+        c.human.resolved_at = now
+        c.csat = resolved.csat if resolved.csat is not None else c.csat
+        self._audit(
+            "human_resolved",
+            {"agent_id": resolved.agent_id, "resolution": redact(resolved.resolution)},
+            actor=resolved.agent_id,
+        )
+        self._closing = Outcome.HUMAN_ONLY if c.ai_turns == 0 else Outcome.ESCALATED
+        c.close_reason = "resolved_by_human"
+        self._touch()
+
+    @workflow.signal(name="end_interaction")
+    def end_interaction(self, payload: dict[str, Any] | None = None) -> None:
+        try:
+            end = EndInteraction.model_validate(payload or {})
+        except ValidationError as exc:
+            workflow.logger.warning("end_interaction payload ignored: %s", _describe(exc))
+            end = EndInteraction()
+        c = self._c
+        if c is None or self._closing is not None:
+            return
+        if end.csat is not None:
+            c.csat = end.csat
+        c.close_reason = end.reason
+        self._closing = default_outcome(c)
+        self._touch()
+
+    @workflow.query(name="status")
+    def status(self) -> StatusView:
+        c = self.c
+        decision = c.decision
+        return StatusView(
+            interaction_id=c.request.interaction_id,
+            state=c.state,
+            channel=c.channel,
+            pool=final_pool(c) if decision else None,
+            pattern=c.pattern,
+            intent=c.classification.intent if c.classification else None,
+            confidence=c.classification.confidence if c.classification else None,
+            transcript=list(c.transcript),
+            decisions=list(c.decisions),
+            channel_switches=list(c.channel_switches),
+            escalation_trigger=c.escalation_trigger,
+            run_count=c.run_index + 1,
+            turns=c.turns,
+        )
+
+
+def _parse_time(value: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value)
+
+
+def _priority(value: object) -> int:
+    try:
+        return min(9, max(0, int(str(value))))
+    except (TypeError, ValueError):
+        return 5
