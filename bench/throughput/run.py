@@ -1,0 +1,208 @@
+"""Throughput and turn latency of the interaction path against bare Temporal, in one run.
+
+Both sides share one dev server, one worker process and one client, so the ratios measure
+what Warmline's orchestration costs on top of Temporal itself:
+
+* workflows/s: a bare workflow with one activity vs a full single-turn interaction
+  (classify -> route -> AI reply -> resolve -> facts recorded);
+* turn latency: ``send_message`` to reply (simulated AI answering instantly) vs a bare update
+  that runs one local activity.
+
+Run: ``python -m bench.throughput.run [--interactions 300] [--turns 200]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from bench.throughput.bare import BareUpdateWorkflow, BareWorkflow, bare_activity
+from cli.stack import temporal_cli
+from models.interaction import INTERACTION_TASK_QUEUE, interaction_workflow_id
+from models.routing import ThresholdRule
+from simulators.acd import AcdSimulator, TemporalSignaler
+from simulators.acd_http import create_acd_app
+from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
+from simulators.server import serve_app
+from store.repository import Store
+from warmline.default_config import default_routing_config
+from warmline.settings import Settings
+from workers.interaction import interaction_deps, interaction_worker
+
+BARE_QUEUE = "bench-bare"
+SINGLE_TURN_MESSAGE = "I managed to reset my password myself, thanks, that's all."
+
+
+async def _rate(count: int, concurrency: int, one: Callable[[int], Awaitable[object]]) -> float:
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def guarded(i: int) -> None:
+        async with semaphore:
+            await one(i)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(guarded(i) for i in range(count)))
+    return count / (time.perf_counter() - started)
+
+
+def _percentile(samples: list[float], percent: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
+
+
+async def _bare_rate(client: Client, count: int, concurrency: int) -> float:
+    run = uuid.uuid4().hex[:6]
+
+    async def one(i: int) -> object:
+        return await client.execute_workflow(
+            BareWorkflow.run, i, id=f"bare-{run}-{i}", task_queue=BARE_QUEUE
+        )
+
+    return await _rate(count, concurrency, one)
+
+
+async def _interaction_rate(client: Client, count: int, concurrency: int) -> float:
+    run = uuid.uuid4().hex[:6]
+
+    async def one(i: int) -> object:
+        iid = f"bench-{run}-{i}"
+        result = await client.execute_workflow(
+            "InteractionWorkflow",
+            {
+                "interaction_id": iid,
+                "channel": "chat",
+                "customer": {"id": f"c-{i}"},
+                "first_message": SINGLE_TURN_MESSAGE,
+            },
+            id=interaction_workflow_id(iid),
+            task_queue=INTERACTION_TASK_QUEUE,
+        )
+        if result["outcome"] != "contained":
+            raise RuntimeError(f"{iid} ended {result['outcome']}, expected contained")
+        return result
+
+    return await _rate(count, concurrency, one)
+
+
+async def _bare_turns(client: Client, turns: int) -> list[float]:
+    handle = await client.start_workflow(
+        BareUpdateWorkflow.run, id=f"bare-update-{uuid.uuid4().hex[:6]}", task_queue=BARE_QUEUE
+    )
+    samples = []
+    for i in range(turns):
+        started = time.perf_counter()
+        await handle.execute_update(BareUpdateWorkflow.turn, i)
+        samples.append((time.perf_counter() - started) * 1000)
+    await handle.signal(BareUpdateWorkflow.finish)
+    await handle.result()
+    return samples
+
+
+async def _interaction_turns(client: Client, turns: int) -> list[float]:
+    iid = f"bench-turns-{uuid.uuid4().hex[:6]}"
+    handle = await client.start_workflow(
+        "InteractionWorkflow",
+        {
+            "interaction_id": iid,
+            "channel": "voice",
+            "customer": {"id": "c-turns"},
+            "first_message": "I have a question about my bill",
+        },
+        id=interaction_workflow_id(iid),
+        task_queue=INTERACTION_TASK_QUEUE,
+    )
+    await handle.execute_update("await_reply", {"turn": 1})
+    samples = []
+    for i in range(turns):
+        started = time.perf_counter()
+        reply = await handle.execute_update(
+            "send_message", {"text": f"One more detail about line {i} of the bill"}
+        )
+        samples.append((time.perf_counter() - started) * 1000)
+        if reply["sender"] != "ai":
+            raise RuntimeError(f"turn {i} answered by {reply['sender']}, not the AI")
+    await handle.signal("end_interaction", {})
+    await handle.result()
+    return samples
+
+
+async def main(interactions: int, turns: int, concurrency: int) -> None:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    data = Path(tempfile.mkdtemp(prefix="warmline-bench-"))
+    store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
+    fleet = FleetSimState()
+    acd = AcdSimulator(TemporalSignaler(env.client), time_scale=0.001)
+    try:
+        async with (
+            serve_app(create_ai_fleet_app(fleet)) as ai_url,
+            serve_app(create_acd_app(acd)) as acd_url,
+        ):
+            settings = Settings(ai_fleet_url=ai_url, acd_url=acd_url, data_dir=data)
+            # Every interaction goes to the AI, and no session ever hits the turn limit.
+            config = default_routing_config(ai_url)
+            policy = config.escalation.model_copy(update={"max_turns": 10_000})
+            store.save_routing_config(
+                config.model_copy(
+                    update={
+                        "intent_map": {},
+                        "thresholds": [ThresholdRule(ai_min=0.0, monitored_min=0.0)],
+                        "escalation": policy,
+                        "max_turns_per_run": 10_000,
+                    }
+                ),
+                "bench",
+            )
+            async with interaction_deps(settings, store=store) as deps:
+                bare = Worker(
+                    env.client,
+                    task_queue=BARE_QUEUE,
+                    workflows=[BareWorkflow, BareUpdateWorkflow],
+                    activities=[bare_activity],
+                )
+                async with bare, interaction_worker(env.client, deps, settings):
+                    # Warm up both paths (model, connections, caches) before measuring.
+                    await _bare_rate(env.client, 20, concurrency)
+                    await _interaction_rate(env.client, 20, concurrency)
+                    bare_rate = await _bare_rate(env.client, interactions, concurrency)
+                    full_rate = await _interaction_rate(env.client, interactions, concurrency)
+                    bare_ms = await _bare_turns(env.client, turns)
+                    turn_ms = await _interaction_turns(env.client, turns)
+    finally:
+        await env.shutdown()
+    stored = store.count_facts()
+    print(f"workflows per second (n={interactions}, concurrency={concurrency}):")
+    print(f"  bare workflow + 1 activity : {bare_rate:8.1f}/s")
+    print(f"  single-turn interaction    : {full_rate:8.1f}/s  (facts stored: {stored})")
+    print(f"  ratio interaction / bare   : {full_rate / bare_rate:8.2f}  (goal >= 0.5)")
+    print(f"turn latency, ms (n={turns} sequential turns):")
+    for name, samples in (("bare update + local act.", bare_ms), ("send_message -> AI reply", turn_ms)):
+        print(
+            f"  {name:25}: p50 {statistics.median(samples):6.1f}  "
+            f"p95 {_percentile(samples, 95):6.1f}  p99 {_percentile(samples, 99):6.1f}"
+        )
+    ratio = _percentile(turn_ms, 95) / _percentile(bare_ms, 95)
+    print(f"  p95 ratio turn / bare     : {ratio:6.2f}  (goal <= 2.0)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interactions", type=int, default=300)
+    parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    asyncio.run(main(args.interactions, args.turns, args.concurrency))
