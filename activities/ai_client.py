@@ -125,7 +125,8 @@ def parse_completion(
             assessment = str(arguments.get("summary") or "") or None
     if not content.strip() and action is AIAction.REPLY:
         raise AIBadResponse("completion is empty")
-    usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+    raw_usage = payload.get("usage")
+    usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
     prompt_tokens = int(usage.get("prompt_tokens") or 0)
     completion_tokens = int(usage.get("completion_tokens") or 0)
     version = str(payload.get("model") or fallback_version)

@@ -22,6 +22,15 @@ from warmline.breaker import (
 )
 
 
+@dataclass(frozen=True)
+class CallTicket:
+    """One admitted call; the probe's outcome is the only one a Half-open breaker heeds."""
+
+    name: str
+    version: str
+    probe: bool = False
+
+
 @dataclass
 class _Endpoint:
     breaker: Breaker = field(default_factory=Breaker)
@@ -43,18 +52,19 @@ class FleetHealth:
     def _get(self, name: str, version: str) -> _Endpoint:
         return self._endpoints.setdefault((name, version), _Endpoint())
 
-    def try_acquire(self, name: str, version: str) -> bool:
-        """Take a session slot if the breaker lets the call through."""
+    def try_acquire(self, name: str, version: str) -> CallTicket | None:
+        """Take a session slot if the breaker lets the call through (None: it does not)."""
         ep = self._get(name, version)
-        ep.breaker, allowed = allows_request(ep.breaker, self._clock())
-        if allowed:
-            ep.active += 1
-        return allowed
+        ep.breaker, allowed, probe = allows_request(ep.breaker, self._clock())
+        if not allowed:
+            return None
+        ep.active += 1
+        return CallTicket(name, version, probe)
 
-    def release(self, name: str, version: str, success: bool) -> None:
-        ep = self._get(name, version)
+    def release(self, ticket: CallTicket, success: bool) -> None:
+        ep = self._get(ticket.name, ticket.version)
         ep.active = max(0, ep.active - 1)
-        ep.breaker = on_result(ep.breaker, success, self._clock(), self._config)
+        ep.breaker = on_result(ep.breaker, success, self._clock(), self._config, ticket.probe)
 
     def state(self, name: str, version: str) -> str:
         return self._get(name, version).breaker.state.value

@@ -37,7 +37,7 @@ from models.acd import (
     TransferRequest,
 )
 from models.ai import AIReply, AIRequest
-from models.facts import RecordInteraction
+from models.facts import InteractionFacts, RecordInteraction
 from models.routing import Classification, FleetSnapshot, RouteRequest
 from models.triage import FlushRun, PatternChoice, PatternRequest, TriageRequest, TriageResult
 from store.repository import Store
@@ -54,6 +54,16 @@ class IntentClassifier(Protocol):
 
 
 class Metrics(Protocol):
+    """What the activities record; ``workers.metrics.WarmlineMetrics`` implements it."""
+
+    def interaction_started(self, channel: str, pattern: str) -> None: ...
+
+    def routing_decided(self, route: str, pattern: str, intent: str) -> None: ...
+
+    def observe_classification(self, intent: str, confidence: float, seconds: float) -> None: ...
+
+    def record_interaction_facts(self, facts: InteractionFacts) -> None: ...
+
     def observe_ai_call(
         self,
         agent: str,
@@ -116,6 +126,16 @@ class InteractionActivities:
             classification=classification,
         )
         decision = decide_route(route_request, config, snapshot, request.pattern)
+        metrics = self.deps.metrics
+        if metrics is not None and request.classification is None:
+            metrics.interaction_started(request.channel.value, request.pattern.value)
+            metrics.observe_classification(
+                classification.intent, classification.confidence, classify_ms / 1000
+            )
+        if metrics is not None:
+            metrics.routing_decided(
+                decision.route.value, decision.pattern.value, decision.intent
+            )
         return TriageResult(
             classification=classification, decision=decision, classify_ms=round(classify_ms, 3)
         )
@@ -124,7 +144,8 @@ class InteractionActivities:
     async def invoke_ai(self, request: AIRequest) -> AIReply:
         """One AI turn; a retry re-sends the same idempotency key, never a second answer."""
         ep = request.endpoint
-        if not self.deps.health.try_acquire(ep.name, ep.version):
+        ticket = self.deps.health.try_acquire(ep.name, ep.version)
+        if ticket is None:
             raise ApplicationError(
                 f"circuit open for {ep.name}:{ep.version}", type="CircuitOpen", non_retryable=True
             )
@@ -148,7 +169,7 @@ class InteractionActivities:
             status = exc.kind
             raise ApplicationError(str(exc), type=type(exc).__name__) from exc
         finally:
-            self.deps.health.release(ep.name, ep.version, success)
+            self.deps.health.release(ticket, success)
             if self.deps.metrics is not None:
                 elapsed = time.perf_counter() - started
                 if success:
@@ -167,7 +188,10 @@ class InteractionActivities:
     @activity.defn
     async def record_interaction(self, record: RecordInteraction) -> bool:
         """Facts and audit in one transaction; a retry after a lost ack writes nothing twice."""
-        return await asyncio.to_thread(self.deps.store.record_interaction, record)
+        written = await asyncio.to_thread(self.deps.store.record_interaction, record)
+        if written and self.deps.metrics is not None:
+            self.deps.metrics.record_interaction_facts(record.facts)
+        return written
 
     # -- regular activities -------------------------------------------------------------
     @activity.defn

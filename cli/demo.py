@@ -15,7 +15,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.service import RPCError
 
 from cli.stack import RunningStack
 from models.interaction import (
@@ -38,35 +44,60 @@ async def _send(handle: WorkflowHandle[Any, Any], text: str, message_id: str) ->
     )
 
 
+class InteractionOver(Exception):
+    """The interaction closed (a human resolved it) while the customer was still typing."""
+
+
+async def _turn(handle: WorkflowHandle[Any, Any], text: str, message_id: str) -> Reply:
+    try:
+        return await _send(handle, text, message_id)
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        description = await handle.describe()
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            raise InteractionOver from exc
+        raise
+
+
 async def drive_interaction(client: Client, script: ScriptedInteraction) -> InteractionResult:
     """Play one scripted customer against the workflow, as a CCaaS client would."""
-    iid = script.input["interaction_id"]
     handle = await client.start_workflow(
         INTERACTION_WORKFLOW,
         script.input,
-        id=interaction_workflow_id(iid),
+        id=interaction_workflow_id(script.input["interaction_id"]),
         task_queue=INTERACTION_TASK_QUEUE,
         result_type=InteractionResult,
     )
+    try:
+        await _converse(handle, script)
+    except InteractionOver:
+        pass
+    except RPCError:
+        # A signal raced the close (a human resolved it first); the result tells the rest.
+        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            raise
+    return await handle.result()
+
+
+async def _converse(handle: WorkflowHandle[Any, Any], script: ScriptedInteraction) -> None:
+    iid = script.input["interaction_id"]
     reply = await handle.execute_update("await_reply", {"turn": 1}, result_type=Reply)
     turn = 1
     for text in script.follow_ups:
         if reply.kind == "closing":
             break
         turn += 1
-        reply = await _send(handle, text, f"{iid}-{turn}")
+        reply = await _turn(handle, text, f"{iid}-{turn}")
     if reply.kind != "closing":
         if script.ends_with == "thanks":
-            reply = await _send(handle, CLOSING_WORDS, f"{iid}-end")
+            reply = await _turn(handle, CLOSING_WORDS, f"{iid}-end")
         elif script.ends_with == "request_human":
             await handle.signal("request_human", {"reason": "customer asked for an agent"})
         elif script.ends_with == "angry":
-            reply = await _send(handle, ANGRY_WORDS, f"{iid}-end")
+            reply = await _turn(handle, ANGRY_WORDS, f"{iid}-end")
     status = await handle.query("status")
     if reply.kind != "closing" and status["state"] == "ai_active":
         # The customer leaves; don't wait for the channel's inactivity timeout.
         await handle.signal("end_interaction", {"reason": "customer_left", "csat": script.csat})
-    return await handle.result()
 
 
 async def run_demo(

@@ -117,8 +117,8 @@ class InteractionInput(_Contract):
         pattern=INTERACTION_ID_PATTERN,
         description="Unique per interaction; the workflow id is interaction-<interaction_id>.",
     )
-    channel: Channel
-    customer: Customer
+    channel: Channel = Field(description="Channel the customer started on: voice, chat, ...")
+    customer: Customer = Field(description="Who the customer is; segment is a routing axis.")
     first_message: str = Field(
         min_length=1, max_length=MAX_MESSAGE_CHARS, description="The customer's opening words."
     )

@@ -34,17 +34,18 @@ class Breaker:
     probe_in_flight: bool = False
 
 
-def allows_request(b: Breaker, now: float) -> tuple[Breaker, bool]:
-    """Whether a call may go to the endpoint; an expired Open lets exactly one probe through."""
+def allows_request(b: Breaker, now: float) -> tuple[Breaker, bool, bool]:
+    """Whether a call may go to the endpoint, and whether it is the probe: an expired Open
+    lets exactly one probe through."""
     if b.state is BreakerState.OPEN:
         if now - b.opened_at >= b.open_seconds:
-            return replace(b, state=BreakerState.HALF_OPEN, probe_in_flight=True), True
-        return b, False
+            return replace(b, state=BreakerState.HALF_OPEN, probe_in_flight=True), True, True
+        return b, False, False
     if b.state is BreakerState.HALF_OPEN:
         if b.probe_in_flight:
-            return b, False
-        return replace(b, probe_in_flight=True), True
-    return b, True
+            return b, False, False
+        return replace(b, probe_in_flight=True), True, True
+    return b, True, False
 
 
 def is_routable(b: Breaker, now: float) -> bool:
@@ -54,7 +55,14 @@ def is_routable(b: Breaker, now: float) -> bool:
     return True
 
 
-def on_result(b: Breaker, success: bool, now: float, config: BreakerConfig) -> Breaker:
+def on_result(
+    b: Breaker, success: bool, now: float, config: BreakerConfig, probe: bool = False
+) -> Breaker:
+    """Fold one call's outcome in. While Open or Half-open only the probe's result counts:
+    calls let through before the breaker opened may finish late and must not close it early
+    or reset its backoff."""
+    if b.state in (BreakerState.OPEN, BreakerState.HALF_OPEN) and not probe:
+        return b
     if success:
         return Breaker()
     if b.state is BreakerState.HALF_OPEN:

@@ -22,7 +22,7 @@ def _seconds(start: str | None, end: str | None) -> float:
 def final_pool(carry: InteractionCarry) -> Pool:
     """AI-contained only if no human ever took part or watched; human-only if AI never did."""
     decision = carry.decision
-    first_route = Route(carry.decisions[0]["route"]) if carry.decisions else None
+    first_route = Route(str(carry.decisions[0]["route"])) if carry.decisions else None
     if first_route is Route.HUMAN or (decision is None and carry.ai_turns == 0):
         return Pool.HUMAN_ONLY
     if carry.ai_turns == 0 and carry.escalation_trigger is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -18,9 +19,11 @@ from models.interaction import INTERACTION_TASK_QUEUE
 from store.repository import Store
 from warmline.default_config import default_routing_config
 from warmline.settings import Settings
+from workers.metrics import default_metrics
 from workflows.interaction import InteractionWorkflow
 
 WORKFLOWS: list[type] = [InteractionWorkflow]
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 
 def load_classifier(model_dir: Path | None) -> IntentClassifier:
@@ -48,6 +51,7 @@ async def interaction_deps(
             ai=ai,
             acd=acd,
             health=FleetHealth(),
+            metrics=default_metrics(),
             configs=RoutingConfigCache(
                 store, default_routing_config(settings.ai_fleet_url), ttl_seconds=config_ttl_seconds
             ),
@@ -72,5 +76,5 @@ def interaction_worker(
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
-        graceful_shutdown_timeout=__import__("datetime").timedelta(seconds=10),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import logging
 
-from prometheus_client import start_http_server
 
 from warmline.settings import Settings
 from workers.client import connect
 from workers.interaction import interaction_deps, interaction_worker
+from workers.metrics import start_metrics_server
 
 log = logging.getLogger("warmline.worker")
 
 
 async def run_worker(settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    start_http_server(settings.metrics_port)
+    start_metrics_server(settings.metrics_port)
     client = await connect(settings)
     async with interaction_deps(settings) as deps:
         worker = interaction_worker(client, deps, settings)

@@ -19,7 +19,10 @@ CALLBACK_CONFIRMED = (
 )
 CLOSED = "This conversation has ended. Please start a new one if you need more help."
 
-_CALLBACK_WORDS = re.compile(r"\b(call ?back|call me|yes,? please|yes please)\b", re.IGNORECASE)
+_CALLBACK_WORDS = re.compile(r"\b(call ?back|call me back|ring me back|yes,? please)\b", re.I)
+_DECLINE = re.compile(
+    r"\b(no|not|don'?t|won'?t|can'?t|cannot|never|rather wait|keep waiting)\b", re.I
+)
 
 
 def _minutes(seconds: float) -> str:
@@ -65,4 +68,6 @@ def agent_joined(agent_id: str) -> str:
 
 
 def accepts_callback(text: str) -> bool:
-    return bool(_CALLBACK_WORDS.search(text))
+    """Only a clear yes: a declined offer must never schedule a callback."""
+    text = text.replace("\u2019", "'")
+    return bool(_CALLBACK_WORDS.search(text)) and not _DECLINE.search(text)

@@ -1,0 +1,48 @@
+"""Every InteractionWorkflow history produced by this session's tests replays cleanly.
+
+Runs last in the module order (file name) so it sees the other integration tests' workflows.
+With ``WARMLINE_RECORD_HISTORIES=<dir>`` it also saves them, which is how
+``tests/replay/histories`` is refreshed after a deliberate workflow change.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.integration.conftest import Stack
+from workflows.interaction import InteractionWorkflow
+
+pytestmark = pytest.mark.integration
+
+
+async def test_every_history_of_this_session_replays(stack: Stack) -> None:
+    histories: list[WorkflowHistory] = []
+    async for execution in stack.client.list_workflows(
+        "WorkflowType = 'InteractionWorkflow' AND ExecutionStatus != 'Running'"
+    ):
+        handle = stack.client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        histories.append(await handle.fetch_history())
+    assert len(histories) >= 10, "the integration tests should have left closed interactions"
+    replayer = Replayer(workflows=[InteractionWorkflow], data_converter=pydantic_data_converter)
+
+    async def each() -> AsyncIterator[WorkflowHistory]:
+        for history in histories:
+            yield history
+
+    results = await replayer.replay_workflows(each(), raise_on_replay_failure=False)
+    failures = {wf: str(err) for wf, err in results.replay_failures.items()}
+    assert not failures, failures
+
+    target = os.environ.get("WARMLINE_RECORD_HISTORIES")
+    if target:
+        out = Path(target)
+        out.mkdir(parents=True, exist_ok=True)
+        for index, history in enumerate(histories):
+            (out / f"{history.workflow_id}.{index:03d}.json").write_text(history.to_json())
