@@ -36,11 +36,12 @@ from models.acd import (
     TransferAck,
     TransferRequest,
 )
-from models.ai import AIReply, AIRequest
+from models.ai import AIReply, AIRequest, ShadowAnswer, ShadowRequest
 from models.facts import InteractionFacts, RecordInteraction
 from models.routing import Classification, FleetSnapshot, RouteRequest
 from models.triage import FlushRun, PatternChoice, PatternRequest, TriageRequest, TriageResult
 from store.repository import Store
+from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
 
 
@@ -133,9 +134,7 @@ class InteractionActivities:
                 classification.intent, classification.confidence, classify_ms / 1000
             )
         if metrics is not None:
-            metrics.routing_decided(
-                decision.route.value, decision.pattern.value, decision.intent
-            )
+            metrics.routing_decided(decision.route.value, decision.pattern.value, decision.intent)
         return TriageResult(
             classification=classification, decision=decision, classify_ms=round(classify_ms, 3)
         )
@@ -186,6 +185,39 @@ class InteractionActivities:
                     self.deps.metrics.observe_ai_call(ep.name, ep.version, status, elapsed, 0, 0, 0)
 
     @activity.defn
+    async def shadow_ai(self, shadow: ShadowRequest) -> None:
+        """Ask the shadow version the same question and keep its answer for comparison.
+
+        Never raises for the shadow's own faults: a broken shadow must not cost the live path
+        anything, not even a retry.
+        """
+        request = shadow.request
+        ep = request.endpoint
+        answer = ShadowAnswer(
+            interaction_id=request.interaction_id,
+            turn=request.turn,
+            endpoint=f"{ep.name}:{ep.version}",
+            live_model_version=shadow.live_model_version,
+            live_text=shadow.live_text,
+        )
+        ticket = self.deps.health.try_acquire(ep.name, ep.version)
+        if ticket is None:
+            answer.error = "breaker open"
+        else:
+            success = False
+            try:
+                reply = await self.deps.ai.complete(request)
+                success = True
+                answer.shadow_text = redact(reply.text)
+                answer.shadow_action = reply.action.value
+                answer.latency_ms = reply.latency_ms
+            except AIError as exc:
+                answer.error = f"{exc.kind}: {exc}"
+            finally:
+                self.deps.health.release(ticket, success)
+        await asyncio.to_thread(self.deps.store.record_shadow_answer, answer)
+
+    @activity.defn
     async def record_interaction(self, record: RecordInteraction) -> bool:
         """Facts and audit in one transaction; a retry after a lost ack writes nothing twice."""
         written = await asyncio.to_thread(self.deps.store.record_interaction, record)
@@ -225,6 +257,7 @@ class InteractionActivities:
             self.select_pattern,
             self.triage,
             self.invoke_ai,
+            self.shadow_ai,
             self.record_interaction,
             self.flush_run,
             self.reserve_human,

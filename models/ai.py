@@ -43,3 +43,25 @@ class AIReply(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms: float = 0.0
+
+
+class ShadowRequest(BaseModel):
+    """A copy of a live turn for the shadow version; its answer is stored, never delivered."""
+
+    model_config = ConfigDict(extra="forbid")
+    request: AIRequest = Field(description="The same request, addressed to the shadow endpoint.")
+    live_model_version: str
+    live_text: str = Field(description="Redacted live answer, for side-by-side comparison.")
+
+
+class ShadowAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    interaction_id: str
+    turn: int
+    endpoint: str = Field(description="name:version of the shadow endpoint.")
+    live_model_version: str
+    live_text: str
+    shadow_text: str | None = None
+    shadow_action: str | None = None
+    latency_ms: float = 0.0
+    error: str | None = None

@@ -40,6 +40,10 @@ class InteractionFacts(BaseModel):
     queue_seconds: float = 0.0
     human_seconds: float = 0.0
     total_seconds: float = 0.0
+    ai_calls: int = Field(default=0, description="AI turns attempted (for per-version error rate).")
+    ai_failures: int = Field(default=0, description="AI turns that failed after retries.")
+    ai_latency_ms_total: float = 0.0
+    ai_latency_ms_max: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0

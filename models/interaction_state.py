@@ -46,7 +46,10 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
-    ai_seconds: float = 0.0
+    ai_calls: int = 0
+    ai_failures: int = 0
+    ai_latency_ms_total: float = 0.0
+    ai_latency_ms_max: float = 0.0
 
 
 class InteractionCarry(BaseModel):

@@ -7,6 +7,8 @@ audit trail and the ``status`` query.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.interaction import Channel, OrchestrationPattern, Route
@@ -69,11 +71,30 @@ class EscalationPolicy(_Doc):
     )
 
 
+class EndpointRole(StrEnum):
+    """A version's place in the fleet: only production and canary take live traffic."""
+
+    PRODUCTION = "production"
+    CANARY = "canary"
+    SHADOW = "shadow"
+    ROLLBACK = "rollback"
+    RETIRED = "retired"
+
+
+LIVE_ROLES = frozenset({EndpointRole.PRODUCTION, EndpointRole.CANARY})
+
+
 class AIEndpoint(_Doc):
     """An AI agent version the router may target, with its continuous skill profile."""
 
     name: str = Field(description="Logical agent, e.g. billing-bot.")
     version: str
+    role: EndpointRole = Field(
+        default=EndpointRole.PRODUCTION,
+        description="production | canary take live traffic by weight; shadow gets copies; "
+        "rollback is kept warm; retired is never called.",
+    )
+    region: str = Field(default="us", description="Where the endpoint processes data.")
     url: str = Field(description="OpenAI-compatible base URL (…/v1).")
     model: str = Field(default="warmline-agent", description="`model` sent in the request.")
     weight: float = Field(default=1.0, ge=0.0, description="Traffic weight within the agent.")
@@ -167,6 +188,9 @@ class RoutingDecision(_Doc):
     channel: Channel
     config_version: int
     ai_endpoint: AIEndpoint | None = None
+    shadow_endpoint: AIEndpoint | None = Field(
+        default=None, description="Gets a copy of each AI turn; its answers never reach anyone."
+    )
     human_queue: str | None = None
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     max_turns_per_run: int = 200

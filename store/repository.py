@@ -19,6 +19,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
+from models.ai import ShadowAnswer
 from models.facts import ArchiveTranscript, AuditEvent, InteractionFacts, RecordInteraction
 from models.interaction import TranscriptEntry
 from models.routing import RoutingConfig
@@ -34,6 +35,7 @@ from store.db import create_store_engine, init_schema, write_engine
 from store.tables import (
     InteractionFactRow,
     RoutingConfigRow,
+    ShadowAnswerRow,
     TranscriptArchiveRow,
     fact_row,
     facts_from_row,
@@ -286,6 +288,39 @@ class Store:
             return True
 
         return self._write(attempt)
+
+    # Shadow answers -----------------------------------------------------------------------
+
+    def record_shadow_answer(self, answer: ShadowAnswer) -> bool:
+        """Store one shadow answer; False if that turn's answer from that endpoint exists."""
+
+        def attempt(session: Session) -> bool:
+            exists = session.exec(
+                select(ShadowAnswerRow.id).where(
+                    ShadowAnswerRow.interaction_id == answer.interaction_id,
+                    ShadowAnswerRow.turn == answer.turn,
+                    ShadowAnswerRow.endpoint == answer.endpoint,
+                )
+            ).first()
+            if exists is not None:
+                return False
+            session.add(ShadowAnswerRow(**answer.model_dump()))
+            session.flush()
+            return True
+
+        return self._write(attempt)
+
+    def shadow_answers(self, interaction_id: str) -> list[ShadowAnswer]:
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(ShadowAnswerRow)
+                .where(ShadowAnswerRow.interaction_id == interaction_id)
+                .order_by(col(ShadowAnswerRow.turn))
+            ).all()
+        return [
+            ShadowAnswer.model_validate(row.model_dump(exclude={"id", "created_at"}))
+            for row in rows
+        ]
 
     def archived_transcript(self, interaction_id: str) -> list[TranscriptEntry]:
         """Every archived entry of the interaction, runs in order, entries as archived."""

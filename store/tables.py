@@ -18,6 +18,7 @@ ROUTING_CONFIGS = "routing_configs"
 INTERACTION_FACTS = "interaction_facts"
 AUDIT_EVENTS = "audit_events"
 TRANSCRIPT_ARCHIVE = "transcript_archive"
+SHADOW_ANSWERS = "shadow_answers"
 
 
 def utc_now() -> datetime:
@@ -104,6 +105,10 @@ class InteractionFactRow(SQLModel, table=True):
     queue_seconds: float = 0.0
     human_seconds: float = 0.0
     total_seconds: float = 0.0
+    ai_calls: int = 0
+    ai_failures: int = 0
+    ai_latency_ms_total: float = 0.0
+    ai_latency_ms_max: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -167,7 +172,28 @@ class TranscriptArchiveRow(SQLModel, table=True):
     entries: str = Field(sa_type=Text, description="JSON list of TranscriptEntry.")
 
 
+class ShadowAnswerRow(SQLModel, table=True):
+    """What a shadow version would have said; one row per (interaction, turn, endpoint)."""
+
+    __tablename__ = SHADOW_ANSWERS
+    __table_args__ = (
+        UniqueConstraint("interaction_id", "turn", "endpoint", name="uq_shadow_answer_turn"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    interaction_id: str
+    turn: int
+    endpoint: str = Field(index=True)
+    live_model_version: str
+    live_text: str = Field(sa_type=Text)
+    shadow_text: str | None = Field(default=None, sa_type=Text)
+    shadow_action: str | None = None
+    latency_ms: float = 0.0
+    error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
 def store_tables() -> list[Table]:
     """The store's tables only, so ``init_schema`` never creates another package's tables."""
-    names = (ROUTING_CONFIGS, INTERACTION_FACTS, AUDIT_EVENTS, TRANSCRIPT_ARCHIVE)
+    names = (ROUTING_CONFIGS, INTERACTION_FACTS, AUDIT_EVENTS, TRANSCRIPT_ARCHIVE, SHADOW_ANSWERS)
     return [SQLModel.metadata.tables[name] for name in names]

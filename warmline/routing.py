@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from models.interaction import OrchestrationPattern, Route
 from models.routing import (
     ANY,
+    LIVE_ROLES,
     AIEndpoint,
+    EndpointRole,
     EndpointHealth,
     FleetSnapshot,
     RouteRequest,
@@ -141,6 +143,8 @@ def _intended_route(
 
 def _exclusion(endpoint: AIEndpoint, health: EndpointHealth | None) -> str | None:
     """Why an endpoint cannot take this interaction now, or ``None`` if it can."""
+    if endpoint.role not in LIVE_ROLES:
+        return f"role {endpoint.role.value} takes no live traffic"
     if endpoint.weight <= 0.0:
         return "weight 0"
     if health is None:
@@ -204,6 +208,23 @@ def _select_ai_endpoint(
     return chosen.model_copy()
 
 
+def _shadow_for(
+    agent: str, config: RoutingConfig, snapshot: FleetSnapshot, reasons: list[str]
+) -> AIEndpoint | None:
+    """The agent's shadow version, if any and not broken: it gets copies of live turns."""
+    health = {(h.name, h.version): h for h in snapshot.endpoints}
+    for endpoint in config.ai_endpoints:
+        if endpoint.name != agent or endpoint.role is not EndpointRole.SHADOW:
+            continue
+        state = health.get((endpoint.name, endpoint.version))
+        if state is not None and (not state.available or state.breaker == "open"):
+            reasons.append(f"shadow {agent}/{endpoint.version} skipped: breaker open")
+            continue
+        reasons.append(f"shadow {agent}/{endpoint.version} receives a copy of each AI turn")
+        return endpoint.model_copy()
+    return None
+
+
 def _select_human_queue(
     request: RouteRequest, config: RoutingConfig, snapshot: FleetSnapshot, reasons: list[str]
 ) -> str | None:
@@ -252,11 +273,14 @@ def decide_route(
     ]
     route = _intended_route(request, config, pattern, reasons)
     endpoint: AIEndpoint | None = None
+    shadow: AIEndpoint | None = None
     if route in _AI_ROUTES:
         endpoint = _select_ai_endpoint(request, config, snapshot, reasons)
         if endpoint is None:
             reasons.append(f"hybrid fallback: {route.value} -> human")
             route = Route.HUMAN
+        else:
+            shadow = _shadow_for(endpoint.name, config, snapshot, reasons)
     return RoutingDecision(
         route=route,
         pattern=pattern,
@@ -265,6 +289,7 @@ def decide_route(
         channel=request.channel,
         config_version=config.version,
         ai_endpoint=endpoint,
+        shadow_endpoint=shadow,
         human_queue=_select_human_queue(request, config, snapshot, reasons),
         escalation=config.escalation.model_copy(deep=True),
         max_turns_per_run=config.max_turns_per_run,

@@ -9,6 +9,7 @@ hundreds of turns keep a bounded history.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ReservationRequest,
         TransferRequest,
     )
-    from models.ai import AIAction, AIRequest, ChatTurn
+    from models.ai import AIAction, AIRequest, ChatTurn, ShadowRequest
     from models.facts import ArchiveTranscript, AuditEvent, RecordInteraction
     from models.interaction import (
         INTERACTION_WORKFLOW,
@@ -110,6 +111,8 @@ class InteractionWorkflow:
         self._routed = False
         self._closing: Outcome | None = None
         self._activity = 0
+        # Shadow calls run beside the conversation; the close waits for them, never a turn.
+        self._shadows: list[asyncio.Future[None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
     @workflow.run
@@ -384,15 +387,21 @@ class InteractionWorkflow:
                 retry_policy=AI_RETRY,
             )
         except LOCAL_ACTIVITY_FAILURES as err:
+            c.usage.ai_calls += 1
+            c.usage.ai_failures += 1
             detail = str(err.cause or err)
             self._audit("ai_failed", {"endpoint": decision.ai_endpoint.name, "error": detail})
             return await self._escalate(EscalationTrigger.AI_UNAVAILABLE, detail)
         c.ai_turns += 1
+        c.usage.ai_calls += 1
+        c.usage.ai_latency_ms_total += answer.latency_ms
+        c.usage.ai_latency_ms_max = max(c.usage.ai_latency_ms_max, answer.latency_ms)
         c.last_model_version = answer.model_version
         c.usage.prompt_tokens += answer.prompt_tokens
         c.usage.completion_tokens += answer.completion_tokens
         c.usage.cost_usd += answer.cost_usd
         safe_answer = redact(answer.text)
+        self._shadow_turn(turn, decision, answer.model_version, safe_answer)
         self._append(turn, Sender.AI, safe_answer)
         self._audit(
             "ai_response",
@@ -432,6 +441,38 @@ class InteractionWorkflow:
         return Reply(
             turn=turn, sender=Sender.AI, text=safe_answer, model_version=answer.model_version
         )
+
+    def _shadow_turn(
+        self, turn: int, decision: RoutingDecision, live_version: str, live_text: str
+    ) -> None:
+        shadow = decision.shadow_endpoint
+        if shadow is None:
+            return
+        c = self.c
+        request = AIRequest(
+            interaction_id=c.request.interaction_id,
+            turn=turn,
+            idempotency_key=f"{workflow.info().workflow_id}:shadow-{turn}",
+            endpoint=shadow,
+            intent=c.classification.intent if c.classification else "unknown",
+            messages=self._chat_messages(),
+        )
+        self._shadows.append(
+            workflow.start_activity_method(
+                InteractionActivities.shadow_ai,
+                ShadowRequest(
+                    request=request, live_model_version=live_version, live_text=live_text
+                ),
+                start_to_close_timeout=timedelta(seconds=shadow.timeout_seconds + 5),
+                retry_policy=RetryPolicy(maximum_attempts=2),
+            )
+        )
+
+    async def _settle_shadows(self) -> None:
+        pending, self._shadows = self._shadows, []
+        for shadow in pending:
+            with contextlib.suppress(ActivityError):
+                await shadow
 
     def _chat_messages(self) -> list[ChatTurn]:
         role = {Sender.CUSTOMER: "user", Sender.AI: "assistant"}
@@ -602,6 +643,7 @@ class InteractionWorkflow:
         activation, so no handler can start in between and be cut off.
         """
         c = self.c
+        await self._settle_shadows()
         archived = c.transcript[: max(0, len(c.transcript) - TRANSCRIPT_KEPT_ON_CONTINUE)]
         audit = list(c.pending_audit)
         if archived or audit:
@@ -638,6 +680,7 @@ class InteractionWorkflow:
             lambda: not self._lock.locked() and workflow.all_handlers_finished()
         )
         c.state = InteractionState.CLOSED
+        await self._settle_shadows()
         ended = self._now()
         self._audit("closed", {"outcome": outcome.value, "reason": c.close_reason})
         facts = build_facts(c, workflow.info().workflow_id, ended, outcome)

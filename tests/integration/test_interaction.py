@@ -19,7 +19,7 @@ from models.interaction import (
     Sender,
     StatusView,
 )
-from models.routing import RoutingConfig, ThresholdRule
+from models.routing import EndpointRole, RoutingConfig, ThresholdRule
 from simulators.ai_fleet import FaultMode, FaultRule
 from tests.integration.conftest import Stack
 
@@ -338,3 +338,46 @@ async def test_no_human_accepting_leads_to_a_callback_never_a_drop(stack: Stack)
     status = await status_of(handle)
     assert any("call me back" in e.text for e in status.transcript)
     assert any(c.interaction_id == result.interaction_id for c in stack.acd.callbacks.values())
+
+
+async def test_shadow_version_answers_are_stored_and_never_sent(stack: Stack) -> None:
+    def with_shadow(config: RoutingConfig) -> RoutingConfig:
+        base = force_ai(config)
+        care = next(e for e in base.ai_endpoints if e.name == "care-bot")
+        shadow = care.model_copy(
+            update={
+                "version": "2026.11-rc1",
+                "role": EndpointRole.SHADOW,
+                "url": care.url.replace("2026.10", "2026.11-rc1"),
+            }
+        )
+        broken = shadow.model_copy(
+            update={"version": "2026.11-rc2", "url": care.url.replace("2026.10", "2026.11-rc2")}
+        )
+        return base.model_copy(update={"ai_endpoints": [*base.ai_endpoints, shadow, broken]})
+
+    await stack.use_config(with_shadow)
+    handle = await stack.start("Where is my order?")
+    live = await first_reply(handle)
+    assert live.model_version == "care-bot:2026.10"
+    await send(handle, "thanks, that's all")
+    result = await handle.result()
+    answers = stack.store.shadow_answers(result.interaction_id)
+    assert [a.turn for a in answers] == [1, 2]
+    assert all(a.endpoint == "care-bot:2026.11-rc1" and a.shadow_text for a in answers)
+    assert answers[0].live_model_version == "care-bot:2026.10"
+    status = await status_of(handle)
+    assert all(e.sender is not Sender.AI or "rc1" not in e.text for e in status.transcript)
+    assert stack.fleet.endpoint_stats("care-bot", "2026.11-rc2").calls == 0
+
+    # A failing shadow costs the live conversation nothing.
+    stack.fleet.set_fault(
+        FaultRule(name="care-bot", version="2026.11-rc1", mode=FaultMode.ERROR_500)
+    )
+    handle = await stack.start("Where is my order?")
+    assert (await first_reply(handle)).sender is Sender.AI
+    await send(handle, "thanks, that's all")
+    result = await handle.result()
+    assert result.outcome is Outcome.CONTAINED
+    failed = stack.store.shadow_answers(result.interaction_id)
+    assert failed and all(a.error and "server_error" in a.error for a in failed)
