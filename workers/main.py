@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-
 from warmline.settings import Settings
 from workers.client import connect
 from workers.interaction import interaction_deps, interaction_worker
