@@ -96,14 +96,19 @@ def demo(
     interactions: Annotated[int, typer.Option(min=1, help="How many interactions.")] = 300,
     seed: Annotated[int, typer.Option(help="Traffic seed.")] = 7,
     concurrency: Annotated[int, typer.Option(min=1, help="Concurrent customers.")] = 24,
-    scenario: Annotated[str, typer.Option(help="default")] = "default",
+    scenario: Annotated[
+        str, typer.Option(help="default, or a named scenario (canary, outage, ...)")
+    ] = "default",
 ) -> None:
     """Run realistic traffic end to end on the embedded stack and print the WFM summary."""
     from cli.demo import render_summary, run_demo
+    from cli.scenarios import load_all
     from cli.stack import embedded_stack
 
-    if scenario != "default":
-        raise typer.BadParameter(f"unknown scenario {scenario!r}; available: default")
+    scenarios = load_all()
+    if scenario != "default" and scenario not in scenarios:
+        available = ", ".join(["default", *sorted(scenarios)])
+        raise typer.BadParameter(f"unknown scenario {scenario!r}; available: {available}")
     settings = load_settings()
 
     async def main() -> int:
@@ -114,6 +119,8 @@ def demo(
             handle_time_scale=0.01,
         ) as stack:
             console.print(f"Embedded stack up; Temporal UI at {stack.ui_url}")
+            if scenario != "default":
+                return await scenarios[scenario](stack, console)
             summary = await run_demo(stack, interactions, seed, concurrency, console)
             render_summary(summary, stack.ui_url, console)
             return 0 if summary.total >= interactions else 1
@@ -204,11 +211,18 @@ def config_set(
 
 
 def _mount_optional() -> None:
-    try:
-        from cli.classifier import app as classifier_app
-    except ImportError:  # pragma: no cover - the classifier ships with the package
-        return
-    app.add_typer(classifier_app, name="classifier")
+    """Sub-commands live in their own modules, one per capability."""
+    import importlib
+
+    for name in ("classifier", "fleet", "canary", "rollback", "supervise", "health"):
+        module_name = f"cli.{name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        app.add_typer(module.app, name=name)
 
 
 _mount_optional()

@@ -20,18 +20,18 @@ from pathlib import Path
 from temporalio.client import Client
 
 from api.app import create_api_app
-from models.interaction import INTERACTION_TASK_QUEUE
+from models import search_attributes
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
 from store.repository import Store
 from warmline.settings import Settings
-from workers.client import connect
-from workers.interaction import interaction_deps, interaction_worker
+from workers.client import connect, ensure_search_attributes
+from workers.interaction import interaction_deps
+from workers.registry import running_workers
 
 SERVER_READY_TIMEOUT_SECONDS = 60.0
-SEARCH_ATTRIBUTES: dict[str, str] = {}
 
 
 def temporal_cli() -> str:
@@ -97,8 +97,7 @@ def _start_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
         "--log-level",
         "warn",
     ]
-    for name, kind in SEARCH_ATTRIBUTES.items():
-        args += ["--search-attribute", f"{name}={kind}"]
+    args += search_attributes.dev_server_args()
     return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
@@ -130,6 +129,7 @@ async def embedded_stack(
             process = _start_dev_server(settings)
         if client is None:
             client = await _connect_when_ready(settings, process)
+        await ensure_search_attributes(client)
         store = Store.from_url(settings.resolved_database_url)
         fleet = FleetSimState(default_latency_ms=ai_latency_ms)
         acd = AcdSimulator(
@@ -142,7 +142,7 @@ async def embedded_stack(
             serve_app(create_acd_app(acd), port=settings.acd_port),
             interaction_deps(settings, store=store) as deps,
             serve_app(create_api_app(store, settings), port=settings.api_port),
-            interaction_worker(client, deps, settings, INTERACTION_TASK_QUEUE),
+            running_workers(client, deps, settings),
         ):
             host = settings.temporal_address.rpartition(":")[0] or "127.0.0.1"
             yield RunningStack(

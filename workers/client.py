@@ -24,3 +24,38 @@ async def connect(settings: Settings) -> Client:
         api_key=api_key,
         data_converter=pydantic_data_converter,
     )
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    """Register Warmline's search attributes if the namespace lacks them (idempotent).
+
+    Temporal Cloud registers them through its own control plane; there this is a no-op that
+    logs why.
+    """
+    import logging
+
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
+    from temporalio.service import RPCError
+
+    from models.search_attributes import ALL
+
+    operator = client.operator_service
+    try:
+        existing = await operator.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+        missing = {
+            key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+            for key in ALL
+            if key.name not in existing.custom_attributes
+        }
+        if missing:
+            await operator.add_search_attributes(
+                AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+            )
+    except RPCError as exc:
+        logging.getLogger("warmline").warning("search attributes not registered: %s", exc)

@@ -7,11 +7,13 @@ worker within its graceful-shutdown window before clients close.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from warmline.settings import Settings
-from workers.client import connect
-from workers.interaction import interaction_deps, interaction_worker
+from workers.client import connect, ensure_search_attributes
+from workers.interaction import interaction_deps
+from workers.registry import build_workers
 from workers.metrics import start_metrics_server
 
 log = logging.getLogger("warmline.worker")
@@ -21,13 +23,14 @@ async def run_worker(settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     start_metrics_server(settings.metrics_port)
     client = await connect(settings)
+    await ensure_search_attributes(client)
     async with interaction_deps(settings) as deps:
-        worker = interaction_worker(client, deps, settings)
+        workers = build_workers(client, deps, settings)
         log.info(
-            "worker polling %s on %s (metrics :%d)",
-            "interactions",
+            "polling %s on %s (metrics :%d)",
+            ", ".join(w.task_queue for w in workers),
             settings.temporal_address,
             settings.metrics_port,
         )
-        await worker.run()
+        await asyncio.gather(*(w.run() for w in workers))
     return 0

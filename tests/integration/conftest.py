@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.interaction import InteractionDeps
 from cli.stack import temporal_cli
+from models import search_attributes
 from models.interaction import (
     INTERACTION_TASK_QUEUE,
     INTERACTION_WORKFLOW,
@@ -36,7 +37,9 @@ from simulators.server import serve_app
 from store.repository import Store
 from warmline.default_config import default_routing_config
 from warmline.settings import Settings
-from workers.interaction import interaction_deps, interaction_worker, load_classifier
+from workers.client import ensure_search_attributes
+from workers.interaction import interaction_deps, load_classifier
+from workers.registry import running_workers
 
 TEST_AGENTS = {"general": 2, "billing": 1, "retention": 1, "fraud": 1, "tech": 1}
 
@@ -84,12 +87,15 @@ class Stack:
 async def temporal_client(request: pytest.FixtureRequest) -> AsyncIterator[Client]:
     address = request.config.getoption("--temporal-address")
     if address:
-        yield await Client.connect(address, data_converter=pydantic_data_converter)
+        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        await ensure_search_attributes(client)
+        yield client
         return
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
+        search_attributes=search_attributes.ALL,
     )
     try:
         yield env.client
@@ -123,8 +129,7 @@ async def stack_session(
         async with interaction_deps(
             settings, store=store, classifier=intent_model, config_ttl_seconds=30.0
         ) as deps:
-            worker = interaction_worker(temporal_client, deps, settings)
-            async with worker:
+            async with running_workers(temporal_client, deps, settings):
                 yield Stack(temporal_client, store, fleet, acd, deps, settings)
 
 

@@ -1,0 +1,37 @@
+"""Demo scenarios beyond the default traffic run, registered by name.
+
+Each capability that has a story to show (a canary rollout, an AI outage) registers a
+coroutine here; ``warmline demo --scenario NAME`` runs it on the embedded stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from rich.console import Console
+
+from cli.stack import RunningStack
+
+Scenario = Callable[[RunningStack, Console], Awaitable[int]]
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(name: str) -> Callable[[Scenario], Scenario]:
+    def register(run: Scenario) -> Scenario:
+        SCENARIOS[name] = run
+        return run
+
+    return register
+
+
+def load_all() -> dict[str, Scenario]:
+    """Import the modules that register scenarios (each is optional until it exists)."""
+    import importlib
+
+    for module in ("cli.scenario_canary", "cli.scenario_outage"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    return SCENARIOS

@@ -1,0 +1,46 @@
+"""Every worker a Warmline process runs: interactions plus one per capability task queue.
+
+Capabilities with long-running workflows (fleet rollouts, supervision phases, endpoint health)
+each own a module with ``build_worker(client, deps, settings) -> Worker`` on their own task
+queue, so a slow rollout analysis never competes with customer turns for worker slots.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.interaction import InteractionDeps
+from warmline.settings import Settings
+from workers.interaction import interaction_worker
+
+CAPABILITY_WORKERS = ("workers.fleet", "workers.supervision", "workers.health")
+
+
+def build_workers(client: Client, deps: InteractionDeps, settings: Settings) -> list[Worker]:
+    workers = [interaction_worker(client, deps, settings)]
+    for module_name in CAPABILITY_WORKERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        workers.append(module.build_worker(client, deps, settings))
+    return workers
+
+
+@asynccontextmanager
+async def running_workers(
+    client: Client, deps: InteractionDeps, settings: Settings
+) -> AsyncIterator[list[Worker]]:
+    """Run all workers; on exit each drains within its graceful-shutdown window."""
+    async with AsyncExitStack() as stack:
+        workers = build_workers(client, deps, settings)
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        yield workers
