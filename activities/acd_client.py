@@ -83,6 +83,7 @@ class AcdClient:
         self._capacity = [
             HumanAvailability(
                 queue=q["queue"],
+                agents=int(q.get("agents", 0)),
                 available_agents=int(q.get("available_agents", 0)),
                 queued=int(q.get("queued", 0)),
                 estimated_wait_seconds=float(q.get("estimated_wait_seconds", 0.0)),

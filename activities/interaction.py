@@ -38,7 +38,7 @@ from models.acd import (
 )
 from models.ai import AIReply, AIRequest, ShadowAnswer, ShadowRequest
 from models.facts import InteractionFacts, RecordInteraction
-from models.routing import Classification, FleetSnapshot, RouteRequest
+from models.routing import Classification, FleetSnapshot, HumanAvailability, RouteRequest
 from models.triage import FlushRun, PatternChoice, PatternRequest, TriageRequest, TriageResult
 from store.repository import Store
 from warmline.redaction import redact
@@ -225,6 +225,14 @@ class InteractionActivities:
             self.deps.metrics.record_interaction_facts(record.facts)
         return written
 
+    @activity.defn
+    async def human_capacity(self, queue: str) -> HumanAvailability | None:
+        """The queue's staffing right now (cached ~1 s), for spillover and metering."""
+        for availability in await self.deps.acd.capacity():
+            if availability.queue == queue:
+                return availability
+        return None
+
     # -- regular activities -------------------------------------------------------------
     @activity.defn
     async def flush_run(self, flush: FlushRun) -> None:
@@ -256,6 +264,7 @@ class InteractionActivities:
         return [
             self.select_pattern,
             self.triage,
+            self.human_capacity,
             self.invoke_ai,
             self.shadow_ai,
             self.record_interaction,

@@ -17,10 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from cli.stack import RunningStack
@@ -58,17 +60,33 @@ async def _turn(handle: WorkflowHandle[Any, Any], text: str, message_id: str) ->
         raise
 
 
-async def drive_interaction(client: Client, script: ScriptedInteraction) -> InteractionResult:
-    """Play one scripted customer against the workflow, as a CCaaS client would."""
-    handle = await client.start_workflow(
+async def open_interaction(
+    client: Client, request: dict[str, Any]
+) -> tuple[WorkflowHandle[Any, InteractionResult], Reply]:
+    """Start the interaction and get the reply to its first message in one call.
+
+    Update-with-start delivers ``await_reply`` in the workflow's first task, so the reply
+    arrives even when the interaction closes at once (deflected, called back, resolved).
+    """
+    start = WithStartWorkflowOperation(
         INTERACTION_WORKFLOW,
-        script.input,
-        id=interaction_workflow_id(script.input["interaction_id"]),
+        request,
+        id=interaction_workflow_id(request["interaction_id"]),
         task_queue=INTERACTION_TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         result_type=InteractionResult,
     )
+    reply = await client.execute_update_with_start_workflow(
+        "await_reply", {"turn": 1}, start_workflow_operation=start, result_type=Reply
+    )
+    return await start.workflow_handle(), reply
+
+
+async def drive_interaction(client: Client, script: ScriptedInteraction) -> InteractionResult:
+    """Play one scripted customer against the workflow, as a CCaaS client would."""
+    handle, first = await open_interaction(client, script.input)
     try:
-        await _converse(handle, script)
+        await _converse(handle, script, first)
     except InteractionOver:
         pass
     except RPCError:
@@ -78,9 +96,10 @@ async def drive_interaction(client: Client, script: ScriptedInteraction) -> Inte
     return await handle.result()
 
 
-async def _converse(handle: WorkflowHandle[Any, Any], script: ScriptedInteraction) -> None:
+async def _converse(
+    handle: WorkflowHandle[Any, Any], script: ScriptedInteraction, reply: Reply
+) -> None:
     iid = script.input["interaction_id"]
-    reply = await handle.execute_update("await_reply", {"turn": 1}, result_type=Reply)
     turn = 1
     for text in script.follow_ups:
         if reply.kind == "closing":

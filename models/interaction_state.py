@@ -36,6 +36,9 @@ class HumanLeg(BaseModel):
     agent_id: str | None = None
     resolved_at: str | None = None
     callback_offered: bool = False
+    buffered: bool = Field(
+        default=False, description="Held back by metering until the human queue has room."
+    )
     reservation_id: str | None = None
     reservation_released: bool = False
     saved_wait_seconds: float = 0.0

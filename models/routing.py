@@ -84,6 +84,26 @@ class EndpointRole(StrEnum):
 LIVE_ROLES = frozenset({EndpointRole.PRODUCTION, EndpointRole.CANARY})
 
 
+class SpilloverPolicy(_Doc):
+    """How human queues are protected when AI capacity spills over (outages, degradation)."""
+
+    deflect_max_priority: int = Field(
+        default=2, ge=-1, le=9, description="Priority at or below which self-service is offered."
+    )
+    deflect_when_wait_above_seconds: float = Field(
+        default=300.0, ge=0, description="Deflect low-priority work only when the wait is long."
+    )
+    voice_callback_when_wait_above_seconds: float = Field(
+        default=180.0, ge=0, description="Voice callers get a callback instead of holding."
+    )
+    max_queued_per_agent: float = Field(
+        default=3.0, gt=0, description="Metering: admit to the human queue only below this."
+    )
+    admission_check_seconds: float = Field(
+        default=5.0, gt=0, description="How often buffered interactions re-check capacity."
+    )
+
+
 class AIEndpoint(_Doc):
     """An AI agent version the router may target, with its continuous skill profile."""
 
@@ -141,6 +161,7 @@ class RoutingConfig(_Doc):
     )
     thresholds: list[ThresholdRule] = Field(default_factory=lambda: [ThresholdRule()])
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
+    spillover: SpilloverPolicy = Field(default_factory=SpilloverPolicy)
     ai_endpoints: list[AIEndpoint] = Field(default_factory=list)
     human_queues: list[HumanQueue] = Field(default_factory=lambda: [HumanQueue(name="general")])
     min_ai_fit: float = Field(
@@ -161,6 +182,7 @@ class EndpointHealth(_Doc):
 
 class HumanAvailability(_Doc):
     queue: str
+    agents: int = Field(default=0, description="Staffed agents in the queue.")
     available_agents: int = 0
     queued: int = 0
     estimated_wait_seconds: float = 0.0
@@ -193,5 +215,6 @@ class RoutingDecision(_Doc):
     )
     human_queue: str | None = None
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
+    spillover: SpilloverPolicy = Field(default_factory=SpilloverPolicy)
     max_turns_per_run: int = 200
     reasons: list[str] = Field(default_factory=list)

@@ -292,6 +292,7 @@ def decide_route(
         shadow_endpoint=shadow,
         human_queue=_select_human_queue(request, config, snapshot, reasons),
         escalation=config.escalation.model_copy(deep=True),
+        spillover=config.spillover.model_copy(deep=True),
         max_turns_per_run=config.max_turns_per_run,
         reasons=reasons,
     )

@@ -60,11 +60,13 @@ with workflow.unsafe.imports_passed_through():
         TRANSCRIPT_KEPT_ON_CONTINUE,
         InteractionCarry,
     )
-    from models.routing import RoutingDecision
+    from models.routing import RoutingDecision, SpilloverPolicy
     from models.triage import FlushRun, PatternRequest, TriageRequest
     from warmline.closing import build_facts, default_outcome, final_pool, handle_segments
     from warmline.escalation import check_escalation
     from warmline.redaction import redact, redact_value
+    from warmline.self_service import self_service_answer
+    from warmline.spillover import SpilloverAction, spillover_action
     from workflows import interaction_text as text
 
 DECISION_TIMEOUT = timedelta(seconds=10)
@@ -280,9 +282,17 @@ class InteractionWorkflow:
         if c.state is InteractionState.AWAITING_HUMAN and c.human.requested_at:
             waited = (now - _parse_time(c.human.requested_at)).total_seconds()
             if not c.human.callback_offered:
-                return max(0.001, policy.human_accept_deadline_seconds - waited)
-            return max(0.001, policy.max_human_wait_seconds - waited)
+                remaining = policy.human_accept_deadline_seconds - waited
+            else:
+                remaining = policy.max_human_wait_seconds - waited
+            if self._buffered_without_transfer() and c.decision is not None:
+                remaining = min(remaining, c.decision.spillover.admission_check_seconds)
+            return max(0.001, remaining)
         return None
+
+    def _buffered_without_transfer(self) -> bool:
+        human = self.c.human
+        return human.buffered and human.transfer_id is None
 
     async def _on_deadline(self) -> None:
         c = self.c
@@ -293,6 +303,21 @@ class InteractionWorkflow:
         if c.state is InteractionState.AWAITING_HUMAN:
             async with self._lock:
                 if c.state is not InteractionState.AWAITING_HUMAN:
+                    return
+                policy = c.decision.escalation if c.decision else None
+                assert policy is not None and c.human.requested_at is not None
+                waited = (workflow.now() - _parse_time(c.human.requested_at)).total_seconds()
+                due = (
+                    policy.human_accept_deadline_seconds
+                    if not c.human.callback_offered
+                    else policy.max_human_wait_seconds
+                )
+                if waited < due:
+                    # Only the metering re-check is due: see whether the queue has room now.
+                    reply = await self._spill_or_transfer(buffered=True)
+                    if reply.kind != "hold_notice":
+                        self._append(c.turns, Sender.SYSTEM, reply.text)
+                    self._touch()
                     return
                 if not c.human.callback_offered:
                     c.human.callback_offered = True
@@ -506,6 +531,66 @@ class InteractionWorkflow:
             "escalation",
             {"trigger": trigger.value, "detail": c.escalation_detail, "queue": c.human.queue},
         )
+        return await self._spill_or_transfer(buffered=False)
+
+    async def _spill_or_transfer(self, buffered: bool) -> Reply:
+        """Protect the human queue: deflect, call back, buffer, or transfer now (lock held)."""
+        c = self.c
+        turn = c.turns
+        decision = c.decision
+        policy = decision.spillover if decision else SpilloverPolicy()
+        intent = c.classification.intent if c.classification else "unknown"
+        capacity = await workflow.execute_local_activity_method(
+            InteractionActivities.human_capacity,
+            c.human.queue or "general",
+            start_to_close_timeout=DECISION_TIMEOUT,
+        )
+        assert c.escalation_trigger is not None
+        verdict = spillover_action(
+            channel=c.channel,
+            priority=_priority(c.request.metadata.get("priority")),
+            trigger=c.escalation_trigger,
+            capacity=capacity,
+            has_self_service=self_service_answer(intent) is not None,
+            policy=policy,
+            buffered=buffered,
+        )
+        if verdict.action is not SpilloverAction.TRANSFER or buffered:
+            self._audit("spillover", {"action": verdict.action.value, "reasons": verdict.reasons})
+        if verdict.action is SpilloverAction.DEFLECT:
+            answer = self_service_answer(intent) or ""
+            self._closing = Outcome.DEFLECTED
+            c.close_reason = "deflected_to_self_service"
+            return Reply(
+                turn=turn, sender=Sender.SYSTEM, text=text.deflection_notice(answer), kind="closing"
+            )
+        if verdict.action is SpilloverAction.CALLBACK:
+            wait = capacity.estimated_wait_seconds if capacity else 0.0
+            await self._schedule_callback("voice wait too long: callback instead of hold")
+            return Reply(
+                turn=turn,
+                sender=Sender.SYSTEM,
+                text=text.voice_callback_notice(wait),
+                kind="closing",
+            )
+        if verdict.action is SpilloverAction.BUFFER:
+            c.human.buffered = True
+            return Reply(
+                turn=turn,
+                sender=Sender.SYSTEM,
+                text=text.buffered_notice(c.human),
+                kind="hold_notice",
+            )
+        c.human.buffered = False
+        return await self._transfer()
+
+    async def _transfer(self) -> Reply:
+        """The warm transfer itself: the ACD gets the whole context package."""
+        c = self.c
+        turn = c.turns
+        decision = c.decision
+        trigger = c.escalation_trigger
+        assert trigger is not None
         classification = c.classification
         context = ContextPackage(
             interaction_id=c.request.interaction_id,
@@ -526,7 +611,7 @@ class InteractionWorkflow:
                 InteractionActivities.warm_transfer,
                 TransferRequest(
                     idempotency_key=f"{workflow.info().workflow_id}:transfer",
-                    queue=c.human.queue,
+                    queue=c.human.queue or "general",
                     reservation_id=c.human.reservation_id,
                     context=context,
                 ),

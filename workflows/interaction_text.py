@@ -71,3 +71,26 @@ def accepts_callback(text: str) -> bool:
     """Only a clear yes: a declined offer must never schedule a callback."""
     text = text.replace("\u2019", "'")
     return bool(_CALLBACK_WORDS.search(text)) and not _DECLINE.search(text)
+
+
+def deflection_notice(answer: str) -> str:
+    return (
+        f"{answer} Our agents are very busy right now; if this does not solve it, you can "
+        "start a chat later or ask for a callback."
+    )
+
+
+def voice_callback_notice(wait_seconds: float) -> str:
+    return (
+        f"Our agents are busy and the wait is about {_minutes(wait_seconds)}. Rather than keep "
+        "you on hold, we have booked a callback: an agent will call you as soon as one is free. "
+        "You can also continue in chat or use our help center."
+    )
+
+
+def buffered_notice(human: HumanLeg) -> str:
+    return (
+        "I'm connecting you with a colleague; all agents are busy at the moment, so you are "
+        "in line and will be passed to the first free agent. Reply 'call me back' for a callback "
+        "instead, or find quick answers in our help center."
+    )

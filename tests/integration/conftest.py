@@ -21,12 +21,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.interaction import InteractionDeps
+from cli.demo import open_interaction
 from cli.stack import temporal_cli
 from models import search_attributes
 from models.interaction import (
     INTERACTION_TASK_QUEUE,
     INTERACTION_WORKFLOW,
     InteractionResult,
+    Reply,
     interaction_workflow_id,
 )
 from models.routing import RoutingConfig
@@ -63,21 +65,30 @@ class Stack:
         self.deps.configs.invalidate()
         return saved
 
-    async def start(
+    async def open(
         self, first_message: str, *, channel: str = "chat", **fields: Any
-    ) -> WorkflowHandle[Any, InteractionResult]:
+    ) -> tuple[WorkflowHandle[Any, InteractionResult], Reply]:
+        """Start with update-with-start: the first reply even if the interaction closes at once."""
+        return await open_interaction(self.client, self.body(first_message, channel, **fields))
+
+    def body(self, first_message: str, channel: str, **fields: Any) -> dict[str, Any]:
         iid = fields.pop("interaction_id", None) or f"t-{uuid.uuid4().hex[:12]}"
-        body: dict[str, Any] = {
+        return {
             "interaction_id": iid,
             "channel": channel,
             "customer": fields.pop("customer", {"id": "cust-1", "segment": "standard"}),
             "first_message": first_message,
             **fields,
         }
+
+    async def start(
+        self, first_message: str, *, channel: str = "chat", **fields: Any
+    ) -> WorkflowHandle[Any, InteractionResult]:
+        body = self.body(first_message, channel, **fields)
         return await self.client.start_workflow(
             INTERACTION_WORKFLOW,
             body,
-            id=interaction_workflow_id(iid),
+            id=interaction_workflow_id(body["interaction_id"]),
             task_queue=INTERACTION_TASK_QUEUE,
             result_type=InteractionResult,
         )
@@ -128,9 +139,8 @@ async def stack_session(
         settings = Settings(ai_fleet_url=ai_url, acd_url=acd_url, data_dir=data)
         async with interaction_deps(
             settings, store=store, classifier=intent_model, config_ttl_seconds=30.0
-        ) as deps:
-            async with running_workers(temporal_client, deps, settings):
-                yield Stack(temporal_client, store, fleet, acd, deps, settings)
+        ) as deps, running_workers(temporal_client, deps, settings):
+            yield Stack(temporal_client, store, fleet, acd, deps, settings)
 
 
 @pytest.fixture
@@ -139,5 +149,7 @@ async def stack(stack_session: Stack) -> AsyncIterator[Stack]:
     yield stack_session
     stack_session.fleet.clear_faults()
     await stack_session.acd.pause()
+    for queue, agents in TEST_AGENTS.items():
+        await stack_session.acd.set_agents(queue, agents)
     await stack_session.use_config(lambda c: c)
     stack_session.deps.health.reset()

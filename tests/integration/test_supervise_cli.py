@@ -1,0 +1,175 @@
+"""``warmline supervise`` against the real dev server: the worklist visibility query, the
+supervisor cap, and decisions delivered as ``review_response`` signals.
+
+A small stand-in workflow holds one draft the way ``InteractionWorkflow`` does (search
+attributes upserted, ``status`` exposing ``pending_draft``, ``review_response`` ending the
+hold), so the CLI is tested on its own contract whatever the interaction does around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from temporalio import workflow
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from cli import supervise_ops as ops
+from models import search_attributes as sa
+from models.supervision import REVIEW_RESPONSE_SIGNAL, SupervisionPolicy
+from store.repository import Store
+
+pytestmark = pytest.mark.integration
+
+VISIBILITY_WAIT_SECONDS = 15.0
+
+
+@workflow.defn(name="HeldDraftStub")
+class HeldDraftStub:
+    def __init__(self) -> None:
+        self._responses: list[dict[str, Any]] = []
+
+    @workflow.run
+    async def run(self, intent: str) -> list[dict[str, Any]]:
+        workflow.upsert_search_attributes(
+            [
+                sa.PENDING_REVIEW.value_set(True),
+                sa.REVIEW_SINCE.value_set(workflow.now()),
+                sa.INTENT.value_set(intent),
+                sa.SUPERVISION_MODE.value_set("fully_supervised"),
+            ]
+        )
+        await workflow.wait_condition(lambda: bool(self._responses))
+        workflow.upsert_search_attributes([sa.PENDING_REVIEW.value_set(False)])
+        return self._responses
+
+    @workflow.signal(name=REVIEW_RESPONSE_SIGNAL)
+    def review_response(self, payload: dict[str, Any]) -> None:
+        self._responses.append(payload)
+
+    @workflow.query(name="status")
+    def status(self) -> dict[str, Any]:
+        return {"pending_draft": {"draft_id": "d-1", "turn": 1, "text": "Refund approved."}}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.from_url(f"sqlite:///{tmp_path / 'warmline.db'}")
+    opened.save_supervision_policy(SupervisionPolicy(supervisor_concurrent_cap=3), "tests")
+    yield opened
+    opened.close()
+
+
+async def _pending(client: Client, store: Store, intent: str, count: int) -> list[ops.PendingItem]:
+    deadline = asyncio.get_running_loop().time() + VISIBILITY_WAIT_SECONDS
+    while True:
+        items = await ops.pending_reviews(client, store, intent=intent)
+        if len(items) == count:
+            return items
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"expected {count} pending, visibility shows {items}")
+        await asyncio.sleep(0.2)
+
+
+async def test_worklist_cap_and_decisions(temporal_client: Client, store: Store) -> None:
+    intent = f"cli{uuid.uuid4().hex[:8]}"
+    queue = f"supervise-cli-{intent}"
+    async with Worker(temporal_client, task_queue=queue, workflows=[HeldDraftStub]):
+        handles: list[WorkflowHandle[Any, Any]] = []
+        print("L87", __import__("time").perf_counter())
+        for n in range(4):
+            handles.append(
+                await temporal_client.start_workflow(
+                    HeldDraftStub.run, intent, id=f"interaction-{intent}-{n}", task_queue=queue
+                )
+            )
+            await asyncio.sleep(0.02)  # distinct WarmlineReviewSince values
+        items = await _pending(temporal_client, store, intent, 4)
+        print("L96", __import__("time").perf_counter())
+        assert [i.workflow_id for i in items] == [h.id for h in handles], "oldest wait first"
+        assert {i.mode for i in items} == {"fully_supervised"}
+
+        for handle in handles[:3]:
+            assert await ops.claim(temporal_client, store, handle.id, "sup-1") == "d-1"
+        with pytest.raises(ops.SuperviseError, match="cap 3"):
+            await ops.claim(temporal_client, store, handles[3].id, "sup-1")
+            print("L104", __import__("time").perf_counter())
+        with pytest.raises(ops.SuperviseError, match="held by sup-1"):
+            await ops.decide(temporal_client, store, handles[0].id, "sup-2", "reject", reason="x")
+            print("L107", __import__("time").perf_counter())
+        with pytest.raises(ValidationError, match="edited_text"):
+            await ops.decide(temporal_client, store, handles[0].id, "sup-1", "edit")
+            print("L110", __import__("time").perf_counter())
+
+        await ops.decide(temporal_client, store, handles[0].id, "sup-1", "approve")
+        print("L113", __import__("time").perf_counter())
+        assert await handles[0].result() == [
+            {
+                "draft_id": "d-1",
+                "decision": "approve",
+                "reviewer_id": "sup-1",
+                "edited_text": None,
+                "reason": None,
+            }
+        ]
+        assert len(store.review_claims("sup-1")) == 2, "a decision frees its slot"
+        await ops.decide(
+            temporal_client, store, handles[3].id, "sup-1", "edit", text="Refund of $40 sent."
+        )
+        assert (await handles[3].result())[0]["edited_text"] == "Refund of $40 sent."
+        items = await _pending(temporal_client, store, intent, 2)
+        print("L129", __import__("time").perf_counter())
+        assert {i.held_by for i in items} == {"sup-1"}
+
+        # The shipped command, as a supervisor types it, decides one of the held reviews.
+        await _warmline(
+            temporal_client,
+            store,
+            "supervise",
+            "reject",
+            handles[1].id,
+            "--reviewer",
+            "sup-1",
+            "--reason",
+            "wrong refund policy",
+        )
+        assert (await handles[1].result())[0]["decision"] == "reject"
+        listed = await _warmline(
+            temporal_client, store, "supervise", "list", "--json", "--intent", intent
+        )
+        # Visibility may still show the review just rejected; never the ones decided before.
+        shown = [row["workflow_id"] for row in json.loads(listed)]
+        print("L150", __import__("time").perf_counter())
+        assert shown in ([handles[2].id], [handles[1].id, handles[2].id])
+        print("L152", __import__("time").perf_counter())
+        await handles[2].terminate()
+        print("L154", __import__("time").perf_counter())
+
+
+async def _warmline(client: Client, store: Store, *args: str) -> str:
+    """Run the installed ``warmline`` command against this test's server and store."""
+    env = {
+        **os.environ,
+        "WARMLINE_DATABASE_URL": store.engine.url.render_as_string(hide_password=False),
+        "WARMLINE_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "WARMLINE_TEMPORAL_NAMESPACE": client.namespace,
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "warmline"),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode() + out.decode()
+    return out.decode()

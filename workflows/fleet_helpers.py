@@ -1,0 +1,117 @@
+"""What the fleet workflows share: activity options, input parsing, registry changes.
+
+Kept out of the workflow classes so each ``run()`` reads as its lifecycle. Everything here runs
+inside workflow code and is deterministic.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+
+    from activities.fleet import FleetActivities
+    from models.fleet import (
+        ApplyRegistryChange,
+        FleetAuditEvent,
+        ReadRegistry,
+        RegistryChange,
+        RegistryChangeResult,
+        RegistryView,
+    )
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+REGISTRY_TIMEOUT = timedelta(seconds=30)
+"""One registry change or read: a store transaction, retried on conflicts inside."""
+OBSERVE_TIMEOUT = timedelta(minutes=2)
+"""One metrics poll: reads a rollout's facts and runs the analysis."""
+AUDIT_TIMEOUT = timedelta(seconds=30)
+REGISTRY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["RegistryError"],
+)
+"""Until the store answers: a rollback or a promotion must not be lost to a blip."""
+OBSERVE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=3,
+)
+"""A poll that keeps failing is skipped; the next poll reads the same facts."""
+
+
+def describe(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
+    )
+
+
+def invalid_input(what: str, detail: str) -> ApplicationError:
+    """Input that retrying cannot fix: fail the workflow at once, naming the field."""
+    return ApplicationError(f"invalid {what}: {detail}", type="InvalidInput", non_retryable=True)
+
+
+def parse_input(model: type[ModelT], payload: Any) -> ModelT:
+    if isinstance(payload, model):
+        return payload
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise invalid_input(model.__name__, describe(exc)) from None
+
+
+def parse_command(model: type[ModelT], payload: Any, signal: str) -> ModelT | None:
+    """A signal cannot be refused; a malformed one is logged and ignored, never fatal."""
+    try:
+        return model.model_validate(payload or {})
+    except ValidationError as exc:
+        workflow.logger.warning("signal %s ignored: %s", signal, describe(exc))
+        return None
+
+
+def key_prefix() -> str:
+    """Idempotency keys survive continue-as-new (first run id) but differ between rollouts
+    that reuse a workflow id."""
+    info = workflow.info()
+    return f"{info.workflow_id}/{info.first_execution_run_id}"
+
+
+def now() -> str:
+    return workflow.now().isoformat()
+
+
+async def apply_registry_change(
+    change_id: str, actor: str, reason: str, changes: list[RegistryChange]
+) -> RegistryChangeResult:
+    return await workflow.execute_activity_method(
+        FleetActivities.apply_registry_change,
+        ApplyRegistryChange(change_id=change_id, actor=actor, reason=reason, changes=changes),
+        start_to_close_timeout=REGISTRY_TIMEOUT,
+        retry_policy=REGISTRY_RETRY,
+    )
+
+
+async def read_registry(agent: str | None) -> RegistryView:
+    return await workflow.execute_activity_method(
+        FleetActivities.read_registry,
+        ReadRegistry(agent=agent),
+        start_to_close_timeout=REGISTRY_TIMEOUT,
+        retry_policy=REGISTRY_RETRY,
+    )
+
+
+async def audit(key: str, kind: str, actor: str, payload: dict[str, object]) -> None:
+    await workflow.execute_activity_method(
+        FleetActivities.record_fleet_event,
+        FleetAuditEvent(key=key, kind=kind, actor=actor, at=now(), payload=payload),
+        start_to_close_timeout=AUDIT_TIMEOUT,
+        retry_policy=REGISTRY_RETRY,
+    )
