@@ -57,6 +57,12 @@ class AcdClient:
         if response.status_code not in (200, 204, 404):
             response.raise_for_status()
 
+    async def withdraw(self, transfer_id: str) -> None:
+        """Take a transfer back (customer left, callback booked); unknown ids are fine."""
+        response = await self._http.delete(f"{self._base}/transfers/{transfer_id}")
+        if response.status_code not in (200, 204, 404):
+            response.raise_for_status()
+
     async def transfer(self, request: TransferRequest) -> TransferAck:
         return TransferAck.model_validate(
             await self._call("POST", "/transfers", request.model_dump(mode="json"))
@@ -70,10 +76,11 @@ class AcdClient:
     async def callback(self, request: CallbackRequest) -> None:
         await self._call("POST", "/callbacks", request.model_dump(mode="json"))
 
-    async def capacity(self) -> list[HumanAvailability]:
-        """Human availability, cached briefly: routing reads it on every interaction."""
+    async def capacity(self, fresh: bool = False) -> list[HumanAvailability]:
+        """Human availability, cached briefly: routing reads it on every interaction.
+        Spillover and metering ask for a ``fresh`` reading: they decide who may join a queue."""
         now = time.monotonic()
-        if now - self._capacity_at < CAPACITY_TTL_SECONDS:
+        if not fresh and now - self._capacity_at < CAPACITY_TTL_SECONDS:
             return self._capacity
         try:
             body = await self._call("GET", "/capacity")

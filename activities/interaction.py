@@ -228,7 +228,7 @@ class InteractionActivities:
     @activity.defn
     async def human_capacity(self, queue: str) -> HumanAvailability | None:
         """The queue's staffing right now (cached ~1 s), for spillover and metering."""
-        for availability in await self.deps.acd.capacity():
+        for availability in await self.deps.acd.capacity(fresh=True):
             if availability.queue == queue:
                 return availability
         return None
@@ -253,6 +253,10 @@ class InteractionActivities:
         return await self.deps.acd.transfer(request)
 
     @activity.defn
+    async def withdraw_transfer(self, transfer_id: str) -> None:
+        await self.deps.acd.withdraw(transfer_id)
+
+    @activity.defn
     async def forward_to_human(self, message: ForwardMessage) -> None:
         await self.deps.acd.forward(message)
 
@@ -272,6 +276,7 @@ class InteractionActivities:
             self.reserve_human,
             self.release_reservation,
             self.warm_transfer,
+            self.withdraw_transfer,
             self.forward_to_human,
             self.schedule_callback,
         ]

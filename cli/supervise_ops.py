@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 
 from models import search_attributes as sa
 from models.interaction import interaction_workflow_id
@@ -223,12 +224,15 @@ async def record_qa(
 
 
 async def start_phase(client: Client, start: SupervisionPhaseInput) -> str:
+    """Start an intent's phase workflow; a running one is left as it is (safe to repeat, so a
+    deploy script may call it for every intent it knows)."""
     wf = supervision_phase_workflow_id(start.intent, start.channel)
     await client.start_workflow(
         SUPERVISION_PHASE_WORKFLOW,
         start.model_dump(mode="json"),
         id=wf,
         task_queue=SUPERVISION_TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
     return wf
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 FLEET_HEALTH_STREAM = "fleet-health"
 WFM_EVENTS_STREAM = "wfm-events"
+FLEET_HEALTH_TASK_QUEUE = "fleet-health"
 
 
 def epoch_to_utc(seconds: float | None) -> datetime | None:

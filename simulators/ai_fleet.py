@@ -6,7 +6,10 @@ Each agent version lives at ``/agents/{name}/{version}/v1`` so the routing confi
 retry, failover and canary-rollback paths can be exercised over real HTTP.
 
 Faults are chosen by a counter, not by chance: with ``rate=0.25`` exactly every fourth
-matching call fails, so a test knows in advance which call breaks.
+matching call fails, so a test knows in advance which call breaks. The ``escalate`` fault counts
+conversations instead (by the request's ``user``, the interaction id): the chosen fraction of
+conversations is handed to a human on the first turn, which is how a version with worse
+containment looks from outside.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from simulators.bot_replies import LOW_QUALITY_TEXT, BotTurn, compose_reply
+from simulators.bot_replies import ESCALATE_TOOL, LOW_QUALITY_TEXT, BotTurn, ToolCall, compose_reply
 from simulators.server import EXCEPTION_HANDLERS, error_response, read_json, read_model
 
 ANY = "*"
@@ -45,6 +48,7 @@ class FaultMode(StrEnum):
     EMPTY_200 = "empty_200"
     LOW_QUALITY = "low_quality"
     DOWN = "down"
+    ESCALATE = "escalate"
 
 
 class FaultRule(BaseModel):
@@ -117,15 +121,18 @@ class FleetSimState:
     fault_calls: dict[tuple[str, str], int] = field(default_factory=dict)
     stats: dict[str, EndpointStats] = field(default_factory=dict)
     responses: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    conversation_faults: dict[tuple[str, str], dict[str, bool]] = field(default_factory=dict)
 
     def set_fault(self, rule: FaultRule) -> None:
         key = (rule.name, rule.version)
         self.faults[key] = rule
         self.fault_calls[key] = 0  # a new rule starts its own count
+        self.conversation_faults.pop(key, None)
 
     def clear_faults(self) -> None:
         self.faults.clear()
         self.fault_calls.clear()
+        self.conversation_faults.clear()
 
     def reset(self) -> None:
         """Forget stats and cached responses (faults and latency stay)."""
@@ -141,15 +148,28 @@ class FleetSimState:
                 return self.faults[key]
         return None
 
-    def next_fault(self, name: str, version: str) -> FaultRule | None:
-        """The fault this call suffers, if any; advances the matching rule's call counter."""
+    def next_fault(
+        self, name: str, version: str, conversation: str | None = None
+    ) -> FaultRule | None:
+        """The fault this call suffers, if any; advances the matching rule's call counter.
+
+        ``escalate`` decides once per conversation and keeps the decision for its later turns.
+        """
         rule = self.rule_for(name, version)
         if rule is None or rule.mode is FaultMode.OK:
             return None
         key = (rule.name, rule.version)
+        if rule.mode is FaultMode.ESCALATE and conversation is not None:
+            decided = self.conversation_faults.setdefault(key, {})
+            if conversation not in decided:
+                decided[conversation] = self._counted_hit(key, rule.rate)
+            return rule if decided[conversation] else None
+        return rule if self._counted_hit(key, rule.rate) else None
+
+    def _counted_hit(self, key: tuple[str, str], rate: float) -> bool:
         n = self.fault_calls[key] = self.fault_calls.get(key, 0) + 1
-        # Evenly spread: call n is hit when floor(n*rate) steps up (rate 1.0 hits every call).
-        return rule if math.floor(n * rule.rate) > math.floor((n - 1) * rule.rate) else None
+        # Evenly spread: event n is hit when floor(n*rate) steps up (rate 1.0 hits every one).
+        return math.floor(n * rate) > math.floor((n - 1) * rate)
 
 
 def create_ai_fleet_app(state: FleetSimState | None = None) -> Starlette:
@@ -173,7 +193,7 @@ def create_ai_fleet_app(state: FleetSimState | None = None) -> Starlette:
         if sim.default_latency_ms:
             await asyncio.sleep(sim.default_latency_ms / 1000)
 
-        fault = sim.next_fault(name, version)
+        fault = sim.next_fault(name, version, body.user)
         mode = fault.mode if fault else FaultMode.OK
         if fault and (early := _fault_response(fault, f"{name}:{version}")) is not None:
             stats.fault_served(mode)
@@ -189,10 +209,14 @@ def create_ai_fleet_app(state: FleetSimState | None = None) -> Starlette:
         else:
             # A timeout still generates (and caches) first: the reply is lost in transit, the
             # classic case where only an idempotency key stops a retry from generating twice.
-            turn = _turn_for(body, low_quality=mode is FaultMode.LOW_QUALITY)
+            turn = _turn_for(
+                body,
+                low_quality=mode is FaultMode.LOW_QUALITY,
+                escalate=mode is FaultMode.ESCALATE,
+            )
             payload = _completion(body, turn, f"{name}:{version}", key)
             stats.generations += 1
-            if mode is FaultMode.LOW_QUALITY:
+            if mode in (FaultMode.LOW_QUALITY, FaultMode.ESCALATE):
                 stats.fault_served(mode)
             if cache_key:
                 sim.responses[cache_key] = payload
@@ -274,9 +298,19 @@ def _fault_response(fault: FaultRule, model: str) -> Response | None:
     return None
 
 
-def _turn_for(body: ChatCompletionBody, *, low_quality: bool) -> BotTurn:
+GIVE_UP_TEXT = "I'm not able to sort this out myself; let me bring in a colleague."
+
+
+def _turn_for(body: ChatCompletionBody, *, low_quality: bool, escalate: bool = False) -> BotTurn:
     if low_quality:
         return BotTurn(LOW_QUALITY_TEXT)
+    tools = body.tool_names()
+    if escalate and (tools is None or ESCALATE_TOOL in tools):
+        reason = "this version cannot resolve the request"
+        call = ToolCall(
+            ESCALATE_TOOL, {"reason": reason, "assessment": f"Agent gave up: {reason}."}
+        )
+        return BotTurn(GIVE_UP_TEXT, [call])
     user_texts = [m.text() for m in body.messages if m.role == "user"]
     hint = (body.metadata or {}).get("intent")
     return compose_reply(user_texts, body.tool_names(), hint if isinstance(hint, str) else None)

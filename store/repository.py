@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
@@ -23,6 +24,23 @@ from models.ai import ShadowAnswer
 from models.facts import ArchiveTranscript, AuditEvent, InteractionFacts, RecordInteraction
 from models.interaction import TranscriptEntry
 from models.routing import RoutingConfig
+from models.supervision import (
+    ClaimOutcome,
+    EvidenceRequest,
+    HumanOverride,
+    PhaseEvidence,
+    PhaseMoveRequest,
+    PhaseMoveResult,
+    QAReview,
+    RecordSupervision,
+    ReviewClaim,
+    ReviewRecord,
+    SupervisionFacts,
+    SupervisionPolicy,
+    SupervisionVolume,
+)
+from store import fleet
+from store import supervision as sup
 from store.audit_chain import (
     StoredAuditEvent,
     append_events,
@@ -33,9 +51,15 @@ from store.audit_chain import (
 )
 from store.db import create_store_engine, init_schema, write_engine
 from store.tables import (
+    HumanOverrideRow,
     InteractionFactRow,
+    QAReviewRow,
+    ReviewClaimRow,
+    ReviewDecisionRow,
     RoutingConfigRow,
     ShadowAnswerRow,
+    SupervisionFactRow,
+    SupervisionPolicyRow,
     TranscriptArchiveRow,
     fact_row,
     facts_from_row,
@@ -331,3 +355,224 @@ class Store:
                 .order_by(col(TranscriptArchiveRow.run_index))
             ).all()
         return [entry for text in rows for entry in _ENTRIES.validate_json(text)]
+
+    # Supervision policy versions ----------------------------------------------------------
+
+    def save_supervision_policy(
+        self, policy: SupervisionPolicy, author: str, change_key: str | None = None
+    ) -> SupervisionPolicy:
+        """Store ``policy`` as the next version (concurrent saves get consecutive versions)."""
+        return self._write(lambda s: sup.add_policy_version(s, policy, author, change_key))
+
+    def active_supervision_policy(self) -> SupervisionPolicy | None:
+        """The highest version, or None before the first save (callers fall back to the
+        defaults of ``SupervisionPolicy()``: every intent fully supervised)."""
+        with Session(self._engine) as session:
+            row = sup.latest_policy_row(session)
+            return sup.policy_from_row(row) if row else None
+
+    def get_supervision_policy(self, version: int) -> SupervisionPolicy | None:
+        with Session(self._engine) as session:
+            row = session.exec(
+                select(SupervisionPolicyRow).where(SupervisionPolicyRow.version == version)
+            ).first()
+            return sup.policy_from_row(row) if row else None
+
+    def list_supervision_policies(self) -> list[tuple[int, str, str]]:
+        """(version, author, created_at ISO-8601 UTC) of every version, oldest first."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(
+                    SupervisionPolicyRow.version,
+                    SupervisionPolicyRow.author,
+                    SupervisionPolicyRow.created_at,
+                ).order_by(col(SupervisionPolicyRow.version))
+            ).all()
+            return [(version, author, created.isoformat()) for version, author, created in rows]
+
+    def apply_supervision_move(self, move: PhaseMoveRequest) -> PhaseMoveResult:
+        """A phase move as one transaction: the intent's cell in a new policy version, the
+        ``wfm-events`` entry with the staffing impact, and the phase stream's audit entry.
+        Idempotent on ``move.move_key``: a retry returns the stored version, writes nothing."""
+
+        def attempt(session: Session) -> PhaseMoveResult:
+            try:
+                return sup.apply_move(session, move)
+            except sup.WriteConflict as exc:
+                raise _Conflict(str(exc)) from exc
+
+        return self._write(attempt)
+
+    # Reviews, human overrides and supervision facts ---------------------------------------
+
+    def record_review(self, review: ReviewRecord) -> bool:
+        """Store one review decision; False if that draft's decision is already stored."""
+        return self._write(lambda s: sup.add_reviews(s, [review])) == 1
+
+    def record_override(self, override: HumanOverride) -> bool:
+        """Store one human override or takeover; False if (interaction, seq) is stored."""
+        return self._write(lambda s: sup.add_overrides(s, [override])) == 1
+
+    def record_supervision(self, record: RecordSupervision) -> bool:
+        """Everything supervision-related of one interaction in one transaction, at close:
+        facts, review decisions, overrides; releases the interaction's review claims.
+
+        Idempotent on the interaction id: False (nothing written) if already recorded; reviews
+        recorded earlier one by one with ``record_review`` are kept, not duplicated.
+        """
+        return self._write(lambda s: sup.add_supervision(s, record))
+
+    def reviews_for(self, interaction_id: str) -> list[ReviewRecord]:
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(ReviewDecisionRow)
+                .where(ReviewDecisionRow.interaction_id == interaction_id)
+                .order_by(col(ReviewDecisionRow.decided_at), col(ReviewDecisionRow.id))
+            ).all()
+            return [sup.review_from_row(row) for row in rows]
+
+    def reviews_by(self, reviewer_id: str, limit: int = 100) -> list[ReviewRecord]:
+        """A supervisor's latest decisions, newest first (what an auditor asks of a person)."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(ReviewDecisionRow)
+                .where(ReviewDecisionRow.reviewer_id == reviewer_id)
+                .order_by(col(ReviewDecisionRow.decided_at).desc(), col(ReviewDecisionRow.id))
+                .limit(limit)
+            ).all()
+            return [sup.review_from_row(row) for row in rows]
+
+    def overrides_for(self, interaction_id: str) -> list[HumanOverride]:
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(HumanOverrideRow)
+                .where(HumanOverrideRow.interaction_id == interaction_id)
+                .order_by(col(HumanOverrideRow.seq))
+            ).all()
+            return [sup.override_from_row(row) for row in rows]
+
+    def supervision_facts(self, interaction_id: str) -> SupervisionFacts | None:
+        with Session(self._engine) as session:
+            row = session.get(SupervisionFactRow, interaction_id)
+            return sup.facts_from_row(row) if row else None
+
+    def record_qa_review(self, review: QAReview) -> bool:
+        """Store a QA review; False if the interaction was QA-reviewed already (first wins)."""
+
+        def attempt(session: Session) -> bool:
+            exists = session.exec(
+                select(QAReviewRow.id).where(QAReviewRow.interaction_id == review.interaction_id)
+            ).first()
+            if exists is not None:
+                return False
+            session.add(QAReviewRow(**review.model_dump()))
+            session.flush()
+            return True
+
+        return self._write(attempt)
+
+    def phase_evidence(self, request: EvidenceRequest) -> PhaseEvidence:
+        """What ``SupervisionPhaseWorkflow`` judges an intent's phase by."""
+        with Session(self._engine) as session:
+            return sup.phase_evidence(session, request)
+
+    def supervision_volume(
+        self, since: datetime, until: datetime, intent: str | None = None, cap: int | None = None
+    ) -> SupervisionVolume:
+        """Supervision queue volume and implied supervisors (cap: the active policy's)."""
+        if cap is None:
+            policy = self.active_supervision_policy() or SupervisionPolicy()
+            cap = policy.supervisor_concurrent_cap
+        with Session(self._engine) as session:
+            return sup.supervision_volume(session, since, until, intent, cap)
+
+    # Review claims: a supervisor's concurrent load ----------------------------------------
+
+    def claim_review(
+        self,
+        workflow_id: str,
+        draft_id: str,
+        reviewer_id: str,
+        cap: int,
+        at: datetime | None = None,
+    ) -> ClaimOutcome:
+        """Let the reviewer hold the draft unless they are at ``cap`` or someone else has it."""
+        stamp = at or utc_now()
+        return self._write(lambda s: sup.claim(s, workflow_id, draft_id, reviewer_id, cap, stamp))
+
+    def release_review_claim(self, workflow_id: str, draft_id: str | None = None) -> int:
+        """Drop the claim on one draft (or all of a workflow's); returns how many."""
+
+        def attempt(session: Session) -> int:
+            rows = session.exec(
+                select(ReviewClaimRow).where(ReviewClaimRow.workflow_id == workflow_id)
+            ).all()
+            gone = [row for row in rows if draft_id is None or row.draft_id == draft_id]
+            for row in gone:
+                session.delete(row)
+            return len(gone)
+
+        return self._write(attempt)
+
+    def release_claims_except(self, open_workflow_ids: set[str], claimed_before: datetime) -> int:
+        """Drop claims on workflows no longer pending review (decided elsewhere, closed),
+        made before ``claimed_before`` so a claim newer than visibility's lag survives."""
+
+        def attempt(session: Session) -> int:
+            rows = session.exec(
+                select(ReviewClaimRow).where(col(ReviewClaimRow.claimed_at) < claimed_before)
+            ).all()
+            gone = [row for row in rows if row.workflow_id not in open_workflow_ids]
+            for row in gone:
+                session.delete(row)
+            return len(gone)
+
+        return self._write(attempt)
+
+    def review_claims(self, reviewer_id: str | None = None) -> list[ReviewClaim]:
+        with Session(self._engine) as session:
+            query = select(ReviewClaimRow).order_by(
+                col(ReviewClaimRow.reviewer_id), col(ReviewClaimRow.slot)
+            )
+            if reviewer_id is not None:
+                query = query.where(ReviewClaimRow.reviewer_id == reviewer_id)
+            return [sup.claim_from_row(row) for row in session.exec(query).all()]
+
+    # Fleet registry, fleet audit and per-version facts ------------------------------------
+
+    def apply_registry_edit(
+        self,
+        key: str,
+        author: str,
+        edit: fleet.RegistryEdit,
+        *,
+        stream: str,
+        kind: str,
+        payload: Mapping[str, Any] | None = None,
+    ) -> tuple[RoutingConfig, bool, list[str]]:
+        """Edit the active routing config into a new version plus an audit event, once per
+        ``key``: a repeated key returns the first result with ``applied`` False."""
+        return self._write(
+            lambda session: fleet.apply_registry_edit(
+                session,
+                key=key,
+                author=author,
+                edit=edit,
+                stream=stream,
+                kind=kind,
+                payload=dict(payload or {}),
+            )
+        )
+
+    def record_fleet_event(self, event: AuditEvent, key: str) -> bool:
+        """Append a fleet or WFM event once per ``key`` (its ``seq`` is the stream's next)."""
+        return self._write(lambda session: fleet.record_event_once(session, event, key))
+
+    def facts_for_endpoints(self, endpoints: Sequence[str], since: str) -> list[InteractionFacts]:
+        """Facts routed to any of ``endpoints`` (``name:version``) started at or after ``since``."""
+        with Session(self._engine) as session:
+            return fleet.facts_for_endpoints(session, endpoints, since)
+
+    def count_facts_for_endpoints(self, endpoints: Sequence[str], since: datetime) -> int:
+        with Session(self._engine) as session:
+            return fleet.count_facts_for_endpoints(session, endpoints, since)

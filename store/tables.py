@@ -19,6 +19,13 @@ INTERACTION_FACTS = "interaction_facts"
 AUDIT_EVENTS = "audit_events"
 TRANSCRIPT_ARCHIVE = "transcript_archive"
 SHADOW_ANSWERS = "shadow_answers"
+FLEET_EVENTS = "fleet_events"
+SUPERVISION_POLICIES = "supervision_policies"
+REVIEW_DECISIONS = "review_decisions"
+HUMAN_OVERRIDES = "human_overrides"
+SUPERVISION_FACTS = "supervision_facts"
+QA_REVIEWS = "qa_reviews"
+REVIEW_CLAIMS = "review_claims"
 
 
 def utc_now() -> datetime:
@@ -193,7 +200,158 @@ class ShadowAnswerRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
 
 
+class SupervisionPolicyRow(SQLModel, table=True):
+    """One saved version of the supervision policy document (appended, never updated).
+
+    ``change_key`` names the phase move that wrote it, so a retried move writes no second
+    version; versions saved by hand have none.
+    """
+
+    __tablename__ = SUPERVISION_POLICIES
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(unique=True, index=True)
+    author: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    change_key: str | None = Field(default=None, unique=True)
+    document: str = Field(sa_type=Text, description="SupervisionPolicy JSON, version set.")
+
+
+class ReviewDecisionRow(SQLModel, table=True):
+    """A supervisor's decision on one held draft (or the deadline escalating it)."""
+
+    __tablename__ = REVIEW_DECISIONS
+    __table_args__ = (
+        UniqueConstraint("interaction_id", "draft_id", name="uq_review_decisions_draft"),
+        Index("ix_review_decisions_intent_decided", "intent", "decided_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    interaction_id: str
+    draft_id: str
+    decision: str
+    reviewer_id: str = Field(index=True)
+    decided_at: datetime = Field(sa_type=UTCDateTime)
+    held_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    intent: str
+    channel: str
+    mode: str
+    model_version: str | None = None
+    turn: int | None = None
+    draft_text: str = Field(default="", sa_type=Text)
+    sent_text: str | None = Field(default=None, sa_type=Text)
+    reason: str | None = Field(default=None, sa_type=Text)
+    trigger: str | None = None
+
+
+class HumanOverrideRow(SQLModel, table=True):
+    """A human override of an AI decision, or a takeover: who, when, what changed, why."""
+
+    __tablename__ = HUMAN_OVERRIDES
+    __table_args__ = (UniqueConstraint("interaction_id", "seq", name="uq_human_overrides_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    interaction_id: str
+    seq: int
+    kind: str
+    actor: str = Field(index=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    ai_decision: str = Field(sa_type=Text)
+    human_decision: str = Field(sa_type=Text)
+    reason: str | None = Field(default=None, sa_type=Text)
+
+
+class SupervisionFactRow(SQLModel, table=True):
+    """Supervision work of one interaction: what WFM sizes the supervision queue by."""
+
+    __tablename__ = SUPERVISION_FACTS
+    __table_args__ = (Index("ix_supervision_facts_intent_started", "intent", "started_at"),)
+
+    interaction_id: str = Field(primary_key=True)
+    intent: str
+    channel: str
+    mode: str
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime = Field(sa_type=UTCDateTime)
+    supervised_seconds: float = 0.0
+    drafts_held: int = 0
+    reviews: int = 0
+    review_wait_seconds: float = 0.0
+    triggers: str = Field(default="[]", sa_type=Text, description="JSON list of trigger kinds.")
+    deadline_escalations: int = 0
+    qa_sampled: bool = False
+
+
+class QAReviewRow(SQLModel, table=True):
+    """Post-interaction QA of a sampled interaction (one review per interaction)."""
+
+    __tablename__ = QA_REVIEWS
+    __table_args__ = (Index("ix_qa_reviews_intent_reviewed", "intent", "reviewed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    interaction_id: str = Field(unique=True)
+    reviewer_id: str
+    intent: str
+    channel: str
+    resolved_correctly: bool
+    reviewed_at: datetime = Field(sa_type=UTCDateTime)
+    notes: str | None = Field(default=None, sa_type=Text)
+
+
+class ReviewClaimRow(SQLModel, table=True):
+    """A pending review a supervisor holds. Rows are current assignments only (deleted when
+    released); the decisions themselves are ``review_decisions``.
+
+    ``slot`` (1..cap) is unique per reviewer, so two concurrent claims can never both take a
+    reviewer's last free slot: the loser hits the constraint and retries against the new count.
+    """
+
+    __tablename__ = REVIEW_CLAIMS
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "draft_id", name="uq_review_claims_draft"),
+        UniqueConstraint("reviewer_id", "slot", name="uq_review_claims_slot"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str
+    draft_id: str
+    reviewer_id: str
+    slot: int
+    claimed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FleetEventRow(SQLModel, table=True):
+    """One applied fleet change or fleet audit event, by its caller's idempotency key.
+
+    A registry change saves a config version and an audit event in the same transaction as
+    this row, so a retried activity finds the key and returns the first result instead of
+    saving a second version (or shifting traffic twice).
+    """
+
+    __tablename__ = FLEET_EVENTS
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True)
+    kind: str
+    config_version: int | None = None
+    payload: str = Field(default="{}", sa_type=Text, description="Result JSON for a replay.")
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
 def store_tables() -> list[Table]:
     """The store's tables only, so ``init_schema`` never creates another package's tables."""
-    names = (ROUTING_CONFIGS, INTERACTION_FACTS, AUDIT_EVENTS, TRANSCRIPT_ARCHIVE, SHADOW_ANSWERS)
+    names = (
+        ROUTING_CONFIGS,
+        INTERACTION_FACTS,
+        AUDIT_EVENTS,
+        TRANSCRIPT_ARCHIVE,
+        SHADOW_ANSWERS,
+        SUPERVISION_POLICIES,
+        REVIEW_DECISIONS,
+        HUMAN_OVERRIDES,
+        SUPERVISION_FACTS,
+        QA_REVIEWS,
+        REVIEW_CLAIMS,
+        FLEET_EVENTS,
+    )
     return [SQLModel.metadata.tables[name] for name in names]

@@ -49,6 +49,28 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: int = 200
     worker_max_concurrent_workflow_tasks: int = 100
 
+    # Fleet health (activities/health_sync.py): breakers shared through the store.
+    health_flush_seconds: float = Field(
+        default=1.0, gt=0, description="How often each worker flushes and merges health windows"
+    )
+    health_stale_seconds: float = Field(
+        default=5.0, gt=0, description="Windows older than this (dead workers) leave the merge"
+    )
+    breaker_open_seconds: float = Field(default=10.0, gt=0, description="Open before a probe")
+    breaker_window_seconds: float = Field(default=30.0, gt=0, description="Time window span")
+    breaker_minimum_calls: int = Field(default=10, ge=1, description="Calls before rates count")
+    breaker_failure_rate: float = Field(default=0.5, gt=0, le=1, description="Opens at this")
+    breaker_consecutive_failures: int = Field(default=5, ge=1, description="Opens at this")
+    wfm_webhook_url: str | None = Field(
+        default=None, description="POST target for WFM capacity events (through the outbox)"
+    )
+    wfm_interval_minutes: int = Field(default=15, ge=1, description="WFM planning interval")
+    wfm_target_service_level: float = Field(default=0.8, gt=0, lt=1)
+    wfm_target_answer_seconds: float = Field(default=20.0, gt=0)
+    wfm_human_aht_seconds: float = Field(
+        default=360.0, gt=0, description="Human AHT when the store has no recent handle times"
+    )
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -766,6 +766,16 @@ class InteractionWorkflow:
         )
         c.state = InteractionState.CLOSED
         await self._settle_shadows()
+        if c.human.transfer_id and not c.human.resolved_at:
+            # The customer left or was called back: free the ACD's line and agent.
+            await workflow.execute_activity_method(
+                InteractionActivities.withdraw_transfer,
+                c.human.transfer_id,
+                start_to_close_timeout=ACD_CALL_TIMEOUT,
+                schedule_to_close_timeout=timedelta(hours=1),
+                retry_policy=ACD_RETRY,
+            )
+            self._audit("transfer_withdrawn", {"transfer_id": c.human.transfer_id})
         ended = self._now()
         self._audit("closed", {"outcome": outcome.value, "reason": c.close_reason})
         facts = build_facts(c, workflow.info().workflow_id, ended, outcome)

@@ -8,7 +8,7 @@ from activities.fleet_health import CallTicket, FleetHealth
 from models.routing import EndpointHealth
 from warmline.breaker import BreakerConfig
 
-CONFIG = BreakerConfig(failure_threshold=2, open_seconds=10.0, max_open_seconds=40.0)
+CONFIG = BreakerConfig(consecutive_failures=2, open_seconds=10.0, max_open_seconds=40.0)
 BOT = ("billing-bot", "3.2")
 
 
@@ -49,7 +49,7 @@ def call(health: FleetHealth, success: bool) -> None:
 
 
 def trip(health: FleetHealth) -> None:
-    for _ in range(CONFIG.failure_threshold):
+    for _ in range(CONFIG.consecutive_failures):
         call(health, success=False)
 
 
@@ -117,8 +117,9 @@ def test_expired_open_is_reported_half_open_and_admits_one_probe(
     assert acquire(health) == CallTicket(*BOT, probe=True)
     assert health.state(*BOT) == "half_open"
     assert health.try_acquire(*BOT) is None
+    # While the probe is out routing must not pick it: its call would only be refused.
     assert view(health) == EndpointHealth(
-        name=BOT[0], version=BOT[1], breaker="half_open", active_sessions=1
+        name=BOT[0], version=BOT[1], breaker="half_open", available=False, active_sessions=1
     )
 
 
@@ -158,7 +159,7 @@ def test_reset_forgets_every_endpoint(health: FleetHealth) -> None:
 
 def test_default_config_and_clock_work_without_arguments() -> None:
     health = FleetHealth()
-    for _ in range(BreakerConfig().failure_threshold - 1):
+    for _ in range(BreakerConfig().consecutive_failures - 1):
         call(health, success=False)
     assert health.state(*BOT) == "closed"
     call(health, success=False)

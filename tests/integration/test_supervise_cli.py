@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +19,10 @@ import pytest
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from typer.testing import CliRunner
 
+from cli import supervise
 from cli import supervise_ops as ops
 from models import search_attributes as sa
 from models.supervision import REVIEW_RESPONSE_SIGNAL, SupervisionPolicy
@@ -83,9 +83,15 @@ async def _pending(client: Client, store: Store, intent: str, count: int) -> lis
 async def test_worklist_cap_and_decisions(temporal_client: Client, store: Store) -> None:
     intent = f"cli{uuid.uuid4().hex[:8]}"
     queue = f"supervise-cli-{intent}"
-    async with Worker(temporal_client, task_queue=queue, workflows=[HeldDraftStub]):
+    # Unsandboxed: the stub is trivially deterministic, and the sandbox would re-import this
+    # module's heavy imports (store, CLI) for every run it starts.
+    async with Worker(
+        temporal_client,
+        task_queue=queue,
+        workflows=[HeldDraftStub],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
         handles: list[WorkflowHandle[Any, Any]] = []
-        print("L87", __import__("time").perf_counter())
         for n in range(4):
             handles.append(
                 await temporal_client.start_workflow(
@@ -94,7 +100,6 @@ async def test_worklist_cap_and_decisions(temporal_client: Client, store: Store)
             )
             await asyncio.sleep(0.02)  # distinct WarmlineReviewSince values
         items = await _pending(temporal_client, store, intent, 4)
-        print("L96", __import__("time").perf_counter())
         assert [i.workflow_id for i in items] == [h.id for h in handles], "oldest wait first"
         assert {i.mode for i in items} == {"fully_supervised"}
 
@@ -102,16 +107,12 @@ async def test_worklist_cap_and_decisions(temporal_client: Client, store: Store)
             assert await ops.claim(temporal_client, store, handle.id, "sup-1") == "d-1"
         with pytest.raises(ops.SuperviseError, match="cap 3"):
             await ops.claim(temporal_client, store, handles[3].id, "sup-1")
-            print("L104", __import__("time").perf_counter())
         with pytest.raises(ops.SuperviseError, match="held by sup-1"):
             await ops.decide(temporal_client, store, handles[0].id, "sup-2", "reject", reason="x")
-            print("L107", __import__("time").perf_counter())
         with pytest.raises(ValidationError, match="edited_text"):
             await ops.decide(temporal_client, store, handles[0].id, "sup-1", "edit")
-            print("L110", __import__("time").perf_counter())
 
         await ops.decide(temporal_client, store, handles[0].id, "sup-1", "approve")
-        print("L113", __import__("time").perf_counter())
         assert await handles[0].result() == [
             {
                 "draft_id": "d-1",
@@ -127,14 +128,13 @@ async def test_worklist_cap_and_decisions(temporal_client: Client, store: Store)
         )
         assert (await handles[3].result())[0]["edited_text"] == "Refund of $40 sent."
         items = await _pending(temporal_client, store, intent, 2)
-        print("L129", __import__("time").perf_counter())
         assert {i.held_by for i in items} == {"sup-1"}
 
         # The shipped command, as a supervisor types it, decides one of the held reviews.
-        await _warmline(
+        await asyncio.to_thread(
+            _warmline,
             temporal_client,
             store,
-            "supervise",
             "reject",
             handles[1].id,
             "--reviewer",
@@ -143,33 +143,25 @@ async def test_worklist_cap_and_decisions(temporal_client: Client, store: Store)
             "wrong refund policy",
         )
         assert (await handles[1].result())[0]["decision"] == "reject"
-        listed = await _warmline(
-            temporal_client, store, "supervise", "list", "--json", "--intent", intent
+        listed = await asyncio.to_thread(
+            _warmline, temporal_client, store, "list", "--json", "--intent", intent
         )
         # Visibility may still show the review just rejected; never the ones decided before.
         shown = [row["workflow_id"] for row in json.loads(listed)]
-        print("L150", __import__("time").perf_counter())
         assert shown in ([handles[2].id], [handles[1].id, handles[2].id])
-        print("L152", __import__("time").perf_counter())
         await handles[2].terminate()
-        print("L154", __import__("time").perf_counter())
 
 
-async def _warmline(client: Client, store: Store, *args: str) -> str:
-    """Run the installed ``warmline`` command against this test's server and store."""
+def _warmline(client: Client, store: Store, *args: str) -> str:
+    """Run the ``warmline supervise`` command in-process against this test's server and store.
+
+    Called through a thread: the command runs its own event loop, as it does in a terminal.
+    """
     env = {
-        **os.environ,
         "WARMLINE_DATABASE_URL": store.engine.url.render_as_string(hide_password=False),
         "WARMLINE_TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "WARMLINE_TEMPORAL_NAMESPACE": client.namespace,
     }
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "warmline"),
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode() + out.decode()
-    return out.decode()
+    result = CliRunner().invoke(supervise.app, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.output

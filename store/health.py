@@ -1,0 +1,515 @@
+"""Shared fleet health in the store: breaker rows, per-worker window flushes, the WFM outbox.
+
+Why the store and not a Temporal entity workflow per endpoint: every worker already talks to
+the store, a flush per second per worker is far cheaper than a signal per call, and a
+compare-and-set on one row gives exactly-once transitions without a leader. Breaker rows carry
+``revision`` (bumped on every state change: windows restart) and ``row_version`` (bumped on
+every write: the compare-and-set). A transition, its audit events (``fleet-health``,
+``wfm-events``) and its outbox row commit in one transaction, so a WFM event exists if and only
+if the transition does, and the webhook cannot lose it.
+
+Times used in breaker arithmetic are epoch seconds (floats) from the workers' clocks; the UTC
+columns are for people and queries.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, Index, Table, Text, delete, func, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from models.facts import AuditEvent
+from store.audit_chain import append_events, next_seq
+from store.db import write_engine
+from store.repository import MAX_WRITE_ATTEMPTS, RETRY_BACKOFF_SECONDS, Store
+from store.tables import InteractionFactRow, UTCDateTime, utc_now
+
+T = TypeVar("T")
+
+FLEET_BREAKERS = "fleet_breakers"
+FLEET_HEALTH_WINDOWS = "fleet_health_windows"
+WFM_OUTBOX = "wfm_outbox"
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+class BreakerRow(SQLModel, table=True):
+    """The fleet-wide breaker of one endpoint version."""
+
+    __tablename__ = FLEET_BREAKERS
+
+    name: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    state: str = "closed"
+    revision: int = 0
+    row_version: int = 0
+    since: float = 0.0
+    opened_at: float = 0.0
+    open_seconds: float = 0.0
+    probe_owner: str | None = None
+    probe_claimed_at: float = 0.0
+    reasons: str = Field(default="[]", sa_type=Text)
+    degradation: str | None = Field(default=None, sa_type=Text)
+    outage_started_at: float | None = None
+    recovered_at: float | None = None
+    outage_history: str = Field(default="[]", sa_type=Text)
+    baseline_cps: float | None = None
+    """AI conversations per second when the outage began (what a restore gives back)."""
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class WindowRow(SQLModel, table=True):
+    """One worker's current window of one endpoint version (overwritten every flush)."""
+
+    __tablename__ = FLEET_HEALTH_WINDOWS
+    __table_args__ = (Index("ix_fleet_health_windows_flushed_at", "flushed_at"),)
+
+    worker_id: str = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    revision: int = 0
+    aggregate: str = Field(default="{}", sa_type=Text)
+    active_sessions: int = 0
+    flushed_at: float = 0.0
+
+
+class WfmOutboxRow(SQLModel, table=True):
+    """A WFM capacity event waiting for (or done with) its webhook delivery."""
+
+    __tablename__ = WFM_OUTBOX
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True)
+    url: str
+    payload: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    attempts: int = 0
+    next_attempt_at: float = Field(default=0.0, index=True)
+    claimed_by: str | None = None
+    claimed_until: float = 0.0
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+def health_tables() -> list[Table]:
+    names = (FLEET_BREAKERS, FLEET_HEALTH_WINDOWS, WFM_OUTBOX)
+    return [SQLModel.metadata.tables[name] for name in names]
+
+
+# -- plain values the rest of the code works with -------------------------------------------------
+@dataclass
+class SharedBreaker:
+    """A breaker row as a value (what ``update_breaker``'s decision function reads and returns)."""
+
+    name: str
+    version: str
+    state: str = "closed"
+    revision: int = 0
+    row_version: int = 0
+    since: float = 0.0
+    opened_at: float = 0.0
+    open_seconds: float = 0.0
+    probe_owner: str | None = None
+    probe_claimed_at: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    degradation: dict[str, Any] | None = None
+    outage_started_at: float | None = None
+    recovered_at: float | None = None
+    outage_history: list[float] = field(default_factory=list)
+    baseline_cps: float | None = None
+    updated_at: datetime | None = None
+
+
+def _shared(row: BreakerRow) -> SharedBreaker:
+    return SharedBreaker(
+        name=row.name,
+        version=row.version,
+        state=row.state,
+        revision=row.revision,
+        row_version=row.row_version,
+        since=row.since,
+        opened_at=row.opened_at,
+        open_seconds=row.open_seconds,
+        probe_owner=row.probe_owner,
+        probe_claimed_at=row.probe_claimed_at,
+        reasons=json.loads(row.reasons),
+        degradation=json.loads(row.degradation) if row.degradation else None,
+        outage_started_at=row.outage_started_at,
+        recovered_at=row.recovered_at,
+        outage_history=json.loads(row.outage_history),
+        baseline_cps=row.baseline_cps,
+        updated_at=row.updated_at,
+    )
+
+
+def _columns(value: SharedBreaker) -> dict[str, Any]:
+    return {
+        "state": value.state,
+        "revision": value.revision,
+        "since": value.since,
+        "opened_at": value.opened_at,
+        "open_seconds": value.open_seconds,
+        "probe_owner": value.probe_owner,
+        "probe_claimed_at": value.probe_claimed_at,
+        "reasons": json.dumps(value.reasons),
+        "degradation": json.dumps(value.degradation) if value.degradation else None,
+        "outage_started_at": value.outage_started_at,
+        "recovered_at": value.recovered_at,
+        "outage_history": json.dumps(value.outage_history),
+        "baseline_cps": value.baseline_cps,
+        "updated_at": utc_now(),
+    }
+
+
+@dataclass(frozen=True)
+class WindowFlush:
+    worker_id: str
+    name: str
+    version: str
+    revision: int
+    aggregate: dict[str, Any]
+    active_sessions: int
+    flushed_at: float
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """An audit event for a shared stream; the store numbers it inside the transaction."""
+
+    stream: str
+    kind: str
+    at: str
+    actor: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    event_id: str
+    url: str
+    payload: dict[str, Any]
+    attempts: int = 0
+
+
+@dataclass
+class BreakerChange:
+    """What a decision function wants written with a breaker row, atomically."""
+
+    breaker: SharedBreaker
+    events: list[StreamEvent] = field(default_factory=list)
+    outbox: list[OutboxItem] = field(default_factory=list)
+
+
+class _Conflict(Exception):
+    """The row changed under a compare-and-set: re-read and decide again."""
+
+
+def _is_conflict(exc: IntegrityError | OperationalError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+class HealthStore:
+    """Repository of the shared health tables over a ``Store``'s engine; thread-safe."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._engine: Engine = store.engine
+        self._writer = write_engine(self._engine)
+
+    def init_schema(self) -> None:
+        tables = health_tables()
+        tables[0].metadata.create_all(self._engine, tables=tables, checkfirst=True)
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    def _write(self, work: Callable[[Session], T]) -> T:
+        for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
+            try:
+                with Session(self._writer) as session:
+                    result = work(session)
+                    session.commit()
+                    return result
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == MAX_WRITE_ATTEMPTS or not _is_conflict(exc):
+                    raise
+            except _Conflict:
+                if attempt == MAX_WRITE_ATTEMPTS:
+                    raise
+            time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    # -- windows --------------------------------------------------------------------------------
+    def flush_windows(self, flushes: Sequence[WindowFlush]) -> None:
+        """Overwrite this worker's window rows (one transaction per flush)."""
+        if not flushes:
+            return
+
+        def work(session: Session) -> None:
+            for f in sorted(flushes, key=lambda f: (f.name, f.version)):
+                values: dict[str, Any] = {
+                    "revision": f.revision,
+                    "aggregate": json.dumps(f.aggregate, separators=(",", ":")),
+                    "active_sessions": f.active_sessions,
+                    "flushed_at": f.flushed_at,
+                }
+                changed = session.exec(
+                    update(WindowRow)
+                    .where(
+                        col(WindowRow.worker_id) == f.worker_id,
+                        col(WindowRow.name) == f.name,
+                        col(WindowRow.version) == f.version,
+                    )
+                    .values(**values)
+                ).rowcount
+                if not changed:
+                    session.add(
+                        WindowRow(worker_id=f.worker_id, name=f.name, version=f.version, **values)
+                    )
+            session.flush()
+
+        self._write(work)
+
+    def windows(self, fresh_after: float) -> list[WindowFlush]:
+        """Every worker's window flushed after ``fresh_after`` (dead workers drop out)."""
+        with Session(self._engine) as session:
+            rows = session.exec(select(WindowRow).where(WindowRow.flushed_at > fresh_after)).all()
+        return [
+            WindowFlush(
+                r.worker_id,
+                r.name,
+                r.version,
+                r.revision,
+                json.loads(r.aggregate),
+                r.active_sessions,
+                r.flushed_at,
+            )
+            for r in rows
+        ]
+
+    def prune_windows(self, older_than: float) -> int:
+        def work(session: Session) -> int:
+            result = session.exec(delete(WindowRow).where(col(WindowRow.flushed_at) < older_than))
+            return int(result.rowcount or 0)
+
+        return self._write(work)
+
+    # -- breakers -----------------------------------------------------------------------------
+    def breakers(self) -> list[SharedBreaker]:
+        with Session(self._engine) as session:
+            rows = session.exec(select(BreakerRow).order_by(BreakerRow.name, BreakerRow.version))
+            return [_shared(row) for row in rows.all()]
+
+    def breaker(self, name: str, version: str) -> SharedBreaker | None:
+        with Session(self._engine) as session:
+            row = session.get(BreakerRow, (name, version))
+            return _shared(row) if row else None
+
+    def update_breaker(
+        self,
+        name: str,
+        version: str,
+        decide: Callable[[SharedBreaker | None], BreakerChange | None],
+    ) -> SharedBreaker | None:
+        """Read the row, let ``decide`` compute the change, write it with its events if the
+        row is still the one read (compare-and-set); otherwise read again and decide again.
+
+        Returns the row as written, or ``None`` when ``decide`` changed nothing.
+        """
+
+        def work(session: Session) -> SharedBreaker | None:
+            row = session.get(BreakerRow, (name, version))
+            current = _shared(row) if row else None
+            change = decide(current)
+            if change is None:
+                return None
+            values = _columns(change.breaker)
+            if current is None:
+                session.add(BreakerRow(name=name, version=version, row_version=1, **values))
+                written_version = 1
+            else:
+                result = session.exec(
+                    update(BreakerRow)
+                    .where(
+                        col(BreakerRow.name) == name,
+                        col(BreakerRow.version) == version,
+                        col(BreakerRow.row_version) == current.row_version,
+                    )
+                    .values(row_version=current.row_version + 1, **values)
+                )
+                if result.rowcount != 1:
+                    raise _Conflict(f"{name}:{version} changed concurrently")
+                written_version = current.row_version + 1
+            session.flush()
+            self._append(session, change.events)
+            for item in change.outbox:
+                session.add(
+                    WfmOutboxRow(
+                        event_id=item.event_id,
+                        url=item.url,
+                        payload=json.dumps(item.payload, separators=(",", ":")),
+                    )
+                )
+            session.flush()
+            written = change.breaker
+            written.row_version = written_version
+            return written
+
+        return self._write(work)
+
+    @staticmethod
+    def _append(session: Session, events: Sequence[StreamEvent]) -> None:
+        seqs: dict[str, int] = {}
+        numbered = []
+        for e in events:
+            seq = seqs[e.stream] = seqs.get(e.stream) or next_seq(session, e.stream)
+            seqs[e.stream] += 1
+            numbered.append(
+                AuditEvent(
+                    stream=e.stream, seq=seq, kind=e.kind, at=e.at, actor=e.actor, payload=e.payload
+                )
+            )
+        written = append_events(session, numbered)
+        if len(written) != len(numbered):
+            raise _Conflict("an audit seq was taken concurrently")
+
+    def reset_all(self, now: float, actor: str, reason: str, stream: str) -> int:
+        """Close every breaker (operators, tests) and forget every window; audited."""
+
+        def work(session: Session) -> int:
+            rows = session.exec(select(BreakerRow)).all()
+            events = []
+            for row in rows:
+                if row.state != "closed" or row.degradation:
+                    events.append(
+                        StreamEvent(
+                            stream,
+                            "breaker_reset",
+                            utc_now().isoformat(),
+                            actor,
+                            {
+                                "endpoint": f"{row.name}:{row.version}",
+                                "from_state": row.state,
+                                "reason": reason,
+                            },
+                        )
+                    )
+                row.state, row.since, row.reasons = "closed", now, json.dumps([reason])
+                row.revision += 1
+                row.row_version += 1
+                row.probe_owner, row.probe_claimed_at = None, 0.0
+                row.opened_at, row.open_seconds = 0.0, 0.0
+                row.degradation, row.recovered_at, row.outage_started_at = None, None, None
+                row.updated_at = utc_now()
+                session.add(row)
+            session.exec(delete(WindowRow))
+            session.flush()
+            self._append(session, events)
+            return len(rows)
+
+        return self._write(work)
+
+    # -- what WFM events need from the facts -----------------------------------------------------
+    def human_load(self, now: datetime, interval: timedelta) -> tuple[float, float | None]:
+        """(human-handled interactions in the last interval, their mean human handle seconds
+        over the last hour or ``None``)."""
+        with Session(self._engine) as session:
+            volume = session.exec(
+                select(func.count())
+                .select_from(InteractionFactRow)
+                .where(
+                    col(InteractionFactRow.started_at_utc) >= now - interval,
+                    col(InteractionFactRow.pool) != "ai_contained",
+                )
+            ).one()
+            aht = session.exec(
+                select(func.avg(InteractionFactRow.human_seconds)).where(
+                    col(InteractionFactRow.started_at_utc) >= now - timedelta(hours=1),
+                    col(InteractionFactRow.human_seconds) > 0,
+                )
+            ).one()
+        return float(volume or 0), float(aht) if aht else None
+
+    # -- the WFM webhook outbox --------------------------------------------------------------------
+    def claim_outbox(
+        self, worker_id: str, now: float, lease: float, limit: int = 20
+    ) -> list[OutboxItem]:
+        """Due, undelivered events this worker may deliver for ``lease`` seconds."""
+
+        def work(session: Session) -> list[OutboxItem]:
+            rows = session.exec(
+                select(WfmOutboxRow)
+                .where(
+                    col(WfmOutboxRow.delivered_at).is_(None),
+                    col(WfmOutboxRow.next_attempt_at) <= now,
+                    col(WfmOutboxRow.claimed_until) <= now,
+                )
+                .order_by(col(WfmOutboxRow.id))
+                .limit(limit)
+            ).all()
+            claimed = []
+            for row in rows:
+                result = session.exec(
+                    update(WfmOutboxRow)
+                    .where(col(WfmOutboxRow.id) == row.id, col(WfmOutboxRow.claimed_until) <= now)
+                    .values(claimed_by=worker_id, claimed_until=now + lease)
+                )
+                if result.rowcount == 1:
+                    claimed.append(
+                        OutboxItem(row.event_id, row.url, json.loads(row.payload), row.attempts)
+                    )
+            return claimed
+
+        return self._write(work)
+
+    def outbox_delivered(self, event_id: str) -> None:
+        def work(session: Session) -> None:
+            session.exec(
+                update(WfmOutboxRow)
+                .where(col(WfmOutboxRow.event_id) == event_id)
+                .values(delivered_at=utc_now(), claimed_by=None, claimed_until=0.0, last_error=None)
+            )
+
+        self._write(work)
+
+    def outbox_failed(self, event_id: str, error: str, next_attempt_at: float) -> None:
+        def work(session: Session) -> None:
+            session.exec(
+                update(WfmOutboxRow)
+                .where(col(WfmOutboxRow.event_id) == event_id)
+                .values(
+                    attempts=WfmOutboxRow.attempts + 1,
+                    next_attempt_at=next_attempt_at,
+                    claimed_by=None,
+                    claimed_until=0.0,
+                    last_error=error[:500],
+                )
+            )
+
+        self._write(work)
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every outbox row (CLI, tests), oldest first."""
+        with Session(self._engine) as session:
+            rows = session.exec(select(WfmOutboxRow).order_by(col(WfmOutboxRow.id))).all()
+            return [
+                {
+                    "event_id": r.event_id,
+                    "url": r.url,
+                    "attempts": r.attempts,
+                    "delivered": r.delivered_at is not None,
+                    "last_error": r.last_error,
+                    "payload": json.loads(r.payload),
+                }
+                for r in rows
+            ]

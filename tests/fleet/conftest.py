@@ -1,0 +1,235 @@
+"""A fleet test stack on Temporal's time-skipping test server.
+
+Bake times of minutes pass in milliseconds: tests drive real interactions while time is locked
+(real time), then skip virtual time with ``env.sleep`` so the rollout's timers fire. Real
+parts: the interaction worker and the fleet worker (``max_cached_workflows=0``, so every
+workflow task replays its history), the AI fleet and ACD simulators over loopback, a SQLite
+store. The intent classifier is a keyword stand-in: the tests choose paths by their text and
+the real model's start-up cost would dominate a suite that must stay fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.interaction import InteractionDeps
+from cli.demo import drive_interaction
+from models.canary import CanaryRolloutInput, CanaryState, CanaryStatus
+from models.fleet import CANARY_WORKFLOW, FLEET_TASK_QUEUE, canary_workflow_id
+from models.interaction import InteractionResult
+from models.routing import AIEndpoint, Classification, EndpointRole, RoutingConfig, ThresholdRule
+from simulators.acd import AcdSimulator, TemporalSignaler
+from simulators.acd_http import create_acd_app
+from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
+from simulators.bot_replies import topic_of
+from simulators.server import serve_app
+from simulators.traffic import Ending, ScriptedInteraction
+from store.repository import Store
+from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, default_routing_config
+from warmline.default_config import fleet_endpoint_url
+from warmline.intents import OUT_OF_SCOPE
+from warmline.settings import Settings
+from workers.fleet import fleet_worker
+from workers.interaction import interaction_deps, interaction_worker
+
+CANARY_VERSION = "2026.11"
+HUMAN_AGENTS = {"general": 6, "billing": 2, "retention": 2, "fraud": 1, "tech": 2}
+DRIVE_CONCURRENCY = 10
+HISTORIES = Path(__file__).parents[1] / "replay" / "histories_fleet"
+RECORD_ENV = "WARMLINE_RECORD_FLEET_HISTORIES"
+
+
+class KeywordClassifier:
+    """Intent by the simulator's own keyword table, always confident."""
+
+    version = "keywords-1"
+
+    def classify(self, text: str) -> Classification:
+        intent = topic_of(text)
+        return Classification(
+            intent=intent or OUT_OF_SCOPE,
+            confidence=0.99,
+            out_of_scope=intent is None,
+            model_version=self.version,
+        )
+
+
+def care_script(interaction_id: str, ending: Ending = "thanks") -> ScriptedInteraction:
+    """A care-bot customer: an order question, then thanks (contained) or a human request."""
+    return ScriptedInteraction(
+        input={
+            "interaction_id": interaction_id,
+            "channel": "chat",
+            "customer": {"id": "cust-fleet", "segment": "standard"},
+            "first_message": "Where is my order? I placed it last week.",
+            "metadata": {"entry_point": "default"},
+        },
+        intent="order_status",
+        ends_with=ending,
+    )
+
+
+@dataclass
+class FleetStack:
+    env: WorkflowEnvironment
+    store: Store
+    fleet: FleetSimState
+    acd: AcdSimulator
+    deps: InteractionDeps
+    settings: Settings
+    fleet_task: asyncio.Task[None] | None = None
+    fleet_worker: Worker | None = None
+    recorded: list[tuple[str, WorkflowHandle[Any, Any]]] = field(default_factory=list)
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    def endpoint(self, version: str, role: EndpointRole = EndpointRole.CANARY) -> AIEndpoint:
+        production = default_routing_config(self.settings.ai_fleet_url).ai_endpoints[0]
+        return production.model_copy(
+            update={
+                "version": version,
+                "role": role,
+                "weight": 0.0,
+                "url": fleet_endpoint_url(self.settings.ai_fleet_url, CARE_BOT, version),
+            }
+        )
+
+    async def use_config(
+        self, change: Callable[[RoutingConfig], RoutingConfig] = lambda c: c
+    ) -> RoutingConfig:
+        """Every intent to AI, care-bot production at weight 100 plus a canary at 0."""
+        base = default_routing_config(self.settings.ai_fleet_url)
+        production = base.ai_endpoints[0].model_copy(update={"weight": 100.0})
+        config = base.model_copy(
+            update={
+                "intent_map": {},
+                "ai_eligible_intents": [],
+                "thresholds": [ThresholdRule(ai_min=0.0, monitored_min=0.0)],
+                "ai_endpoints": [
+                    production,
+                    self.endpoint(CANARY_VERSION),
+                    *base.ai_endpoints[1:],
+                ],
+            }
+        )
+        saved = await asyncio.to_thread(self.store.save_routing_config, change(config), "tests")
+        self.deps.configs.invalidate()
+        return saved
+
+    async def drive(
+        self, prefix: str, count: int, ending: Callable[[int], Ending] = lambda i: "thanks"
+    ) -> list[InteractionResult]:
+        """``count`` care-bot customers to completion, ``DRIVE_CONCURRENCY`` at a time."""
+        semaphore = asyncio.Semaphore(DRIVE_CONCURRENCY)
+
+        async def one(i: int) -> InteractionResult:
+            async with semaphore:
+                return await drive_interaction(
+                    self.client, care_script(f"{prefix}-{i:03d}", ending(i))
+                )
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+    async def start_canary(
+        self, request: CanaryRolloutInput
+    ) -> WorkflowHandle[Any, CanaryState]:
+        return await self.client.start_workflow(
+            CANARY_WORKFLOW,
+            request,
+            id=canary_workflow_id(request.agent),
+            task_queue=FLEET_TASK_QUEUE,
+            result_type=CanaryState,
+        )
+
+    async def status(self, handle: WorkflowHandle[Any, Any]) -> CanaryStatus:
+        return await handle.query("status", result_type=CanaryStatus)
+
+    def start_fleet_worker(self) -> None:
+        self.fleet_worker = fleet_worker(self.client, self.deps, max_cached_workflows=0)
+        self.fleet_task = asyncio.create_task(self.fleet_worker.run())
+
+    async def stop_fleet_worker(self) -> None:
+        if self.fleet_worker is not None:
+            await self.fleet_worker.shutdown()
+        if self.fleet_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.fleet_task
+        self.fleet_worker = self.fleet_task = None
+
+    def record(self, name: str, handle: WorkflowHandle[Any, Any]) -> None:
+        """Keep a finished workflow's history for the replay tests of this session."""
+        self.recorded.append((name, handle))
+
+    async def histories(self) -> list[tuple[str, WorkflowHistory]]:
+        return [(name, await handle.fetch_history()) for name, handle in self.recorded]
+
+
+def test_server_path() -> str:
+    return str(Path(sys.executable).parent / "temporal-test-server")
+
+
+@pytest.fixture(scope="session")
+async def fleet_session(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FleetStack]:
+    data = tmp_path_factory.mktemp("fleet")
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
+    )
+    store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
+    fleet = FleetSimState()
+    acd = AcdSimulator(
+        TemporalSignaler(env.client), agents_per_queue=HUMAN_AGENTS, time_scale=0.0005
+    )
+    try:
+        async with (
+            serve_app(create_ai_fleet_app(fleet)) as ai_url,
+            serve_app(create_acd_app(acd)) as acd_url,
+        ):
+            settings = Settings(ai_fleet_url=ai_url, acd_url=acd_url, data_dir=data)
+            async with interaction_deps(
+                settings, store=store, classifier=KeywordClassifier(), config_ttl_seconds=30.0
+            ) as deps:
+                stack = FleetStack(env, store, fleet, acd, deps, settings)
+                # Time only moves when a test skips it: drive_interaction awaits results.
+                with env.auto_time_skipping_disabled():
+                    async with interaction_worker(env.client, deps, settings):
+                        stack.start_fleet_worker()
+                        try:
+                            yield stack
+                        finally:
+                            await stack.stop_fleet_worker()
+                            await _save_histories(stack)
+    finally:
+        await env.shutdown()
+
+
+async def _save_histories(stack: FleetStack) -> None:
+    if not os.environ.get(RECORD_ENV):
+        return
+    HISTORIES.mkdir(parents=True, exist_ok=True)
+    for name, history in await stack.histories():
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+@pytest.fixture
+async def stack(fleet_session: FleetStack) -> AsyncIterator[FleetStack]:
+    """The shared stack with a fresh registry; faults cleared afterwards."""
+    await fleet_session.use_config()
+    yield fleet_session
+    fleet_session.fleet.clear_faults()
+    fleet_session.deps.health.reset()
+

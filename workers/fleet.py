@@ -1,0 +1,84 @@
+"""The ``fleet`` task queue: canary rollouts, A/B tests and rollbacks, and their activities.
+
+A separate queue so a slow metrics poll or a rollout's bookkeeping never takes worker slots
+from customer turns. The workflows are light (a poll a minute at most), so the worker's
+concurrency is small; the store and config cache are the interaction worker's, so a registry
+change this process makes is routed on at once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from activities.fleet import FleetActivities
+from activities.interaction import InteractionDeps
+from models.fleet import (
+    FLEET_TASK_QUEUE,
+    ROLLBACK_WORKFLOW,
+    RollbackInput,
+    RollbackMode,
+    RollbackState,
+    rollback_workflow_id,
+)
+from warmline.settings import Settings
+from workflows.ab_test import ABTestWorkflow
+from workflows.canary import CanaryRolloutWorkflow
+from workflows.rollback import RollbackWorkflow
+
+WORKFLOWS: list[type] = [CanaryRolloutWorkflow, ABTestWorkflow, RollbackWorkflow]
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+MAX_CONCURRENT_ACTIVITIES = 20
+MAX_CONCURRENT_WORKFLOW_TASKS = 20
+
+
+def fleet_worker(
+    client: Client,
+    deps: InteractionDeps,
+    *,
+    task_queue: str = FLEET_TASK_QUEUE,
+    max_cached_workflows: int | None = None,
+) -> Worker:
+    """The worker; tests pass ``max_cached_workflows=0`` so every task replays its history."""
+    activities = FleetActivities(deps.store, deps.configs)
+    options: dict[str, Any] = {}
+    if max_cached_workflows is not None:
+        options["max_cached_workflows"] = max_cached_workflows
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=activities.all(),
+        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        **options,
+    )
+
+
+def build_worker(client: Client, deps: InteractionDeps, settings: Settings) -> Worker:
+    """Entry point for ``workers.registry``: the fleet worker of this process."""
+    return fleet_worker(client, deps)
+
+
+async def start_rollback(
+    client: Client, request: RollbackInput
+) -> WorkflowHandle[RollbackWorkflow, RollbackState]:
+    """How the health monitor (or any Temporal client) asks for a rollback.
+
+    One rollback per agent at a time: the id is ``rollback-<agent>`` (``rollback-all`` for a
+    failover of every agent), and Temporal refuses a second while the first runs.
+    """
+    agent = request.agent if request.mode is not RollbackMode.FAILOVER_TO_HUMAN else None
+    if agent is None and len(request.agents) == 1:
+        agent = request.agents[0]
+    return await client.start_workflow(
+        ROLLBACK_WORKFLOW,
+        request,
+        id=rollback_workflow_id(agent),
+        task_queue=FLEET_TASK_QUEUE,
+        result_type=RollbackState,
+    )

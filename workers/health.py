@@ -1,0 +1,101 @@
+"""The ``fleet-health`` task queue, and the health sync that runs beside this process's workers.
+
+``workers.registry`` picks this module up. Besides a worker for the health activities, it
+makes the process's ``FleetHealth`` shared: a worker plugin runs ``HealthSync`` for exactly as
+long as the worker runs, so the flush loop starts and stops with the process's workers (in
+``warmline worker``, ``warmline dev`` and the test stack alike) and never outlives the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
+from typing import Protocol
+
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import (
+    Plugin,
+    Replayer,
+    ReplayerConfig,
+    Worker,
+    WorkerConfig,
+    WorkflowReplayResult,
+)
+
+from activities.config_cache import RoutingConfigCache
+from activities.fleet_health import FleetHealth
+from activities.health import HealthActivities
+from activities.health_sync import HealthSync, HealthSyncConfig, breaker_config_from_settings
+from models.health import FLEET_HEALTH_TASK_QUEUE
+from store.health import HealthStore
+from store.repository import Store
+from warmline.settings import Settings
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=5)
+
+
+class HasHealth(Protocol):
+    store: Store
+    health: FleetHealth
+    configs: RoutingConfigCache
+
+
+class HealthSyncPlugin(Plugin):
+    """Runs the health sync for the lifetime of the worker it is attached to."""
+
+    def __init__(self, sync: HealthSync) -> None:
+        self.sync = sync
+
+    def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
+        return config
+
+    async def run_worker(self, worker: Worker, next: Callable[[Worker], Awaitable[None]]) -> None:
+        pump = asyncio.create_task(self.sync.run(), name="warmline-health-sync")
+        try:
+            await next(worker)
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
+        return config
+
+    def run_replayer(
+        self,
+        replayer: Replayer,
+        histories: AsyncIterator[WorkflowHistory],
+        next: Callable[
+            [Replayer, AsyncIterator[WorkflowHistory]],
+            AbstractAsyncContextManager[AsyncIterator[WorkflowReplayResult]],
+        ],
+    ) -> AbstractAsyncContextManager[AsyncIterator[WorkflowReplayResult]]:
+        return next(replayer, histories)
+
+
+def build_sync(deps: HasHealth, settings: Settings) -> HealthSync:
+    store = HealthStore(deps.store)
+    store.init_schema()
+    deps.health.configure(breaker_config_from_settings(settings))
+    return HealthSync(
+        deps.health, store, HealthSyncConfig.from_settings(settings), routing=deps.configs.get
+    )
+
+
+def build_worker(
+    client: Client,
+    deps: HasHealth,
+    settings: Settings,
+    task_queue: str = FLEET_HEALTH_TASK_QUEUE,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        activities=HealthActivities(deps.health).all(),
+        max_concurrent_activities=10,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        plugins=[HealthSyncPlugin(build_sync(deps, settings))],
+    )

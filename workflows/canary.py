@@ -1,0 +1,277 @@
+"""``CanaryRolloutWorkflow``: a new AI agent version earns traffic step by step, or is rolled back.
+
+The workflow feeds events to ``warmline.rollout.transition`` (the whole state machine) and
+performs the actions it returns: set the canary's weight, promote, roll back, record the
+decision. Between events it sleeps on durable timers, so bake times of hours cost nothing and a
+worker restart mid-step resumes where it was. Metrics are polled every ``poll_seconds``; each
+poll and each decision is in the history, each decision also on the ``fleet`` audit stream.
+All state is one ``CanaryState``; continue-as-new carries it to keep the history bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.fleet import FleetActivities
+    from models.canary import (
+        AbortRequested,
+        AbortRollout,
+        ApplyFailed,
+        CanaryPhase,
+        CanaryRolloutInput,
+        CanaryState,
+        CanaryStatus,
+        MetricsObserved,
+        ObserveCanary,
+        PauseRequested,
+        PauseRollout,
+        PromoteAction,
+        PromoteNow,
+        PromoteNowRequested,
+        RecordDecision,
+        ResumeRequested,
+        ResumeRollout,
+        RollBackAction,
+        RolloutAction,
+        RolloutEvent,
+        RolloutStarted,
+        SetCanaryWeight,
+    )
+    from models.fleet import (
+        CANARY_WORKFLOW,
+        PromoteCanary,
+        RegistryChange,
+        RejectCanary,
+        SetCanaryShare,
+    )
+    from models.routing import EndpointRole
+    from warmline.rollout import alpha_per_test, transition, waiting_for
+    from workflows import fleet_helpers as helpers
+
+
+@workflow.defn(name=CANARY_WORKFLOW)
+class CanaryRolloutWorkflow:
+    def __init__(self) -> None:
+        self._input: CanaryRolloutInput | None = None
+        self._state: CanaryState | None = None
+        # Signals only queue events; the run loop feeds them to the machine in order.
+        self._events: list[RolloutEvent] = []
+
+    @property
+    def input(self) -> CanaryRolloutInput:
+        assert self._input is not None
+        return self._input
+
+    @property
+    def state(self) -> CanaryState:
+        assert self._state is not None
+        return self._state
+
+    @workflow.run
+    async def run(self, request: dict[str, Any]) -> CanaryState:
+        self._input = helpers.parse_input(CanaryRolloutInput, request)
+        if self.input.state is None:
+            baseline = await self._baseline_versions()
+            self._state = CanaryState(
+                agent=self.input.agent,
+                canary_version=self.input.canary_version,
+                baseline_versions=baseline,
+            )
+            await self._feed(RolloutStarted(at=helpers.now(), by=self.input.requested_by))
+        else:
+            carried = self.input.state
+            self._state = carried.model_copy(
+                update={"polls_this_run": 0, "run_index": carried.run_index + 1}
+            )
+        while not self.state.terminal:
+            await self._wait_for_event_or_poll()
+            if self._events:
+                await self._feed(self._events.pop(0))
+                continue
+            if self.state.phase is CanaryPhase.BAKING:
+                await self._poll()
+            if self._continue_as_new_due():
+                workflow.continue_as_new(self.input.model_copy(update={"state": self.state}))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    # -- lifecycle helpers ------------------------------------------------------------------
+    async def _baseline_versions(self) -> list[str]:
+        """Check the canary is registered as canary; the baseline defaults to production."""
+        try:
+            view = await helpers.read_registry(self.input.agent)
+        except ActivityError as err:
+            raise helpers.invalid_input("CanaryRolloutInput", f"agent: {err.cause}") from None
+        roles = {row.version: row.role for row in view.endpoints}
+        canary = self.input.canary_version
+        if roles.get(canary) is not EndpointRole.CANARY:
+            found = roles[canary].value if canary in roles else "not registered"
+            raise helpers.invalid_input(
+                "CanaryRolloutInput", f"canary_version: {self.input.agent}:{canary} is {found}"
+            )
+        baseline = self.input.baseline_versions or [
+            v for v, role in roles.items() if role is EndpointRole.PRODUCTION
+        ]
+        missing = [v for v in baseline if roles.get(v) is not EndpointRole.PRODUCTION]
+        if not baseline or missing:
+            raise helpers.invalid_input(
+                "CanaryRolloutInput",
+                f"baseline_versions: no production baseline ({', '.join(missing) or 'none'})",
+            )
+        return baseline
+
+    async def _wait_for_event_or_poll(self) -> None:
+        if self._events:
+            return
+        if self.state.phase is CanaryPhase.PAUSED:
+            await workflow.wait_condition(lambda: bool(self._events))
+            return
+        # A timeout is simply poll time.
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: bool(self._events), timeout=self.input.rollout.poll_seconds
+            )
+
+    async def _poll(self) -> None:
+        state = self.state
+        assert state.started_at is not None and state.step_started_at is not None
+        try:
+            observation = await workflow.execute_activity_method(
+                FleetActivities.observe_canary,
+                ObserveCanary(
+                    agent=state.agent,
+                    canary_version=state.canary_version,
+                    baseline_versions=state.baseline_versions,
+                    since=state.started_at,
+                    step_since=state.step_started_at,
+                    step_index=state.step_index,
+                    at=helpers.now(),
+                    template=self.input.rollout.analysis,
+                    alpha_per_test=alpha_per_test(self.input.rollout),
+                ),
+                start_to_close_timeout=helpers.OBSERVE_TIMEOUT,
+                retry_policy=helpers.OBSERVE_RETRY,
+            )
+        except ActivityError as err:
+            workflow.logger.warning("canary poll skipped: %s", err.cause or err)
+            return
+        state.polls += 1
+        state.polls_this_run += 1
+        await self._feed(MetricsObserved(at=observation.at, observation=observation))
+
+    def _continue_as_new_due(self) -> bool:
+        if self._events or self.state.terminal:
+            return False
+        return (
+            self.state.polls_this_run >= self.input.rollout.max_polls_per_run
+            or workflow.info().is_continue_as_new_suggested()
+        )
+
+    async def _feed(self, event: RolloutEvent) -> None:
+        self._state, actions = transition(self.state, event, self.input.rollout)
+        for action in actions:
+            await self._perform(action)
+
+    async def _perform(self, action: RolloutAction) -> None:
+        state = self.state
+        prefix = helpers.key_prefix()
+        decision_seq = len(state.decisions)
+        match action:
+            case SetCanaryWeight(percent=percent):
+                change: RegistryChange = SetCanaryShare(
+                    agent=state.agent, version=state.canary_version, percent=percent
+                )
+                try:
+                    result = await self._apply(f"{prefix}/weight-{decision_seq}", change)
+                except ActivityError as err:
+                    self._events.insert(0, ApplyFailed(at=helpers.now(), reason=str(err.cause)))
+                    return
+                state.config_version = result.config_version
+            case PromoteAction():
+                change = PromoteCanary(agent=state.agent, version=state.canary_version)
+                state.config_version = (
+                    await self._apply(f"{prefix}/promote", change)
+                ).config_version
+            case RollBackAction():
+                change = RejectCanary(agent=state.agent, version=state.canary_version)
+                state.config_version = (
+                    await self._apply(f"{prefix}/reject", change)
+                ).config_version
+            case RecordDecision(decision=decision):
+                analysis = state.analyses[-1] if decision.analysis_outcome else None
+                await helpers.audit(
+                    f"{prefix}/decision-{decision.seq}",
+                    f"canary_{decision.kind.value}",
+                    decision.by,
+                    {
+                        "workflow_id": workflow.info().workflow_id,
+                        "agent": state.agent,
+                        "canary": state.canary_version,
+                        "baseline": state.baseline_versions,
+                        "config_version": state.config_version,
+                        **decision.model_dump(mode="json"),
+                        "analysis": analysis.model_dump(mode="json") if analysis else None,
+                    },
+                )
+
+    async def _apply(self, change_id: str, change: RegistryChange) -> Any:
+        actor = f"canary:{workflow.info().workflow_id}"
+        reason = self.state.decisions[-1].reasons[0] if self.state.decisions else ""
+        return await helpers.apply_registry_change(change_id, actor, reason, [change])
+
+    # -- signals and query ---------------------------------------------------------------------
+    @workflow.signal(name="pause")
+    def pause(self, payload: dict[str, Any] | None = None) -> None:
+        command = helpers.parse_command(PauseRollout, payload, "pause")
+        if command is not None:
+            self._events.append(
+                PauseRequested(at=helpers.now(), by=command.by, reason=command.reason)
+            )
+
+    @workflow.signal(name="resume")
+    def resume(self, payload: dict[str, Any] | None = None) -> None:
+        command = helpers.parse_command(ResumeRollout, payload, "resume")
+        if command is not None:
+            self._events.append(
+                ResumeRequested(at=helpers.now(), by=command.by, reason=command.reason)
+            )
+
+    @workflow.signal(name="abort")
+    def abort(self, payload: dict[str, Any] | None = None) -> None:
+        command = helpers.parse_command(AbortRollout, payload, "abort")
+        if command is not None:
+            self._events.append(
+                AbortRequested(
+                    at=helpers.now(),
+                    by=command.by,
+                    reason=command.reason,
+                    leave_weights=command.leave_weights,
+                )
+            )
+
+    @workflow.signal(name="promote_now")
+    def promote_now(self, payload: dict[str, Any] | None = None) -> None:
+        command = helpers.parse_command(PromoteNow, payload, "promote_now")
+        if command is not None:
+            self._events.append(
+                PromoteNowRequested(at=helpers.now(), by=command.by, reason=command.reason)
+            )
+
+    @workflow.query(name="status")
+    def status(self) -> CanaryStatus:
+        rollout = self.input.rollout if self._input else None
+        state = self._state or CanaryState(
+            agent=self._input.agent if self._input else "",
+            canary_version=self._input.canary_version if self._input else "",
+        )
+        return CanaryStatus(
+            workflow_id=workflow.info().workflow_id,
+            state=state,
+            steps=list(rollout.steps) if rollout else [],
+            waiting_for=waiting_for(state, rollout, helpers.now()) if rollout else "start",
+        )
