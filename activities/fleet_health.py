@@ -77,7 +77,9 @@ class CallTicket:
     probe: bool = False
     started_at: float = field(default=0.0, compare=False)
     revision: int = field(default=0, compare=False)
-    """Breaker revision the call was admitted under: results from older ones are stragglers."""
+    """Breaker revision the call was admitted under (matches a probe to its claim)."""
+    epoch: int = field(default=0, compare=False)
+    """Window epoch the call was admitted in: results from older ones are stragglers."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class EndpointFlush:
     revision: int
     aggregate: WindowAggregate
     active_sessions: int
+    synced: bool = True
+    """False until the store's revision was adopted: the flush counts for the current one."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,10 @@ class _Endpoint:
     windows: EndpointWindows
     breaker: Breaker = field(default_factory=Breaker)
     revision: int = 0
+    epoch: int = 0
+    """Bumped whenever the windows restart; a call from an older epoch is a straggler."""
+    synced: bool = False
+    """Shared: whether the store's revision has been adopted yet."""
     active: int = 0
     remote: WindowAggregate = field(default_factory=WindowAggregate)
     remote_active: int = 0
@@ -236,14 +244,14 @@ class FleetHealth:
             ep.windows.record_call(now, CallKind.REFUSED)
             return None
         ep.active += 1
-        return CallTicket(name, version, permit.probe, started_at=now, revision=ep.revision)
+        return CallTicket(name, version, permit.probe, now, ep.revision, ep.epoch)
 
     def release(self, ticket: CallTicket, success: bool, kind: str | None = None) -> None:
         """End a call: ``kind`` is the ``AIError.kind`` of a failure (timeout, rate_limited...)."""
         ep = self._get(ticket.name, ticket.version)
         ep.active = max(0, ep.active - 1)
         now = self._clock()
-        if ticket.revision == ep.revision:
+        if ticket.epoch == ep.epoch:
             latency_ms = max(0.0, (now - ticket.started_at) * 1000) if ticket.started_at else 0.0
             ep.windows.record_call(now, call_kind(success, kind), latency_ms)
         if ticket.probe and self.shared:
@@ -251,7 +259,7 @@ class FleetHealth:
                 ProbeResult(ticket.name, ticket.version, ticket.revision, success, now)
             )
             self._wake_sync()
-        elif ticket.probe or ticket.revision == ep.revision:
+        elif ticket.probe or ticket.epoch == ep.epoch:
             owner = self.worker_id
             event = Finished(now, success, probe=ticket.probe, owner=owner)
             breaker, actions = step(ep.breaker, event, self._config)
@@ -336,9 +344,14 @@ class FleetHealth:
         ep.breaker = breaker
         for transition in transitions:
             ep.revision += 1
-            ep.windows.reset()
+            self._restart_windows(ep)
             self.transitions_log.append((name, version, transition))
             del self.transitions_log[:-1000]
+
+    @staticmethod
+    def _restart_windows(ep: _Endpoint) -> None:
+        ep.windows.reset()
+        ep.epoch += 1
 
     def _wake_sync(self) -> None:
         if self._wake is not None:
@@ -434,7 +447,7 @@ class FleetHealth:
         """What this worker flushes: its windows per endpoint and the probe results to decide."""
         now = self._clock()
         flushes = [
-            EndpointFlush(name, version, ep.revision, ep.windows.total(now), ep.active)
+            EndpointFlush(name, version, ep.revision, ep.windows.total(now), ep.active, ep.synced)
             for (name, version), ep in sorted(self._endpoints.items())
         ]
         probes, self._probes = self._probes, []
@@ -452,10 +465,15 @@ class FleetHealth:
         now = self._clock()
         for shared in result.endpoints:
             ep = self._get(shared.name, shared.version)
-            if shared.revision != ep.revision:
+            if not ep.synced:
+                # First sight of the fleet's state: what this worker saw meanwhile (since start
+                # or a reset) happened under it, so the windows are kept.
+                ep.breaker = replace(shared.breaker, probe_in_flight=False)
+                ep.revision, ep.synced = shared.revision, True
+            elif shared.revision != ep.revision:
                 ep.breaker = replace(shared.breaker, probe_in_flight=False)
                 ep.revision = shared.revision
-                ep.windows.reset()
+                self._restart_windows(ep)
             else:
                 mine = shared.breaker.probe_owner == self.worker_id
                 in_flight = ep.breaker.probe_in_flight and mine

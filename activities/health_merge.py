@@ -194,16 +194,17 @@ def decide_endpoint(
         ),
         ctx.degradation,
     )
+    lifted = previous is not None and severity(decision.level) < severity(previous.level)
     if changed(previous, decision):
         new.degradation = decision.model_dump(mode="json")
-        lifted = previous is not None and severity(decision.level) < severity(previous.level)
+    if changed(previous, decision) and not _mirrors_breaker(previous, decision):
         events.append(
             StreamEvent(
                 FLEET_HEALTH_STREAM,
                 "degradation_lifted" if lifted else "degradation_applied",
                 _utc(ctx.now).isoformat(),
                 ctx.worker_id,
-                new.degradation,
+                decision.model_dump(mode="json"),
             )
         )
         newly_stressed = decision.level is DegradationLevel.STRESSED and (
@@ -237,6 +238,13 @@ def decide_endpoint(
         if ctx.webhook_url
     ]
     return BreakerChange(new, events, outbox)
+
+
+def _mirrors_breaker(previous: DegradationDecision | None, current: DegradationDecision) -> bool:
+    """Outage in and out is the breaker's own transition; auditing it twice says nothing."""
+    outage = DegradationLevel.OUTAGE
+    back = previous is not None and previous.level is outage
+    return current.level is outage or (back and current.level is DegradationLevel.NORMAL)
 
 
 def _track_outage(new: SharedBreaker, t: Transition, conversations_per_second: float) -> None:

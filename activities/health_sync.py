@@ -21,7 +21,13 @@ from functools import partial
 
 import httpx
 
-from activities.fleet_health import FleetHealth, SharedEndpoint, SyncRequest, SyncResult
+from activities.fleet_health import (
+    EndpointFlush,
+    FleetHealth,
+    SharedEndpoint,
+    SyncRequest,
+    SyncResult,
+)
 from activities.health_merge import (
     MergeContext,
     decide_endpoint,
@@ -30,12 +36,18 @@ from activities.health_merge import (
     to_breaker,
     windows_of,
 )
-from models.health import FLEET_HEALTH_STREAM, DegradationDecision
+from models.health import (
+    FLEET_HEALTH_STREAM,
+    DegradationDecision,
+    EndpointHealthReport,
+    RoutingRestriction,
+    epoch_to_utc,
+)
 from models.routing import RoutingConfig
 from store.health import HealthStore, SharedBreaker, WindowFlush
-from warmline.breaker import BreakerConfig
+from warmline.breaker import BreakerConfig, BreakerState, next_probe_at, routable
 from warmline.degradation import DegradationConfig
-from warmline.health import WindowAggregate, merge
+from warmline.health import WindowAggregate, endpoint_metrics, merge
 from warmline.settings import Settings
 from warmline.wfm_signal import WfmParams
 
@@ -159,13 +171,21 @@ class HealthSync:
     def sync_blocking(self, request: SyncRequest, routing: RoutingConfig | None) -> SyncResult:
         """Flush, merge, decide, commit; returns the fleet's view for ``apply_sync``."""
         now = request.now
+        rows = {(b.name, b.version): b for b in self.store.breakers()}
+
+        def revision(e: EndpointFlush) -> int:
+            if e.synced:
+                return e.revision
+            row = rows.get((e.name, e.version))
+            return row.revision if row else 0
+
         self.store.flush_windows(
             [
                 WindowFlush(
                     request.worker_id,
                     e.name,
                     e.version,
-                    e.revision,
+                    revision(e),
                     e.aggregate.to_json(),
                     e.active_sessions,
                     now,
@@ -174,7 +194,6 @@ class HealthSync:
             ]
         )
         windows = self.store.windows(now - self.config.stale_seconds)
-        rows = {(b.name, b.version): b for b in self.store.breakers()}
         keys = set(rows) | {(w.name, w.version) for w in windows}
         human: list[tuple[float, float | None]] = []
 
@@ -275,3 +294,55 @@ class HealthSync:
             await asyncio.to_thread(self.store.outbox_delivered, item.event_id)
             delivered += 1
         return delivered
+
+
+def fleet_reports(
+    store: HealthStore,
+    now: float,
+    config: BreakerConfig | None = None,
+    stale_seconds: float = 5.0,
+    routing: RoutingConfig | None = None,
+) -> list[EndpointHealthReport]:
+    """The fleet's health as the store holds it (CLI, demo, bench): any process can read it."""
+    config = config or BreakerConfig()
+    rows = {(b.name, b.version): b for b in store.breakers()}
+    windows = store.windows(now - stale_seconds)
+    profiles = profiles_from(routing)
+    reports = []
+    for key in sorted(set(rows) | {(w.name, w.version) for w in windows}):
+        row = rows.get(key) or SharedBreaker(*key)
+        here = windows_of(windows, key, row.revision)
+        merged = merge(WindowAggregate.from_json(w.aggregate) for w in here)
+        active = sum(w.active_sessions for w in windows if (w.name, w.version) == key)
+        profile = profiles.get(key)
+        breaker = to_breaker(row)
+        degradation = (
+            DegradationDecision.model_validate(row.degradation) if row.degradation else None
+        )
+        reports.append(
+            EndpointHealthReport(
+                endpoint=f"{key[0]}:{key[1]}",
+                name=key[0],
+                version=key[1],
+                breaker=row.state,
+                revision=row.revision,
+                since=epoch_to_utc(row.since) if key in rows else None,
+                next_probe_at=epoch_to_utc(next_probe_at(breaker)),
+                probe_owner=row.probe_owner,
+                routable=routable(breaker, now, claim_required=True)
+                or breaker.state is BreakerState.HALF_OPEN,
+                reasons=list(row.reasons),
+                metrics=endpoint_metrics(
+                    merged,
+                    now,
+                    config.window_seconds,
+                    active,
+                    profile.max_sessions if profile else None,
+                ),
+                degradation=degradation,
+                restriction=degradation.restriction if degradation else RoutingRestriction(),
+                workers=len({w.worker_id for w in here}),
+                updated_at=row.updated_at,
+            )
+        )
+    return reports

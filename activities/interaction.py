@@ -27,6 +27,7 @@ from activities.ai_client import (
 )
 from activities.config_cache import RoutingConfigCache
 from activities.fleet_health import FleetHealth
+from activities.supervision import SupervisionPolicyCache
 from models.acd import (
     CallbackRequest,
     ForwardMessage,
@@ -38,11 +39,21 @@ from models.acd import (
 )
 from models.ai import AIReply, AIRequest, ShadowAnswer, ShadowRequest
 from models.facts import InteractionFacts, RecordInteraction
+from models.interaction import Route
 from models.routing import Classification, FleetSnapshot, HumanAvailability, RouteRequest
-from models.triage import FlushRun, PatternChoice, PatternRequest, TriageRequest, TriageResult
+from models.supervision import SupervisionMode
+from models.triage import (
+    FlushRun,
+    PatternChoice,
+    PatternRequest,
+    SupervisionPlan,
+    TriageRequest,
+    TriageResult,
+)
 from store.repository import Store
 from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
+from warmline.supervision import mode_for
 
 
 class IntentClassifier(Protocol):
@@ -85,6 +96,7 @@ class InteractionDeps:
     acd: AcdClient
     health: FleetHealth
     configs: RoutingConfigCache
+    supervision: SupervisionPolicyCache
     metrics: Metrics | None = None
 
 
@@ -127,6 +139,24 @@ class InteractionActivities:
             classification=classification,
         )
         decision = decide_route(route_request, config, snapshot, request.pattern)
+        plan = None
+        if decision.route is not Route.HUMAN:
+            policy = await self.deps.supervision.get()
+            mode, why = mode_for(
+                policy, classification.intent, request.channel.value, decision.route.value
+            )
+            plan = SupervisionPlan(
+                mode=mode,
+                reason=why,
+                policy_version=policy.version,
+                triggers=policy.triggers,
+                review_deadline_seconds=policy.review_deadline_seconds,
+                qa_sample_rate=(
+                    policy.semi_autonomous_qa_sample_rate
+                    if mode is SupervisionMode.SEMI_AUTONOMOUS
+                    else policy.qa_sample_rate
+                ),
+            )
         metrics = self.deps.metrics
         if metrics is not None and request.classification is None:
             metrics.interaction_started(request.channel.value, request.pattern.value)
@@ -136,7 +166,10 @@ class InteractionActivities:
         if metrics is not None:
             metrics.routing_decided(decision.route.value, decision.pattern.value, decision.intent)
         return TriageResult(
-            classification=classification, decision=decision, classify_ms=round(classify_ms, 3)
+            classification=classification,
+            decision=decision,
+            supervision=plan,
+            classify_ms=round(classify_ms, 3),
         )
 
     @activity.defn
@@ -168,7 +201,17 @@ class InteractionActivities:
             status = exc.kind
             raise ApplicationError(str(exc), type=type(exc).__name__) from exc
         finally:
-            self.deps.health.release(ticket, success)
+            # Health feeds (issue 7): the error kind for the breaker, the reply for quality.
+            self.deps.health.release(ticket, success, None if success else status)
+            if success:
+                self.deps.health.record_reply(
+                    ep.name,
+                    ep.version,
+                    reply.text,
+                    reply.action.value,
+                    reply.prompt_tokens + reply.completion_tokens,
+                    request.interaction_id,
+                )
             if self.deps.metrics is not None:
                 elapsed = time.perf_counter() - started
                 if success:
@@ -221,6 +264,10 @@ class InteractionActivities:
     async def record_interaction(self, record: RecordInteraction) -> bool:
         """Facts and audit in one transaction; a retry after a lost ack writes nothing twice."""
         written = await asyncio.to_thread(self.deps.store.record_interaction, record)
+        if record.supervision is not None:
+            await asyncio.to_thread(self.deps.store.record_supervision, record.supervision)
+        if written:
+            self.deps.health.record_facts(record.facts)  # containment for the breaker
         if written and self.deps.metrics is not None:
             self.deps.metrics.record_interaction_facts(record.facts)
         return written

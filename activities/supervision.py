@@ -17,13 +17,15 @@ from temporalio.exceptions import ApplicationError
 
 from models.facts import AuditEvent
 from models.supervision import (
+    RecordSupervision,
+    SupervisionPolicy,
+)
+from models.supervision_phase import (
     EvidenceRequest,
     PhaseEventRecord,
     PhaseEvidence,
     PhaseMoveRequest,
     PhaseMoveResult,
-    RecordSupervision,
-    SupervisionPolicy,
 )
 from store.repository import Store
 

@@ -21,7 +21,12 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from cli import supervise_ops as ops
-from models.supervision import NewModelVersion, SignOff, SignOffDecision, SupervisionPhaseInput
+from models.supervision_phase import (
+    NewModelVersion,
+    SignOff,
+    SignOffDecision,
+    SupervisionPhaseInput,
+)
 from store.repository import Store
 from warmline.settings import load_settings
 from workers.client import connect

@@ -25,18 +25,20 @@ from temporalio.common import WorkflowIDConflictPolicy
 from models import search_attributes as sa
 from models.interaction import interaction_workflow_id
 from models.supervision import (
-    NEW_MODEL_VERSION_SIGNAL,
     REVIEW_RESPONSE_SIGNAL,
+    QAReview,
+    ReviewDecision,
+    ReviewResponse,
+    SupervisionPolicy,
+)
+from models.supervision_phase import (
+    NEW_MODEL_VERSION_SIGNAL,
     SIGN_OFF_SIGNAL,
     SUPERVISION_PHASE_WORKFLOW,
     SUPERVISION_TASK_QUEUE,
     NewModelVersion,
-    QAReview,
-    ReviewDecision,
-    ReviewResponse,
     SignOff,
     SupervisionPhaseInput,
-    SupervisionPolicy,
     supervision_phase_workflow_id,
 )
 from store.repository import Store

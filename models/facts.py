@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.interaction import TranscriptEntry
+from models.supervision import RecordSupervision
 
 
 class InteractionFacts(BaseModel):
@@ -69,6 +70,9 @@ class RecordInteraction(BaseModel):
     model_config = ConfigDict(extra="forbid")
     facts: InteractionFacts
     audit: list[AuditEvent] = Field(default_factory=list)
+    supervision: RecordSupervision | None = Field(
+        default=None, description="Reviews, overrides and supervision work, for AI routes."
+    )
 
 
 class ArchiveTranscript(BaseModel):

@@ -78,6 +78,9 @@ class EscalationTrigger(StrEnum):
     AI_UNAVAILABLE = "ai_unavailable"
     CHANNEL_SWITCH = "channel_switch"
     ROUTED_TO_HUMAN = "routed_to_human"
+    SUPERVISOR_REJECTED = "supervisor_rejected"
+    REVIEW_TIMEOUT = "review_timeout"
+    SUPERVISION_TRIGGER = "supervision_trigger"
 
 
 class Sender(StrEnum):
@@ -241,6 +244,10 @@ class StatusView(_Contract):
     escalation_trigger: EscalationTrigger | None
     run_count: int
     turns: int
+    supervision_mode: str | None = None
+    pending_draft: dict[str, Any] | None = Field(
+        default=None, description="The AI draft held for a supervisor, if any (redacted)."
+    )
 
 
 class ChannelSwitched(_Contract):

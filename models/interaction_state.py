@@ -20,6 +20,8 @@ from models.interaction import (
     TranscriptEntry,
 )
 from models.routing import Classification, RoutingDecision
+from models.supervision import HumanOverride, PendingDraft, ReviewRecord
+from models.triage import SupervisionPlan
 
 RECENT_REPLIES_KEPT = 50
 TRANSCRIPT_KEPT_ON_CONTINUE = 20
@@ -86,6 +88,15 @@ class InteractionCarry(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     last_activity_at: str
     resolved_by_ai: bool = False
+    supervision: SupervisionPlan | None = None
+    pending_draft: PendingDraft | None = None
+    drafts_held: int = 0
+    reviews: list[ReviewRecord] = Field(default_factory=list)
+    overrides: list[HumanOverride] = Field(default_factory=list)
+    supervision_triggers: list[str] = Field(default_factory=list)
+    needs_approval: str | None = Field(
+        default=None, description="A semi-autonomous trigger asked a human to approve the draft."
+    )
     outcome: Outcome | None = None
     close_reason: str | None = None
     csat: int | None = None

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.facts import ArchiveTranscript, AuditEvent
 from models.interaction import Channel, OrchestrationPattern, UpstreamIntent
 from models.routing import Classification, RoutingDecision
+from models.supervision import SemiAutonomousTriggers, SupervisionMode
 
 
 class _Msg(BaseModel):
@@ -38,9 +39,21 @@ class TriageRequest(_Msg):
     )
 
 
+class SupervisionPlan(_Msg):
+    """How much a human oversees this interaction's AI, fixed at routing time."""
+
+    mode: SupervisionMode
+    reason: str
+    policy_version: int
+    triggers: SemiAutonomousTriggers
+    review_deadline_seconds: float
+    qa_sample_rate: float
+
+
 class TriageResult(_Msg):
     classification: Classification
     decision: RoutingDecision
+    supervision: SupervisionPlan | None = Field(default=None, description="None: human route.")
     classify_ms: float = 0.0
 
 

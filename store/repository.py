@@ -26,11 +26,7 @@ from models.interaction import TranscriptEntry
 from models.routing import RoutingConfig
 from models.supervision import (
     ClaimOutcome,
-    EvidenceRequest,
     HumanOverride,
-    PhaseEvidence,
-    PhaseMoveRequest,
-    PhaseMoveResult,
     QAReview,
     RecordSupervision,
     ReviewClaim,
@@ -38,6 +34,12 @@ from models.supervision import (
     SupervisionFacts,
     SupervisionPolicy,
     SupervisionVolume,
+)
+from models.supervision_phase import (
+    EvidenceRequest,
+    PhaseEvidence,
+    PhaseMoveRequest,
+    PhaseMoveResult,
 )
 from store import fleet
 from store import supervision as sup

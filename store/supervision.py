@@ -15,17 +15,11 @@ from sqlalchemy import ColumnElement, case, func
 from sqlmodel import Session, col, delete, select
 
 from models.facts import AuditEvent
-from models.interaction import Route
+from models.interaction import Route, interaction_workflow_id
 from models.supervision import (
     ANY,
-    PHASE_MODE,
-    WFM_EVENTS_STREAM,
     ClaimOutcome,
-    EvidenceRequest,
     HumanOverride,
-    PhaseEvidence,
-    PhaseMoveRequest,
-    PhaseMoveResult,
     RecordSupervision,
     ReviewClaim,
     ReviewDecision,
@@ -34,6 +28,14 @@ from models.supervision import (
     SupervisionMode,
     SupervisionPolicy,
     SupervisionVolume,
+)
+from models.supervision_phase import (
+    PHASE_MODE,
+    WFM_EVENTS_STREAM,
+    EvidenceRequest,
+    PhaseEvidence,
+    PhaseMoveRequest,
+    PhaseMoveResult,
 )
 from store.audit_chain import append_events, next_seq
 from store.tables import (
@@ -72,13 +74,23 @@ def latest_policy_row(session: Session) -> SupervisionPolicyRow | None:
 
 
 def add_policy_version(
-    session: Session, policy: SupervisionPolicy, author: str, change_key: str | None
+    session: Session,
+    policy: SupervisionPolicy,
+    author: str,
+    change_key: str | None,
+    base_version: int | None = None,
 ) -> SupervisionPolicy:
-    """Append ``policy`` as the next version (a concurrent save makes the flush conflict)."""
-    highest = session.exec(select(func.max(SupervisionPolicyRow.version))).one()
+    """Append ``policy`` as the next version (a concurrent save makes the flush conflict).
+
+    A change derived from a stored version passes that ``base_version``: the new one is
+    exactly base + 1, so if anyone saved in between, the unique version makes this attempt
+    fail and retry on the new document instead of silently dropping that save's change.
+    """
+    if base_version is None:
+        base_version = session.exec(select(func.max(SupervisionPolicyRow.version))).one() or 0
     now = utc_now()
     saved = policy.model_copy(
-        update={"version": (highest or 0) + 1, "author": author, "created_at": now.isoformat()}
+        update={"version": base_version + 1, "author": author, "created_at": now.isoformat()}
     )
     document = saved.model_dump_json()
     session.add(
@@ -109,7 +121,11 @@ def apply_move(session: Session, move: PhaseMoveRequest) -> PhaseMoveResult:
     base = policy_from_row(latest) if latest else SupervisionPolicy()
     mode = PHASE_MODE[move.to_phase]
     policy = add_policy_version(
-        session, base.with_mode(move.intent, move.channel or ANY, mode), move.actor, move.move_key
+        session,
+        base.with_mode(move.intent, move.channel or ANY, mode),
+        move.actor,
+        move.move_key,
+        base_version=latest.version if latest else 0,
     )
     staffing = staffing_impact(
         move.from_phase, move.to_phase, move.evidence, policy.supervisor_concurrent_cap
@@ -224,7 +240,7 @@ def add_supervision(session: Session, record: RecordSupervision) -> bool:
     # The interaction is closed: nobody holds its reviews any more.
     session.exec(
         delete(ReviewClaimRow).where(
-            col(ReviewClaimRow.workflow_id) == f"interaction-{facts.interaction_id}"
+            col(ReviewClaimRow.workflow_id) == interaction_workflow_id(facts.interaction_id)
         )
     )
     return True

@@ -1,11 +1,10 @@
-"""Queue protection when AI capacity spills over to humans: deflect, call back, buffer, transfer.
+"""What to do with an interaction that must go to humans, given the humans there are.
 
-RECONSTRUCTED FILE. The health-monitor helper overwrote the lead's original of this module by
-mistake (its own WFM-event code now lives in ``warmline/wfm_signal.py``). This version was
-rebuilt only from the call sites in ``workflows/interaction.py`` and ``SpilloverPolicy`` so the
-tree keeps importing; the lead should put the original back in its place.
-
-Pure: decides from the policy, the interaction and the human queue's capacity, with reasons.
+When AI capacity drops, its volume lands on human queues at once. Instead of queueing
+everyone, low-priority work gets a self-service answer, voice callers get a callback rather
+than a long hold, and the rest is metered into the queue at the rate the staffed agents can
+take, buffered durably (by the waiting workflow) until there is room. Pure: the capacity
+reading is an input recorded in history.
 """
 
 from __future__ import annotations
@@ -30,8 +29,11 @@ class SpilloverVerdict:
     reasons: list[str] = field(default_factory=list)
 
 
-# Customers who asked for a person, or whom a person must see, are never deflected.
-_NEVER_DEFLECTED = frozenset({EscalationTrigger.EXPLICIT_REQUEST, EscalationTrigger.SENTIMENT})
+# Escalations that exist because the AI could not serve, not because the customer needs a
+# human: only these may be answered by self-service instead of a person.
+AI_CAPACITY_TRIGGERS = frozenset(
+    {EscalationTrigger.AI_UNAVAILABLE, EscalationTrigger.ROUTED_TO_HUMAN}
+)
 
 
 def spillover_action(
@@ -42,32 +44,36 @@ def spillover_action(
     capacity: HumanAvailability | None,
     has_self_service: bool,
     policy: SpilloverPolicy,
-    buffered: bool,
+    buffered: bool = False,
 ) -> SpilloverVerdict:
-    """Where an interaction bound for a human queue goes now."""
+    """Decide transfer, deflect, callback or buffer; ``buffered`` re-checks a waiting one."""
     if capacity is None:
         return SpilloverVerdict(SpilloverAction.TRANSFER, ["human capacity unknown: transfer"])
     wait = capacity.estimated_wait_seconds
+    seen = (
+        f"queue {capacity.queue}: {capacity.available_agents}/{capacity.agents} agents free, "
+        f"{capacity.queued} waiting, estimated wait {wait:.0f}s"
+    )
     if (
         not buffered
+        and trigger in AI_CAPACITY_TRIGGERS
         and has_self_service
         and priority <= policy.deflect_max_priority
         and wait > policy.deflect_when_wait_above_seconds
-        and trigger not in _NEVER_DEFLECTED
     ):
         return SpilloverVerdict(
             SpilloverAction.DEFLECT,
-            [f"priority {priority} <= {policy.deflect_max_priority}, wait {wait:.0f} s: deflect"],
+            [seen, f"priority {priority} <= {policy.deflect_max_priority}: self-service"],
         )
     if channel is Channel.VOICE and wait > policy.voice_callback_when_wait_above_seconds:
         return SpilloverVerdict(
             SpilloverAction.CALLBACK,
-            [f"voice wait {wait:.0f} s > {policy.voice_callback_when_wait_above_seconds:g} s"],
+            [seen, f"voice wait above {policy.voice_callback_when_wait_above_seconds:.0f}s"],
         )
-    limit = policy.max_queued_per_agent * max(capacity.agents, capacity.available_agents, 1)
-    if capacity.queued >= limit:
+    limit = policy.max_queued_per_agent * max(1, capacity.agents)
+    if capacity.available_agents == 0 and capacity.queued >= limit:
         return SpilloverVerdict(
             SpilloverAction.BUFFER,
-            [f"{capacity.queued} queued >= {limit:g} the agents can take: buffered"],
+            [seen, f"metering: {capacity.queued} queued >= limit {limit:g}; buffered"],
         )
-    return SpilloverVerdict(SpilloverAction.TRANSFER, ["human queue has room"])
+    return SpilloverVerdict(SpilloverAction.TRANSFER, [seen])

@@ -13,6 +13,14 @@ from collections.abc import Iterable
 
 from models.supervision import (
     ANY,
+    SemiAutonomousTrigger,
+    SemiAutonomousTriggers,
+    SupervisionMode,
+    SupervisionPolicy,
+    TriggerAction,
+    TriggerKind,
+)
+from models.supervision_phase import (
     PHASE_MODE,
     PHASE_ORDER,
     Phase,
@@ -21,14 +29,8 @@ from models.supervision import (
     PhaseVerdict,
     PromotionCriteria,
     RegressionCriteria,
-    SemiAutonomousTrigger,
-    SemiAutonomousTriggers,
     StaffingImpact,
-    SupervisionMode,
     SupervisionPhaseState,
-    SupervisionPolicy,
-    TriggerAction,
-    TriggerKind,
     VerdictAction,
 )
 from warmline.splitting import bucket

@@ -14,10 +14,12 @@ from activities.acd_client import AcdClient
 from activities.ai_client import AIClient
 from activities.config_cache import RoutingConfigCache
 from activities.fleet_health import FleetHealth
+from activities.supervision import SupervisionPolicyCache
 from activities.interaction import IntentClassifier, InteractionActivities, InteractionDeps
 from models.interaction import INTERACTION_TASK_QUEUE
 from store.repository import Store
 from warmline.default_config import default_routing_config
+from warmline.default_supervision import default_supervision_policy
 from warmline.settings import Settings
 from workers.metrics import default_metrics
 from workflows.interaction import InteractionWorkflow
@@ -42,6 +44,8 @@ async def interaction_deps(
 ) -> AsyncIterator[InteractionDeps]:
     """Build the process-wide dependencies and close every client on the way out."""
     store = store or Store.from_url(settings.resolved_database_url)
+    if store.active_supervision_policy() is None:
+        store.save_supervision_policy(default_supervision_policy(), "bootstrap")
     ai = AIClient(max_connections=settings.ai_max_connections)
     acd = AcdClient(settings.acd_url)
     try:
@@ -52,6 +56,7 @@ async def interaction_deps(
             acd=acd,
             health=FleetHealth(),
             metrics=default_metrics(),
+            supervision=SupervisionPolicyCache(store, ttl_seconds=config_ttl_seconds),
             configs=RoutingConfigCache(
                 store, default_routing_config(settings.ai_fleet_url), ttl_seconds=config_ttl_seconds
             ),

@@ -12,7 +12,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.supervision import HasStore, SupervisionActivities
-from models.supervision import SUPERVISION_TASK_QUEUE
+from models.supervision_phase import (
+    SUPERVISION_TASK_QUEUE,
+)
 from warmline.settings import Settings
 from workflows.supervision_phase import SupervisionPhaseWorkflow
 

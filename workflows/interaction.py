@@ -16,23 +16,15 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from activities.interaction import InteractionActivities
-    from models.acd import (
-        CallbackRequest,
-        ContextPackage,
-        ForwardMessage,
-        ReleaseReservation,
-        ReservationAck,
-        ReservationRequest,
-        TransferRequest,
-    )
+    from models import search_attributes as sa
+    from models.acd import ReservationAck, ReservationRequest
     from models.ai import AIAction, AIRequest, ChatTurn, ShadowRequest
-    from models.facts import ArchiveTranscript, AuditEvent, RecordInteraction
+    from models.facts import ArchiveTranscript, RecordInteraction
     from models.interaction import (
         INTERACTION_WORKFLOW,
         AwaitReply,
@@ -40,8 +32,6 @@ with workflow.unsafe.imports_passed_through():
         CustomerMessage,
         EndInteraction,
         EscalationTrigger,
-        HumanAccepted,
-        HumanResolved,
         InteractionInput,
         InteractionResult,
         InteractionState,
@@ -53,69 +43,39 @@ with workflow.unsafe.imports_passed_through():
         Sender,
         StatusView,
         SwitchChannel,
-        TranscriptEntry,
     )
     from models.interaction_state import (
         RECENT_REPLIES_KEPT,
         TRANSCRIPT_KEPT_ON_CONTINUE,
         InteractionCarry,
     )
-    from models.routing import RoutingDecision, SpilloverPolicy
+    from models.routing import RoutingDecision
+    from models.supervision import TriggerAction
     from models.triage import FlushRun, PatternRequest, TriageRequest
     from warmline.closing import build_facts, default_outcome, final_pool, handle_segments
     from warmline.escalation import check_escalation
     from warmline.redaction import redact, redact_value
-    from warmline.self_service import self_service_answer
-    from warmline.spillover import SpilloverAction, spillover_action
     from workflows import interaction_text as text
-
-DECISION_TIMEOUT = timedelta(seconds=10)
-AI_TURN_TIMEOUT = timedelta(seconds=60)
-AI_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=5),
-    maximum_attempts=4,
-    non_retryable_error_types=["AIRequestRejected", "CircuitOpen"],
-)
-ACD_CALL_TIMEOUT = timedelta(seconds=10)
-ACD_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=["AcdRejected"],
-)
-RECORD_TIMEOUT = timedelta(hours=24)
-RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
-RESERVATION_QUEUE_KEY = "queue"
-# A failed local activity surfaces as its cause (not wrapped in ActivityError) once retries end.
-LOCAL_ACTIVITY_FAILURES = (ActivityError, ApplicationError, ActivityTimeoutError)
-
-
-def _describe(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
+    from workflows.interaction_base import (
+        ACD_CALL_TIMEOUT,
+        ACD_RETRY,
+        AI_RETRY,
+        AI_TURN_TIMEOUT,
+        DECISION_TIMEOUT,
+        LOCAL_ACTIVITY_FAILURES,
+        RECORD_RETRY,
+        RECORD_TIMEOUT,
+        RESERVATION_QUEUE_KEY,
+        describe,
+        invalid,
+        parse_time,
     )
-
-
-def invalid(what: str, error: ValidationError) -> ApplicationError:
-    """Bad input cannot be fixed by retrying: fail at once and name the field."""
-    return ApplicationError(
-        f"invalid {what}: {_describe(error)}", type="InvalidInput", non_retryable=True
-    )
+    from workflows.interaction_handover import HandoverMixin
+    from workflows.interaction_supervision import SupervisionMixin
 
 
 @workflow.defn(name=INTERACTION_WORKFLOW)
-class InteractionWorkflow:
-    def __init__(self) -> None:
-        self._c: InteractionCarry | None = None
-        self._lock = asyncio.Lock()
-        self._routed = False
-        self._closing: Outcome | None = None
-        self._activity = 0
-        # Shadow calls run beside the conversation; the close waits for them, never a turn.
-        self._shadows: list[asyncio.Future[None]] = []
-
+class InteractionWorkflow(SupervisionMixin, HandoverMixin):
     # -- lifecycle -----------------------------------------------------------------------
     @workflow.run
     async def run(self, request: dict[str, Any]) -> InteractionResult:
@@ -143,18 +103,6 @@ class InteractionWorkflow:
             await self._open()
         await self._converse()
         return await self._close()
-
-    @property
-    def c(self) -> InteractionCarry:
-        assert self._c is not None
-        return self._c
-
-    def _now(self) -> str:
-        return workflow.now().isoformat()
-
-    def _touch(self) -> None:
-        self.c.last_activity_at = self._now()
-        self._activity += 1
 
     async def _open(self) -> None:
         c = self.c
@@ -202,6 +150,7 @@ class InteractionWorkflow:
         c.classification = triage.classification
         c.decision = triage.decision
         self._record_decision(triage.decision, [choice.reason], classify_ms=triage.classify_ms)
+        self._apply_plan(triage.supervision)
         if reservation is not None:
             await self._settle_reservation(reservation, triage.decision)
         self._routed = True
@@ -216,35 +165,6 @@ class InteractionWorkflow:
                 c.state = InteractionState.AI_ACTIVE
                 c.ai_started_at = self._now()
                 await self._customer_turn(c.request.first_message, None)
-
-    async def _settle_reservation(
-        self, pending: asyncio.Task[ReservationAck], decision: RoutingDecision
-    ) -> None:
-        c = self.c
-        try:
-            ack = await pending
-        except ActivityError as err:
-            self._audit("reservation_failed", {"error": str(err.cause or err)})
-            return
-        if decision.route is Route.HUMAN:
-            c.human.reservation_id = ack.reservation_id
-            return
-        await workflow.execute_activity_method(
-            InteractionActivities.release_reservation,
-            ReleaseReservation(reservation_id=ack.reservation_id),
-            start_to_close_timeout=ACD_CALL_TIMEOUT,
-            schedule_to_close_timeout=timedelta(minutes=10),
-            retry_policy=ACD_RETRY,
-        )
-        c.human.reservation_released = True
-        c.human.saved_wait_seconds = ack.estimated_wait_seconds
-        self._audit(
-            "reservation_released",
-            {
-                "reservation_id": ack.reservation_id,
-                "saved_wait_seconds": ack.estimated_wait_seconds,
-            },
-        )
 
     async def _converse(self) -> None:
         """Wait for the next thing that matters until something closes the interaction."""
@@ -277,10 +197,10 @@ class InteractionWorkflow:
         now = workflow.now()
         if c.state is InteractionState.AI_ACTIVE:
             limit = policy.inactivity_timeout_seconds.get(c.channel.value, 900.0)
-            idle = (now - _parse_time(c.last_activity_at)).total_seconds()
+            idle = (now - parse_time(c.last_activity_at)).total_seconds()
             return max(0.001, limit - idle)
         if c.state is InteractionState.AWAITING_HUMAN and c.human.requested_at:
-            waited = (now - _parse_time(c.human.requested_at)).total_seconds()
+            waited = (now - parse_time(c.human.requested_at)).total_seconds()
             if not c.human.callback_offered:
                 remaining = policy.human_accept_deadline_seconds - waited
             else:
@@ -289,10 +209,6 @@ class InteractionWorkflow:
                 remaining = min(remaining, c.decision.spillover.admission_check_seconds)
             return max(0.001, remaining)
         return None
-
-    def _buffered_without_transfer(self) -> bool:
-        human = self.c.human
-        return human.buffered and human.transfer_id is None
 
     async def _on_deadline(self) -> None:
         c = self.c
@@ -306,7 +222,7 @@ class InteractionWorkflow:
                     return
                 policy = c.decision.escalation if c.decision else None
                 assert policy is not None and c.human.requested_at is not None
-                waited = (workflow.now() - _parse_time(c.human.requested_at)).total_seconds()
+                waited = (workflow.now() - parse_time(c.human.requested_at)).total_seconds()
                 due = (
                     policy.human_accept_deadline_seconds
                     if not c.human.callback_offered
@@ -397,6 +313,9 @@ class InteractionWorkflow:
         )
         if before is not None:
             return await self._escalate(before.trigger, before.detail)
+        gate = self._semi_autonomous_gate(safe_text)
+        if gate is not None and gate.action is TriggerAction.HANDOVER:
+            return await self._escalate(EscalationTrigger.SUPERVISION_TRIGGER, gate.detail)
         try:
             answer = await workflow.execute_local_activity_method(
                 InteractionActivities.invoke_ai,
@@ -427,7 +346,18 @@ class InteractionWorkflow:
         c.usage.cost_usd += answer.cost_usd
         safe_answer = redact(answer.text)
         self._shadow_turn(turn, decision, answer.model_version, safe_answer)
-        self._append(turn, Sender.AI, safe_answer)
+        if answer.action is AIAction.ESCALATE and c.supervision is not None:
+            # A supervised AI's parting words are unreviewed: hand over without them.
+            safe_answer = ""
+        why = self._review_needed(gate, safe_answer) if safe_answer else None
+        if why is not None:
+            reviewed = await self._review(turn, safe_answer, answer.model_version, why)
+            if reviewed.sent_text is None:
+                assert reviewed.trigger is not None
+                return await self._escalate(reviewed.trigger, reviewed.detail)
+            safe_answer = reviewed.sent_text
+        if safe_answer:
+            self._append(turn, Sender.AI, safe_answer)
         self._audit(
             "ai_response",
             {"turn": turn, "model_version": answer.model_version, "action": answer.action.value},
@@ -509,208 +439,6 @@ class InteractionWorkflow:
         ]
         return turns
 
-    # -- hand-over to humans ---------------------------------------------------------------
-    async def _escalate(self, trigger: EscalationTrigger, detail: str) -> Reply:
-        """Warm transfer with the full context package (lock held); one per interaction."""
-        c = self.c
-        turn = c.turns
-        if c.escalation_trigger is not None:
-            return Reply(
-                turn=turn, sender=Sender.SYSTEM, text=text.hold_notice(c.human), kind="hold_notice"
-            )
-        now = self._now()
-        c.escalation_trigger = trigger
-        c.escalation_detail = redact(detail)[:500]
-        if c.ai_started_at and not c.ai_ended_at:
-            c.ai_ended_at = now
-        c.state = InteractionState.AWAITING_HUMAN
-        c.human.requested_at = now
-        decision = c.decision
-        c.human.queue = (decision.human_queue if decision else None) or "general"
-        self._audit(
-            "escalation",
-            {"trigger": trigger.value, "detail": c.escalation_detail, "queue": c.human.queue},
-        )
-        return await self._spill_or_transfer(buffered=False)
-
-    async def _spill_or_transfer(self, buffered: bool) -> Reply:
-        """Protect the human queue: deflect, call back, buffer, or transfer now (lock held)."""
-        c = self.c
-        turn = c.turns
-        decision = c.decision
-        policy = decision.spillover if decision else SpilloverPolicy()
-        intent = c.classification.intent if c.classification else "unknown"
-        capacity = await workflow.execute_local_activity_method(
-            InteractionActivities.human_capacity,
-            c.human.queue or "general",
-            start_to_close_timeout=DECISION_TIMEOUT,
-        )
-        assert c.escalation_trigger is not None
-        verdict = spillover_action(
-            channel=c.channel,
-            priority=_priority(c.request.metadata.get("priority")),
-            trigger=c.escalation_trigger,
-            capacity=capacity,
-            has_self_service=self_service_answer(intent) is not None,
-            policy=policy,
-            buffered=buffered,
-        )
-        if verdict.action is not SpilloverAction.TRANSFER or buffered:
-            self._audit("spillover", {"action": verdict.action.value, "reasons": verdict.reasons})
-        if verdict.action is SpilloverAction.DEFLECT:
-            answer = self_service_answer(intent) or ""
-            self._closing = Outcome.DEFLECTED
-            c.close_reason = "deflected_to_self_service"
-            return Reply(
-                turn=turn, sender=Sender.SYSTEM, text=text.deflection_notice(answer), kind="closing"
-            )
-        if verdict.action is SpilloverAction.CALLBACK:
-            wait = capacity.estimated_wait_seconds if capacity else 0.0
-            await self._schedule_callback("voice wait too long: callback instead of hold")
-            return Reply(
-                turn=turn,
-                sender=Sender.SYSTEM,
-                text=text.voice_callback_notice(wait),
-                kind="closing",
-            )
-        if verdict.action is SpilloverAction.BUFFER:
-            c.human.buffered = True
-            return Reply(
-                turn=turn,
-                sender=Sender.SYSTEM,
-                text=text.buffered_notice(c.human),
-                kind="hold_notice",
-            )
-        c.human.buffered = False
-        return await self._transfer()
-
-    async def _transfer(self) -> Reply:
-        """The warm transfer itself: the ACD gets the whole context package."""
-        c = self.c
-        turn = c.turns
-        decision = c.decision
-        trigger = c.escalation_trigger
-        assert trigger is not None
-        classification = c.classification
-        context = ContextPackage(
-            interaction_id=c.request.interaction_id,
-            workflow_id=workflow.info().workflow_id,
-            channel=c.channel,
-            customer=c.request.customer,
-            intent=classification.intent if classification else "unknown",
-            confidence=classification.confidence if classification else 0.0,
-            transcript=list(c.transcript),
-            ai_assessment=c.ai_assessment,
-            trigger=trigger,
-            trigger_detail=c.escalation_detail,
-            priority=_priority(c.request.metadata.get("priority")),
-            metadata=dict(c.request.metadata),
-        )
-        try:
-            ack = await workflow.execute_activity_method(
-                InteractionActivities.warm_transfer,
-                TransferRequest(
-                    idempotency_key=f"{workflow.info().workflow_id}:transfer",
-                    queue=c.human.queue or "general",
-                    reservation_id=c.human.reservation_id,
-                    context=context,
-                ),
-                start_to_close_timeout=ACD_CALL_TIMEOUT,
-                schedule_to_close_timeout=timedelta(
-                    seconds=decision.escalation.max_human_wait_seconds if decision else 1800
-                ),
-                retry_policy=ACD_RETRY,
-            )
-        except ActivityError as err:
-            # The ACD stayed unreachable for the whole wait: never drop, promise a callback.
-            self._audit("transfer_failed", {"error": str(err.cause or err)})
-            self._closing = Outcome.CALLBACK
-            c.close_reason = "acd_unreachable"
-            return Reply(
-                turn=turn, sender=Sender.SYSTEM, text=text.CALLBACK_CONFIRMED, kind="closing"
-            )
-        c.human.transfer_id = ack.transfer_id
-        c.human.queue_position = ack.queue_position
-        c.human.estimated_wait_seconds = ack.estimated_wait_seconds
-        return Reply(
-            turn=turn,
-            sender=Sender.SYSTEM,
-            text=text.handover_notice(c.human),
-            kind="handover_notice",
-        )
-
-    async def _forward(self, turn: int, safe_text: str) -> None:
-        c = self.c
-        if not c.human.transfer_id:
-            return
-        await workflow.execute_activity_method(
-            InteractionActivities.forward_to_human,
-            ForwardMessage(transfer_id=c.human.transfer_id, turn=turn, text=safe_text),
-            start_to_close_timeout=ACD_CALL_TIMEOUT,
-            schedule_to_close_timeout=timedelta(minutes=10),
-            retry_policy=ACD_RETRY,
-        )
-
-    async def _schedule_callback(self, reason: str) -> None:
-        c = self.c
-        await workflow.execute_activity_method(
-            InteractionActivities.schedule_callback,
-            CallbackRequest(
-                idempotency_key=f"{workflow.info().workflow_id}:callback",
-                interaction_id=c.request.interaction_id,
-                queue=c.human.queue or "general",
-                reason=reason,
-            ),
-            start_to_close_timeout=ACD_CALL_TIMEOUT,
-            schedule_to_close_timeout=timedelta(hours=1),
-            retry_policy=ACD_RETRY,
-        )
-        self._audit("callback_scheduled", {"reason": reason})
-        self._closing = Outcome.CALLBACK
-        c.close_reason = reason
-
-    # -- bookkeeping ------------------------------------------------------------------
-    def _append(self, turn: int, sender: Sender, safe_text: str) -> None:
-        self.c.transcript.append(
-            TranscriptEntry(turn=turn, sender=sender, text=safe_text, at=self._now())
-        )
-
-    def _audit(self, kind: str, payload: dict[str, Any], actor: str = "warmline") -> None:
-        c = self.c
-        c.audit_seq += 1
-        c.pending_audit.append(
-            AuditEvent(
-                stream=workflow.info().workflow_id,
-                seq=c.audit_seq,
-                kind=kind,
-                at=self._now(),
-                actor=actor,
-                payload=payload,
-            )
-        )
-
-    def _record_decision(self, decision: RoutingDecision, extra: list[str], **detail: Any) -> None:
-        entry: dict[str, Any] = {
-            "kind": "routing",
-            "at": self._now(),
-            "route": decision.route.value,
-            "pattern": decision.pattern.value,
-            "intent": decision.intent,
-            "confidence": decision.confidence,
-            "channel": decision.channel.value,
-            "config_version": decision.config_version,
-            "ai_endpoint": (
-                f"{decision.ai_endpoint.name}:{decision.ai_endpoint.version}"
-                if decision.ai_endpoint
-                else None
-            ),
-            "human_queue": decision.human_queue,
-            "reasons": [*extra, *decision.reasons],
-            **detail,
-        }
-        self.c.decisions.append(entry)
-        self._audit("routing_decision", entry)
-
     def _continue_as_new_due(self) -> bool:
         c = self._c
         if c is None or self._closing is not None or c.decision is None:
@@ -777,11 +505,18 @@ class InteractionWorkflow:
             )
             self._audit("transfer_withdrawn", {"transfer_id": c.human.transfer_id})
         ended = self._now()
+        supervision = self._supervision_record(ended)
         self._audit("closed", {"outcome": outcome.value, "reason": c.close_reason})
         facts = build_facts(c, workflow.info().workflow_id, ended, outcome)
+        workflow.upsert_search_attributes(
+            [
+                sa.INTERACTION_STATE.value_set(InteractionState.CLOSED.value),
+                sa.POOL.value_set(facts.pool),
+            ]
+        )
         await workflow.execute_local_activity_method(
             InteractionActivities.record_interaction,
-            RecordInteraction(facts=facts, audit=c.pending_audit),
+            RecordInteraction(facts=facts, audit=c.pending_audit, supervision=supervision),
             schedule_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
         )
@@ -832,7 +567,7 @@ class InteractionWorkflow:
         try:
             message = CustomerMessage.model_validate(payload)
         except ValidationError as exc:
-            workflow.logger.warning("customer_message ignored: %s", _describe(exc))
+            workflow.logger.warning("customer_message ignored: %s", describe(exc))
             return
         await workflow.wait_condition(lambda: self._routed)
         async with self._lock:
@@ -867,7 +602,7 @@ class InteractionWorkflow:
         try:
             ask = RequestHuman.model_validate(payload or {})
         except ValidationError as exc:
-            workflow.logger.warning("request_human payload ignored: %s", _describe(exc))
+            workflow.logger.warning("request_human payload ignored: %s", describe(exc))
             ask = RequestHuman()
         await workflow.wait_condition(lambda: self._routed)
         async with self._lock:
@@ -939,55 +674,12 @@ class InteractionWorkflow:
                 f"interaction is already on channel {switch.channel.value}", type="InvalidInput"
             )
 
-    @workflow.signal(name="human_accepted")
-    def human_accepted(self, payload: dict[str, Any]) -> None:
-        try:
-            accepted = HumanAccepted.model_validate(payload)
-        except ValidationError as exc:
-            workflow.logger.warning("human_accepted ignored: %s", _describe(exc))
-            return
-        c = self._c
-        if c is None or c.state is not InteractionState.AWAITING_HUMAN:
-            return
-        c.state = InteractionState.WITH_HUMAN
-        c.human.accepted_at = self._now()
-        c.human.agent_id = accepted.agent_id
-        self._append(c.turns, Sender.SYSTEM, text.agent_joined(accepted.agent_id))
-        self._audit("human_accepted", {"agent_id": accepted.agent_id}, actor=accepted.agent_id)
-        self._touch()
-
-    @workflow.signal(name="human_resolved")
-    def human_resolved(self, payload: dict[str, Any]) -> None:
-        try:
-            resolved = HumanResolved.model_validate(payload)
-        except ValidationError as exc:
-            workflow.logger.warning("human_resolved ignored: %s", _describe(exc))
-            return
-        c = self._c
-        if c is None or self._closing is not None:
-            return
-        if c.state not in (InteractionState.WITH_HUMAN, InteractionState.AWAITING_HUMAN):
-            return
-        now = self._now()
-        c.human.accepted_at = c.human.accepted_at or now
-        c.human.agent_id = c.human.agent_id or resolved.agent_id
-        c.human.resolved_at = now
-        c.csat = resolved.csat if resolved.csat is not None else c.csat
-        self._audit(
-            "human_resolved",
-            {"agent_id": resolved.agent_id, "resolution": redact(resolved.resolution)},
-            actor=resolved.agent_id,
-        )
-        self._closing = Outcome.HUMAN_ONLY if c.ai_turns == 0 else Outcome.ESCALATED
-        c.close_reason = "resolved_by_human"
-        self._touch()
-
     @workflow.signal(name="end_interaction")
     def end_interaction(self, payload: dict[str, Any] | None = None) -> None:
         try:
             end = EndInteraction.model_validate(payload or {})
         except ValidationError as exc:
-            workflow.logger.warning("end_interaction payload ignored: %s", _describe(exc))
+            workflow.logger.warning("end_interaction payload ignored: %s", describe(exc))
             end = EndInteraction()
         c = self._c
         if c is None or self._closing is not None:
@@ -1016,17 +708,6 @@ class InteractionWorkflow:
             escalation_trigger=c.escalation_trigger,
             run_count=c.run_index + 1,
             turns=c.turns,
+            supervision_mode=c.supervision.mode.value if c.supervision else None,
+            pending_draft=c.pending_draft.model_dump(mode="json") if c.pending_draft else None,
         )
-
-
-def _parse_time(value: str) -> Any:
-    from datetime import datetime
-
-    return datetime.fromisoformat(value)
-
-
-def _priority(value: object) -> int:
-    try:
-        return min(9, max(0, int(str(value))))
-    except (TypeError, ValueError):
-        return 5

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
     from activities.supervision import SupervisionActivities
-    from models.supervision import (
+    from models.supervision_phase import (
         HISTORY_KEPT,
         NEW_MODEL_VERSION_SIGNAL,
         SIGN_OFF_SIGNAL,

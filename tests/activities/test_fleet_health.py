@@ -199,3 +199,72 @@ def test_late_results_do_not_decide_a_half_open_breaker(health: FleetHealth, clo
     assert health.try_acquire(*BOT) is None  # the probe is still the only call through
     health.release(probe, success=True)
     assert health.state(*BOT) == "closed"
+
+
+# -- quality signals, outcomes and reports (issue 7) ------------------------------------------
+LOOPING = "I'm not sure. Could you rephrase?"
+HELPFUL = "I've sent a reset link to the e-mail on your account; it stays valid for 30 minutes."
+
+
+def reply(health: FleetHealth, text: str, conversation: str, action: str = "reply") -> None:
+    """One successful AI turn (a fast HTTP 200) and its reply."""
+    call(health, success=True)
+    health.record_reply(*BOT, text, action, 12, conversation)
+
+
+def test_looping_200s_degrade_the_endpoint_by_quality_alone(health: FleetHealth) -> None:
+    for turn in range(10):
+        reply(health, LOOPING, f"conversation-{turn % 3}")
+    assert health.state(*BOT) == "degraded"
+    (report,) = health.reports()
+    # The windows restarted with the new state; the reasons keep what decided it.
+    assert report.metrics.replies == 0 and report.revision == 1
+    assert any(r.startswith("low-quality replies 100%") for r in report.reasons)
+    assert not any("failure" in r for r in report.reasons)
+    assert view(health) == EndpointHealth(name=BOT[0], version=BOT[1], breaker="degraded")
+    (_, _, transition) = health.transitions_log[-1]
+    assert (transition.from_state, transition.to_state) == ("closed", "degraded")
+
+
+def test_helpful_replies_keep_it_closed(health: FleetHealth) -> None:
+    for turn in range(12):
+        reply(health, HELPFUL if turn % 2 else "Your order shipped yesterday.", f"c-{turn}")
+    assert health.state(*BOT) == "closed"
+
+
+def test_outcomes_feed_containment_and_forget_the_conversation(health: FleetHealth) -> None:
+    from tests.store.builders import make_facts
+
+    reply(health, HELPFUL, "i-1")
+    health.record_facts(make_facts("i-1", ai_endpoint=f"{BOT[0]}:{BOT[1]}", intent="billing"))
+    health.record_facts(
+        make_facts("i-2", ai_endpoint=f"{BOT[0]}:{BOT[1]}", outcome="escalated", pool="ai_assisted")
+    )
+    health.record_facts(make_facts("i-3", route="human", ai_endpoint=None))  # not AI-routed
+    health.record_qa(*BOT, passed=False)
+    (report,) = health.reports(capacity={BOT: 10})
+    metrics = report.metrics
+    assert (metrics.outcomes, metrics.containment_rate, metrics.escalation_rate) == (2, 0.5, 0.5)
+    assert (metrics.qa_samples, metrics.qa_fail_rate, metrics.max_sessions) == (1, 1.0, 10)
+    # The closed conversation was forgotten: the same key starts a new one.
+    reply(health, HELPFUL, "i-1")
+    assert health.reports()[0].metrics.replies == 2
+
+
+def test_failure_kinds_and_refusals_are_counted(health: FleetHealth, clock: Clock) -> None:
+    health.release(acquire(health), success=False, kind="rate_limited")
+    health.release(acquire(health), success=False, kind="timeout")
+    assert health.state(*BOT) == "open"
+    assert health.try_acquire(*BOT) is None
+    (report,) = health.reports()
+    m = report.metrics
+    assert (m.calls, m.rate_limited_rate, m.timeout_rate, m.refused) == (0, None, None, 1)
+    assert report.next_probe_at is not None and not report.routable
+
+
+def test_restriction_is_empty_without_a_degradation_decision(health: FleetHealth) -> None:
+    assert health.restriction(*BOT).model_dump() == {
+        "allowed_intents": None,
+        "min_confidence": None,
+        "max_sessions": None,
+    }

@@ -20,15 +20,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.interaction import InteractionDeps
 from cli.demo import drive_interaction
+from models import search_attributes
 from models.canary import CanaryRolloutInput, CanaryState, CanaryStatus
-from models.fleet import CANARY_WORKFLOW, FLEET_TASK_QUEUE, canary_workflow_id
+from models.fleet import (
+    CANARY_WORKFLOW,
+    FLEET_TASK_QUEUE,
+    ab_test_workflow_id,
+    canary_workflow_id,
+)
 from models.interaction import InteractionResult
 from models.routing import AIEndpoint, Classification, EndpointRole, RoutingConfig, ThresholdRule
 from simulators.acd import AcdSimulator, TemporalSignaler
@@ -38,8 +47,11 @@ from simulators.bot_replies import topic_of
 from simulators.server import serve_app
 from simulators.traffic import Ending, ScriptedInteraction
 from store.repository import Store
-from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, default_routing_config
-from warmline.default_config import fleet_endpoint_url
+from warmline.default_config import (
+    CARE_BOT,
+    default_routing_config,
+    fleet_endpoint_url,
+)
 from warmline.intents import OUT_OF_SCOPE
 from warmline.settings import Settings
 from workers.fleet import fleet_worker
@@ -48,6 +60,8 @@ from workers.interaction import interaction_deps, interaction_worker
 CANARY_VERSION = "2026.11"
 HUMAN_AGENTS = {"general": 6, "billing": 2, "retention": 2, "fraud": 1, "tech": 2}
 DRIVE_CONCURRENCY = 10
+START_TIMEOUT_SECONDS = 10.0
+START_POLL_SECONDS = 0.05
 HISTORIES = Path(__file__).parents[1] / "replay" / "histories_fleet"
 RECORD_ENV = "WARMLINE_RECORD_FLEET_HISTORIES"
 
@@ -146,15 +160,24 @@ class FleetStack:
         return list(await asyncio.gather(*(one(i) for i in range(count))))
 
     async def start_canary(
-        self, request: CanaryRolloutInput
+        self, request: CanaryRolloutInput, *, wait: bool = True
     ) -> WorkflowHandle[Any, CanaryState]:
-        return await self.client.start_workflow(
+        """Start a rollout and, unless ``wait`` is off, return once its first weight is set.
+
+        Facts count from the rollout's start: traffic driven before it would not count.
+        """
+        handle = await self.client.start_workflow(
             CANARY_WORKFLOW,
             request,
             id=canary_workflow_id(request.agent),
             task_queue=FLEET_TASK_QUEUE,
             result_type=CanaryState,
         )
+        for _ in range(int(START_TIMEOUT_SECONDS / START_POLL_SECONDS)):
+            if not wait or (await self.status(handle)).state.config_version is not None:
+                break
+            await asyncio.sleep(START_POLL_SECONDS)
+        return handle
 
     async def status(self, handle: WorkflowHandle[Any, Any]) -> CanaryStatus:
         return await handle.query("status", result_type=CanaryStatus)
@@ -179,6 +202,19 @@ class FleetStack:
         return [(name, await handle.fetch_history()) for name, handle in self.recorded]
 
 
+async def register_search_attributes(client: Client) -> None:
+    """The test server implements AddSearchAttributes but not the listing that
+    ``workers.client.ensure_search_attributes`` starts with."""
+    request = AddSearchAttributesRequest(
+        namespace=client.namespace,
+        search_attributes={
+            key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+            for key in search_attributes.ALL
+        },
+    )
+    await client.operator_service.add_search_attributes(request)
+
+
 def test_server_path() -> str:
     return str(Path(sys.executable).parent / "temporal-test-server")
 
@@ -189,6 +225,7 @@ async def fleet_session(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
     )
+    await register_search_attributes(env.client)
     store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
     fleet = FleetSimState()
     acd = AcdSimulator(
@@ -232,4 +269,7 @@ async def stack(fleet_session: FleetStack) -> AsyncIterator[FleetStack]:
     yield fleet_session
     fleet_session.fleet.clear_faults()
     fleet_session.deps.health.reset()
-
+    # A test that failed half-way must not leave a rollout running for the next one.
+    for workflow_id in (canary_workflow_id(CARE_BOT), ab_test_workflow_id(CARE_BOT)):
+        with contextlib.suppress(RPCError):
+            await fleet_session.client.get_workflow_handle(workflow_id).terminate("test over")

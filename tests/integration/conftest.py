@@ -32,6 +32,7 @@ from models.interaction import (
     interaction_workflow_id,
 )
 from models.routing import RoutingConfig
+from models.supervision import SupervisionMode, SupervisionPolicy
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
@@ -43,6 +44,7 @@ from workers.client import ensure_search_attributes
 from workers.interaction import interaction_deps, load_classifier
 from workers.registry import running_workers
 
+UNSUPERVISED = SupervisionPolicy(default_mode=SupervisionMode.FULLY_AUTONOMOUS)
 TEST_AGENTS = {"general": 2, "billing": 1, "retention": 1, "fraud": 1, "tech": 1}
 
 
@@ -63,6 +65,11 @@ class Stack:
             self.store.save_routing_config, change(self.default_config()), "tests"
         )
         self.deps.configs.invalidate()
+        return saved
+
+    async def use_supervision(self, policy: SupervisionPolicy) -> SupervisionPolicy:
+        saved = await asyncio.to_thread(self.store.save_supervision_policy, policy, "tests")
+        self.deps.supervision.invalidate()
         return saved
 
     async def open(
@@ -137,9 +144,12 @@ async def stack_session(
         serve_app(create_acd_app(acd)) as acd_url,
     ):
         settings = Settings(ai_fleet_url=ai_url, acd_url=acd_url, data_dir=data)
-        async with interaction_deps(
-            settings, store=store, classifier=intent_model, config_ttl_seconds=30.0
-        ) as deps, running_workers(temporal_client, deps, settings):
+        async with (
+            interaction_deps(
+                settings, store=store, classifier=intent_model, config_ttl_seconds=30.0
+            ) as deps,
+            running_workers(temporal_client, deps, settings),
+        ):
             yield Stack(temporal_client, store, fleet, acd, deps, settings)
 
 
@@ -155,4 +165,5 @@ async def stack(stack_session: Stack) -> AsyncIterator[Stack]:
     for queue, agents in TEST_AGENTS.items():
         await stack_session.acd.set_agents(queue, agents)
     await stack_session.use_config(lambda c: c)
+    await stack_session.use_supervision(UNSUPERVISED)
     stack_session.deps.health.reset()

@@ -25,7 +25,10 @@ from typer.testing import CliRunner
 from cli import supervise
 from cli import supervise_ops as ops
 from models import search_attributes as sa
-from models.supervision import REVIEW_RESPONSE_SIGNAL, SupervisionPolicy
+from models.supervision import (
+    REVIEW_RESPONSE_SIGNAL,
+    SupervisionPolicy,
+)
 from store.repository import Store
 
 pytestmark = pytest.mark.integration

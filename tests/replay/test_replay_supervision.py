@@ -16,7 +16,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from models.supervision import supervision_phase_workflow_id
+from models.supervision_phase import (
+    supervision_phase_workflow_id,
+)
 from workflows.supervision_phase import SupervisionPhaseWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories_supervision").glob("*.json"))

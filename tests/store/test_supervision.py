@@ -9,15 +9,9 @@ from datetime import UTC, datetime, timedelta
 from activities.supervision import SupervisionPolicyCache
 from models.facts import RecordInteraction
 from models.supervision import (
-    WFM_EVENTS_STREAM,
-    EvidenceRequest,
     HumanOverride,
     ModeRule,
-    MoveKind,
     OverrideKind,
-    Phase,
-    PhaseEvidence,
-    PhaseMoveRequest,
     QAReview,
     RecordSupervision,
     ReviewDecision,
@@ -25,6 +19,14 @@ from models.supervision import (
     SupervisionFacts,
     SupervisionMode,
     SupervisionPolicy,
+)
+from models.supervision_phase import (
+    WFM_EVENTS_STREAM,
+    EvidenceRequest,
+    MoveKind,
+    Phase,
+    PhaseEvidence,
+    PhaseMoveRequest,
 )
 from store import Store
 from tests.store.builders import make_facts

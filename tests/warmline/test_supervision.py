@@ -8,18 +8,20 @@ from pydantic import ValidationError
 
 from models.supervision import (
     ModeRule,
+    ReviewResponse,
+    SemiAutonomousTriggers,
+    SupervisionMode,
+    SupervisionPolicy,
+    TriggerAction,
+    TriggerKind,
+)
+from models.supervision_phase import (
     Phase,
     PhaseCriteria,
     PhaseEvidence,
     PromotionCriteria,
     RegressionCriteria,
-    ReviewResponse,
-    SemiAutonomousTriggers,
-    SupervisionMode,
     SupervisionPhaseState,
-    SupervisionPolicy,
-    TriggerAction,
-    TriggerKind,
     VerdictAction,
     supervision_phase_workflow_id,
 )

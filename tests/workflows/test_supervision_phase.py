@@ -28,6 +28,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.facts import RecordInteraction
 from models.supervision import (
+    ReviewDecision,
+    ReviewRecord,
+    SupervisionMode,
+)
+from models.supervision_phase import (
     NEW_MODEL_VERSION_SIGNAL,
     SIGN_OFF_SIGNAL,
     SUPERVISION_PHASE_WORKFLOW,
@@ -37,9 +42,6 @@ from models.supervision import (
     PhaseCriteria,
     PromotionCriteria,
     RegressionCriteria,
-    ReviewDecision,
-    ReviewRecord,
-    SupervisionMode,
     SupervisionPhaseInput,
     SupervisionPhaseState,
     SupervisionPhaseStatus,

@@ -76,9 +76,7 @@ class Decisions:
     scores: dict[str, torch.Tensor]
 
 
-def decide(
-    logits: torch.Tensor, calibration: Calibration, oos_index: int | None
-) -> Decisions:
+def decide(logits: torch.Tensor, calibration: Calibration, oos_index: int | None) -> Decisions:
     """Apply temperature, pick the top in-scope intent and the out-of-scope decision."""
     t = calibration.temperature
     scaled = logits.float() / t
@@ -147,8 +145,12 @@ class ThresholdChoice:
 
 
 def _tune_one(
-    score: torch.Tensor, decisions: Decisions, targets: torch.Tensor, is_oos: torch.Tensor,
-    max_in_scope_loss: float, name: str,
+    score: torch.Tensor,
+    decisions: Decisions,
+    targets: torch.Tensor,
+    is_oos: torch.Tensor,
+    max_in_scope_loss: float,
+    name: str,
 ) -> ThresholdChoice:
     n_in, n_oos = int((~is_oos).sum()), int(is_oos.sum())
     kept_right = (decisions.top == targets) & ~decisions.oos_wins & ~is_oos

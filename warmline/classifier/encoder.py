@@ -58,7 +58,7 @@ def bundled_encoder_path() -> Path:
 
 
 def resolve_encoder(ref: str, base_dir: Path | None = None) -> Path:
-    """Turn an encoder reference (``bundled:…``, absolute, or relative to the model dir) into a path."""
+    """Path of an encoder reference: ``bundled:…``, absolute, or relative to the model dir."""
     if ref == BUNDLED_ENCODER:
         return bundled_encoder_path()
     path = Path(ref)

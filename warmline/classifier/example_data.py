@@ -26,9 +26,9 @@ from warmline.classifier.example_templates import (
 from warmline.intents import DEFAULT_INTENTS, OUT_OF_SCOPE
 
 DEFAULT_SEED = 7
-SPLIT_SIZES: dict[str, int] = {"train": 50, "val": 15, "test": 15}
-"""Utterances per intent and split: 80 per intent in all, 50 of them for training."""
-OOS_SPLIT_SIZES: dict[str, int] = {"train": 120, "val": 40, "test": 40}
+SPLIT_SIZES: dict[str, int] = {"train": 60, "val": 15, "test": 15}
+"""Utterances per intent and split: 90 per intent in all, 60 of them for training."""
+OOS_SPLIT_SIZES: dict[str, int] = {"train": 150, "val": 40, "test": 40}
 HELD_OUT_TEMPLATE_SHARE = 0.3
 GIBBERISH_SHARE = 0.1
 """Share of out-of-scope examples that are keyboard mash, so the model learns to flag noise."""

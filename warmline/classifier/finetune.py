@@ -2,18 +2,22 @@
 
 The recipe, and why it fits 15,000+ utterances into minutes on two CPU cores:
 
-* **Prototype start**: the head starts as the normalised mean embedding of each label under the
-  pre-trained encoder (a nearest-centroid classifier that is already ~90% right on CLINC150),
-  so the epochs refine instead of discovering; one inference pass pays for it.
-* **Scaled cosine-like head**: embeddings are unit length, so logits are
-  ``scale * (e @ W.T) + b`` with a fixed scale (20); without it the head needs hundreds of steps
-  just to grow its weights. The scale is folded into the saved weight, so inference stays a
-  plain linear layer and temperature scaling calibrates the result.
-* **Length-bucketed batches** and short training sequences (``max_length`` 64): utterances
-  are ~12 tokens, and every padded token is paid for twice (forward and backward).
-* **Frozen word-embedding table**: it holds half the parameters, gradients for it are mostly
-  zeros, and its AdamW update alone would cost a large share of every step.
+* **One inference pass first**, which yields two things. The head starts as the normalised mean
+  embedding of each label (a nearest-centroid classifier, already ~90% right on CLINC150), so
+  the epochs refine instead of discovering. And the output of the lowest ``frozen_layers``
+  layers is cached: those layers (and the embeddings) stay as pre-trained, so training runs the
+  upper layers only, about a third less compute per step for two of six layers frozen, at no
+  measurable accuracy cost on CLINC150.
+* **Scaled head**: embeddings are unit length, so logits are ``scale * (e @ W.T) + b`` with a
+  fixed scale (20); without it the head needs hundreds of steps just to grow its weights. The
+  scale is folded into the saved weight, so inference is a plain linear layer and temperature
+  scaling calibrates the result.
+* **Length-bucketed batches** and short training sequences (``max_length`` 64): utterances are
+  ~12 tokens, and every padded token is paid for twice (forward and backward).
 * AdamW, linear warm-up then linear decay, dropout as pre-trained.
+
+Encoders that are not plain BERTs (see :mod:`.lean_bert`) train through their ``transformers``
+module with all layers but the word embeddings trainable.
 """
 
 from __future__ import annotations
@@ -24,31 +28,35 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel
 
 from warmline.classifier.encoder import (
-    SentenceEncoder,
     TextTokenizer,
     configure_threads,
+    length_batches,
     load_transformer,
     mean_pool,
 )
+from warmline.classifier.lean_bert import LeanBert, supports_lean, train_layers
+
+CACHE_BATCH = 128
 
 
 @dataclass(frozen=True)
 class FineTuneConfig:
     epochs: float = 3.0
     batch_size: int = 32
-    learning_rate: float = 1e-4
+    learning_rate: float = 1.5e-4
     head_learning_rate: float = 1e-3
     weight_decay: float = 0.01
     warmup_share: float = 0.06
     max_length: int = 64
     logit_scale: float = 20.0
-    freeze_word_embeddings: bool = True
+    frozen_layers: int = 2
     seed: int = 0
 
 
@@ -60,6 +68,7 @@ class FineTuned:
     bias: torch.Tensor
     seconds: float
     steps: int
+    frozen_layers: int
 
 
 def prototypes(embeddings: torch.Tensor, targets: torch.Tensor, n_labels: int) -> torch.Tensor:
@@ -81,6 +90,51 @@ def _bucketed(lengths: Sequence[int], batch_size: int, rng: random.Random) -> li
     return batches
 
 
+def _first_pass(
+    model: PreTrainedModel, tokenizer: TextTokenizer, seqs: list[list[int]], frozen: int
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Pre-trained embeddings of every utterance, and the frozen layers' output per utterance
+    (float16 to halve the memory: about 0.8 KB per token for MiniLM)."""
+    dim = int(model.config.hidden_size)
+    embeddings = torch.empty((len(seqs), dim))
+    cache: list[torch.Tensor] = [torch.empty(0)] * len(seqs) if frozen else []
+    lean = LeanBert(model) if frozen else None
+    model.eval()
+    with torch.no_grad():
+        for index in length_batches(seqs, CACHE_BATCH):
+            ids, mask = tokenizer.pad([seqs[i] for i in index])
+            if lean is not None:
+                lower = lean.layers_forward(lean.embed(ids), mask, 0, frozen)
+                hidden = lean.layers_forward(lower, mask, frozen)
+                for row, i in enumerate(index):
+                    cache[i] = lower[row, : len(seqs[i])].to(torch.float16)
+            else:
+                hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
+            embeddings[index] = mean_pool(hidden, mask)
+    return embeddings, cache
+
+
+def _cached_batch(cache: list[torch.Tensor], batch: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    length = max(len(cache[i]) for i in batch)
+    hidden = torch.zeros((len(batch), length, cache[batch[0]].shape[1]))
+    mask = torch.zeros((len(batch), length), dtype=torch.long)
+    for row, i in enumerate(batch):
+        hidden[row, : len(cache[i])] = cache[i].float()
+        mask[row, : len(cache[i])] = 1
+    return hidden, mask
+
+
+def _freeze(model: Any, frozen: int) -> None:
+    embeddings = model.get_input_embeddings()
+    if frozen == 0:
+        # The word table holds half the parameters and its gradient is mostly zeros.
+        embeddings.weight.requires_grad_(False)
+        return
+    for module in (model.embeddings, *model.encoder.layer[:frozen]):
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)
+
+
 def fine_tune(
     encoder_path: Path,
     texts: Sequence[str],
@@ -95,22 +149,18 @@ def fine_tune(
     rng = random.Random(config.seed)
     start = time.perf_counter()
 
-    # Prototype start, computed with the same (pre-trained) weights the training begins from.
-    reference = SentenceEncoder(encoder_path)
-    weight0 = prototypes(reference.embed(texts), targets, n_labels)
-    del reference
-
     tokenizer = TextTokenizer(encoder_path, config.max_length)
     seqs = tokenizer.encode(texts)
     model = load_transformer(encoder_path)
-    embeddings = model.get_input_embeddings()
-    if config.freeze_word_embeddings and embeddings is not None:
-        embeddings.weight.requires_grad_(False)
-    weight = torch.nn.Parameter(weight0.clone())
+    n_layers = int(model.config.num_hidden_layers)
+    frozen = min(max(config.frozen_layers, 0), n_layers - 1) if supports_lean(model) else 0
+    embeddings, cache = _first_pass(model, tokenizer, seqs, frozen)
+    weight = torch.nn.Parameter(prototypes(embeddings, targets, n_labels))
     bias = torch.nn.Parameter(torch.zeros(n_labels))
+    del embeddings
+    _freeze(model, frozen)
 
-    steps_per_epoch = math.ceil(len(seqs) / config.batch_size)
-    total = max(1, round(steps_per_epoch * config.epochs))
+    total = max(1, round(math.ceil(len(seqs) / config.batch_size) * config.epochs))
     warmup = max(1, round(total * config.warmup_share))
     optimizer = torch.optim.AdamW(
         [
@@ -129,8 +179,12 @@ def fine_tune(
     step = 0
     while step < total:
         for batch in _bucketed([len(s) for s in seqs], config.batch_size, rng):
-            ids, mask = tokenizer.pad([seqs[i] for i in batch])
-            hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
+            if frozen:
+                lower, mask = _cached_batch(cache, batch)
+                hidden = train_layers(model, lower, mask, frozen, training=True)
+            else:
+                ids, mask = tokenizer.pad([seqs[i] for i in batch])
+                hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
             logits = config.logit_scale * F.linear(mean_pool(hidden, mask), weight) + bias
             loss = F.cross_entropy(logits, targets[batch])
             optimizer.zero_grad(set_to_none=True)
@@ -143,6 +197,8 @@ def fine_tune(
             if step >= total:
                 break
     model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
     return FineTuned(
         model=model,
         tokenizer=tokenizer,
@@ -150,4 +206,5 @@ def fine_tune(
         bias=bias.detach(),
         seconds=time.perf_counter() - start,
         steps=step,
+        frozen_layers=frozen,
     )

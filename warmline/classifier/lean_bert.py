@@ -1,13 +1,16 @@
-"""A lean inference-only forward pass for BERT-family encoders (MiniLM is one).
+"""Lean forward passes for BERT-family encoders (MiniLM is one), for inference and training.
 
 Why it exists: for one 10-20 token utterance, a MiniLM-L6 forward pass is a few milliseconds of
 matrix products plus a comparable amount of Python overhead in the general ``transformers``
-module (configuration checks, mask builders, hooks, three separate Q/K/V projections). This
-module runs the same weights and the same arithmetic with one fused QKV projection per layer and
-no per-call bookkeeping; results match the reference implementation to float rounding, which
-``supports_lean`` plus the tests check. Anything that is not a plain post-LayerNorm BERT
-(different activation, relative positions, decoders) uses the ``transformers`` module instead.
-Training never uses this path (it has no dropout and no gradients by design).
+module (configuration checks, mask builders, hooks, three separate Q/K/V projections).
+:class:`LeanBert` runs the same weights and arithmetic with one fused QKV projection per layer
+and no per-call bookkeeping; it matches the reference implementation to float rounding (the
+tests check). It can also stop after the first ``k`` layers, which fine-tuning uses to compute
+the frozen lower layers once. :func:`train_layers` is the differentiable counterpart for the
+upper layers, with the dropout of the pre-trained configuration.
+
+Anything that is not a plain post-LayerNorm BERT (another activation, relative positions,
+decoders) keeps using the ``transformers`` module.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ def supports_lean(model: nn.Module) -> bool:
         and hasattr(model, "embeddings")
         and hasattr(model, "encoder")
     )
+
+
+def attention_mask(mask: torch.Tensor | None) -> torch.Tensor | None:
+    """Boolean key mask for scaled_dot_product_attention; None for unpadded input."""
+    return None if mask is None else mask[:, None, None, :].to(torch.bool)
 
 
 class _Layer:
@@ -67,7 +75,7 @@ class _Layer:
 
 
 class LeanBert:
-    """``last_hidden_state`` of a ``BertModel`` for given ids and optional padding mask."""
+    """``last_hidden_state`` of a ``BertModel`` (a snapshot of its weights, inference only)."""
 
     def __init__(self, model: Any) -> None:
         config = model.config
@@ -85,17 +93,23 @@ class LeanBert:
         )
         self.layers = [_Layer(layer) for layer in model.encoder.layer]
 
-    def __call__(self, ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        batch, length = ids.shape
-        hidden, heads = self.hidden, self.heads
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        length = ids.shape[1]
         x = self.word[ids] + self.position[:length] + self.token_type
-        x = F.layer_norm(x, (hidden,), *self.emb_ln[:2], eps=self.emb_ln[2]).view(-1, hidden)
-        # Padding keys are masked out; unpadded single sequences need no mask at all.
-        attn_mask = None if mask is None else mask[:, None, None, :].to(torch.bool)
-        for layer in self.layers:
+        return F.layer_norm(x, (self.hidden,), self.emb_ln[0], self.emb_ln[1], eps=self.emb_ln[2])
+
+    def layers_forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None, start: int = 0, stop: int | None = None
+    ) -> torch.Tensor:
+        """Run layers ``start:stop`` on hidden states ``x`` [batch, length, hidden]."""
+        batch, length, hidden = x.shape
+        heads = self.heads
+        keys = attention_mask(mask)
+        x = x.reshape(-1, hidden)
+        for layer in self.layers[start:stop]:
             qkv = F.linear(x, layer.qkv, layer.qkv_bias)
             qkv = qkv.view(batch, length, 3, heads, hidden // heads).permute(2, 0, 3, 1, 4)
-            attn = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=attn_mask)
+            attn = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=keys)
             attn = attn.transpose(1, 2).reshape(-1, hidden)
             x = F.layer_norm(
                 F.linear(attn, layer.out, layer.out_bias) + x,
@@ -113,3 +127,35 @@ class LeanBert:
                 eps=layer.ln2[2],
             )
         return x.view(batch, length, hidden)
+
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        return self.layers_forward(self.embed(ids), mask)
+
+
+def train_layers(
+    model: Any, x: torch.Tensor, mask: torch.Tensor | None, start: int, training: bool
+) -> torch.Tensor:
+    """Differentiable layers ``start:`` of a BERT ``model`` on hidden states ``x``, with the
+    configuration's dropout when ``training``; the same arithmetic as :class:`LeanBert`."""
+    config = model.config
+    heads, hidden = int(config.num_attention_heads), int(config.hidden_size)
+    p_attn = float(config.attention_probs_dropout_prob) if training else 0.0
+    p_hidden = float(config.hidden_dropout_prob) if training else 0.0
+    approximate = _GELU[config.hidden_act]
+    batch, length, _ = x.shape
+    keys = attention_mask(mask)
+
+    def split(t: torch.Tensor) -> torch.Tensor:
+        return t.view(batch, length, heads, hidden // heads).transpose(1, 2)
+
+    h = x.reshape(-1, hidden)
+    for layer in model.encoder.layer[start:]:
+        self_attn, out = layer.attention.self, layer.attention.output
+        q, k, v = (split(proj(h)) for proj in (self_attn.query, self_attn.key, self_attn.value))
+        attn = F.scaled_dot_product_attention(q, k, v, attn_mask=keys, dropout_p=p_attn)
+        attn = attn.transpose(1, 2).reshape(-1, hidden)
+        h = out.LayerNorm(F.dropout(out.dense(attn), p_hidden, training) + h)
+        inner = F.gelu(layer.intermediate.dense(h), approximate=approximate)
+        final = layer.output
+        h = final.LayerNorm(F.dropout(final.dense(inner), p_hidden, training) + h)
+    return h.view(batch, length, hidden)
