@@ -123,6 +123,12 @@ def demo(
                 return await scenarios[scenario](stack, console)
             summary = await run_demo(stack, interactions, seed, concurrency, console)
             render_summary(summary, stack.ui_url, console)
+            if stack.desk is not None:
+                d = stack.desk.stats
+                console.print(
+                    f"Supervisors reviewed held AI drafts: {d.approved} approved, "
+                    f"{d.edited} edited, {d.rejected} rejected."
+                )
             return 0 if summary.total >= interactions else 1
 
     _exit(_run(main()))

@@ -25,6 +25,7 @@ from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
+from simulators.supervisors import SupervisorDesk
 from store.repository import Store
 from warmline.settings import Settings
 from workers.client import connect, ensure_search_attributes
@@ -52,6 +53,7 @@ class RunningStack:
     store: Store
     fleet: FleetSimState
     acd: AcdSimulator
+    desk: SupervisorDesk | None
     ui_url: str
 
 
@@ -112,6 +114,22 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.asynccontextmanager
+async def _supervisor_desk(
+    client: Client, supervisors: int
+) -> AsyncIterator[SupervisorDesk | None]:
+    """Simulated supervisors working the review worklist (none when ``supervisors`` is 0)."""
+    if supervisors <= 0:
+        yield None
+        return
+    desk = SupervisorDesk(client, supervisors=supervisors)
+    desk.start()
+    try:
+        yield desk
+    finally:
+        await desk.stop()
+
+
+@contextlib.asynccontextmanager
 async def embedded_stack(
     settings: Settings,
     *,
@@ -119,6 +137,7 @@ async def embedded_stack(
     human_agents: dict[str, int] | None = None,
     handle_time_scale: float = 1.0,
     start_server: bool = True,
+    supervisors: int = 3,
 ) -> AsyncIterator[RunningStack]:
     process: subprocess.Popen[bytes] | None = None
     client: Client | None = None
@@ -143,6 +162,7 @@ async def embedded_stack(
             interaction_deps(settings, store=store) as deps,
             serve_app(create_api_app(store, settings), port=settings.api_port),
             running_workers(client, deps, settings),
+            _supervisor_desk(client, supervisors) as desk,
         ):
             host = settings.temporal_address.rpartition(":")[0] or "127.0.0.1"
             yield RunningStack(
@@ -151,6 +171,7 @@ async def embedded_stack(
                 store=store,
                 fleet=fleet,
                 acd=acd,
+                desk=desk,
                 ui_url=f"http://{host}:{settings.temporal_ui_port}",
             )
     finally:
