@@ -9,10 +9,11 @@ Every activity is idempotent: keys derive from the workflow id and the step.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -311,7 +312,7 @@ class InteractionActivities:
     async def schedule_callback(self, request: CallbackRequest) -> None:
         await self.deps.acd.callback(request)
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Callable[..., Any]]:
         return [
             self.select_pattern,
             self.triage,

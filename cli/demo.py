@@ -68,7 +68,7 @@ async def open_interaction(
     Update-with-start delivers ``await_reply`` in the workflow's first task, so the reply
     arrives even when the interaction closes at once (deflected, called back, resolved).
     """
-    start = WithStartWorkflowOperation(
+    start: WithStartWorkflowOperation[Any, InteractionResult] = WithStartWorkflowOperation(
         INTERACTION_WORKFLOW,
         request,
         id=interaction_workflow_id(request["interaction_id"]),
