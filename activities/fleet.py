@@ -160,7 +160,7 @@ class FleetActivities:
                 canary_metrics,
                 baseline_metrics,
                 request.template,
-                request.alpha_per_test,
+                request.looks,
                 step_index=request.step_index,
                 at=request.at,
             ),

@@ -160,6 +160,8 @@ def decide_endpoint(
     metrics = endpoint_metrics(
         merged, ctx.now, ctx.config.window_seconds, active, profile.max_sessions
     )
+    # The AI arrival rate: new conversations, or closed interactions when no reply was judged.
+    ai_rate = metrics.conversations_per_second or merged.outcomes / max(metrics.window_seconds, 1)
     before = to_breaker(row)
     after, actions = _steps(before, key, row.revision, merged, ctx)
     transitions = [a for a in actions if isinstance(a, Transition)]
@@ -179,7 +181,7 @@ def decide_endpoint(
     if transitions:
         new.revision = row.revision + 1
     for t in transitions:
-        _track_outage(new, t, metrics.conversations_per_second)
+        _track_outage(new, t, ai_rate)
         events.append(_transition_event(new, t, metrics, ctx, after))
     previous = DegradationDecision.model_validate(row.degradation) if row.degradation else None
     decision = decide(
@@ -211,14 +213,10 @@ def decide_endpoint(
             previous is None or severity(previous.level) < severity(DegradationLevel.STRESSED)
         )
         if newly_stressed and not transitions:
-            wfm.append(
-                _throughput_event(new, decision, merged, metrics.conversations_per_second, ctx)
-            )
+            wfm.append(_throughput_event(new, decision, merged, ai_rate, ctx))
     for t in transitions:
         if signal_kind(t.from_state.value, t.to_state.value) is not None:
-            wfm.append(
-                _breaker_event(new, t, merged, metrics.conversations_per_second, decision, ctx)
-            )
+            wfm.append(_breaker_event(new, t, merged, ai_rate, decision, ctx))
     if not transitions and not events and not wfm and new == row:
         return None
     for event in wfm:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Protocol
 
 import httpx
 
@@ -94,6 +95,12 @@ def breaker_config_from_settings(settings: Settings) -> BreakerConfig:
     )
 
 
+class BreakerGauge(Protocol):
+    """What the sync publishes to Prometheus (``workers.metrics.WarmlineMetrics``)."""
+
+    def set_breaker_state(self, agent: str, version: str, state: str) -> None: ...
+
+
 class HealthSync:
     def __init__(
         self,
@@ -102,8 +109,10 @@ class HealthSync:
         config: HealthSyncConfig | None = None,
         routing: Callable[[], Awaitable[RoutingConfig]] | None = None,
         http: httpx.AsyncClient | None = None,
+        metrics: BreakerGauge | None = None,
     ) -> None:
         self.health = health
+        self._metrics = metrics
         self.store = store
         self.config = config or HealthSyncConfig()
         self._routing = routing
@@ -166,6 +175,9 @@ class HealthSync:
             return None
         self.syncs += 1
         self.health.apply_sync(result)
+        if self._metrics is not None:  # the dashboards' breaker panels read this gauge
+            for e in result.endpoints:
+                self._metrics.set_breaker_state(e.name, e.version, e.breaker.state.value)
         return result
 
     def sync_blocking(self, request: SyncRequest, routing: RoutingConfig | None) -> SyncResult:

@@ -299,4 +299,4 @@ class ObserveCanary(_Doc):
     step_index: int
     at: str = Field(description="Workflow time of the poll; facts are timed the same way.")
     template: AnalysisTemplate
-    alpha_per_test: float = Field(gt=0.0, lt=1.0)
+    looks: int = Field(ge=1, description="Analyses planned (steps); they share alpha.")

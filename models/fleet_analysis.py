@@ -145,8 +145,9 @@ class AnalysisTemplate(_Doc):
         default=0.05,
         gt=0.0,
         lt=1.0,
-        description="Family-wise false-rollback rate over the whole rollout; each test runs at "
-        "alpha / (steps x checks) (Bonferroni), so repeated looks do not inflate it.",
+        description="False-rollback budget over the whole rollout (Bonferroni over its steps): "
+        "each guardrail runs at alpha / steps, because each guards a different harm and a "
+        "missed regression costs customers; the soft checks share alpha / steps between them.",
     )
 
     @model_validator(mode="after")
@@ -155,6 +156,13 @@ class AnalysisTemplate(_Doc):
         if len(metrics) != len(set(metrics)):
             raise ValueError("checks: each metric may appear once")
         return self
+
+    def alpha_for(self, check: MetricCheck, looks: int) -> float:
+        """The significance level of ``check`` at one of ``looks`` analyses."""
+        if check.guardrail:
+            return self.alpha / looks
+        soft = sum(not c.guardrail for c in self.checks)
+        return self.alpha / (looks * soft)
 
 
 class MetricVerdict(_Doc):
@@ -182,7 +190,7 @@ class AnalysisResult(_Doc):
     step_index: int
     canary: str
     baseline: str
-    alpha_per_test: float
+    looks: int = Field(description="Analyses the rollout plans (its steps): alpha is shared.")
     verdicts: list[MetricVerdict]
     failed_guardrails: list[CanaryMetric] = Field(default_factory=list)
     failed_checks: list[CanaryMetric] = Field(default_factory=list)

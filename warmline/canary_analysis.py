@@ -212,7 +212,7 @@ def analyse(
     canary: VersionMetrics,
     baseline: VersionMetrics,
     template: AnalysisTemplate,
-    alpha_per_test: float,
+    looks: int,
     *,
     step_index: int,
     at: str,
@@ -223,13 +223,14 @@ def analyse(
     Inconclusive: otherwise, if a required check lacks data. Successful: the rest.
     """
     verdicts = [
-        EVALUATORS[check.metric](check, canary, baseline, alpha_per_test)
+        EVALUATORS[check.metric](check, canary, baseline, template.alpha_for(check, looks))
         for check in template.checks
     ]
     failed = [v for v in verdicts if v.outcome is AnalysisOutcome.FAILED]
     failed_guardrails = [v.metric for v in failed if v.guardrail]
     failed_soft = [v.metric for v in failed if not v.guardrail]
-    reasons = [v.reason for v in verdicts]
+    # The sentences that carry the decision; every verdict keeps its own in ``verdicts``.
+    reasons = [v.reason for v in verdicts if v.required or v.outcome is AnalysisOutcome.FAILED]
     if failed_guardrails:
         outcome = AnalysisOutcome.FAILED
         names = ", ".join(m.value for m in failed_guardrails)
@@ -257,7 +258,7 @@ def analyse(
         step_index=step_index,
         canary=canary.endpoint,
         baseline=baseline.endpoint,
-        alpha_per_test=alpha_per_test,
+        looks=looks,
         verdicts=verdicts,
         failed_guardrails=failed_guardrails,
         failed_checks=[v.metric for v in failed],

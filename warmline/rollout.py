@@ -45,11 +45,6 @@ Transition = tuple[CanaryState, list[RolloutAction]]
 _OPERATOR_PHASES = frozenset({CanaryPhase.BAKING, CanaryPhase.PAUSED})
 
 
-def alpha_per_test(config: RolloutConfig) -> float:
-    """Bonferroni over every look: steps x checks tests share the template's alpha."""
-    return config.analysis.alpha / (len(config.steps) * len(config.analysis.checks))
-
-
 def _seconds_between(start: str | None, end: str) -> float:
     if start is None:
         return 0.0

@@ -81,7 +81,11 @@ def build_sync(deps: HasHealth, settings: Settings) -> HealthSync:
     store.init_schema()
     deps.health.configure(breaker_config_from_settings(settings))
     return HealthSync(
-        deps.health, store, HealthSyncConfig.from_settings(settings), routing=deps.configs.get
+        deps.health,
+        store,
+        HealthSyncConfig.from_settings(settings),
+        routing=deps.configs.get,
+        metrics=getattr(deps, "metrics", None),
     )
 
 

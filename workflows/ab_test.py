@@ -12,7 +12,6 @@ roles come back unless ``restore_on_finish`` is off.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from temporalio import workflow
@@ -64,12 +63,11 @@ class ABTestWorkflow:
             self._state = carried.model_copy(
                 update={"polls_this_run": 0, "run_index": carried.run_index + 1}
             )
-        config = self.input.config
+        clock = helpers.PollClock(self.input.config.poll_seconds)
         while self.state.phase is ABPhase.RUNNING:
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: self._stop is not None, timeout=config.poll_seconds
-                )
+            clock.start()
+            await workflow.wait_condition(lambda: self._stop is not None or clock.fired())
+            clock.take()
             report = await self._observe()
             if self._stop is not None:
                 await self._finish(ABPhase.STOPPED, f"stopped by {self._stop.by}", report)

@@ -10,7 +10,6 @@ All state is one ``CanaryState``; continue-as-new carries it to keep the history
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from temporalio import workflow
@@ -49,8 +48,9 @@ with workflow.unsafe.imports_passed_through():
         RejectCanary,
         SetCanaryShare,
     )
+    from models.fleet_analysis import AnalysisResult
     from models.routing import EndpointRole
-    from warmline.rollout import alpha_per_test, transition, waiting_for
+    from warmline.rollout import transition, waiting_for
     from workflows import fleet_helpers as helpers
 
 
@@ -88,12 +88,15 @@ class CanaryRolloutWorkflow:
             self._state = carried.model_copy(
                 update={"polls_this_run": 0, "run_index": carried.run_index + 1}
             )
+        clock = helpers.PollClock(self.input.rollout.poll_seconds)
         while not self.state.terminal:
-            await self._wait_for_event_or_poll()
+            if self.state.phase is CanaryPhase.BAKING:
+                clock.start()  # paused rollouts do not poll
+            await workflow.wait_condition(lambda: bool(self._events) or clock.fired())
             if self._events:
                 await self._feed(self._events.pop(0))
                 continue
-            if self.state.phase is CanaryPhase.BAKING:
+            if clock.take() and self.state.phase is CanaryPhase.BAKING:
                 await self._poll()
             if self._continue_as_new_due():
                 workflow.continue_as_new(self.input.model_copy(update={"state": self.state}))
@@ -125,18 +128,6 @@ class CanaryRolloutWorkflow:
             )
         return baseline
 
-    async def _wait_for_event_or_poll(self) -> None:
-        if self._events:
-            return
-        if self.state.phase is CanaryPhase.PAUSED:
-            await workflow.wait_condition(lambda: bool(self._events))
-            return
-        # A timeout is simply poll time.
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(
-                lambda: bool(self._events), timeout=self.input.rollout.poll_seconds
-            )
-
     async def _poll(self) -> None:
         state = self.state
         assert state.started_at is not None and state.step_started_at is not None
@@ -152,7 +143,7 @@ class CanaryRolloutWorkflow:
                     step_index=state.step_index,
                     at=helpers.now(),
                     template=self.input.rollout.analysis,
-                    alpha_per_test=alpha_per_test(self.input.rollout),
+                    looks=len(self.input.rollout.steps),
                 ),
                 start_to_close_timeout=helpers.OBSERVE_TIMEOUT,
                 retry_policy=helpers.OBSERVE_RETRY,
@@ -215,7 +206,7 @@ class CanaryRolloutWorkflow:
                         "baseline": state.baseline_versions,
                         "config_version": state.config_version,
                         **decision.model_dump(mode="json"),
-                        "analysis": analysis.model_dump(mode="json") if analysis else None,
+                        "verdicts": _verdict_table(analysis) if analysis else [],
                     },
                 )
 
@@ -275,3 +266,20 @@ class CanaryRolloutWorkflow:
             steps=list(rollout.steps) if rollout else [],
             waiting_for=waiting_for(state, rollout, helpers.now()) if rollout else "start",
         )
+
+
+def _verdict_table(analysis: AnalysisResult) -> list[dict[str, Any]]:
+    """The evidence of a decision for auditors, compact: one row per check."""
+    return [
+        {
+            "metric": v.metric.value,
+            "outcome": v.outcome.value,
+            "canary": v.canary_value,
+            "baseline": v.baseline_value,
+            "p_value": v.p_value,
+            "alpha": v.alpha,
+            "n_canary": v.n_canary,
+            "n_baseline": v.n_baseline,
+        }
+        for v in analysis.verdicts
+    ]

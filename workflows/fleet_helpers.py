@@ -6,6 +6,7 @@ inside workflow code and is deterministic.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -115,3 +116,33 @@ async def audit(key: str, kind: str, actor: str, payload: dict[str, object]) -> 
         start_to_close_timeout=AUDIT_TIMEOUT,
         retry_policy=REGISTRY_RETRY,
     )
+
+
+class PollClock:
+    """A steady poll timer that a signal never cancels.
+
+    ``wait_condition(..., timeout=...)`` cancels its timer when a signal wakes it first. On
+    Temporal's time-skipping test server a cancel that races the timer's firing strands the run
+    ("invalid history builder state for action", temporalio/sdk-java#3088), and on any server
+    it would restart the poll cadence with every signal. So the poll timer runs on its own and
+    signals are handled while it keeps ticking.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._timer: asyncio.Future[None] | None = None
+
+    def start(self) -> None:
+        """Start the next period unless one is already running."""
+        if self._timer is None:
+            self._timer = asyncio.ensure_future(workflow.sleep(self._seconds))
+
+    def fired(self) -> bool:
+        return self._timer is not None and self._timer.done()
+
+    def take(self) -> bool:
+        """True (once) if the period ended; the next ``start`` begins a new one."""
+        if not self.fired():
+            return False
+        self._timer = None
+        return True

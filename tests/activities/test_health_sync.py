@@ -328,3 +328,54 @@ def test_settings_name_the_breaker_and_sync_thresholds() -> None:
         "http://wfm/hook",
         30,
     )
+
+
+async def test_fleet_reports_and_the_cli_read_the_store(
+    workers: tuple[Worker, Worker], health_store: HealthStore, clock: Clock, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from activities.health_sync import fleet_reports
+    from cli import health as health_cli
+
+    w1, w2 = workers
+    w1.calls(True, 3)
+    await w1.sync.sync_once()
+    await open_breaker(w1, w2, clock)
+    (report,) = fleet_reports(health_store, clock.now, CONFIG, routing=None)
+    assert (report.endpoint, report.breaker, report.revision) == ("care-bot:2026.10", "open", 1)
+    assert report.next_probe_at is not None and not report.routable
+    # The CLI reads the same store through WARMLINE_* settings.
+    url = str(health_store.store.engine.url)
+    env = {"WARMLINE_DATABASE_URL": url, "COLUMNS": "160"}
+    status = CliRunner().invoke(health_cli.app, ["status"], env=env)
+    assert status.exit_code == 0, status.output
+    assert "care-bot:2026.10" in status.output and "open" in status.output
+    assert "6 consecutive failures" in status.output
+    events = CliRunner().invoke(health_cli.app, ["events", "--stream", "fleet-health"], env=env)
+    assert "closed -> open" in events.output
+    wfm = CliRunner().invoke(health_cli.app, ["events"], env=env)
+    assert "more interactions per 15 min need a human" in wfm.output
+    reset = CliRunner().invoke(health_cli.app, ["reset", "--author", "ops"], env=env)
+    assert reset.exit_code == 0 and "closed 1 breaker(s)" in reset.output
+    assert [b.state for b in health_store.breakers()] == ["closed"]
+
+
+async def test_each_sync_publishes_the_breaker_gauge(
+    health_store: HealthStore, clock: Clock
+) -> None:
+    seen: dict[tuple[str, str], str] = {}
+
+    class Gauge:
+        def set_breaker_state(self, agent: str, version: str, state: str) -> None:
+            seen[(agent, version)] = state
+
+    health = FleetHealth(CONFIG, clock=clock, worker_id="w1")
+    sync = HealthSync(health, health_store, metrics=Gauge())
+    sync.start()
+    for _ in range(CONFIG.consecutive_failures):
+        ticket = health.try_acquire(*BOT)
+        assert ticket is not None
+        health.release(ticket, False, "server_error")
+    await sync.sync_once()
+    assert seen == {BOT: "open"}

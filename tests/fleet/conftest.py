@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -81,8 +82,14 @@ class KeywordClassifier:
         )
 
 
-def care_script(interaction_id: str, ending: Ending = "thanks") -> ScriptedInteraction:
-    """A care-bot customer: an order question, then thanks (contained) or a human request."""
+def care_script(
+    interaction_id: str,
+    ending: Ending = "thanks",
+    csat: int | None = None,
+    follow_ups: tuple[str, ...] = (),
+) -> ScriptedInteraction:
+    """A care-bot customer: an order question, then thanks (contained), a human request, or
+    silence (the customer leaves, rating ``csat``)."""
     return ScriptedInteraction(
         input={
             "interaction_id": interaction_id,
@@ -92,7 +99,9 @@ def care_script(interaction_id: str, ending: Ending = "thanks") -> ScriptedInter
             "metadata": {"entry_point": "default"},
         },
         intent="order_status",
+        follow_ups=list(follow_ups),
         ends_with=ending,
+        csat=csat,
     )
 
 
@@ -107,6 +116,7 @@ class FleetStack:
     fleet_task: asyncio.Task[None] | None = None
     fleet_worker: Worker | None = None
     recorded: list[tuple[str, WorkflowHandle[Any, Any]]] = field(default_factory=list)
+    saved: list[tuple[str, WorkflowHandle[Any, Any]]] = field(default_factory=list)
 
     @property
     def client(self) -> Client:
@@ -146,16 +156,19 @@ class FleetStack:
         return saved
 
     async def drive(
-        self, prefix: str, count: int, ending: Callable[[int], Ending] = lambda i: "thanks"
+        self,
+        prefix: str,
+        count: int,
+        ending: Callable[[int], Ending] = lambda i: "thanks",
+        csat: Callable[[int], int | None] = lambda i: None,
     ) -> list[InteractionResult]:
         """``count`` care-bot customers to completion, ``DRIVE_CONCURRENCY`` at a time."""
         semaphore = asyncio.Semaphore(DRIVE_CONCURRENCY)
 
         async def one(i: int) -> InteractionResult:
             async with semaphore:
-                return await drive_interaction(
-                    self.client, care_script(f"{prefix}-{i:03d}", ending(i))
-                )
+                script = care_script(f"{prefix}-{i:03d}", ending(i), csat(i))
+                return await drive_interaction(self.client, script)
 
         return list(await asyncio.gather(*(one(i) for i in range(count))))
 
@@ -194,12 +207,26 @@ class FleetStack:
                 await self.fleet_task
         self.fleet_worker = self.fleet_task = None
 
-    def record(self, name: str, handle: WorkflowHandle[Any, Any]) -> None:
-        """Keep a finished workflow's history for the replay tests of this session."""
-        self.recorded.append((name, handle))
+    async def record(self, name: str, handle: WorkflowHandle[Any, Any], save: bool = False) -> None:
+        """Keep a finished workflow's runs for this session's replay test; ``save`` also
+        writes the first run to ``tests/replay/histories_fleet`` when recording is on.
 
-    async def histories(self) -> list[tuple[str, WorkflowHistory]]:
-        return [(name, await handle.fetch_history()) for name, handle in self.recorded]
+        Fleet workflow ids are reused (one rollout per agent), so runs are pinned by run id:
+        the first run, and the last one as ``<name>_final`` if it continued as new.
+        """
+        first = handle.result_run_id or handle.run_id
+        pinned = self.client.get_workflow_handle(handle.id, run_id=first)
+        self.recorded.append((name, pinned))
+        if save:
+            self.saved.append((name, pinned))
+        last = (await self.client.get_workflow_handle(handle.id).describe()).run_id
+        if last != first:
+            final = self.client.get_workflow_handle(handle.id, run_id=last)
+            self.recorded.append((f"{name}_final", final))
+
+    async def histories(self, saved_only: bool = False) -> list[tuple[str, WorkflowHistory]]:
+        chosen = self.saved if saved_only else self.recorded
+        return [(name, await handle.fetch_history()) for name, handle in chosen]
 
 
 async def register_search_attributes(client: Client) -> None:
@@ -258,8 +285,10 @@ async def _save_histories(stack: FleetStack) -> None:
     if not os.environ.get(RECORD_ENV):
         return
     HISTORIES.mkdir(parents=True, exist_ok=True)
-    for name, history in await stack.histories():
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    for name, history in await stack.histories(saved_only=True):
+        # Compact JSON: the files are kept in the repository (< 200 KB together).
+        compact = json.dumps(json.loads(history.to_json()), separators=(",", ":"))
+        (HISTORIES / f"{name}.json").write_text(compact + "\n")
 
 
 @pytest.fixture

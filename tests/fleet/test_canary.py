@@ -36,20 +36,24 @@ from warmline.registry import find, live_shares
 pytestmark = pytest.mark.integration
 
 BAKE = 300.0
-POLL = 120.0
-ROUND = BAKE + POLL
-"""Virtual time skipped after each batch of traffic: the bake passes and a poll lands."""
+POLL = BAKE
+ROUND = BAKE
+"""Virtual time skipped after each batch of traffic: one poll lands, the bake has passed
+(small histories: ``tests/replay/histories_fleet`` keeps some of them)."""
 RESULT_TIMEOUT_SECONDS = 30.0
 
 
-def template() -> AnalysisTemplate:
+def template(min_sample: int = 3) -> AnalysisTemplate:
     """The default checks with sample minimums for a handful of interactions; latency and
     handle time get loose tolerances because loopback timings on a shared CI core are noise."""
     loose = {CanaryMetric.LATENCY_P95: 2.0, CanaryMetric.AVERAGE_HANDLE_TIME: 1.0}
     return AnalysisTemplate(
         checks=[
             check.model_copy(
-                update={"min_sample": 3, "tolerance": loose.get(check.metric, check.tolerance)}
+                update={
+                    "min_sample": min_sample,
+                    "tolerance": loose.get(check.metric, check.tolerance),
+                }
             )
             for check in default_checks()
         ]
@@ -94,7 +98,7 @@ async def test_a_good_canary_is_promoted_through_every_step(stack: FleetStack) -
         CanaryRolloutInput(
             agent=CARE_BOT,
             canary_version=CANARY_VERSION,
-            rollout=rollout(20, 50, 100, max_polls_per_run=4),
+            rollout=rollout(20, 50, 100, max_polls_per_run=2),
             requested_by="rm@example.com",
         )
     )
@@ -126,7 +130,7 @@ async def test_a_good_canary_is_promoted_through_every_step(stack: FleetStack) -
         if change["op"] == "set_canary_share"
     ]
     assert weights == [20, 50, 100]
-    stack.record("canary_promoted", handle)
+    await stack.record("canary_promoted", handle, save=True)
 
 
 async def test_worse_containment_is_rolled_back_at_the_first_significant_step(
@@ -135,10 +139,19 @@ async def test_worse_containment_is_rolled_back_at_the_first_significant_step(
     stack.fleet.set_fault(
         FaultRule(name=CARE_BOT, version=CANARY_VERSION, mode=FaultMode.ESCALATE, rate=1.0)
     )
+    # Step 1 decides on the first canary interactions; the split is a hash of the interaction
+    # id, so which ones (and how many per batch) is fixed by the ids "worse-<round>-<i>".
+    config = RolloutConfig(
+        steps=[
+            RolloutStep(weight_percent=10, bake_seconds=BAKE, min_sample=1),
+            RolloutStep(weight_percent=50, bake_seconds=BAKE, min_sample=3),
+            RolloutStep(weight_percent=100, bake_seconds=BAKE, min_sample=3),
+        ],
+        poll_seconds=POLL,
+        analysis=template(min_sample=2),
+    )
     handle = await stack.start_canary(
-        CanaryRolloutInput(
-            agent=CARE_BOT, canary_version=CANARY_VERSION, rollout=rollout(10, 50, 100)
-        )
+        CanaryRolloutInput(agent=CARE_BOT, canary_version=CANARY_VERSION, rollout=config)
     )
     # One customer in four asks for a human anyway: production's containment is not perfect.
     state = await drive_until_done(
@@ -146,15 +159,21 @@ async def test_worse_containment_is_rolled_back_at_the_first_significant_step(
     )
 
     assert state.phase is CanaryPhase.ROLLED_BACK
-    outcomes = [a.outcome for a in state.analyses]
-    assert outcomes[-1] is AnalysisOutcome.FAILED
-    assert all(o is AnalysisOutcome.SUCCESSFUL for o in outcomes[:-1])
-    failed = state.analyses[-1]
-    assert failed.step_index == state.step_index < 2, "rolled back before full traffic"
+    # Two escalated canary conversations against ~78 % production containment are not yet
+    # significant at alpha / (steps x checks); the next step's evidence is.
+    assert [a.outcome for a in state.analyses] == [
+        AnalysisOutcome.SUCCESSFUL,
+        AnalysisOutcome.FAILED,
+    ]
+    passed, failed = state.analyses
+    early = passed.verdict(CanaryMetric.CONTAINMENT_RATE)
+    assert early is not None and early.canary_value == 0.0
+    assert early.p_value is not None and early.p_value > early.alpha
+    assert failed.step_index == state.step_index == 1, "rolled back before full traffic"
     assert CanaryMetric.CONTAINMENT_RATE in failed.failed_guardrails
     containment = failed.verdict(CanaryMetric.CONTAINMENT_RATE)
     assert containment is not None and containment.p_value is not None
-    assert containment.p_value < failed.alpha_per_test
+    assert containment.p_value < containment.alpha
     assert containment.canary_value == 0.0
     config = stack.store.active_routing_config()
     assert config is not None
@@ -162,7 +181,7 @@ async def test_worse_containment_is_rolled_back_at_the_first_significant_step(
     assert live_shares(config, CARE_BOT) == {CARE_BOT_VERSION: 100.0}
     assert state.decisions[-1].kind is DecisionKind.ROLLBACK
     assert "guardrail breached: containment_rate" in state.decisions[-1].reasons
-    stack.record("canary_rolled_back", handle)
+    await stack.record("canary_rolled_back", handle)
 
 
 async def test_pause_resume_and_promote_now_act(stack: FleetStack) -> None:
@@ -201,7 +220,7 @@ async def test_pause_resume_and_promote_now_act(stack: FleetStack) -> None:
     config = stack.store.active_routing_config()
     assert config is not None
     assert live_shares(config, CARE_BOT) == {CANARY_VERSION: 100.0}
-    stack.record("canary_signals", handle)
+    await stack.record("canary_signals", handle, save=True)
 
 
 async def test_abort_takes_the_canary_out_of_traffic(stack: FleetStack) -> None:

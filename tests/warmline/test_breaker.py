@@ -149,7 +149,7 @@ def test_healthy_window_keeps_closed() -> None:
     assert step(b, Evaluate(100.0, HEALTHY), CONFIG) == (b, ())
 
 
-# -- Degraded -----------------------------------------------------------------------------------
+# -- Degraded -------------------------------------------------------------------------------------
 def test_degraded_opens_on_hard_failures() -> None:
     b = evaluate(Breaker(), LOOPING, now=0.0)
     b, actions = step(b, Evaluate(3.0, stats(calls=10, failures=6)), CONFIG)
@@ -196,7 +196,7 @@ def test_closed_and_degraded_let_every_call_through() -> None:
         assert step(b, Finished(0.0, False), CONFIG) == (b, ())
 
 
-# -- Open ------------------------------------------------------------------------------------------
+# -- Open -----------------------------------------------------------------------------------------
 def test_open_rejects_until_the_timeout() -> None:
     b = opened_at(100.0)
     for now in (100.0, 105.0, 109.999):
@@ -249,7 +249,7 @@ def test_late_failure_while_open_keeps_the_doubled_backoff() -> None:
     assert step(b, Acquire(30.0), CONFIG)[1][-1] == Permit(probe=True)
 
 
-# -- Half-open --------------------------------------------------------------------------------------
+# -- Half-open ------------------------------------------------------------------------------------
 def test_probe_success_closes() -> None:
     b = probe_admitted(opened_at(0.0), 10.0)
     closed, actions = step(b, Finished(10.5, True, probe=True), CONFIG)
@@ -320,7 +320,7 @@ def test_half_open_without_an_owner_admits_one_caller() -> None:
     )
 
 
-# -- reset -------------------------------------------------------------------------------------------
+# -- reset ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("state", [DEGRADED, OPEN, HALF_OPEN])
 def test_operator_reset_closes_any_state(state: BreakerState) -> None:
     b, actions = step(Breaker(state, opened_at=1.0, open_seconds=40.0), Reset(7.0, "maint"), CONFIG)

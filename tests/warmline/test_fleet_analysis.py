@@ -21,7 +21,7 @@ from warmline.ab_analysis import ab_report
 from warmline.canary_analysis import analyse
 from warmline.fleet_metrics import latency_bucket, merge_metrics, version_metrics
 
-ALPHA = 0.01
+LOOKS = 5  # guardrails at 0.05 / 5 = 0.01
 
 
 def fact(i: int, endpoint: str, **fields: Any) -> InteractionFacts:
@@ -90,7 +90,7 @@ CONTAINMENT = MetricCheck(
 def test_containment_fails_only_on_significant_evidence() -> None:
     template = only(CONTAINMENT)
     bad = analyse(
-        metrics("c", 60, 20), metrics("b", 600, 480), template, ALPHA, step_index=1, at="t"
+        metrics("c", 60, 20), metrics("b", 600, 480), template, LOOKS, step_index=1, at="t"
     )
     assert bad.outcome is AnalysisOutcome.FAILED
     assert bad.failed_guardrails == [CanaryMetric.CONTAINMENT_RATE]
@@ -98,11 +98,11 @@ def test_containment_fails_only_on_significant_evidence() -> None:
     verdict = bad.verdict(CanaryMetric.CONTAINMENT_RATE)
     assert verdict is not None and verdict.delta == pytest.approx(20 / 60 - 0.8)
     noisy = analyse(
-        metrics("c", 25, 18), metrics("b", 600, 480), template, ALPHA, step_index=1, at="t"
+        metrics("c", 25, 18), metrics("b", 600, 480), template, LOOKS, step_index=1, at="t"
     )
     assert noisy.outcome is AnalysisOutcome.SUCCESSFUL
     small = analyse(
-        metrics("c", 5, 0), metrics("b", 600, 480), template, ALPHA, step_index=0, at="t"
+        metrics("c", 5, 0), metrics("b", 600, 480), template, LOOKS, step_index=0, at="t"
     )
     assert small.outcome is AnalysisOutcome.INCONCLUSIVE
     assert "too little data" in small.reasons[1]
@@ -112,18 +112,18 @@ def test_soft_checks_count_against_the_failure_limit() -> None:
     aht = MetricCheck(metric=CanaryMetric.AVERAGE_HANDLE_TIME, tolerance=0.1, min_sample=5)
     canary = metrics("c", 50, 40, handle_seconds=SampleSummary(n=50, mean=600, variance=900))
     baseline = metrics("b", 500, 400, handle_seconds=SampleSummary(n=500, mean=300, variance=900))
-    strict = analyse(canary, baseline, only(CONTAINMENT, aht), ALPHA, step_index=0, at="t")
+    strict = analyse(canary, baseline, only(CONTAINMENT, aht), LOOKS, step_index=0, at="t")
     assert strict.outcome is AnalysisOutcome.FAILED and strict.failed_guardrails == []
     assert strict.failed_checks == [CanaryMetric.AVERAGE_HANDLE_TIME]
     lenient = analyse(
-        canary, baseline, only(CONTAINMENT, aht, failure_limit=1), ALPHA, step_index=0, at="t"
+        canary, baseline, only(CONTAINMENT, aht, failure_limit=1), LOOKS, step_index=0, at="t"
     )
     assert lenient.outcome is AnalysisOutcome.SUCCESSFUL
     # Shorter handle time is not a regression.
     quick = canary.model_copy(
         update={"handle_seconds": SampleSummary(n=50, mean=100, variance=900)}
     )
-    assert analyse(quick, baseline, only(aht), ALPHA, step_index=0, at="t").outcome is (
+    assert analyse(quick, baseline, only(aht), LOOKS, step_index=0, at="t").outcome is (
         AnalysisOutcome.SUCCESSFUL
     )
 
@@ -151,14 +151,14 @@ def test_csat_error_rate_and_cost_directions() -> None:
         cost_usd=SampleSummary(n=1000, mean=0.002, variance=1e-6),
     )
     result = analyse(
-        canary, baseline, only(csat, errors, cost, failure_limit=5), ALPHA, step_index=0, at="t"
+        canary, baseline, only(csat, errors, cost, failure_limit=5), LOOKS, step_index=0, at="t"
     )
     assert set(result.failed_checks) == {
         CanaryMetric.CSAT,
         CanaryMetric.ERROR_RATE,
         CanaryMetric.COST_PER_INTERACTION,
     }
-    better = analyse(baseline, canary, only(csat, errors, cost), ALPHA, step_index=0, at="t")
+    better = analyse(baseline, canary, only(csat, errors, cost), LOOKS, step_index=0, at="t")
     assert better.outcome is AnalysisOutcome.SUCCESSFUL
 
 
@@ -179,18 +179,18 @@ def test_escalation_reason_mix_and_latency_p95() -> None:
         escalations={"ai_requested": 10, "sentiment": 50, "explicit_request": 40},
         latency_histogram=fast,
     )
-    result = analyse(canary, baseline, only(reasons, latency), ALPHA, step_index=0, at="t")
+    result = analyse(canary, baseline, only(reasons, latency), LOOKS, step_index=0, at="t")
     assert result.failed_guardrails == [CanaryMetric.LATENCY_P95]
     assert CanaryMetric.ESCALATION_REASONS in result.failed_checks
     mix = result.verdict(CanaryMetric.ESCALATION_REASONS)
     assert mix is not None and "ai_requested 88%" in mix.reason
-    same = analyse(baseline, baseline, only(reasons, latency), ALPHA, step_index=0, at="t")
+    same = analyse(baseline, baseline, only(reasons, latency), LOOKS, step_index=0, at="t")
     assert same.outcome is AnalysisOutcome.SUCCESSFUL
 
 
 def test_default_template_is_inconclusive_without_data() -> None:
     empty = analyse(
-        metrics("c", 0, 0), metrics("b", 0, 0), AnalysisTemplate(), ALPHA, step_index=0, at="t"
+        metrics("c", 0, 0), metrics("b", 0, 0), AnalysisTemplate(), LOOKS, step_index=0, at="t"
     )
     assert empty.outcome is AnalysisOutcome.INCONCLUSIVE
     assert "containment_rate" in empty.reasons[0] and "error_rate" in empty.reasons[0]

@@ -39,23 +39,40 @@ def test_distributions_agree_with_scipy_across_their_range() -> None:
 
 
 def test_two_proportion_ztest_pooled_without_margin() -> None:
-    result = fs.two_proportion_ztest(30, 100, 20, 100)
+    result = fs.two_proportion_ztest(30, 100, 20, 100, continuity=False)
     assert result is not None
     pooled_se = math.sqrt(0.25 * 0.75 * (2 / 100))
     assert result.estimate == pytest.approx(0.10)
     assert result.statistic == pytest.approx(0.10 / pooled_se)
     assert result.p_value == pytest.approx(fs.normal_sf(0.10 / pooled_se))
     assert result.ci_low < 0.10 < result.ci_high
+    corrected = fs.two_proportion_ztest(30, 100, 20, 100)
+    assert corrected is not None
+    assert corrected.statistic == pytest.approx((0.10 - 0.5 * (2 / 100)) / pooled_se)
+
+
+def test_continuity_correction_keeps_tiny_samples_honest() -> None:
+    # Production contains 14 of 18; the canary escalated its first 2. Fisher's exact one-sided
+    # p is C(6,2)/C(20,2) = 0.079: weak evidence, whatever a naive z-test says.
+    naive = fs.two_proportion_ztest(14, 18, 0, 2, continuity=False)
+    corrected = fs.two_proportion_ztest(14, 18, 0, 2)
+    assert naive is not None and corrected is not None
+    assert naive.p_value < 0.02
+    assert corrected.p_value == pytest.approx(15 / 190, abs=0.01)
+    # With hundreds per arm the correction hardly matters.
+    big = fs.two_proportion_ztest(780, 1000, 700, 1000)
+    big_naive = fs.two_proportion_ztest(780, 1000, 700, 1000, continuity=False)
+    assert big is not None and big_naive is not None
+    assert big.statistic == pytest.approx(big_naive.statistic, rel=0.03)
 
 
 def test_two_proportion_ztest_margin_and_degenerate_arms() -> None:
     assert fs.two_proportion_ztest(0, 0, 3, 10) is None
-    # 10/10 vs 0/5: all-or-nothing arms still give a finite, honest p-value with a margin.
     degenerate = fs.two_proportion_ztest(10, 10, 0, 5, margin=0.02)
     assert degenerate is not None and 0.0 < degenerate.p_value < 0.01
     # Identical rates are not evidence of a difference beyond a margin.
     same = fs.two_proportion_ztest(40, 50, 40, 50, margin=0.02)
-    assert same is not None and same.p_value > 0.5
+    assert same is not None and same.p_value >= 0.5
     # Both all-successes: no variance at all, no evidence.
     flat = fs.two_proportion_ztest(5, 5, 5, 5)
     assert flat is not None and flat.p_value == 1.0

@@ -34,7 +34,7 @@ from models.fleet_analysis import (
     VersionMetrics,
 )
 from warmline.canary_analysis import analyse
-from warmline.rollout import alpha_per_test, transition, waiting_for
+from warmline.rollout import transition, waiting_for
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 BAKE = 600.0
@@ -70,7 +70,7 @@ def analysis(outcome: AnalysisOutcome, step: int = 0) -> AnalysisResult:
         step_index=step,
         canary="care-bot:2",
         baseline="care-bot:1",
-        alpha_per_test=0.01,
+        looks=3,
         verdicts=[],
         reasons=[f"analysis {outcome.value}"],
     )
@@ -255,7 +255,11 @@ def test_transition_never_modifies_its_input() -> None:
 
 
 def test_alpha_is_shared_by_every_look() -> None:
-    assert alpha_per_test(CONFIG) == pytest.approx(0.05 / (3 * 7))
+    template = CONFIG.analysis
+    guardrail = next(c for c in template.checks if c.guardrail)
+    soft = next(c for c in template.checks if not c.guardrail)
+    assert template.alpha_for(guardrail, 3) == pytest.approx(0.05 / 3)
+    assert template.alpha_for(soft, 3) == pytest.approx(0.05 / (3 * 4))
 
 
 def test_worse_containment_is_rolled_back_at_the_first_step_where_it_is_significant() -> None:
@@ -272,7 +276,6 @@ def test_worse_containment_is_rolled_back_at_the_first_step_where_it_is_signific
         ]
     )
     config = CONFIG.model_copy(update={"analysis": template})
-    alpha = alpha_per_test(config)
     # (canary contained / n, baseline contained / n) cumulative at the end of each step.
     evidence = [((3, 5), (30, 40)), ((6, 20), (60, 80)), ((20, 60), (80, 100))]
     state = started(config)
@@ -283,7 +286,7 @@ def test_worse_containment_is_rolled_back_at_the_first_step_where_it_is_signific
             VersionMetrics(endpoint="care-bot:2", interactions=cn, contained=cx),
             VersionMetrics(endpoint="care-bot:1", interactions=bn, contained=bx),
             template,
-            alpha,
+            len(config.steps),
             step_index=step,
             at=at(clock),
         )
@@ -296,5 +299,5 @@ def test_worse_containment_is_rolled_back_at_the_first_step_where_it_is_signific
         AnalysisOutcome.FAILED,
     ]
     failed = state.analyses[-1].verdict(CanaryMetric.CONTAINMENT_RATE)
-    assert failed is not None and failed.p_value is not None and failed.p_value < alpha
+    assert failed is not None and failed.p_value is not None and failed.p_value < failed.alpha
     assert state.step_index == 1 and isinstance(actions[0], RollBackAction)

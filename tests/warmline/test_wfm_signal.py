@@ -111,7 +111,7 @@ def test_a_session_cap_is_a_throughput_drop() -> None:
             to_state="closed",
             kind=WfmEventKind.THROUGHPUT_DROP,
             shed_share=0.2,
-        ),  # fmt: skip
+        ),
         PARAMS,
     )
     assert event.kind is WfmEventKind.THROUGHPUT_DROP

@@ -37,9 +37,20 @@ BATCH_SIZE = 64
 MAX_THREADS = 2
 
 
+THREADS_ENV = "WARMLINE_CLASSIFIER_THREADS"
+
+
 def configure_threads() -> None:
-    """Keep torch within the two cores a worker gets; more threads only add contention."""
-    torch.set_num_threads(max(1, min(MAX_THREADS, os.cpu_count() or 1)))
+    """Keep torch within the two cores a worker gets; more threads only add contention.
+
+    ``WARMLINE_CLASSIFIER_THREADS`` overrides the count, e.g. 1 on hosts whose cores are shared
+    with other busy processes, where threads waiting for each other cost more than they gain.
+    """
+    wanted = os.environ.get(THREADS_ENV, "").strip()
+    limit = int(wanted) if wanted.isdigit() and int(wanted) > 0 else MAX_THREADS
+    threads = max(1, min(limit, os.cpu_count() or 1))
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 def _offline() -> None:

@@ -115,6 +115,9 @@ INTENT_TEMPLATES: dict[str, tuple[str, ...]] = {
         "i'd like my payment reversed",
         "the item never arrived, i want a refund",
         "can you process a refund to my {card}",
+        "it arrived damaged, i want my money back",
+        "the {product} came broken, please refund me",
+        "i got a faulty {product} and just want the money back",
     ),
     "complaint": (
         "i want to make a complaint",

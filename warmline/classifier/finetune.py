@@ -193,7 +193,7 @@ def fine_tune(
             schedule.step()
             step += 1
             if on_step is not None:
-                on_step(step, total, float(loss))
+                on_step(step, total, loss.item())
             if step >= total:
                 break
     model.eval()

@@ -1,0 +1,126 @@
+"""``warmline rollback``: take traffic off a bad AI version, or send an agent's work to humans.
+
+``start --mode instant`` gives the bad version's share to the target at once (the target must
+be warm); ``graduated`` moves it in steps (``--step-percent`` or ``--intervals``, one every
+``--interval`` seconds); ``failover`` sets every AI version of the agents to weight 0 and tells
+WFM. The workflow is ``RollbackWorkflow`` (id ``rollback-<agent>``); the health monitor starts
+the same workflow with ``workers.fleet.start_rollback``.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from cli import fleet_client as fc
+from models.fleet import RollbackInput, RollbackMode, RollbackState, rollback_workflow_id
+
+app = typer.Typer(help="Instant, graduated or to-human rollbacks.", no_args_is_help=True)
+
+
+class CliMode(StrEnum):
+    INSTANT = "instant"
+    GRADUATED = "graduated"
+    FAILOVER = "failover"
+
+
+MODES = {
+    CliMode.INSTANT: RollbackMode.INSTANT,
+    CliMode.GRADUATED: RollbackMode.GRADUATED,
+    CliMode.FAILOVER: RollbackMode.FAILOVER_TO_HUMAN,
+}
+
+
+@app.command()
+def start(
+    mode: Annotated[CliMode, typer.Option(help="instant | graduated | failover (to human).")],
+    by: Annotated[str, typer.Option("--by", help="Who asks (audited).")],
+    agent: Annotated[
+        list[str], typer.Option(help="Agent; repeatable for failover (none = every agent).")
+    ] = [],  # noqa: B006 - typer needs a literal default
+    from_version: Annotated[str | None, typer.Option("--from", help="Version to drain.")] = None,
+    to_version: Annotated[str | None, typer.Option("--to", help="Version to restore.")] = None,
+    step_percent: Annotated[float, typer.Option(min=0.1, max=100)] = 10.0,
+    intervals: Annotated[int | None, typer.Option(min=1, help="Instead of --step-percent.")] = None,
+    interval: Annotated[float, typer.Option(min=1, help="Seconds between shifts.")] = 60.0,
+    expected_minutes: Annotated[
+        float | None, typer.Option(help="Failover: expected duration, for WFM.")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why (audited, sent to WFM).")] = "",
+    wait: Annotated[bool, typer.Option(help="Wait for the rollback to finish.")] = False,
+) -> None:
+    """Start a rollback workflow."""
+    workflow_mode = MODES[mode]
+    if workflow_mode is not RollbackMode.FAILOVER_TO_HUMAN and len(agent) != 1:
+        raise typer.BadParameter("--agent: exactly one agent for instant and graduated")
+    request = RollbackInput(
+        mode=workflow_mode,
+        agent=agent[0] if workflow_mode is not RollbackMode.FAILOVER_TO_HUMAN else None,
+        agents=agent if workflow_mode is RollbackMode.FAILOVER_TO_HUMAN else [],
+        from_version=from_version,
+        to_version=to_version,
+        step_percent=step_percent,
+        intervals=intervals,
+        interval_seconds=interval,
+        expected_duration_minutes=expected_minutes,
+        requested_by=by,
+        reason=reason,
+    )
+
+    async def main() -> RollbackState | str:
+        from workers.fleet import start_rollback
+
+        client = await fc.client()
+        handle = await start_rollback(client, request)
+        return await handle.result() if wait else handle.id
+
+    outcome = fc.run(main())
+    if isinstance(outcome, str):
+        fc.console.print(f"started {outcome}; follow it with: warmline rollback status")
+        return
+    _show(outcome)
+
+
+@app.command()
+def status(
+    agent: Annotated[
+        str | None, typer.Argument(help="Agent; none for an all-agent failover.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The plan, the shifts applied so far and the WFM event, if any."""
+
+    async def main() -> RollbackState:
+        client = await fc.client()
+        handle = client.get_workflow_handle(rollback_workflow_id(agent))
+        return await handle.query("status", result_type=RollbackState)
+
+    state = fc.run(main())
+    if as_json:
+        print(json.dumps(state.model_dump(mode="json"), indent=2))
+        return
+    _show(state)
+
+
+def _show(state: RollbackState) -> None:
+    fc.console.print(f"{state.mode.value} rollback: {state.phase.value}")
+    if state.plan is not None:
+        plan = state.plan
+        fc.console.print(
+            f"{plan.agent}: {plan.from_version} -> {plan.to_version}, "
+            f"{state.shifts_applied}/{len(plan.shifts)} shifts"
+        )
+        for index, shares in enumerate(plan.shifts):
+            done = "x" if index < state.shifts_applied else " "
+            fc.console.print(f"  [{done}] " + ", ".join(f"{v} {s:g}%" for v, s in shares.items()))
+    if state.wfm_event is not None:
+        event = state.wfm_event
+        fc.console.print(
+            f"WFM told: {event.kind.value}, ~{event.ai_interactions_per_minute:g} interactions/"
+            f"min to humans ({', '.join(event.agents)})"
+        )
+    for reason in state.reasons:
+        fc.console.print(f"- {reason}")
