@@ -143,9 +143,11 @@ class FleetActivities:
         """Canary and baseline metrics since the rollout began, analysed; step sample sizes."""
         canary = endpoint_key(request.agent, request.canary_version)
         baselines = [endpoint_key(request.agent, v) for v in request.baseline_versions]
-        facts = await asyncio.to_thread(
+        everything = await asyncio.to_thread(
             self.store.facts_for_endpoints, [canary, *baselines], request.since
         )
+        until = parse_utc(request.until)
+        facts = [f for f in everything if parse_utc(f.started_at) < until]
         canary_metrics = version_metrics(canary, facts)
         baseline_metrics = merge_metrics([version_metrics(key, facts) for key in baselines])
         in_step = _started_since(facts, request.step_since)

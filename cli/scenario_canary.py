@@ -49,7 +49,9 @@ from warmline.registry import apply_changes, versions_of
 
 CUSTOMERS = 16
 STEPS = (25.0, 50.0, 100.0)
-BAKE_SECONDS = 12.0
+BAKE_SECONDS = 20.0
+SETTLE_SECONDS = 15.0
+"""Most escalated demo conversations (queue + human) close within this."""
 MIN_SAMPLE = 8
 POLL_SECONDS = 2.0
 REFRESH_SECONDS = 0.5
@@ -68,6 +70,7 @@ def demo_rollout() -> RolloutConfig:
             for w in STEPS
         ],
         poll_seconds=POLL_SECONDS,
+        settle_seconds=SETTLE_SECONDS,
         max_step_seconds=ROLLOUT_TIMEOUT_SECONDS,
         inconclusive_grace_seconds=BAKE_SECONDS * 2,
         analysis=AnalysisTemplate(checks=checks),

@@ -51,6 +51,14 @@ class RolloutConfig(_Doc):
         description="Canary weights in increasing order (default 1 -> 5 -> 25 -> 50 -> 100 %).",
     )
     poll_seconds: float = Field(default=60.0, gt=0.0, description="Metrics poll interval.")
+    settle_seconds: float = Field(
+        default=900.0,
+        ge=0.0,
+        description="Interactions younger than this are left out of the analysis: facts are "
+        "written at close, so recent escalated conversations (long) would be missing while "
+        "recent contained ones (short) are in, flattering whichever arm had the most recent "
+        "traffic. Both arms are compared on cohorts that had time to close.",
+    )
     max_step_seconds: float = Field(
         default=86400.0, gt=0.0, description="Pause for an operator if a step's sample is short."
     )
@@ -298,5 +306,6 @@ class ObserveCanary(_Doc):
     step_since: str
     step_index: int
     at: str = Field(description="Workflow time of the poll; facts are timed the same way.")
+    until: str = Field(description="Only interactions started before this (at - settle).")
     template: AnalysisTemplate
     looks: int = Field(ge=1, description="Analyses planned (steps); they share alpha.")

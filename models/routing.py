@@ -178,6 +178,15 @@ class EndpointHealth(_Doc):
     available: bool = True
     breaker: str = "closed"
     active_sessions: int = 0
+    allowed_intents: list[str] | None = Field(
+        default=None, description="Degraded: only these (simple, proven) intents; None = all."
+    )
+    min_confidence: float | None = Field(
+        default=None, description="Degraded: tightened confidence needed to route here."
+    )
+    max_sessions: int | None = Field(
+        default=None, description="Stressed: concurrent session cap below max_concurrent."
+    )
 
 
 class HumanAvailability(_Doc):

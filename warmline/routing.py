@@ -141,7 +141,9 @@ def _intended_route(
     return Route.HUMAN
 
 
-def _exclusion(endpoint: AIEndpoint, health: EndpointHealth | None) -> str | None:
+def _exclusion(
+    endpoint: AIEndpoint, health: EndpointHealth | None, request: RouteRequest
+) -> str | None:
     """Why an endpoint cannot take this interaction now, or ``None`` if it can."""
     if endpoint.role not in LIVE_ROLES:
         return f"role {endpoint.role.value} takes no live traffic"
@@ -155,6 +157,18 @@ def _exclusion(endpoint: AIEndpoint, health: EndpointHealth | None) -> str | Non
         return "breaker open"
     if health.active_sessions >= endpoint.max_concurrent:
         return f"at capacity ({health.active_sessions}/{endpoint.max_concurrent} sessions)"
+    # Graceful degradation: a stressed or degraded endpoint keeps only the work it does well.
+    intent = request.classification.intent
+    if health.allowed_intents is not None and intent not in health.allowed_intents:
+        return f"{health.breaker}: intent {intent} shed"
+    confidence = request.classification.confidence
+    if health.min_confidence is not None and confidence < health.min_confidence:
+        return (
+            f"{health.breaker}: confidence {_fmt(confidence)} below tightened "
+            f"{_fmt(health.min_confidence)}"
+        )
+    if health.max_sessions is not None and health.active_sessions >= health.max_sessions:
+        return f"session cap under stress ({health.active_sessions}/{health.max_sessions})"
     return None
 
 
@@ -166,7 +180,7 @@ def _select_ai_endpoint(
     health = {(h.name, h.version): h for h in snapshot.endpoints}
     by_agent: dict[str, list[tuple[AIEndpoint, float]]] = {}
     for endpoint in config.ai_endpoints:
-        excluded = _exclusion(endpoint, health.get((endpoint.name, endpoint.version)))
+        excluded = _exclusion(endpoint, health.get((endpoint.name, endpoint.version)), request)
         if excluded is not None:
             reasons.append(f"AI endpoint {endpoint.name}/{endpoint.version} excluded: {excluded}")
             continue

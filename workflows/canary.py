@@ -10,6 +10,7 @@ All state is one ``CanaryState``; continue-as-new carries it to keep the history
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -142,6 +143,9 @@ class CanaryRolloutWorkflow:
                     step_since=state.step_started_at,
                     step_index=state.step_index,
                     at=helpers.now(),
+                    until=(
+                        workflow.now() - timedelta(seconds=self.input.rollout.settle_seconds)
+                    ).isoformat(),
                     template=self.input.rollout.analysis,
                     looks=len(self.input.rollout.steps),
                 ),

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.interaction import InteractionActivities
     from models import search_attributes as sa
     from models.acd import ReservationAck, ReservationRequest
-    from models.ai import AIAction, AIRequest, ChatTurn, ShadowRequest
+    from models.ai import AIAction, AIReply, AIRequest, ChatTurn, ShadowRequest
     from models.facts import ArchiveTranscript, RecordInteraction
     from models.interaction import (
         INTERACTION_WORKFLOW,
@@ -72,6 +72,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.interaction_handover import HandoverMixin
     from workflows.interaction_supervision import SupervisionMixin
+
+FAILOVER_PATCH = "ai-failover-reroute"
 
 
 @workflow.defn(name=INTERACTION_WORKFLOW)
@@ -316,26 +318,15 @@ class InteractionWorkflow(SupervisionMixin, HandoverMixin):
         gate = self._semi_autonomous_gate(safe_text)
         if gate is not None and gate.action is TriggerAction.HANDOVER:
             return await self._escalate(EscalationTrigger.SUPERVISION_TRIGGER, gate.detail)
-        try:
-            answer = await workflow.execute_local_activity_method(
-                InteractionActivities.invoke_ai,
-                AIRequest(
-                    interaction_id=c.request.interaction_id,
-                    turn=turn,
-                    idempotency_key=f"{workflow.info().workflow_id}:turn-{turn}",
-                    endpoint=decision.ai_endpoint,
-                    intent=c.classification.intent if c.classification else "unknown",
-                    messages=self._chat_messages(),
-                ),
-                schedule_to_close_timeout=AI_TURN_TIMEOUT,
-                retry_policy=AI_RETRY,
-            )
-        except LOCAL_ACTIVITY_FAILURES as err:
-            c.usage.ai_calls += 1
-            c.usage.ai_failures += 1
-            detail = str(err.cause or err)
-            self._audit("ai_failed", {"endpoint": decision.ai_endpoint.name, "error": detail})
-            return await self._escalate(EscalationTrigger.AI_UNAVAILABLE, detail)
+        answer = await self._call_ai(turn, decision)
+        # Patched: histories recorded before fail-over existed escalate at once on replay.
+        if answer is None and workflow.patched(FAILOVER_PATCH):
+            fallback = await self._fallback_decision(decision)
+            if fallback is not None:
+                decision = fallback
+                answer = await self._call_ai(turn, decision)
+        if answer is None:
+            return await self._escalate(EscalationTrigger.AI_UNAVAILABLE, c.escalation_detail)
         c.ai_turns += 1
         c.usage.ai_calls += 1
         c.usage.ai_latency_ms_total += answer.latency_ms
@@ -396,6 +387,67 @@ class InteractionWorkflow(SupervisionMixin, HandoverMixin):
         return Reply(
             turn=turn, sender=Sender.AI, text=safe_answer, model_version=answer.model_version
         )
+
+    async def _call_ai(self, turn: int, decision: RoutingDecision) -> AIReply | None:
+        """One AI turn with retries; None when the endpoint failed for good (recorded)."""
+        c = self.c
+        assert decision.ai_endpoint is not None
+        try:
+            return await workflow.execute_local_activity_method(
+                InteractionActivities.invoke_ai,
+                AIRequest(
+                    interaction_id=c.request.interaction_id,
+                    turn=turn,
+                    idempotency_key=(
+                        f"{workflow.info().workflow_id}:turn-{turn}:"
+                        f"{decision.ai_endpoint.name}:{decision.ai_endpoint.version}"
+                    ),
+                    endpoint=decision.ai_endpoint,
+                    intent=c.classification.intent if c.classification else "unknown",
+                    messages=self._chat_messages(),
+                ),
+                schedule_to_close_timeout=AI_TURN_TIMEOUT,
+                retry_policy=AI_RETRY,
+            )
+        except LOCAL_ACTIVITY_FAILURES as err:
+            c.usage.ai_calls += 1
+            c.usage.ai_failures += 1
+            detail = str(err.cause or err)
+            c.escalation_detail = detail[:500]
+            endpoint = f"{decision.ai_endpoint.name}:{decision.ai_endpoint.version}"
+            self._audit("ai_failed", {"endpoint": endpoint, "error": detail})
+            return None
+
+    async def _fallback_decision(self, failed: RoutingDecision) -> RoutingDecision | None:
+        """Re-route once after an endpoint failed: another healthy version may take the turn."""
+        c = self.c
+        if c.pattern is None or failed.ai_endpoint is None:
+            return None
+        triage = await workflow.execute_local_activity_method(
+            InteractionActivities.triage,
+            TriageRequest(
+                interaction_id=c.request.interaction_id,
+                text="",
+                channel=c.channel,
+                segment=c.request.customer.segment,
+                language=c.request.customer.language,
+                entry_point=c.request.entry_point,
+                pattern=c.pattern,
+                classification=c.classification,
+            ),
+            start_to_close_timeout=DECISION_TIMEOUT,
+        )
+        new = triage.decision
+        old = failed.ai_endpoint
+        if new.ai_endpoint is None or (new.ai_endpoint.name, new.ai_endpoint.version) == (
+            old.name,
+            old.version,
+        ):
+            return None
+        reason = f"failover after {old.name}:{old.version} failed"
+        self._record_decision(new, [reason])
+        c.decision = new
+        return new
 
     def _shadow_turn(
         self, turn: int, decision: RoutingDecision, live_version: str, live_text: str

@@ -41,6 +41,8 @@ ROUND = BAKE
 """Virtual time skipped after each batch of traffic: one poll lands, the bake has passed
 (small histories: ``tests/replay/histories_fleet`` keeps some of them)."""
 RESULT_TIMEOUT_SECONDS = 30.0
+SETTLE = 60.0
+"""Interactions finish before time is skipped, so a short settle still counts all of them."""
 
 
 def template(min_sample: int = 3) -> AnalysisTemplate:
@@ -66,6 +68,7 @@ def rollout(*weights: float, min_sample: int = 3, **fields: Any) -> RolloutConfi
             RolloutStep(weight_percent=w, bake_seconds=BAKE, min_sample=min_sample) for w in weights
         ],
         poll_seconds=POLL,
+        settle_seconds=SETTLE,
         analysis=template(),
         **fields,
     )
@@ -148,6 +151,7 @@ async def test_worse_containment_is_rolled_back_at_the_first_significant_step(
             RolloutStep(weight_percent=100, bake_seconds=BAKE, min_sample=3),
         ],
         poll_seconds=POLL,
+        settle_seconds=SETTLE,
         analysis=template(min_sample=2),
     )
     handle = await stack.start_canary(

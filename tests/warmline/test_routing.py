@@ -602,3 +602,49 @@ def test_default_configs_are_independent() -> None:
     first.ai_endpoints[0].capability["password_reset"] = 0.0
     assert second.thresholds[0].ai_min == 0.92
     assert second.ai_endpoints[0].capability["password_reset"] > 0.9
+
+
+def test_degraded_endpoint_keeps_only_allowed_high_confidence_intents() -> None:
+    """Graceful degradation: shed intents, tightened confidence, stressed session cap."""
+    from models.interaction import Channel, OrchestrationPattern, Route
+    from models.routing import (
+        AIEndpoint,
+        Classification,
+        EndpointHealth,
+        FleetSnapshot,
+        RouteRequest,
+        RoutingConfig,
+        ThresholdRule,
+    )
+    from warmline.routing import decide_route
+
+    config = RoutingConfig(
+        thresholds=[ThresholdRule(ai_min=0.0, monitored_min=0.0)],
+        ai_endpoints=[
+            AIEndpoint(name="bot", version="1", url="http://x/v1", capability={"*": 0.9})
+        ],
+    )
+
+    def route(intent: str, confidence: float, health: EndpointHealth) -> Route:
+        request = RouteRequest(
+            interaction_id="i-1",
+            channel=Channel.CHAT,
+            segment="standard",
+            language="en",
+            classification=Classification(intent=intent, confidence=confidence, model_version="m"),
+        )
+        snapshot = FleetSnapshot(endpoints=[health])
+        return decide_route(request, config, snapshot, OrchestrationPattern.PRE_ACD).route
+
+    degraded = EndpointHealth(
+        name="bot",
+        version="1",
+        breaker="degraded",
+        allowed_intents=["store_hours"],
+        min_confidence=0.9,
+    )
+    assert route("store_hours", 0.95, degraded) is Route.AI
+    assert route("refund_request", 0.95, degraded) is Route.HUMAN
+    assert route("store_hours", 0.85, degraded) is Route.HUMAN
+    capped = EndpointHealth(name="bot", version="1", active_sessions=5, max_sessions=5)
+    assert route("store_hours", 0.95, capped) is Route.HUMAN
