@@ -79,7 +79,10 @@ def dev() -> None:
     settings = load_settings()
 
     async def main() -> None:
-        async with embedded_stack(settings, ai_latency_ms=80, handle_time_scale=0.02) as stack:
+        # No simulated supervisors here: reviews wait for you (`warmline supervise`, `temporal`).
+        async with embedded_stack(
+            settings, ai_latency_ms=80, handle_time_scale=0.02, supervisors=0
+        ) as stack:
             console.print(
                 f"[bold green]Warmline is running.[/bold green] Temporal "
                 f"{settings.temporal_address} (UI {stack.ui_url}), API "

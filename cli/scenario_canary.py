@@ -44,7 +44,13 @@ from models.fleet_analysis import AnalysisTemplate, default_checks
 from models.routing import EndpointRole, RoutingConfig
 from simulators.ai_fleet import FaultMode, FaultRule
 from simulators.traffic import generate_traffic
-from warmline.default_config import CARE_BOT, default_routing_config, fleet_endpoint_url
+from warmline.default_config import (
+    CARE_BOT,
+    HUMAN_ONLY_INTENTS,
+    default_routing_config,
+    fleet_endpoint_url,
+)
+from warmline.intents import OUT_OF_SCOPE
 from warmline.registry import apply_changes, versions_of
 
 CUSTOMERS = 16
@@ -52,7 +58,7 @@ STEPS = (25.0, 50.0, 100.0)
 BAKE_SECONDS = 20.0
 SETTLE_SECONDS = 15.0
 """Most escalated demo conversations (queue + human) close within this."""
-MIN_SAMPLE = 8
+MIN_SAMPLE = 6
 POLL_SECONDS = 2.0
 REFRESH_SECONDS = 0.5
 ROLLOUT_TIMEOUT_SECONDS = 240.0
@@ -93,8 +99,13 @@ class CanaryDemo:
         self.stop = asyncio.Event()
         self.served: Counter[str] = Counter()
         self.failures: list[str] = []
-        # A new seed per run: facts are idempotent on the interaction id.
-        self.scripts = iter(generate_traffic(50_000, seed=int(time.time()) % 1_000_000))
+        # A new seed per run: facts are idempotent on the interaction id. Customers whose
+        # intent always goes to a person only queue at the ACD here; they are left out.
+        self.scripts = (
+            script
+            for script in generate_traffic(50_000, seed=int(time.time()) % 1_000_000)
+            if script.intent not in HUMAN_ONLY_INTENTS and script.intent != OUT_OF_SCOPE
+        )
 
     async def customer(self) -> None:
         while not self.stop.is_set():
