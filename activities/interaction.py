@@ -9,8 +9,8 @@ Every activity is idempotent: keys derive from the workflow id and the step.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -125,7 +125,10 @@ class InteractionActivities:
                     source="upstream",
                 )
             else:
-                classification = self.deps.classifier.classify(request.text)
+                # Off the event loop: torch releases the GIL, so other turns go on meanwhile.
+                classification = await asyncio.to_thread(
+                    self.deps.classifier.classify, request.text
+                )
         classify_ms = (time.perf_counter() - started) * 1000
         config = await self.deps.configs.get()
         snapshot = FleetSnapshot(

@@ -12,6 +12,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from cli import fleet_client as fc
 from models.fleet import (
@@ -222,15 +223,27 @@ def ab_status(agent: Annotated[str, typer.Argument()]) -> None:
         f"blended containment for WFM: {report.blended_containment or 0:.1%} "
         f"[{report.blended_ci_low or 0:.1%}, {report.blended_ci_high or 0:.1%}]"
     )
+    table = Table(title=f"variants against control {report.control}")
+    for column in ("variant", "metric", "control", "variant value", "difference", "95% CI", "p"):
+        table.add_column(column)
     for comparison in report.comparisons:
         for lift in (comparison.containment, comparison.average_handle_time, comparison.csat):
-            fc.console.print(
-                f"{comparison.variant} vs {report.control} {lift.metric}: "
-                f"{lift.difference if lift.difference is not None else '-'} "
-                f"CI [{lift.ci_low}, {lift.ci_high}] p={lift.p_value}"
+            table.add_row(
+                comparison.variant,
+                lift.metric,
+                _g(lift.control_value),
+                _g(lift.variant_value),
+                _g(lift.difference) + (" *" if lift.significant else ""),
+                f"[{_g(lift.ci_low)}, {_g(lift.ci_high)}]",
+                _g(lift.p_value),
             )
+    fc.console.print(table)
     for reason in report.reasons:
         fc.console.print(reason)
+
+
+def _g(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
 
 
 @ab_app.command("stop")

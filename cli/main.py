@@ -15,7 +15,7 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 
-from models import acd, interaction, routing
+from models import acd, canary, fleet, interaction, routing, supervision
 from warmline.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -44,6 +44,13 @@ PUBLIC_SCHEMAS: dict[str, type[BaseModel]] = {
     "ContextPackage": acd.ContextPackage,
     "TransferRequest": acd.TransferRequest,
     "RoutingConfig": routing.RoutingConfig,
+    "ReviewResponse": supervision.ReviewResponse,
+    "SupervisionPolicy": supervision.SupervisionPolicy,
+    "CanaryRolloutInput": canary.CanaryRolloutInput,
+    "CanaryStatus": canary.CanaryStatus,
+    "RollbackInput": fleet.RollbackInput,
+    "ABTestInput": fleet.ABTestInput,
+    "ABTestState": fleet.ABTestState,
 }
 
 

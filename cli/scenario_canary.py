@@ -170,6 +170,7 @@ class CanaryDemo:
                 await asyncio.sleep(REFRESH_SECONDS)
         if not status.state.terminal:
             await handle.signal("abort", {"by": "demo", "reason": "demo timeout"})
+        self.console.print()
         return await handle.result()
 
     def view(self, title: str, status: CanaryStatus) -> Group:

@@ -1,9 +1,10 @@
-"""Contracts of fleet management: registry changes, canary rollouts, A/B tests, rollbacks.
+"""Contracts of fleet management: registry changes, A/B tests, rollbacks, WFM events.
 
 The registry is the routing config's ``ai_endpoints``: every change is a new config version
 (author ``canary:<workflow id>``, ``rollback:<workflow id>`` or an operator) plus an event on
 the ``fleet`` audit stream. Long-running fleet workflows keep all they know in one state model
-that continue-as-new carries and the ``status`` query returns.
+that continue-as-new carries and the ``status`` query returns. The canary rollout's contracts
+are in ``models.canary``; metrics, analysis templates and reports in ``models.fleet_analysis``.
 """
 
 from __future__ import annotations

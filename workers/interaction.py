@@ -14,8 +14,8 @@ from activities.acd_client import AcdClient
 from activities.ai_client import AIClient
 from activities.config_cache import RoutingConfigCache
 from activities.fleet_health import FleetHealth
-from activities.supervision import SupervisionPolicyCache
 from activities.interaction import IntentClassifier, InteractionActivities, InteractionDeps
+from activities.supervision import SupervisionPolicyCache
 from models.interaction import INTERACTION_TASK_QUEUE
 from store.repository import Store
 from warmline.default_config import default_routing_config

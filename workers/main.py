@@ -13,8 +13,8 @@ import logging
 from warmline.settings import Settings
 from workers.client import connect, ensure_search_attributes
 from workers.interaction import interaction_deps
-from workers.registry import build_workers
 from workers.metrics import start_metrics_server
+from workers.registry import build_workers
 
 log = logging.getLogger("warmline.worker")
 

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         CANARY_WORKFLOW,
         PromoteCanary,
         RegistryChange,
+        RegistryChangeResult,
         RejectCanary,
         SetCanaryShare,
     )
@@ -187,6 +188,8 @@ class CanaryRolloutWorkflow:
                     self._events.insert(0, ApplyFailed(at=helpers.now(), reason=str(err.cause)))
                     return
                 state.config_version = result.config_version
+            # A refused promotion or rollback (someone edited the registry by hand) fails the
+            # rollout where operators see it, instead of pretending the registry changed.
             case PromoteAction():
                 change = PromoteCanary(agent=state.agent, version=state.canary_version)
                 state.config_version = (
@@ -214,7 +217,7 @@ class CanaryRolloutWorkflow:
                     },
                 )
 
-    async def _apply(self, change_id: str, change: RegistryChange) -> Any:
+    async def _apply(self, change_id: str, change: RegistryChange) -> RegistryChangeResult:
         actor = f"canary:{workflow.info().workflow_id}"
         reason = self.state.decisions[-1].reasons[0] if self.state.decisions else ""
         return await helpers.apply_registry_change(change_id, actor, reason, [change])

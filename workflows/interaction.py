@@ -562,6 +562,7 @@ class InteractionWorkflow(SupervisionMixin, HandoverMixin):
         facts = build_facts(c, workflow.info().workflow_id, ended, outcome)
         workflow.upsert_search_attributes(
             [
+                *self._search_attributes(),
                 sa.INTERACTION_STATE.value_set(InteractionState.CLOSED.value),
                 sa.POOL.value_set(facts.pool),
             ]

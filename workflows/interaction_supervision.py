@@ -52,15 +52,22 @@ class SupervisionMixin(InteractionBase):
     def _apply_plan(self, plan: SupervisionPlan | None) -> None:
         c = self.c
         c.supervision = plan
-        intent = c.classification.intent if c.classification else "unknown"
-        updates: list[Any] = [sa.INTENT.value_set(intent)]
         if plan is not None:
-            updates.append(sa.SUPERVISION_MODE.value_set(plan.mode.value))
             self._audit(
                 "supervision_mode",
                 {"mode": plan.mode.value, "reason": plan.reason, "policy": plan.policy_version},
             )
-        workflow.upsert_search_attributes(updates)
+
+    def _search_attributes(self) -> list[Any]:
+        """Intent and mode, upserted only when someone needs to find the interaction (a held
+        draft, the close): a visibility write per routing would halve throughput."""
+        c = self.c
+        updates: list[Any] = [
+            sa.INTENT.value_set(c.classification.intent if c.classification else "unknown")
+        ]
+        if c.supervision is not None:
+            updates.append(sa.SUPERVISION_MODE.value_set(c.supervision.mode.value))
+        return updates
 
     def _semi_autonomous_gate(self, safe_text: str) -> SemiAutonomousTrigger | None:
         """Before the AI answers: does this turn need a human's approval or the human?"""
@@ -120,7 +127,11 @@ class SupervisionMixin(InteractionBase):
         held_at = workflow.now()
         c.pending_draft = PendingDraft(draft_id=draft_id, turn=turn, text=draft, created_at=held_at)
         workflow.upsert_search_attributes(
-            [sa.PENDING_REVIEW.value_set(True), sa.REVIEW_SINCE.value_set(held_at)]
+            [
+                *self._search_attributes(),
+                sa.PENDING_REVIEW.value_set(True),
+                sa.REVIEW_SINCE.value_set(held_at),
+            ]
         )
         self._audit("draft_held", {"draft_id": draft_id, "turn": turn, "why": why})
         self._touch()

@@ -29,8 +29,10 @@ from temporalio.worker import Worker
 
 from bench.throughput.bare import BareUpdateWorkflow, BareWorkflow, bare_activity
 from cli.stack import temporal_cli
+from models import search_attributes
 from models.interaction import INTERACTION_TASK_QUEUE, interaction_workflow_id
 from models.routing import ThresholdRule
+from models.supervision import SupervisionMode, SupervisionPolicy
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
@@ -142,6 +144,7 @@ async def main(interactions: int, turns: int, concurrency: int) -> None:
         dev_server_existing_path=temporal_cli(),
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
+        search_attributes=search_attributes.ALL,
     )
     data = Path(tempfile.mkdtemp(prefix="warmline-bench-"))
     store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
@@ -166,6 +169,10 @@ async def main(interactions: int, turns: int, concurrency: int) -> None:
                     }
                 ),
                 "bench",
+            )
+            # Supervision is measured by its own tests; here the AI answers unreviewed.
+            store.save_supervision_policy(
+                SupervisionPolicy(default_mode=SupervisionMode.FULLY_AUTONOMOUS), "bench"
             )
             async with interaction_deps(settings, store=store) as deps:
                 bare = Worker(

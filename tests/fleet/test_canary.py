@@ -179,10 +179,10 @@ async def test_worse_containment_is_rolled_back_at_the_first_significant_step(
     assert containment is not None and containment.p_value is not None
     assert containment.p_value < containment.alpha
     assert containment.canary_value == 0.0
-    config = stack.store.active_routing_config()
-    assert config is not None
-    assert find(config, CARE_BOT, CANARY_VERSION).role is EndpointRole.RETIRED
-    assert live_shares(config, CARE_BOT) == {CARE_BOT_VERSION: 100.0}
+    registry = stack.store.active_routing_config()
+    assert registry is not None
+    assert find(registry, CARE_BOT, CANARY_VERSION).role is EndpointRole.RETIRED
+    assert live_shares(registry, CARE_BOT) == {CARE_BOT_VERSION: 100.0}
     assert state.decisions[-1].kind is DecisionKind.ROLLBACK
     assert "guardrail breached: containment_rate" in state.decisions[-1].reasons
     await stack.record("canary_rolled_back", handle)

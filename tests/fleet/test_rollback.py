@@ -153,3 +153,30 @@ async def test_a_rollback_without_a_warm_version_is_refused_naming_why(
     with pytest.raises(WorkflowFailureError) as failure:
         await finished(handle)
     assert "failover_to_human" in str(failure.value.cause)
+
+
+async def test_a_rollback_stops_the_agents_canary_rollout_first(stack: FleetStack) -> None:
+    from models.canary import CanaryPhase, CanaryRolloutInput, RolloutConfig, RolloutStep
+
+    canary = await stack.start_canary(
+        CanaryRolloutInput(
+            agent=CARE_BOT,
+            canary_version=CANARY_VERSION,
+            rollout=RolloutConfig(
+                steps=[RolloutStep(weight_percent=30, bake_seconds=600, min_sample=1000)]
+            ),
+        )
+    )
+    handle = await start_rollback(
+        stack.client,
+        RollbackInput(mode=RollbackMode.GRADUATED, agent=CARE_BOT, step_percent=20),
+    )
+    await stack.env.sleep(INTERVAL)
+    state = await finished(handle)
+    assert (
+        state.shifts_applied == 2 and f"stopped the canary rollout of {CARE_BOT}" in state.reasons
+    )
+    rollout = await asyncio.wait_for(canary.result(), timeout=RESULT_TIMEOUT_SECONDS)
+    assert rollout.phase is CanaryPhase.ABORTED
+    assert "registry left as is" in rollout.decisions[-1].reasons[-1]
+    assert canary_share(stack) == 0.0

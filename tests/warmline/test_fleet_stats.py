@@ -7,22 +7,23 @@ import random
 
 import pytest
 
+from warmline import distributions as dist
 from warmline import fleet_stats as fs
 from warmline.fleet_stats import Summary
 
 
 def test_distributions_match_reference_values() -> None:
-    assert fs.normal_sf(2.0) == pytest.approx(0.022750131948179195, rel=1e-12)
-    assert fs.normal_ppf(0.975) == pytest.approx(1.959963984540054, rel=1e-12)
-    assert fs.normal_ppf(1e-10) == pytest.approx(-6.361340902404056, rel=1e-10)
-    assert fs.student_t_sf(2.1, 7.5) == pytest.approx(0.035618535729039044, rel=1e-10)
-    assert fs.student_t_sf(-1.3, 12) == pytest.approx(0.8909914144582429, rel=1e-10)
-    assert fs.student_t_ppf(0.975, 4.3) == pytest.approx(2.70169489828223, rel=1e-9)
-    assert fs.chi2_sf(15, 4) == pytest.approx(0.004701217146256585, rel=1e-10)
-    assert fs.chi2_sf(80, 30) == pytest.approx(1.9756232434910563e-06, rel=1e-9)
-    assert fs.binomial_sf(12, 100, 0.05) == pytest.approx(0.004274182466365919, rel=1e-10)
-    assert fs.binomial_sf(0, 5, 0.05) == 1.0
-    assert fs.binomial_sf(6, 5, 0.05) == 0.0
+    assert dist.normal_sf(2.0) == pytest.approx(0.022750131948179195, rel=1e-12)
+    assert dist.normal_ppf(0.975) == pytest.approx(1.959963984540054, rel=1e-12)
+    assert dist.normal_ppf(1e-10) == pytest.approx(-6.361340902404056, rel=1e-10)
+    assert dist.student_t_sf(2.1, 7.5) == pytest.approx(0.035618535729039044, rel=1e-10)
+    assert dist.student_t_sf(-1.3, 12) == pytest.approx(0.8909914144582429, rel=1e-10)
+    assert dist.student_t_ppf(0.975, 4.3) == pytest.approx(2.70169489828223, rel=1e-9)
+    assert dist.chi2_sf(15, 4) == pytest.approx(0.004701217146256585, rel=1e-10)
+    assert dist.chi2_sf(80, 30) == pytest.approx(1.9756232434910563e-06, rel=1e-9)
+    assert dist.binomial_sf(12, 100, 0.05) == pytest.approx(0.004274182466365919, rel=1e-10)
+    assert dist.binomial_sf(0, 5, 0.05) == 1.0
+    assert dist.binomial_sf(6, 5, 0.05) == 0.0
 
 
 def test_distributions_agree_with_scipy_across_their_range() -> None:
@@ -30,12 +31,12 @@ def test_distributions_agree_with_scipy_across_their_range() -> None:
     rng = random.Random(4)
     for _ in range(200):
         x, df = rng.uniform(-6, 6), rng.uniform(1, 200)
-        assert fs.student_t_sf(x, df) == pytest.approx(stats.t.sf(x, df), rel=1e-8, abs=1e-14)
+        assert dist.student_t_sf(x, df) == pytest.approx(stats.t.sf(x, df), rel=1e-8, abs=1e-14)
         q = rng.uniform(0.001, 60)
         k = rng.randint(1, 40)
-        assert fs.chi2_sf(q, k) == pytest.approx(stats.chi2.sf(q, k), rel=1e-8, abs=1e-14)
+        assert dist.chi2_sf(q, k) == pytest.approx(stats.chi2.sf(q, k), rel=1e-8, abs=1e-14)
         p = rng.uniform(1e-6, 1 - 1e-6)
-        assert fs.normal_ppf(p) == pytest.approx(stats.norm.ppf(p), rel=1e-9, abs=1e-12)
+        assert dist.normal_ppf(p) == pytest.approx(stats.norm.ppf(p), rel=1e-9, abs=1e-12)
 
 
 def test_two_proportion_ztest_pooled_without_margin() -> None:
@@ -44,7 +45,7 @@ def test_two_proportion_ztest_pooled_without_margin() -> None:
     pooled_se = math.sqrt(0.25 * 0.75 * (2 / 100))
     assert result.estimate == pytest.approx(0.10)
     assert result.statistic == pytest.approx(0.10 / pooled_se)
-    assert result.p_value == pytest.approx(fs.normal_sf(0.10 / pooled_se))
+    assert result.p_value == pytest.approx(dist.normal_sf(0.10 / pooled_se))
     assert result.ci_low < 0.10 < result.ci_high
     corrected = fs.two_proportion_ztest(30, 100, 20, 100)
     assert corrected is not None

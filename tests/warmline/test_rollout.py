@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -100,7 +101,7 @@ def observed_with(
     )
 
 
-def kinds(actions: list[object]) -> list[str]:
+def kinds(actions: Sequence[object]) -> list[str]:
     return [getattr(action, "kind", "") for action in actions]
 
 
