@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from models.interaction import (
         INTERACTION_WORKFLOW,
         AwaitReply,
+        Channel,
         ChannelSwitched,
         CustomerMessage,
         EndInteraction,
@@ -418,26 +419,31 @@ class InteractionWorkflow(SupervisionMixin, HandoverMixin):
             self._audit("ai_failed", {"endpoint": endpoint, "error": detail})
             return None
 
-    async def _fallback_decision(self, failed: RoutingDecision) -> RoutingDecision | None:
-        """Re-route once after an endpoint failed: another healthy version may take the turn."""
+    async def _reroute(self, pattern: OrchestrationPattern, channel: Channel) -> RoutingDecision:
+        """Route again with the classification already made (fail-over, channel switch)."""
         c = self.c
-        if c.pattern is None or failed.ai_endpoint is None:
-            return None
         triage = await workflow.execute_local_activity_method(
             InteractionActivities.triage,
             TriageRequest(
                 interaction_id=c.request.interaction_id,
                 text="",
-                channel=c.channel,
+                channel=channel,
                 segment=c.request.customer.segment,
                 language=c.request.customer.language,
                 entry_point=c.request.entry_point,
-                pattern=c.pattern,
+                pattern=pattern,
                 classification=c.classification,
             ),
             start_to_close_timeout=DECISION_TIMEOUT,
         )
-        new = triage.decision
+        return triage.decision
+
+    async def _fallback_decision(self, failed: RoutingDecision) -> RoutingDecision | None:
+        """Re-route once after an endpoint failed: another healthy version may take the turn."""
+        c = self.c
+        if c.pattern is None or failed.ai_endpoint is None:
+            return None
+        new = await self._reroute(c.pattern, c.channel)
         old = failed.ai_endpoint
         if new.ai_endpoint is None or (new.ai_endpoint.name, new.ai_endpoint.version) == (
             old.name,
@@ -686,30 +692,17 @@ class InteractionWorkflow(SupervisionMixin, HandoverMixin):
                 f"channel switched from {previous.value} to {switch.channel.value}"
             ]
             if c.state is InteractionState.AI_ACTIVE and c.pattern is not None:
-                triage = await workflow.execute_local_activity_method(
-                    InteractionActivities.triage,
-                    TriageRequest(
-                        interaction_id=c.request.interaction_id,
-                        text="",
-                        channel=switch.channel,
-                        segment=c.request.customer.segment,
-                        language=c.request.customer.language,
-                        entry_point=c.request.entry_point,
-                        pattern=c.pattern,
-                        classification=c.classification,
-                    ),
-                    start_to_close_timeout=DECISION_TIMEOUT,
-                )
-                reasons += triage.decision.reasons
-                self._record_decision(triage.decision, reasons[:1])
-                route = triage.decision.route
+                decision = await self._reroute(c.pattern, switch.channel)
+                reasons += decision.reasons
+                self._record_decision(decision, reasons[:1])
+                route = decision.route
                 if route is Route.HUMAN:
                     reply = await self._escalate(
-                        EscalationTrigger.CHANNEL_SWITCH, "; ".join(triage.decision.reasons)
+                        EscalationTrigger.CHANNEL_SWITCH, "; ".join(decision.reasons)
                     )
                     self._append(c.turns, Sender.SYSTEM, reply.text)
                 else:
-                    c.decision = triage.decision
+                    c.decision = decision
             self._touch()
             return ChannelSwitched(
                 channel=switch.channel, previous_channel=previous, route=route, reasons=reasons
