@@ -87,9 +87,11 @@ def train(
     fine_tune: Annotated[
         bool, typer.Option("--fine-tune", help="Train the encoder too (slower, more accurate).")
     ] = False,
-    epochs: Annotated[float, typer.Option(help="Fine-tuning epochs.")] = 3.0,
+    epochs: Annotated[float, typer.Option(help="Fine-tuning epochs.")] = 4.0,
     batch_size: Annotated[int, typer.Option(help="Fine-tuning batch size.")] = 32,
-    learning_rate: Annotated[float, typer.Option(help="Fine-tuning encoder learning rate.")] = 1e-4,
+    learning_rate: Annotated[
+        float, typer.Option(help="Fine-tuning encoder learning rate.")
+    ] = 1.5e-4,
     base_model: Annotated[
         str | None,
         typer.Option(
@@ -102,7 +104,7 @@ def train(
         typer.Option(
             help="Share of right in-scope validation answers the out-of-scope threshold may flag."
         ),
-    ] = 0.01,
+    ] = 0.005,
     seed: Annotated[int, typer.Option(help="Seed for splits and training.")] = 0,
     json_out: JsonOpt = False,
 ) -> None:

@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # when run as a script
     sys.path.insert(0, str(REPO))
 
+from warmline.classifier.calibration import DEFAULT_MAX_IN_SCOPE_LOSS  # noqa: E402
 from warmline.classifier.data import LabelledData  # noqa: E402
 
 DATA = REPO.parent / "shared" / "datasets" / "clinc150" / "data_full.json"
@@ -150,11 +151,11 @@ def _verdicts(figures: dict[str, Any]) -> list[str]:
 
 @app.command()
 def main(
-    epochs: Annotated[float, typer.Option(help="Fine-tuning epochs.")] = 3.0,
+    epochs: Annotated[float, typer.Option(help="Fine-tuning epochs.")] = 4.0,
     batch_size: Annotated[int, typer.Option(help="Fine-tuning batch size.")] = 32,
     max_in_scope_loss: Annotated[
         float, typer.Option(help="Validation in-scope budget of the out-of-scope threshold.")
-    ] = 0.003,
+    ] = DEFAULT_MAX_IN_SCOPE_LOSS,
     latency_samples: Annotated[int, typer.Option(help="Timed single calls.")] = 1000,
     frozen: Annotated[bool, typer.Option(help="Run the frozen-head model.")] = True,
     fine_tune: Annotated[bool, typer.Option(help="Run the fine-tuned model.")] = True,

@@ -52,13 +52,29 @@ def trained(tiny_csvs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 
 def test_evaluate_json(trained: Path, tiny_csvs: dict[str, Path]) -> None:
     result = CliRunner().invoke(
-        app, ["evaluate", "--model", str(trained), "--data", str(tiny_csvs["test"]), "--json",
-              "--latency-samples", "20"]
+        app,
+        [
+            "evaluate",
+            "--model",
+            str(trained),
+            "--data",
+            str(tiny_csvs["test"]),
+            "--json",
+            "--latency-samples",
+            "20",
+        ],
     )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
-    for key in ("accuracy", "macro_f1", "ece", "oos_precision", "oos_recall",
-                "latency_p50_ms", "latency_p95_ms"):
+    for key in (
+        "accuracy",
+        "macro_f1",
+        "ece",
+        "oos_precision",
+        "oos_recall",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    ):
         assert key in figures
     assert figures["accuracy"] > 0.6
 
@@ -75,8 +91,17 @@ def test_predict_json(trained: Path) -> None:
 
 def test_suggest_thresholds_json(trained: Path, tiny_csvs: dict[str, Path]) -> None:
     result = CliRunner().invoke(
-        app, ["suggest-thresholds", "--model", str(trained), "--data", str(tiny_csvs["test"]),
-              "--precision", "0.9", "--json"]
+        app,
+        [
+            "suggest-thresholds",
+            "--model",
+            str(trained),
+            "--data",
+            str(tiny_csvs["test"]),
+            "--precision",
+            "0.9",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     proposal = json.loads(result.stdout)

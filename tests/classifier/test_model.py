@@ -105,3 +105,14 @@ def test_batch_matches_single(default_model: IntentModel) -> None:
         assert (single.intent, single.out_of_scope) == (result.intent, result.out_of_scope)
         assert single.confidence == pytest.approx(result.confidence, abs=1e-4)
     assert default_model.classify_batch([]) == []
+
+
+def test_concurrent_classify_from_threads(default_model: IntentModel) -> None:
+    """Activities classify from worker threads; the tokenizer and model must not trip."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = list(CONTACT_CENTER) * 3
+    expected = [default_model.classify(t).intent for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda t: default_model.classify(t).intent, texts))
+    assert got == expected

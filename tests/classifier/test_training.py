@@ -38,7 +38,9 @@ def test_calibration_reduces_or_keeps_ece(clinc_model_dir: Path) -> None:
 
 
 def test_round_trip_same_predictions_and_version(
-    clinc_model: IntentModel, clinc_model_dir: Path, clinc_subset: dict[str, LabelledData],
+    clinc_model: IntentModel,
+    clinc_model_dir: Path,
+    clinc_subset: dict[str, LabelledData],
     tmp_path: Path,
 ) -> None:
     copy = tmp_path / "copy"
@@ -62,22 +64,36 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised two-layer BERT with the MiniLM tokenizer: fast to fine-tune."""
     out = tmp_path_factory.mktemp("tiny_bert")
     torch.manual_seed(0)
-    config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64)
+    config = BertConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
     BertModel(config, add_pooling_layer=False).save_pretrained(out)
-    AutoTokenizer.from_pretrained(bundled_encoder_path(), local_files_only=True).save_pretrained(out)
+    AutoTokenizer.from_pretrained(bundled_encoder_path(), local_files_only=True).save_pretrained(
+        out
+    )
     return out
 
 
 def test_fine_tune_saves_encoder_in_model_dir(tiny_bert: Path, tmp_path: Path) -> None:
     data = LabelledData(
-        ["reset my password", "forgot my password", "password locked out",
-         "refund my order", "i want my money back", "refund please",
-         "what's the weather", "tell me a joke"] * 3,
+        [
+            "reset my password",
+            "forgot my password",
+            "password locked out",
+            "refund my order",
+            "i want my money back",
+            "refund please",
+            "what's the weather",
+            "tell me a joke",
+        ]
+        * 3,
         ["password", "password", "password", "refund", "refund", "refund", "oos", "oos"] * 3,
     )
-    options = TrainOptions(fine_tune=True, base_model=str(tiny_bert),
-                           finetune=FineTuneConfig(epochs=2, batch_size=8, frozen_layers=1))
+    options = TrainOptions(
+        fine_tune=True,
+        base_model=str(tiny_bert),
+        finetune=FineTuneConfig(epochs=2, batch_size=8, frozen_layers=1),
+    )
     result = train_model(data, tmp_path / "ft", options=options)
     assert (tmp_path / "ft" / "encoder" / "model.safetensors").is_file()
     assert result.metrics["train"]["frozen_layers"] == 1

@@ -93,6 +93,7 @@ def save_head(
     _write_json(out_dir / LABELS_FILE, {"labels": spec.labels, "oos_label": spec.oos_label})
     tensors = {"weight": weight.detach().float().contiguous(), "bias": bias.detach().float()}
     save_file(tensors, str(out_dir / HEAD_FILE), metadata={"format": str(FORMAT)})
+    (out_dir / HEAD_FILE).chmod(0o644)  # safetensors writes owner-only; the model is shared
     save_calibration(out_dir, spec.calibration)
     if metrics is not None:
         save_metrics(out_dir, metrics)

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 ECE_BINS = 15
-DEFAULT_MAX_IN_SCOPE_LOSS = 0.01
+DEFAULT_MAX_IN_SCOPE_LOSS = 0.005
 
 
 OOS_SCORES = ("msp", "energy")

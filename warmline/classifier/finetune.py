@@ -48,7 +48,7 @@ CACHE_BATCH = 128
 
 @dataclass(frozen=True)
 class FineTuneConfig:
-    epochs: float = 3.0
+    epochs: float = 4.0
     batch_size: int = 32
     learning_rate: float = 1.5e-4
     head_learning_rate: float = 1e-3

@@ -153,11 +153,6 @@ class IntentModel:
     def calibration(self) -> Calibration:
         return self.spec.calibration
 
-    def with_calibration(self, calibration: Calibration) -> IntentModel:
-        """The same weights under another calibration (used while fitting it)."""
-        spec = ModelSpec(**{**self.spec.__dict__, "calibration": calibration})
-        return IntentModel(self.path, spec, self.scorer, self.version)
-
     def _empty(self) -> Classification:
         return Classification(
             intent=OUT_OF_SCOPE,

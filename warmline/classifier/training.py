@@ -116,6 +116,74 @@ def _calibrate(
     return calibration, record
 
 
+@dataclass
+class _Trained:
+    """A head, the encoder it sits on (as inference will load it) and validation embeddings."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor
+    encoder: SentenceEncoder
+    encoder_ref: str
+    x_val: torch.Tensor
+    val_seconds: float
+    details: dict[str, Any]
+
+
+def _embed_timed(
+    encoder: SentenceEncoder, texts: list[str], progress: bool
+) -> tuple[torch.Tensor, float]:
+    start = time.perf_counter()
+    return encoder.embed(texts, progress=progress), time.perf_counter() - start
+
+
+def _frozen_head(
+    train: LabelledData, val: LabelledData, labels: list[str], options: TrainOptions
+) -> _Trained:
+    encoder = SentenceEncoder(resolve_encoder(options.base_model))
+    x_train = encoder.embed(train.texts, progress=options.progress)
+    x_val, seconds = _embed_timed(encoder, val.texts, options.progress)
+    y_train, y_val = _targets(train, labels), _targets(val, labels)
+    known = y_val >= 0
+    weight, bias, weight_decay = select_linear_head(
+        x_train, y_train, x_val[known], y_val[known], len(labels)
+    )
+    details = {"mode": "frozen-head", "weight_decay": weight_decay}
+    return _Trained(weight, bias, encoder, options.base_model, x_val, seconds, details)
+
+
+def _fine_tuned(
+    train: LabelledData,
+    val: LabelledData,
+    labels: list[str],
+    options: TrainOptions,
+    out_dir: Path,
+    on_step: StepCallback | None,
+) -> _Trained:
+    tuned = fine_tune(
+        resolve_encoder(options.base_model),
+        train.texts,
+        _targets(train, labels),
+        len(labels),
+        options.finetune,
+        on_step,
+    )
+    tuned.model.save_pretrained(str(out_dir / ENCODER_DIR), safe_serialization=True)
+    tuned.tokenizer.save(out_dir / ENCODER_DIR)
+    details = {
+        "mode": "fine-tune",
+        "finetune": asdict(options.finetune),
+        "steps": tuned.steps,
+        "frozen_layers": tuned.frozen_layers,
+        "fine_tune_seconds": round(tuned.seconds, 1),
+    }
+    weight, bias = tuned.weight, tuned.bias
+    del tuned
+    # Validation goes through the saved encoder on the inference path, exactly as served.
+    encoder = SentenceEncoder(out_dir / ENCODER_DIR)
+    x_val, seconds = _embed_timed(encoder, val.texts, options.progress)
+    return _Trained(weight, bias, encoder, ENCODER_DIR, x_val, seconds, details)
+
+
 def train_model(
     train: LabelledData,
     out_dir: str | Path,
@@ -134,54 +202,29 @@ def train_model(
         val_source = f"stratified {options.val_fraction:.0%} of training data"
     labels = train.intents + ([OUT_OF_SCOPE] if train.has_oos else [])
     val, unknown = _val_with_known_labels(val, labels)
-    y_train, y_val = _targets(train, labels), _targets(val, labels)
     _prepare_out_dir(out_dir)
-    encoder_path = resolve_encoder(options.base_model)
     torch.manual_seed(options.seed)
-
-    details: dict[str, Any] = {"mode": "fine-tune" if options.fine_tune else "frozen-head"}
     if options.fine_tune:
-        tuned = fine_tune(
-            encoder_path, train.texts, y_train, len(labels), options.finetune, on_step
-        )
-        tuned.model.save_pretrained(str(out_dir / ENCODER_DIR), safe_serialization=True)
-        tuned.tokenizer.save(out_dir / ENCODER_DIR)
-        weight, bias = tuned.weight, tuned.bias
-        encoder_ref = ENCODER_DIR
-        details.update(
-            finetune=asdict(options.finetune),
-            steps=tuned.steps,
-            fine_tune_seconds=round(tuned.seconds, 1),
-        )
-        del tuned
-        encoder = SentenceEncoder(out_dir / ENCODER_DIR)
+        trained = _fine_tuned(train, val, labels, options, out_dir, on_step)
     else:
-        encoder = SentenceEncoder(encoder_path)
-        x_train = encoder.embed(train.texts, progress=options.progress)
-        x_val_frozen = encoder.embed(val.texts, progress=options.progress)
-        weight, bias, weight_decay = select_linear_head(
-            x_train, y_train, x_val_frozen, y_val.clamp(min=0), len(labels)
-        )
-        encoder_ref = options.base_model
-        details["weight_decay"] = weight_decay
-    embed_start = time.perf_counter()
-    x_val = encoder.embed(val.texts, progress=options.progress)
-    embed_seconds = time.perf_counter() - embed_start
-    val_logits = torch.nn.functional.linear(x_val, weight, bias)
+        trained = _frozen_head(train, val, labels, options)
+
+    val_logits = torch.nn.functional.linear(trained.x_val, trained.weight, trained.bias)
+    y_val = _targets(val, labels)
     calibration, record = _calibrate(val_logits, y_val, labels, options.max_in_scope_loss)
     spec = ModelSpec(
         kind="embedding-head",
         labels=labels,
         oos_label=OUT_OF_SCOPE if train.has_oos else None,
         calibration=calibration,
-        encoder_ref=encoder_ref,
+        encoder_ref=trained.encoder_ref,
     )
-    save_head(out_dir, spec, weight, bias)
+    save_head(out_dir, spec, trained.weight, trained.bias)
     version = model_version(out_dir, spec)
-    has_content = [encoder.tokenizer.has_content(s) for s in encoder.tokenizer.encode(val.texts)]
-    scored = Scored(
-        val, decide(val_logits, calibration, spec.oos_index), has_content, labels, embed_seconds
-    )
+    tokenizer = trained.encoder.tokenizer
+    has_content = [tokenizer.has_content(s) for s in tokenizer.encode(val.texts)]
+    decisions = decide(val_logits, calibration, spec.oos_index)
+    scored = Scored(val, decisions, has_content, labels, trained.val_seconds)
     metrics: dict[str, Any] = {
         "version": version,
         "base_model": options.base_model,
@@ -190,12 +233,12 @@ def train_model(
             "examples": len(train),
             "oos_examples": train.labels.count(OUT_OF_SCOPE),
             "seconds": round(time.perf_counter() - started, 1),
-            **details,
+            **trained.details,
         },
         "calibration": {**calibration.to_json(), **record},
         "validation": {"source": val_source, "unknown_labels_as_oos": unknown, **figures(scored)},
     }
-    del encoder
+    del trained
     if test is not None:
         from warmline.classifier.model import IntentModel
 
