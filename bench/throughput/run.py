@@ -197,7 +197,8 @@ async def main(interactions: int, turns: int, concurrency: int) -> None:
     print(f"  single-turn interaction    : {full_rate:8.1f}/s  (facts stored: {stored})")
     print(f"  ratio interaction / bare   : {full_rate / bare_rate:8.2f}  (goal >= 0.5)")
     print(f"turn latency, ms (n={turns} sequential turns):")
-    for name, samples in (("bare update + local act.", bare_ms), ("send_message -> AI reply", turn_ms)):
+    rows = (("bare update + local act.", bare_ms), ("send_message -> AI reply", turn_ms))
+    for name, samples in rows:
         print(
             f"  {name:25}: p50 {statistics.median(samples):6.1f}  "
             f"p95 {_percentile(samples, 95):6.1f}  p99 {_percentile(samples, 99):6.1f}"
