@@ -55,6 +55,11 @@ ROWS = (
     ("latency p50 (ms)", "latency_p50_ms", "{:.2f}"),
     ("latency p95 (ms)", "latency_p95_ms", "{:.2f}"),
     ("throughput (utt/s)", "throughput_per_s", "{:.0f}"),
+    ("numeric precision", "numeric_precision", "{}"),
+    ("fp32 reference: accuracy", "fp32_accuracy", "{:.2%}"),
+    ("fp32 reference: oos recall", "fp32_oos_recall", "{:.2%}"),
+    ("fp32 reference: p95 (ms)", "fp32_latency_p95_ms", "{:.2f}"),
+    ("fp32 reference: utt/s", "fp32_throughput_per_s", "{:.0f}"),
 )
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -106,6 +111,16 @@ def _run(
     print(f"== {name}: trained in {seconds:.0f} s, evaluating ({_load_avg()})", flush=True)
     model = IntentModel.load(out)
     figures = evaluate(model, data["test"], latency_samples=args["latency_samples"])
+    if model.precision != "fp32":
+        # The same artifact with exact float32 arithmetic, measured in the same run: what the
+        # bfloat16 projections cost in accuracy and gain in speed.
+        reference = evaluate(
+            IntentModel.load(out, precision="fp32"),
+            data["test"],
+            latency_samples=args["latency_samples"],
+        )
+        for key in ("accuracy", "oos_recall", "latency_p95_ms", "throughput_per_s"):
+            figures[f"fp32_{key}"] = reference.get(key)
     figures["train_seconds"] = seconds
     figures["fine_tune_seconds"] = result.metrics["train"].get("fine_tune_seconds")
     figures["calibration"] = result.metrics["calibration"]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from warmline.classifier.encoder import SentenceEncoder, bundled_encoder_path, mean_pool
-from warmline.classifier.lean_bert import train_layers
+from warmline.classifier.encoder import (
+    PRECISION_ENV,
+    SentenceEncoder,
+    bundled_encoder_path,
+    mean_pool,
+    resolve_precision,
+)
+from warmline.classifier.lean_bert import bf16_native, train_layers
 
 
 def test_lean_forward_matches_transformers() -> None:
-    encoder = SentenceEncoder(bundled_encoder_path())
+    encoder = SentenceEncoder(bundled_encoder_path(), precision="fp32")
     assert encoder.fast is not None
     texts = ["reset my password", "where is my parcel, it is two weeks late now", "hi"]
     ids, mask = encoder.tokenizer.pad(encoder.tokenizer.encode(texts))
@@ -23,3 +30,31 @@ def test_lean_forward_matches_transformers() -> None:
     assert torch.allclose(reference[keep], lean[keep], atol=1e-4)
     assert torch.allclose(reference[keep], upper[keep], atol=1e-4)
     assert torch.allclose(mean_pool(reference, mask)[1], single, atol=1e-5)
+
+
+def test_bf16_projections_keep_the_embeddings() -> None:
+    exact = SentenceEncoder(bundled_encoder_path(), precision="fp32")
+    fast = SentenceEncoder(bundled_encoder_path(), precision="bf16")
+    assert (exact.precision, fast.precision) == ("fp32", "bf16")
+    texts = [
+        "I was charged twice for my subscription this month",
+        "reset my password please",
+        "can you book me a table for two tomorrow at eight",
+        "hi",
+    ]
+    with torch.inference_mode():
+        a, b = exact.embed(texts), fast.embed(texts)
+    cosine = torch.nn.functional.cosine_similarity(a, b)
+    assert bool((cosine > 0.995).all()), cosine
+    assert not torch.equal(a, b)  # the bfloat16 path really ran
+
+
+def test_precision_is_resolved_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PRECISION_ENV, "fp32")
+    assert resolve_precision() == "fp32"
+    assert resolve_precision("bf16") == "bf16"  # an explicit argument wins
+    monkeypatch.setenv(PRECISION_ENV, "auto")
+    assert resolve_precision() == ("bf16" if bf16_native() else "fp32")
+    monkeypatch.setenv(PRECISION_ENV, "fp16")
+    with pytest.raises(ValueError, match="WARMLINE_CLASSIFIER_PRECISION must be auto"):
+        resolve_precision()

