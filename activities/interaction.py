@@ -26,6 +26,8 @@ from activities.ai_client import (
     AIRateLimited,
     AIRequestRejected,
 )
+from activities.batching import MicroBatcher
+from activities.classification import BatchingClassifier, IntentClassifier
 from activities.config_cache import RoutingConfigCache
 from activities.fleet_health import FleetHealth
 from activities.supervision import SupervisionPolicyCache
@@ -55,15 +57,6 @@ from store.repository import Store
 from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
 from warmline.supervision import mode_for
-
-
-class IntentClassifier(Protocol):
-    """What the triage step needs of a classifier; the transformers model satisfies it."""
-
-    @property
-    def version(self) -> str: ...
-
-    def classify(self, text: str) -> Classification: ...
 
 
 class Metrics(Protocol):
@@ -99,6 +92,8 @@ class InteractionDeps:
     configs: RoutingConfigCache
     supervision: SupervisionPolicyCache
     metrics: Metrics | None = None
+    recorder: MicroBatcher[RecordInteraction, bool] | None = None
+    """Group commit for closing records (see ``activities.batching``); None writes one by one."""
 
 
 class InteractionActivities:
@@ -106,6 +101,13 @@ class InteractionActivities:
         self.deps = deps
 
     # -- decision steps (local activities) ------------------------------------------------
+    async def _classify(self, text: str) -> Classification:
+        classifier = self.deps.classifier
+        if isinstance(classifier, BatchingClassifier):
+            return await classifier.classify_async(text)
+        # Off the event loop: torch releases the GIL, so other turns go on meanwhile.
+        return await asyncio.to_thread(classifier.classify, text)
+
     @activity.defn
     async def select_pattern(self, request: PatternRequest) -> PatternChoice:
         config = await self.deps.configs.get()
@@ -125,10 +127,7 @@ class InteractionActivities:
                     source="upstream",
                 )
             else:
-                # Off the event loop: torch releases the GIL, so other turns go on meanwhile.
-                classification = await asyncio.to_thread(
-                    self.deps.classifier.classify, request.text
-                )
+                classification = await self._classify(request.text)
         classify_ms = (time.perf_counter() - started) * 1000
         config = await self.deps.configs.get()
         snapshot = FleetSnapshot(
@@ -266,10 +265,12 @@ class InteractionActivities:
 
     @activity.defn
     async def record_interaction(self, record: RecordInteraction) -> bool:
-        """Facts and audit in one transaction; a retry after a lost ack writes nothing twice."""
-        written = await asyncio.to_thread(self.deps.store.record_interaction, record)
-        if record.supervision is not None:
-            await asyncio.to_thread(self.deps.store.record_supervision, record.supervision)
+        """Facts, audit and supervision in one transaction (shared with whichever interactions
+        close at the same moment); a retry after a lost ack writes nothing twice."""
+        if self.deps.recorder is not None:
+            written = await self.deps.recorder.submit(record)
+        else:
+            written = await asyncio.to_thread(self.deps.store.record_interaction, record)
         if written:
             self.deps.health.record_facts(record.facts)  # containment for the breaker
         if written and self.deps.metrics is not None:

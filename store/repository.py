@@ -192,8 +192,9 @@ class Store:
     # Interaction facts and their audit trail ----------------------------------------------
 
     def record_interaction(self, record: RecordInteraction) -> bool:
-        """Write the facts and their audit events atomically; False (and nothing written) if the
-        interaction was already recorded, so a retried activity never duplicates."""
+        """Write the facts, their audit events and the supervision record atomically; False (and
+        nothing written) if the interaction was already recorded, so a retried activity never
+        duplicates."""
         return self.record_interactions([record])[0]
 
     def record_interactions(self, records: Sequence[RecordInteraction]) -> list[bool]:
@@ -223,6 +224,10 @@ class Store:
                 written[index] = True
             session.flush()
             append_events(session, events)
+            for index in ordered:
+                supervision = records[index].supervision
+                if supervision is not None:  # idempotent on its own: a retry adds nothing
+                    sup.add_supervision(session, supervision)
             return written
 
         return self._write(attempt) if records else []

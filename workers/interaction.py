@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -12,10 +13,13 @@ from temporalio.worker import Worker
 
 from activities.acd_client import AcdClient
 from activities.ai_client import AIClient
+from activities.batching import MicroBatcher
+from activities.classification import BatchingClassifier, IntentClassifier
 from activities.config_cache import RoutingConfigCache
 from activities.fleet_health import FleetHealth
-from activities.interaction import IntentClassifier, InteractionActivities, InteractionDeps
+from activities.interaction import InteractionActivities, InteractionDeps
 from activities.supervision import SupervisionPolicyCache
+from models.facts import RecordInteraction
 from models.interaction import INTERACTION_TASK_QUEUE
 from store.repository import Store
 from warmline.default_config import default_routing_config
@@ -26,6 +30,8 @@ from workflows.interaction import InteractionWorkflow
 
 WORKFLOWS: list[type] = [InteractionWorkflow]
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+RECORD_BATCH = 64
+"""Closing records per transaction when many interactions end at once."""
 
 
 def load_classifier(model_dir: Path | None) -> IntentClassifier:
@@ -48,10 +54,15 @@ async def interaction_deps(
         store.save_supervision_policy(default_supervision_policy(), "bootstrap")
     ai = AIClient(max_connections=settings.ai_max_connections)
     acd = AcdClient(settings.acd_url)
+    batching = BatchingClassifier(classifier or load_classifier(settings.classifier_model_dir))
+    recorder: MicroBatcher[RecordInteraction, bool] = MicroBatcher(
+        "warmline-recorder", store.record_interactions, store.record_interaction, RECORD_BATCH
+    )
     try:
         yield InteractionDeps(
             store=store,
-            classifier=classifier or load_classifier(settings.classifier_model_dir),
+            classifier=batching,
+            recorder=recorder,
             ai=ai,
             acd=acd,
             health=FleetHealth(),
@@ -64,6 +75,8 @@ async def interaction_deps(
     finally:
         await ai.aclose()
         await acd.aclose()
+        await asyncio.to_thread(batching.close)
+        await asyncio.to_thread(recorder.close)
 
 
 def interaction_worker(

@@ -4,6 +4,18 @@ The workflow only sequences: pure modules decide (routing, escalation, closing) 
 activities act. All state is one ``InteractionCarry``; customer text is redacted before it
 is kept, and the state travels through continue-as-new so long e-mail threads and chats of
 hundreds of turns keep a bounded history.
+
+Why it runs outside Temporal's workflow sandbox (``sandboxed=False``): this is the one workflow
+that runs once per customer contact, and the sandbox re-imports the workflow's module and
+re-validates its class for every run and wraps every activation in its import machinery; on a
+two-core worker that was about a third of the worker's event-loop time, the largest single cost
+of starting an interaction (``bench/throughput``). The sandbox is a safety net, not what makes
+a workflow deterministic; here the guarantees come from elsewhere: decisions are made in pure
+modules, this code uses only ``workflow.*`` for time, randomness and waiting,
+``tests/workflows/test_determinism_guard.py`` rejects clocks, randomness, I/O, threads and
+environment reads in every workflow module, and every recorded history replays in the tests.
+The long-running, low-volume workflows (rollouts, rollbacks, supervision phases) keep the
+sandbox.
 """
 
 from __future__ import annotations
@@ -77,7 +89,7 @@ with workflow.unsafe.imports_passed_through():
 FAILOVER_PATCH = "ai-failover-reroute"
 
 
-@workflow.defn(name=INTERACTION_WORKFLOW)
+@workflow.defn(name=INTERACTION_WORKFLOW, sandboxed=False)
 class InteractionWorkflow(SupervisionMixin, HandoverMixin):
     # -- lifecycle -----------------------------------------------------------------------
     @workflow.run

@@ -22,6 +22,17 @@ class BareWorkflow:
         )
 
 
+@workflow.defn(sandboxed=False)
+class BareUnsandboxedWorkflow:
+    """The same, outside the sandbox as ``InteractionWorkflow`` runs: the stricter baseline."""
+
+    @workflow.run
+    async def run(self, value: int) -> int:
+        return await workflow.execute_activity(
+            bare_activity, value, start_to_close_timeout=timedelta(seconds=10)
+        )
+
+
 @workflow.defn
 class BareUpdateWorkflow:
     def __init__(self) -> None:

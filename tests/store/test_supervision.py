@@ -364,3 +364,36 @@ async def test_policy_cache_falls_back_to_defaults_then_reads_saved_versions(sto
     assert (await cache.get()).version == 0, "within the TTL the cached policy is used"
     cache.invalidate()
     assert (await cache.get()).qa_sample_rate == 0.2
+
+
+def test_closing_records_write_facts_and_supervision_together_in_one_batch(store: Store) -> None:
+    """What the worker's group commit does: many closings, one transaction, nothing twice."""
+
+    def closing(interaction_id: str, supervised: bool) -> RecordInteraction:
+        supervision = (
+            RecordSupervision(
+                facts=SupervisionFacts(
+                    interaction_id=interaction_id,
+                    intent="billing",
+                    channel="chat",
+                    mode=SupervisionMode.FULLY_SUPERVISED,
+                    started_at=T0,
+                    ended_at=T0 + timedelta(minutes=2),
+                    supervised_seconds=120,
+                    drafts_held=1,
+                    reviews=1,
+                ),
+                reviews=[_review(interaction_id, "d-1", ReviewDecision.APPROVE)],
+            )
+            if supervised
+            else None
+        )
+        return RecordInteraction(facts=make_facts(interaction_id), supervision=supervision)
+
+    batch = [closing("b-1", True), closing("b-2", False), closing("b-3", True)]
+    assert store.record_interactions(batch) == [True, True, True]
+    assert store.record_interactions([closing("b-3", True), closing("b-4", False)]) == [False, True]
+    assert store.count_facts() == 4
+    assert store.supervision_facts("b-1") is not None and store.supervision_facts("b-3")
+    assert store.supervision_facts("b-2") is None
+    assert [r.draft_id for r in store.reviews_for("b-3")] == ["d-1"]  # not duplicated
