@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.config_cache import RoutingConfigCache
 from models.canary import ObserveCanary
-from models.facts import AuditEvent, InteractionFacts
+from models.facts import AuditEvent
 from models.fleet import (
     FLEET_AUDIT_STREAM,
     WFM_EVENT_STREAM,
@@ -42,7 +42,7 @@ from store.repository import Store
 from store.tables import parse_utc
 from warmline.ab_analysis import ab_report
 from warmline.canary_analysis import analyse
-from warmline.fleet_metrics import merge_metrics, version_metrics
+from warmline.fleet_metrics import merge_metrics
 from warmline.registry import RegistryError, apply_changes, endpoint_shares, versions_of
 from warmline.rollback_plan import plan_rollback
 
@@ -54,11 +54,6 @@ REGISTRY_CHANGE_KIND = "registry_change"
 def registry_error(exc: Exception) -> ApplicationError:
     """A change this registry cannot take: retrying would fail the same way."""
     return ApplicationError(str(exc), type="RegistryError", non_retryable=True)
-
-
-def _started_since(facts: list[InteractionFacts], since: str) -> list[InteractionFacts]:
-    start = parse_utc(since)
-    return [f for f in facts if parse_utc(f.started_at) >= start]
 
 
 class FleetActivities:
@@ -143,19 +138,21 @@ class FleetActivities:
         """Canary and baseline metrics since the rollout began, analysed; step sample sizes."""
         canary = endpoint_key(request.agent, request.canary_version)
         baselines = [endpoint_key(request.agent, v) for v in request.baseline_versions]
-        everything = await asyncio.to_thread(
-            self.store.facts_for_endpoints, [canary, *baselines], request.since
+        # Aggregated by the database: a few rows per poll however long the rollout has run.
+        metrics, in_step = await asyncio.to_thread(
+            self.store.observe_versions,
+            [canary, *baselines],
+            parse_utc(request.since),
+            parse_utc(request.until),
+            parse_utc(request.step_since),
         )
-        until = parse_utc(request.until)
-        facts = [f for f in everything if parse_utc(f.started_at) < until]
-        canary_metrics = version_metrics(canary, facts)
-        baseline_metrics = merge_metrics([version_metrics(key, facts) for key in baselines])
-        in_step = _started_since(facts, request.step_since)
+        canary_metrics = metrics[canary]
+        baseline_metrics = merge_metrics([metrics[key] for key in baselines])
         return CanaryObservation(
             at=request.at,
             step_index=request.step_index,
-            step_canary_sample=sum(f.ai_endpoint == canary for f in in_step),
-            step_baseline_sample=sum(f.ai_endpoint in baselines for f in in_step),
+            step_canary_sample=in_step[canary],
+            step_baseline_sample=sum(in_step[key] for key in baselines),
             canary=canary_metrics,
             baseline=baseline_metrics,
             analysis=analyse(
@@ -171,10 +168,10 @@ class FleetActivities:
     @activity.defn
     async def observe_ab_test(self, request: ObserveABTest) -> ABReport:
         keys = {version: endpoint_key(request.agent, version) for version in request.split}
-        facts = await asyncio.to_thread(
-            self.store.facts_for_endpoints, list(keys.values()), request.since
+        by_key, _ = await asyncio.to_thread(
+            self.store.observe_versions, list(keys.values()), parse_utc(request.since)
         )
-        metrics = {version: version_metrics(key, facts) for version, key in keys.items()}
+        metrics = {version: by_key[key] for version, key in keys.items()}
         return ab_report(metrics, request.control, request.split, request.config, request.at)
 
     @activity.defn

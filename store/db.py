@@ -100,3 +100,7 @@ def init_schema(engine: Engine) -> None:
     """Create the store's tables and indexes if they are missing (safe to call on every start)."""
     tables = store_tables()
     tables[0].metadata.create_all(engine, tables=tables, checkfirst=True)
+    # create_all leaves tables that already exist alone: indexes added since are made here.
+    for table in tables:
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)

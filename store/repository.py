@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from models.ai import ShadowAnswer
 from models.facts import ArchiveTranscript, AuditEvent, InteractionFacts, RecordInteraction
+from models.fleet_analysis import VersionMetrics
 from models.interaction import TranscriptEntry
 from models.routing import RoutingConfig
 from models.supervision import (
@@ -41,7 +42,7 @@ from models.supervision_phase import (
     PhaseMoveRequest,
     PhaseMoveResult,
 )
-from store import fleet
+from store import fleet, fleet_metrics
 from store import supervision as sup
 from store.audit_chain import (
     StoredAuditEvent,
@@ -583,3 +584,29 @@ class Store:
     def count_facts_for_endpoints(self, endpoints: Sequence[str], since: datetime) -> int:
         with Session(self._engine) as session:
             return fleet.count_facts_for_endpoints(session, endpoints, since)
+
+    def observe_versions(
+        self,
+        endpoints: Sequence[str],
+        since: datetime,
+        until: datetime | None = None,
+        step_since: datetime | None = None,
+    ) -> tuple[dict[str, VersionMetrics], dict[str, int]]:
+        """Metrics per endpoint over facts started in ``[since, until)``, aggregated in SQL,
+        and the interactions per endpoint from ``step_since`` (empty without it).
+
+        One snapshot of the facts for every query, so the counts, the histogram and the step's
+        samples agree even while interactions keep closing.
+        """
+        engine = self._engine
+        if engine.dialect.name == "postgresql":
+            # Read committed would give each statement its own snapshot.
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        with Session(engine) as session:
+            metrics = fleet_metrics.version_metrics(session, endpoints, since, until)
+            steps = (
+                fleet_metrics.counts_by_endpoint(session, endpoints, max(since, step_since), until)
+                if step_since is not None
+                else {}
+            )
+        return metrics, steps

@@ -83,7 +83,11 @@ class InteractionFactRow(SQLModel, table=True):
     """``InteractionFacts`` as a row: the same fields, plus the start time as a UTC column."""
 
     __tablename__ = INTERACTION_FACTS
-    __table_args__ = (Index("ix_interaction_facts_started_at_utc", "started_at_utc"),)
+    __table_args__ = (
+        Index("ix_interaction_facts_started_at_utc", "started_at_utc"),
+        # Canary and A/B polls: a few versions since a rollout began, aggregated in SQL.
+        Index("ix_interaction_facts_endpoint_started", "ai_endpoint", "started_at_utc"),
+    )
 
     interaction_id: str = Field(primary_key=True)
     workflow_id: str
