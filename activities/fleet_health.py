@@ -36,6 +36,7 @@ from models.health import (
     epoch_to_utc,
 )
 from models.routing import EndpointHealth
+from warmline.auto_rollback import BreakerOpened
 from warmline.breaker import (
     Acquire,
     Action,
@@ -134,6 +135,8 @@ class SyncResult:
     generation: int
     endpoints: list[SharedEndpoint]
     transitions: int = 0
+    opened: list[BreakerOpened] = field(default_factory=list)
+    """Openings this worker's compare-and-set committed (no other worker sees them)."""
 
 
 @dataclass

@@ -6,7 +6,9 @@ breaker row are read, each endpoint is decided on the merge (``activities.health
 changes are committed with a compare-and-set, then the fleet's view comes back into the
 worker's memory, which ``snapshot()`` serves to routing without I/O. WFM events that were
 committed to the outbox are POSTed to the configured webhook with retries and backoff; any
-worker may deliver them, one at a time per event (a claim with a lease).
+worker may deliver them, one at a time per event (a claim with a lease). An opening this
+worker's compare-and-set committed goes to ``activities.auto_rollback`` (in the background),
+which starts the ``RollbackWorkflow`` the policy calls for: once, fleet-wide.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Protocol
 
 import httpx
 
+from activities.auto_rollback import AutoRollback
 from activities.fleet_health import (
     EndpointFlush,
     FleetHealth,
@@ -45,7 +47,8 @@ from models.health import (
     epoch_to_utc,
 )
 from models.routing import RoutingConfig
-from store.health import HealthStore, SharedBreaker, WindowFlush
+from store.health import BreakerChange, HealthStore, SharedBreaker, WindowFlush
+from warmline.auto_rollback import BreakerOpened
 from warmline.breaker import BreakerConfig, BreakerState, next_probe_at, routable
 from warmline.degradation import DegradationConfig
 from warmline.health import WindowAggregate, endpoint_metrics, merge
@@ -95,6 +98,38 @@ def breaker_config_from_settings(settings: Settings) -> BreakerConfig:
     )
 
 
+class _CommittedDecision:
+    """``decide_endpoint`` for ``update_breaker``, keeping the change of its last call.
+
+    The store re-runs the decision after a compare-and-set conflict, so the last change is the
+    one committed: its openings are this worker's to act on, and no other worker's.
+    """
+
+    def __init__(self, key: tuple[str, str], ctx: MergeContext) -> None:
+        self.key = key
+        self.ctx = ctx
+        self.change: BreakerChange | None = None
+
+    def __call__(self, current: SharedBreaker | None) -> BreakerChange | None:
+        self.change = decide_endpoint(current, self.key, self.ctx)
+        return self.change
+
+    def openings(self) -> list[BreakerOpened]:
+        if self.change is None:
+            return []
+        return [
+            BreakerOpened(
+                agent=self.key[0],
+                version=self.key[1],
+                from_state=str(e.payload["from_state"]),
+                revision=int(e.payload["revision"]),
+                reasons=tuple(e.payload.get("reasons", ())),
+            )
+            for e in self.change.events
+            if e.kind == "breaker_transition" and e.payload["to_state"] == BreakerState.OPEN
+        ]
+
+
 class BreakerGauge(Protocol):
     """What the sync publishes to Prometheus (``workers.metrics.WarmlineMetrics``)."""
 
@@ -110,8 +145,10 @@ class HealthSync:
         routing: Callable[[], Awaitable[RoutingConfig]] | None = None,
         http: httpx.AsyncClient | None = None,
         metrics: BreakerGauge | None = None,
+        auto_rollback: AutoRollback | None = None,
     ) -> None:
         self.health = health
+        self._auto_rollback = auto_rollback
         self._metrics = metrics
         self.store = store
         self.config = config or HealthSyncConfig()
@@ -154,6 +191,8 @@ class HealthSync:
                     await asyncio.sleep(MIN_SYNC_SPACING_SECONDS - spent)
         finally:
             self.health.unshare()
+            if self._auto_rollback is not None:
+                await self._auto_rollback.drain()
             if self._owns_http and self._http is not None:
                 await self._http.aclose()
 
@@ -175,6 +214,10 @@ class HealthSync:
             return None
         self.syncs += 1
         self.health.apply_sync(result)
+        if result.opened and self._auto_rollback is not None:
+            # Only this worker committed these openings: it alone decides their rollback.
+            states = {(e.name, e.version): e.breaker.state.value for e in result.endpoints}
+            self._auto_rollback.submit(result.opened, states)
         if self._metrics is not None:  # the dashboards' breaker panels read this gauge
             for e in result.endpoints:
                 self._metrics.set_breaker_state(e.name, e.version, e.breaker.state.value)
@@ -230,21 +273,22 @@ class HealthSync:
             human_load=human_load,
         )
         transitions = 0
+        opened: list[BreakerOpened] = []
         for key in sorted(keys):
             # A dry run on the row as read: most syncs change nothing and take no write lock.
             if decide_endpoint(rows.get(key), key, ctx) is None:
                 continue
-            written = self.store.update_breaker(
-                key[0], key[1], partial(decide_endpoint, key=key, ctx=ctx)
-            )
+            decide = _CommittedDecision(key, ctx)
+            written = self.store.update_breaker(key[0], key[1], decide)
             if written is not None:
                 transitions += written.revision != (rows[key].revision if key in rows else 0)
                 rows[key] = written
+                opened += decide.openings()
         if now - self._last_prune > PRUNE_EVERY_SECONDS:
             self._last_prune = now
             self.store.prune_windows(now - max(3600.0, 10 * self.config.stale_seconds))
         shared = [self._shared(key, rows, windows, request.worker_id) for key in sorted(keys)]
-        return SyncResult(request.generation, shared, transitions)
+        return SyncResult(request.generation, shared, transitions, opened)
 
     @staticmethod
     def _shared(

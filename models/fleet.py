@@ -284,6 +284,15 @@ class RollbackInput(_Doc):
         return self
 
 
+def rollback_workflow_id_for(request: RollbackInput) -> str:
+    """One rollback per agent at a time: ``rollback-<agent>``, or ``rollback-all`` for a
+    failover of several (or every) agent."""
+    agent = request.agent if request.mode is not RollbackMode.FAILOVER_TO_HUMAN else None
+    if agent is None and len(request.agents) == 1:
+        agent = request.agents[0]
+    return rollback_workflow_id(agent)
+
+
 class RollbackPlan(_Doc):
     """The shares each shift sets, computed once from the registry at the start."""
 
@@ -315,6 +324,25 @@ class RollbackState(_Doc):
     reasons: list[str] = Field(default_factory=list)
     started_at: str | None = None
     finished_at: str | None = None
+
+
+class AutoRollbackAction(StrEnum):
+    NONE = "none"
+    ROLLBACK = "rollback"
+    FAILOVER_TO_HUMAN = "failover_to_human"
+
+
+class AutoRollbackDecision(_Doc):
+    """What the health monitor decided when a breaker opened, and why (audited once)."""
+
+    endpoint: str = Field(description="name:version whose breaker opened.")
+    breaker_revision: int = Field(description="Breaker revision of the opening (its identity).")
+    action: AutoRollbackAction
+    request: RollbackInput | None = Field(
+        default=None, description="The RollbackWorkflow input, unless the action is none."
+    )
+    workflow_id: str | None = None
+    reasons: list[str] = Field(default_factory=list)
 
 
 # -- A/B test --------------------------------------------------------------------------------

@@ -104,6 +104,41 @@ class SpilloverPolicy(_Doc):
     )
 
 
+class AutoRollbackMode(StrEnum):
+    """How the health monitor rolls a failing version back on its own (``off``: never)."""
+
+    OFF = "off"
+    INSTANT = "instant"
+    GRADUATED = "graduated"
+
+
+class AutoRollbackPolicy(_Doc):
+    """What the health monitor does when a breaker opens on a version that takes live traffic.
+
+    A canary goes back to production, a production version to the version kept warm as
+    rollback, with ``RollbackWorkflow`` (once fleet-wide, by the worker whose sync committed the
+    opening). Instant by default: the opened version already takes no traffic (its breaker
+    excludes it), so shifting its share back gradually would only keep that share on humans
+    for longer; routing still caps the warm version at its ``max_concurrent``. Failover to human
+    is off by default: while no version is healthy the breakers already send the work to
+    humans and give it back to AI on their own when a probe succeeds, whereas a failover sets
+    the weights to 0 until an operator restores them.
+    """
+
+    mode: AutoRollbackMode = Field(
+        default=AutoRollbackMode.INSTANT, description="off | instant | graduated."
+    )
+    failover_to_human: bool = Field(
+        default=False,
+        description="When no AI version of the agent is healthy, fail its traffic over to "
+        "humans (weights 0 until an operator restores them).",
+    )
+    step_percent: float = Field(
+        default=25.0, gt=0.0, le=100.0, description="Graduated: share moved per shift."
+    )
+    interval_seconds: float = Field(default=60.0, gt=0.0, description="Graduated: between shifts.")
+
+
 class AIEndpoint(_Doc):
     """An AI agent version the router may target, with its continuous skill profile."""
 
@@ -162,6 +197,7 @@ class RoutingConfig(_Doc):
     thresholds: list[ThresholdRule] = Field(default_factory=lambda: [ThresholdRule()])
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     spillover: SpilloverPolicy = Field(default_factory=SpilloverPolicy)
+    auto_rollback: AutoRollbackPolicy = Field(default_factory=AutoRollbackPolicy)
     ai_endpoints: list[AIEndpoint] = Field(default_factory=list)
     human_queues: list[HumanQueue] = Field(default_factory=lambda: [HumanQueue(name="general")])
     min_ai_fit: float = Field(

@@ -20,9 +20,8 @@ from models.fleet import (
     FLEET_TASK_QUEUE,
     ROLLBACK_WORKFLOW,
     RollbackInput,
-    RollbackMode,
     RollbackState,
-    rollback_workflow_id,
+    rollback_workflow_id_for,
 )
 from warmline.settings import Settings
 from workflows.ab_test import ABTestWorkflow
@@ -72,13 +71,10 @@ async def start_rollback(
     One rollback per agent at a time: the id is ``rollback-<agent>`` (``rollback-all`` for a
     failover of every agent), and Temporal refuses a second while the first runs.
     """
-    agent = request.agent if request.mode is not RollbackMode.FAILOVER_TO_HUMAN else None
-    if agent is None and len(request.agents) == 1:
-        agent = request.agents[0]
     return await client.start_workflow(
         ROLLBACK_WORKFLOW,
         request,
-        id=rollback_workflow_id(agent),
+        id=rollback_workflow_id_for(request),
         task_queue=FLEET_TASK_QUEUE,
         result_type=RollbackState,
     )

@@ -4,6 +4,8 @@
 makes the process's ``FleetHealth`` shared: a worker plugin runs ``HealthSync`` for exactly as
 long as the worker runs, so the flush loop starts and stops with the process's workers (in
 ``warmline worker``, ``warmline dev`` and the test stack alike) and never outlives the store.
+The sync gets the worker's Temporal client to start automatic rollbacks (``RollbackWorkflow``
+on the ``fleet`` queue) when a breaker opens on a live version.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from temporalio.worker import (
     WorkflowReplayResult,
 )
 
+from activities.auto_rollback import AutoRollback
 from activities.config_cache import RoutingConfigCache
 from activities.fleet_health import FleetHealth
 from activities.health import HealthActivities
@@ -33,6 +36,7 @@ from models.health import FLEET_HEALTH_TASK_QUEUE
 from store.health import HealthStore
 from store.repository import Store
 from warmline.settings import Settings
+from workers.fleet import start_rollback
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=5)
 
@@ -76,16 +80,23 @@ class HealthSyncPlugin(Plugin):
         return next(replayer, histories)
 
 
-def build_sync(deps: HasHealth, settings: Settings) -> HealthSync:
+def build_sync(deps: HasHealth, settings: Settings, client: Client | None = None) -> HealthSync:
+    """The sync; with a ``client`` it also starts the rollbacks the routing config's
+    ``auto_rollback`` policy calls for when a breaker opens."""
     store = HealthStore(deps.store)
     store.init_schema()
     deps.health.configure(breaker_config_from_settings(settings))
+    auto_rollback = None
+    if client is not None:
+        actor = f"health-monitor:{deps.health.worker_id}"
+        auto_rollback = AutoRollback(client, deps.store, start_rollback, actor=actor)
     return HealthSync(
         deps.health,
         store,
         HealthSyncConfig.from_settings(settings),
         routing=deps.configs.get,
         metrics=getattr(deps, "metrics", None),
+        auto_rollback=auto_rollback,
     )
 
 
@@ -101,5 +112,5 @@ def build_worker(
         activities=HealthActivities(deps.health).all(),
         max_concurrent_activities=10,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-        plugins=[HealthSyncPlugin(build_sync(deps, settings))],
+        plugins=[HealthSyncPlugin(build_sync(deps, settings, client))],
     )
