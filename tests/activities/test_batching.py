@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -47,6 +48,29 @@ def _batcher(recorder: Recorder, max_batch: int = 32) -> MicroBatcher[int, int]:
     return MicroBatcher("test-batcher", recorder.batch, recorder.one, max_batch)
 
 
+@asynccontextmanager
+async def held(max_batch: int = 32) -> AsyncIterator[tuple[Recorder, MicroBatcher[int, int]]]:
+    """A batcher whose first pass (item 0) is in progress and held until ``release`` is set."""
+    recorder = Recorder(hold_first=True)
+    batcher = _batcher(recorder, max_batch)
+    first = asyncio.ensure_future(batcher.submit(0))
+    assert await asyncio.to_thread(recorder.started.wait, 10)
+    try:
+        yield recorder, batcher
+        assert await first == 0
+    finally:
+        recorder.release.set()
+        await asyncio.to_thread(batcher.close)
+
+
+async def enqueue(batcher: MicroBatcher[int, int], items: list[int]) -> list[asyncio.Task[int]]:
+    """Submit ``items`` and return once every one is queued behind the held pass."""
+    tasks = [asyncio.ensure_future(batcher.submit(i)) for i in items]
+    while batcher._queue.qsize() < len(items):
+        await asyncio.sleep(0)  # a yield to the submitting tasks, not a timed wait
+    return tasks
+
+
 async def test_a_lone_request_is_handled_at_once_on_its_own() -> None:
     recorder = Recorder()
     batcher = _batcher(recorder)
@@ -58,87 +82,49 @@ async def test_a_lone_request_is_handled_at_once_on_its_own() -> None:
 
 
 async def test_a_burst_behind_a_busy_pass_shares_one_pass_in_order() -> None:
-    recorder = Recorder(hold_first=True)
-    batcher = _batcher(recorder)
-    try:
-        first = asyncio.ensure_future(batcher.submit(1))
-        assert await asyncio.to_thread(recorder.started.wait, 10)
-        burst = [asyncio.ensure_future(batcher.submit(i)) for i in range(2, 12)]
-        await asyncio.sleep(0)  # let every submit enqueue before the pass is released
+    async with held() as (recorder, batcher):
+        burst = await enqueue(batcher, list(range(1, 11)))
         recorder.release.set()
-        assert await first == 2
-        assert await asyncio.gather(*burst) == [i * 2 for i in range(2, 12)]
-        assert recorder.batches == [list(range(2, 12))]
+        assert await asyncio.gather(*burst) == [i * 2 for i in range(1, 11)]
+        assert recorder.batches == [list(range(1, 11))]
         assert (batcher.passes, batcher.items) == (2, 11)
-    finally:
-        await asyncio.to_thread(batcher.close)
 
 
 async def test_max_batch_bounds_a_pass() -> None:
-    recorder = Recorder(hold_first=True)
-    batcher = _batcher(recorder, max_batch=4)
-    try:
-        first = asyncio.ensure_future(batcher.submit(0))
-        assert await asyncio.to_thread(recorder.started.wait, 10)
-        burst = [asyncio.ensure_future(batcher.submit(i)) for i in range(1, 10)]
-        await asyncio.sleep(0)
+    async with held(max_batch=4) as (recorder, batcher):
+        burst = await enqueue(batcher, list(range(1, 10)))
         recorder.release.set()
-        await first
         assert await asyncio.gather(*burst) == [i * 2 for i in range(1, 10)]
         assert [len(b) for b in recorder.batches] == [4, 4] and recorder.singles[-1] == 9
-    finally:
-        await asyncio.to_thread(batcher.close)
 
 
 async def test_a_bad_item_fails_alone_and_the_rest_of_its_batch_succeeds() -> None:
-    recorder = Recorder(hold_first=True)
-    batcher = _batcher(recorder)
-    try:
-        first = asyncio.ensure_future(batcher.submit(5))
-        assert await asyncio.to_thread(recorder.started.wait, 10)
-        good = asyncio.ensure_future(batcher.submit(3))
-        bad = asyncio.ensure_future(batcher.submit(-1))
-        other = asyncio.ensure_future(batcher.submit(4))
-        await asyncio.sleep(0)
+    async with held() as (recorder, batcher):
+        good, bad, other = await enqueue(batcher, [3, -1, 4])
         recorder.release.set()
-        assert await first == 10
         assert await good == 6 and await other == 8
         with pytest.raises(ValueError, match="negative: -1"):
             await bad
-    finally:
-        await asyncio.to_thread(batcher.close)
 
 
 async def test_close_finishes_queued_work_then_refuses_more() -> None:
-    recorder = Recorder(hold_first=True)
-    batcher = _batcher(recorder)
-    first = asyncio.ensure_future(batcher.submit(1))
-    assert await asyncio.to_thread(recorder.started.wait, 10)
-    queued = asyncio.ensure_future(batcher.submit(2))
-    await asyncio.sleep(0)
-    closing = asyncio.ensure_future(asyncio.to_thread(batcher.close))
-    recorder.release.set()
-    assert (await first, await queued) == (2, 4)
-    await closing
-    with pytest.raises(RuntimeError, match="closed"):
-        await batcher.submit(3)
+    async with held() as (recorder, batcher):
+        (queued,) = await enqueue(batcher, [2])
+        closing = asyncio.ensure_future(asyncio.to_thread(batcher.close))
+        recorder.release.set()
+        assert await queued == 4
+        await closing
+        with pytest.raises(RuntimeError, match="closed"):
+            await batcher.submit(3)
 
 
 async def test_a_cancelled_caller_does_not_disturb_the_others() -> None:
-    recorder = Recorder(hold_first=True)
-    batcher = _batcher(recorder)
-    try:
-        first = asyncio.ensure_future(batcher.submit(1))
-        assert await asyncio.to_thread(recorder.started.wait, 10)
-        gone = asyncio.ensure_future(batcher.submit(2))
-        kept = asyncio.ensure_future(batcher.submit(3))
-        await asyncio.sleep(0)
+    async with held() as (recorder, batcher):
+        gone, kept = await enqueue(batcher, [2, 3])
         gone.cancel()
         recorder.release.set()
-        assert await first == 2 and await kept == 6
+        assert await kept == 6
         assert gone.cancelled()
-    finally:
-        await asyncio.to_thread(batcher.close)
 
 
 async def test_batched_classification_matches_one_at_a_time() -> None:
