@@ -15,29 +15,26 @@ columns are for people and queries.
 from __future__ import annotations
 
 import json
-import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Index, Table, Text, delete, func, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.facts import AuditEvent
 from store.audit_chain import append_events, next_seq
 from store.db import write_engine
-from store.repository import MAX_WRITE_ATTEMPTS, RETRY_BACKOFF_SECONDS, Store
+from store.repository import Store
 from store.tables import InteractionFactRow, UTCDateTime, utc_now
+from store.writes import WriteConflict, write_with_retry
 
 T = TypeVar("T")
 
 FLEET_BREAKERS = "fleet_breakers"
 FLEET_HEALTH_WINDOWS = "fleet_health_windows"
 WFM_OUTBOX = "wfm_outbox"
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 
 class BreakerRow(SQLModel, table=True):
@@ -207,16 +204,6 @@ class BreakerChange:
     outbox: list[OutboxItem] = field(default_factory=list)
 
 
-class _Conflict(Exception):
-    """The row changed under a compare-and-set: re-read and decide again."""
-
-
-def _is_conflict(exc: IntegrityError | OperationalError) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
-
-
 class HealthStore:
     """Repository of the shared health tables over a ``Store``'s engine; thread-safe."""
 
@@ -234,20 +221,7 @@ class HealthStore:
         return self._store
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
-            try:
-                with Session(self._writer) as session:
-                    result = work(session)
-                    session.commit()
-                    return result
-            except (IntegrityError, OperationalError) as exc:
-                if attempt == MAX_WRITE_ATTEMPTS or not _is_conflict(exc):
-                    raise
-            except _Conflict:
-                if attempt == MAX_WRITE_ATTEMPTS:
-                    raise
-            time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * attempt))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        return write_with_retry(self._writer, work)
 
     # -- windows --------------------------------------------------------------------------------
     def flush_windows(self, flushes: Sequence[WindowFlush]) -> None:
@@ -348,7 +322,7 @@ class HealthStore:
                     .values(row_version=current.row_version + 1, **values)
                 )
                 if result.rowcount != 1:
-                    raise _Conflict(f"{name}:{version} changed concurrently")
+                    raise WriteConflict(f"{name}:{version} changed concurrently")
                 written_version = current.row_version + 1
             session.flush()
             self._append(session, change.events)
@@ -381,7 +355,7 @@ class HealthStore:
             )
         written = append_events(session, numbered)
         if len(written) != len(numbered):
-            raise _Conflict("an audit seq was taken concurrently")
+            raise WriteConflict("an audit seq was taken concurrently")
 
     def reset_all(self, now: float, actor: str, reason: str, stream: str) -> int:
         """Close every breaker (operators, tests) and forget every window; audited."""

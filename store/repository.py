@@ -9,15 +9,12 @@ without a global lock.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 from sqlalchemy import Engine, func
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from models.ai import ShadowAnswer
@@ -68,28 +65,12 @@ from store.tables import (
     facts_from_row,
     utc_now,
 )
+from store.writes import WriteConflict, write_with_retry
 
 T = TypeVar("T")
 
-MAX_WRITE_ATTEMPTS = 30
-"""Conflicting writers retry this often before the error surfaces (then Temporal retries)."""
-RETRY_BACKOFF_SECONDS = 0.01
-"""Retry n pauses up to n times this, at random, so a herd of writers spreads out."""
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
 
 _ENTRIES = TypeAdapter(list[TranscriptEntry])
-
-
-class _Conflict(Exception):
-    """Raised inside a write when a concurrent writer got there first in a way no constraint
-    reports (e.g. it took the seq this attempt just picked); the attempt is retried."""
-
-
-def _is_conflict(exc: IntegrityError | OperationalError) -> bool:
-    """True when another transaction won a race: a retry sees its result and acts on it."""
-    if isinstance(exc, IntegrityError):
-        return True
-    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
 
 
 class Store:
@@ -119,21 +100,7 @@ class Store:
         self._engine.dispose()
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in one write transaction, retrying it whole when a concurrent writer won."""
-        for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
-            try:
-                with Session(self._writer) as session:
-                    result = work(session)
-                    session.commit()
-                    return result
-            except (IntegrityError, OperationalError) as exc:
-                if attempt == MAX_WRITE_ATTEMPTS or not _is_conflict(exc):
-                    raise
-            except _Conflict:
-                if attempt == MAX_WRITE_ATTEMPTS:
-                    raise
-            time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * attempt))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        return write_with_retry(self._writer, work)
 
     # Routing config versions -------------------------------------------------------------
 
@@ -280,7 +247,7 @@ class Store:
             written = append_events(session, [event])
             if not written:
                 # PostgreSQL (read committed) can show a seq committed after next_seq looked.
-                raise _Conflict(f"{stream} seq {event.seq} taken concurrently")
+                raise WriteConflict(f"{stream} seq {event.seq} taken concurrently")
             return written[0]
 
         return self._write(attempt)
@@ -407,7 +374,7 @@ class Store:
             try:
                 return sup.apply_move(session, move)
             except sup.WriteConflict as exc:
-                raise _Conflict(str(exc)) from exc
+                raise WriteConflict(str(exc)) from exc
 
         return self._write(attempt)
 
