@@ -27,7 +27,7 @@ from models.canary import (
     RolloutConfig,
     RolloutStep,
 )
-from models.fleet import CANARY_WORKFLOW, FLEET_TASK_QUEUE, canary_workflow_id
+from models.fleet import CANARY_WORKFLOW, canary_workflow_id
 from models.fleet_analysis import AnalysisTemplate
 
 app = typer.Typer(help="Canary rollouts of AI agent versions.", no_args_is_help=True)
@@ -88,17 +88,8 @@ def start(
         reason=reason,
     )
 
-    async def main() -> str:
-        client = await fc.client()
-        handle = await client.start_workflow(
-            CANARY_WORKFLOW,
-            request,
-            id=canary_workflow_id(agent),
-            task_queue=FLEET_TASK_QUEUE,
-        )
-        return handle.id
-
-    fc.console.print(f"started {fc.run(main())}; follow it with: warmline canary status {agent}")
+    started = fc.start_workflow(CANARY_WORKFLOW, request, canary_workflow_id(agent))
+    fc.console.print(f"started {started}; follow it with: warmline canary status {agent}")
 
 
 @app.command()
@@ -108,12 +99,7 @@ def status(
 ) -> None:
     """Where the rollout is, what it waits for, the last analysis and the decisions."""
 
-    async def main() -> CanaryStatus:
-        client = await fc.client()
-        handle = client.get_workflow_handle(canary_workflow_id(agent))
-        return await handle.query("status", result_type=CanaryStatus)
-
-    view = fc.run(main())
+    view = fc.query_status(canary_workflow_id(agent), CanaryStatus)
     if as_json:
         print(json.dumps(view.model_dump(mode="json"), indent=2))
         return
@@ -121,12 +107,7 @@ def status(
 
 
 def _signal(agent: str, name: str, command: OperatorCommand) -> None:
-    async def main() -> None:
-        client = await fc.client()
-        await client.get_workflow_handle(canary_workflow_id(agent)).signal(name, command)
-
-    fc.run(main())
-    fc.console.print(f"{name} sent to {canary_workflow_id(agent)}")
+    fc.signal(canary_workflow_id(agent), name, command)
 
 
 @app.command()
@@ -157,10 +138,5 @@ def promote_now(agent: Annotated[str, typer.Argument()], by: ByOpt, reason: Reas
 def wait(agent: Annotated[str, typer.Argument()]) -> None:
     """Block until the rollout ends; print its outcome."""
 
-    async def main() -> CanaryState:
-        client = await fc.client()
-        handle = client.get_workflow_handle(canary_workflow_id(agent), result_type=CanaryState)
-        return await handle.result()
-
-    state = fc.run(main())
+    state = fc.wait_result(canary_workflow_id(agent), CanaryState)
     fc.console.print(f"{agent}: {state.phase.value} at step {state.step_index + 1}")

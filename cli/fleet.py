@@ -17,7 +17,6 @@ from rich.table import Table
 from cli import fleet_client as fc
 from models.fleet import (
     AB_TEST_WORKFLOW,
-    FLEET_TASK_QUEUE,
     ABDesign,
     ABTestConfig,
     ABTestInput,
@@ -121,9 +120,7 @@ def register(
         if value is not None:
             base[field] = value
     endpoint = AIEndpoint.model_validate(base)
-    saved, reasons = fc.apply([RegisterEndpoint(endpoint=endpoint)], author, reason)
-    fc.console.print(f"v{saved.version}: {'; '.join(reasons)}")
-    fc.console.print(fc.registry_table(saved, agent))
+    fc.apply_and_show([RegisterEndpoint(endpoint=endpoint)], author, reason, agent)
 
 
 @app.command("set-weight")
@@ -135,11 +132,9 @@ def set_weight(
     reason: ReasonOpt = "",
 ) -> None:
     """Set a live version's weight (relative to the agent's other live versions)."""
-    saved, reasons = fc.apply(
-        [SetWeight(agent=agent, version=version, weight=weight)], author, reason
+    fc.apply_and_show(
+        [SetWeight(agent=agent, version=version, weight=weight)], author, reason, agent
     )
-    fc.console.print(f"v{saved.version}: {'; '.join(reasons)}")
-    fc.console.print(fc.registry_table(saved, agent))
 
 
 @app.command()
@@ -153,11 +148,8 @@ def retire(
     reason: ReasonOpt = "",
 ) -> None:
     """Retire a version: weight 0, never called again."""
-    saved, reasons = fc.apply(
-        [RetireEndpoint(agent=agent, version=version, force=force)], author, reason
-    )
-    fc.console.print(f"v{saved.version}: {'; '.join(reasons)}")
-    fc.console.print(fc.registry_table(saved, agent))
+    change = RetireEndpoint(agent=agent, version=version, force=force)
+    fc.apply_and_show([change], author, reason, agent)
 
 
 @ab_app.command("start")
@@ -191,29 +183,15 @@ def ab_start(
         reason=reason,
     )
 
-    async def main() -> str:
-        client = await fc.client()
-        handle = await client.start_workflow(
-            AB_TEST_WORKFLOW,
-            request,
-            id=ab_test_workflow_id(agent),
-            task_queue=FLEET_TASK_QUEUE,
-        )
-        return handle.id
-
-    fc.console.print(f"started {fc.run(main())}")
+    started = fc.start_workflow(AB_TEST_WORKFLOW, request, ab_test_workflow_id(agent))
+    fc.console.print(f"started {started}; follow it with: warmline fleet ab-test status {agent}")
 
 
 @ab_app.command("status")
 def ab_status(agent: Annotated[str, typer.Argument()]) -> None:
     """Split, arms, lift with confidence intervals and the blended containment for WFM."""
 
-    async def main() -> ABTestState:
-        client = await fc.client()
-        handle = client.get_workflow_handle(ab_test_workflow_id(agent))
-        return await handle.query("status", result_type=ABTestState)
-
-    state = fc.run(main())
+    state = fc.query_status(ab_test_workflow_id(agent), ABTestState)
     fc.console.print(f"{agent}: {state.phase.value}; split {state.split}")
     report = state.last_report
     if report is None:
@@ -254,11 +232,4 @@ def ab_stop(
 ) -> None:
     """Conclude the A/B test now with the evidence so far."""
 
-    async def main() -> None:
-        client = await fc.client()
-        await client.get_workflow_handle(ab_test_workflow_id(agent)).signal(
-            "stop", StopABTest(by=by, reason=reason)
-        )
-
-    fc.run(main())
-    fc.console.print("stop sent")
+    fc.signal(ab_test_workflow_id(agent), "stop", StopABTest(by=by, reason=reason))

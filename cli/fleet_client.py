@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console, Group
 from rich.table import Table
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from models.canary import CanaryStatus
-from models.fleet import FLEET_AUDIT_STREAM, EndpointShare, RegistryChange
+from models.fleet import FLEET_AUDIT_STREAM, FLEET_TASK_QUEUE, EndpointShare, RegistryChange
 from models.fleet_analysis import AnalysisOutcome
 from models.routing import RoutingConfig
 from store.repository import Store
@@ -50,6 +51,45 @@ async def client(settings: Settings | None = None) -> Client:
     from workers.client import connect
 
     return await connect(settings or load_settings())
+
+
+def temporal(call: Callable[[Client], Awaitable[T]]) -> T:
+    """Connect with this process's settings and make one call (Temporal errors: exit 1)."""
+
+    async def main() -> T:
+        return await call(await client())
+
+    return run(main())
+
+
+def start_workflow(workflow: str, request: BaseModel, workflow_id: str) -> str:
+    """Start a fleet workflow on the ``fleet`` queue; Temporal refuses a second one with the
+    same id while the first runs (one rollout, test or rollback per agent)."""
+
+    async def call(temporal_client: Client) -> str:
+        handle = await temporal_client.start_workflow(
+            workflow, request, id=workflow_id, task_queue=FLEET_TASK_QUEUE
+        )
+        return handle.id
+
+    return temporal(call)
+
+
+def query_status(workflow_id: str, result_type: type[T]) -> T:
+    """The workflow's ``status`` query, as ``result_type``."""
+    return temporal(
+        lambda c: c.get_workflow_handle(workflow_id).query("status", result_type=result_type)
+    )
+
+
+def signal(workflow_id: str, name: str, payload: BaseModel) -> None:
+    temporal(lambda c: c.get_workflow_handle(workflow_id).signal(name, payload))
+    console.print(f"{name} sent to {workflow_id}")
+
+
+def wait_result(workflow_id: str, result_type: type[T]) -> T:
+    """Block until the workflow ends; its result as ``result_type``."""
+    return temporal(lambda c: c.get_workflow_handle(workflow_id, result_type=result_type).result())
 
 
 def open_store(settings: Settings) -> Store:
@@ -89,6 +129,16 @@ def apply(
         console.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(2) from exc
     return config, reasons
+
+
+def apply_and_show(
+    changes: Sequence[RegistryChange], author: str, reason: str, agent: str
+) -> RoutingConfig:
+    """``apply``, then print what changed and the agent's registry as it now stands."""
+    saved, reasons = apply(changes, author, reason)
+    console.print(f"v{saved.version}: {'; '.join(reasons)}")
+    console.print(registry_table(saved, agent))
+    return saved
 
 
 def endpoints_table(rows: Sequence[EndpointShare], title: str = "AI fleet") -> Table:

@@ -93,12 +93,7 @@ def status(
 ) -> None:
     """The plan, the shifts applied so far and the WFM event, if any."""
 
-    async def main() -> RollbackState:
-        client = await fc.client()
-        handle = client.get_workflow_handle(rollback_workflow_id(agent))
-        return await handle.query("status", result_type=RollbackState)
-
-    state = fc.run(main())
+    state = fc.query_status(rollback_workflow_id(agent), RollbackState)
     if as_json:
         print(json.dumps(state.model_dump(mode="json"), indent=2))
         return
