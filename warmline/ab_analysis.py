@@ -21,8 +21,9 @@ from models.fleet_analysis import (
     SampleSummary,
     VersionMetrics,
 )
-from warmline.fleet_metrics import as_summary
+from warmline.fleet_metrics import as_summary, containment_counts
 from warmline.fleet_stats import (
+    TwoSampleResult,
     blended_rate,
     msprt_two_proportions,
     ratio_interval,
@@ -35,33 +36,16 @@ def _two_sided(one_sided: float) -> float:
     return min(1.0, 2 * min(one_sided, 1 - one_sided))
 
 
-def containment_lift(
-    variant: VersionMetrics, control: VersionMetrics, alpha: float
+def _lift(
+    estimate: LiftEstimate,
+    test: TwoSampleResult,
+    variant: tuple[float, float],
+    control: tuple[float, float],
+    alpha: float,
 ) -> LiftEstimate:
-    estimate = LiftEstimate(
-        metric="containment_rate",
-        control_value=control.containment_rate,
-        variant_value=variant.containment_rate,
-        n_control=control.interactions,
-        n_variant=variant.interactions,
-    )
-    test = two_proportion_ztest(
-        variant.contained,
-        variant.interactions,
-        control.contained,
-        control.interactions,
-        confidence=1 - alpha,
-    )
-    if test is None:
-        return estimate
-    p_v, p_c = variant.contained / variant.interactions, control.contained / control.interactions
-    relative = ratio_interval(
-        p_v,
-        math.sqrt(p_v * (1 - p_v) / variant.interactions),
-        p_c,
-        math.sqrt(p_c * (1 - p_c) / control.interactions),
-        confidence=1 - alpha,
-    )
+    """``estimate`` with the test's difference and CI, the relative lift (from each arm's
+    value and standard error) and the two-sided p-value."""
+    relative = ratio_interval(*variant, *control, confidence=1 - alpha)
     p_value = _two_sided(test.p_value)
     return estimate.model_copy(
         update={
@@ -75,6 +59,28 @@ def containment_lift(
             "significant": p_value < alpha,
         }
     )
+
+
+def _rate_and_error(contained: int, interactions: int) -> tuple[float, float]:
+    rate = contained / interactions
+    return rate, math.sqrt(rate * (1 - rate) / interactions)
+
+
+def containment_lift(
+    variant: VersionMetrics, control: VersionMetrics, alpha: float
+) -> LiftEstimate:
+    estimate = LiftEstimate(
+        metric="containment_rate",
+        control_value=control.containment_rate,
+        variant_value=variant.containment_rate,
+        n_control=control.interactions,
+        n_variant=variant.interactions,
+    )
+    v, c = containment_counts(variant), containment_counts(control)
+    test = two_proportion_ztest(*v, *c, confidence=1 - alpha)
+    if test is None:
+        return estimate
+    return _lift(estimate, test, _rate_and_error(*v), _rate_and_error(*c), alpha)
 
 
 def mean_lift(
@@ -90,25 +96,12 @@ def mean_lift(
     test = welch_ttest(as_summary(variant), as_summary(control), confidence=1 - alpha)
     if test is None:
         return estimate
-    relative = ratio_interval(
-        variant.mean,
-        math.sqrt(variant.variance / variant.n),
-        control.mean,
-        math.sqrt(control.variance / control.n),
-        confidence=1 - alpha,
-    )
-    p_value = _two_sided(test.p_value)
-    return estimate.model_copy(
-        update={
-            "difference": test.estimate,
-            "ci_low": test.ci_low,
-            "ci_high": test.ci_high,
-            "relative_lift": relative[0] if relative else None,
-            "relative_ci_low": relative[1] if relative else None,
-            "relative_ci_high": relative[2] if relative else None,
-            "p_value": p_value,
-            "significant": p_value < alpha,
-        }
+    return _lift(
+        estimate,
+        test,
+        (variant.mean, math.sqrt(variant.variance / variant.n)),
+        (control.mean, math.sqrt(control.variance / control.n)),
+        alpha,
     )
 
 
@@ -129,10 +122,8 @@ def _compare(
     )
     if config.design is ABDesign.SEQUENTIAL:
         sequential = msprt_two_proportions(
-            variant.contained,
-            variant.interactions,
-            control.contained,
-            control.interactions,
+            *containment_counts(variant),
+            *containment_counts(control),
             tau2=config.mixture_variance,
             alpha=alpha,
         )

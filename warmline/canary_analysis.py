@@ -22,7 +22,7 @@ from models.fleet_analysis import (
     SampleSummary,
     VersionMetrics,
 )
-from warmline.fleet_metrics import as_summary
+from warmline.fleet_metrics import as_summary, containment_counts, error_counts, rate
 from warmline.fleet_stats import (
     chi_square_homogeneity,
     p95_exceedance_test,
@@ -77,49 +77,31 @@ def _verdict(
     )
 
 
-def _containment(
-    check: MetricCheck, canary: VersionMetrics, baseline: VersionMetrics, alpha: float
-) -> MetricVerdict:
-    # Higher is better: the question is whether baseline - canary exceeds the tolerance.
-    test = two_proportion_ztest(
-        baseline.contained,
-        baseline.interactions,
-        canary.contained,
-        canary.interactions,
-        margin=check.tolerance,
-    )
-    return _verdict(
-        check,
-        alpha,
-        canary=canary.containment_rate,
-        baseline=baseline.containment_rate,
-        n_canary=canary.interactions,
-        n_baseline=baseline.interactions,
-        p_value=test.p_value if test else None,
-        what=f"lower by more than {check.tolerance:g}",
-    )
+def _rate_check(
+    counts: Callable[[VersionMetrics], tuple[int, int]], higher_is_better: bool
+) -> Evaluator:
+    """Two-proportion z on a rate; the tolerance is in absolute points."""
 
+    def evaluate(
+        check: MetricCheck, canary: VersionMetrics, baseline: VersionMetrics, alpha: float
+    ) -> MetricVerdict:
+        c, b = counts(canary), counts(baseline)
+        # The arm expected to be larger when the canary is worse goes first.
+        worse, better = (b, c) if higher_is_better else (c, b)
+        test = two_proportion_ztest(*worse, *better, margin=check.tolerance)
+        direction = "lower" if higher_is_better else "higher"
+        return _verdict(
+            check,
+            alpha,
+            canary=rate(c),
+            baseline=rate(b),
+            n_canary=canary.interactions,
+            n_baseline=baseline.interactions,
+            p_value=test.p_value if test else None,
+            what=f"{direction} by more than {check.tolerance:g}",
+        )
 
-def _error_rate(
-    check: MetricCheck, canary: VersionMetrics, baseline: VersionMetrics, alpha: float
-) -> MetricVerdict:
-    test = two_proportion_ztest(
-        canary.ai_failures,
-        canary.ai_calls,
-        baseline.ai_failures,
-        baseline.ai_calls,
-        margin=check.tolerance,
-    )
-    return _verdict(
-        check,
-        alpha,
-        canary=canary.ai_failures / canary.ai_calls if canary.ai_calls else None,
-        baseline=baseline.ai_failures / baseline.ai_calls if baseline.ai_calls else None,
-        n_canary=canary.interactions,
-        n_baseline=baseline.interactions,
-        p_value=test.p_value if test else None,
-        what=f"higher by more than {check.tolerance:g}",
-    )
+    return evaluate
 
 
 def _mean_check(
@@ -198,8 +180,8 @@ def _latency_p95(
 
 
 EVALUATORS: dict[CanaryMetric, Evaluator] = {
-    CanaryMetric.CONTAINMENT_RATE: _containment,
-    CanaryMetric.ERROR_RATE: _error_rate,
+    CanaryMetric.CONTAINMENT_RATE: _rate_check(containment_counts, higher_is_better=True),
+    CanaryMetric.ERROR_RATE: _rate_check(error_counts, higher_is_better=False),
     CanaryMetric.LATENCY_P95: _latency_p95,
     CanaryMetric.CSAT: _mean_check(lambda m: m.csat, higher_is_better=True),
     CanaryMetric.AVERAGE_HANDLE_TIME: _mean_check(lambda m: m.handle_seconds, False),

@@ -26,6 +26,21 @@ def as_summary(summary: SampleSummary) -> Summary:
     return Summary(n=summary.n, mean=summary.mean, variance=summary.variance)
 
 
+def containment_counts(metrics: VersionMetrics) -> tuple[int, int]:
+    """(contained, interactions): the proportion canary and A/B tests compare first."""
+    return metrics.contained, metrics.interactions
+
+
+def error_counts(metrics: VersionMetrics) -> tuple[int, int]:
+    """(failed AI calls, AI calls)."""
+    return metrics.ai_failures, metrics.ai_calls
+
+
+def rate(counts: tuple[int, int]) -> float | None:
+    part, whole = counts
+    return part / whole if whole else None
+
+
 def latency_bucket(latency_ms: float) -> int:
     """Index of the histogram bucket whose lower edge is the largest one <= ``latency_ms``."""
     return max(0, bisect.bisect_right(LATENCY_BUCKET_EDGES_MS, latency_ms) - 1)
