@@ -8,15 +8,31 @@ reasons and what became of it is audited on the ``fleet`` stream once per openin
 refusing the start because the rollback already runs is success: someone (an operator, or
 this worker's earlier attempt) already did what was decided.
 
+Durable, through an outbox rather than a periodic reconciliation of every Open breaker. The
+opening commits an ``auto_rollback_outbox`` row in the compare-and-set's own transaction,
+already claimed by the opening worker for a lease, and that worker starts the rollback at
+once from memory, as fast as without the row. Deciding closes the row and audits the decision
+in one transaction. If the worker dies anywhere before that, the row outlives it: when the
+lease lapses every worker's health sync may claim it (one wins) and decides it the same way;
+an attempt that cannot reach Temporal hands the claim back with a growing delay
+(``retry_delay``), so an outage delays a rollback but never drops it. Why not reconciliation:
+the policy is a decision about an *opening* (one audited decision per opening, "nothing to
+do" included), and a breaker that stays Open after its rollback (a failover to humans, an
+operator who aborted the rollback) would be rolled back again on every pass; the row records
+exactly which openings still await their decision, as the WFM outbox does for its events.
+
 All of it runs in a background task, never inside the sync: a slow or unreachable Temporal
-must not delay the breaker decisions that routing depends on. Transport errors are retried
-with backoff for about a minute, then audited as failed.
+must not delay the breaker decisions that routing depends on. Within one claim transport
+errors are retried with backoff while the lease leaves room (``another_try_fits``), so another
+worker takes an opening over only from a worker that stopped trying; should a stalled worker
+still finish after that, the row keeps the first decision and the later one is not audited.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,8 +57,15 @@ from models.fleet import (
     rollback_workflow_id,
 )
 from models.routing import RoutingConfig
+from store.health import HealthStore, PendingRollback
 from store.repository import Store
-from warmline.auto_rollback import BreakerOpened, RunningRollback, decide_auto_rollback
+from warmline.auto_rollback import (
+    BreakerOpened,
+    RunningRollback,
+    another_try_fits,
+    decide_auto_rollback,
+    retry_delay,
+)
 
 log = logging.getLogger("warmline.health")
 
@@ -50,8 +73,13 @@ AUTO_ROLLBACK_KIND = "auto_rollback"
 RPC_TIMEOUT = timedelta(seconds=5)
 QUERY_TIMEOUT = timedelta(seconds=2)
 ATTEMPTS = 7
-"""Transport retries 0.5, 1, 2 ... 16 s apart: about a minute before giving up."""
+"""Transport retries 0.5, 1, 2 ... 16 s apart within one claim (while its lease leaves room);
+then the claim goes back to the outbox for a later attempt by any worker."""
 FIRST_BACKOFF_SECONDS = 0.5
+MAX_RETRY_SECONDS = 300.0
+"""Longest pause between two claims of an opening Temporal keeps refusing."""
+CALL_SECONDS = 2 * RPC_TIMEOUT.total_seconds()
+"""What one more try may take (a look at the running rollbacks, or a start)."""
 DRAIN_SECONDS = 5.0
 
 T = TypeVar("T")
@@ -61,7 +89,8 @@ StartRollback = Callable[[Client, RollbackInput], Awaitable[WorkflowHandle[Any, 
 @dataclass(frozen=True)
 class AutoRollbackOutcome:
     """One opening handled: the decision, and ``started`` | ``already_running`` |
-    ``nothing_to_do`` | ``failed``."""
+    ``nothing_to_do`` (audited, the outbox row closed) or ``retry`` (Temporal unreachable:
+    not audited, the row handed back for a later attempt)."""
 
     decision: AutoRollbackDecision
     outcome: str
@@ -84,20 +113,41 @@ class AutoRollback:
         *,
         actor: str = "health-monitor",
         first_backoff_seconds: float = FIRST_BACKOFF_SECONDS,
+        max_retry_seconds: float = MAX_RETRY_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
         self._store = store
+        self._outbox = HealthStore(store)
         self._start = start
         self._actor = actor
         self._first_backoff = first_backoff_seconds
+        self._max_retry = max_retry_seconds
+        self._clock = clock
         self._tasks: set[asyncio.Task[list[AutoRollbackOutcome]]] = set()
 
     # -- from the sync ---------------------------------------------------------------------------
     def submit(
-        self, opened: Sequence[BreakerOpened], states: Mapping[tuple[str, str], str]
+        self,
+        opened: Sequence[BreakerOpened],
+        states: Mapping[tuple[str, str], str],
+        claimed_until: float | None = None,
     ) -> asyncio.Task[list[AutoRollbackOutcome]]:
-        """Handle ``opened`` in the background (the sync goes on at once)."""
-        task = asyncio.create_task(self.handle(opened, states), name="warmline-auto-rollback")
+        """Handle ``opened`` in the background (the sync goes on at once); ``claimed_until``
+        is when this worker's claim on their outbox rows lapses."""
+        return self._spawn(self.handle(opened, states, claimed_until))
+
+    def submit_claimed(
+        self, pending: Sequence[PendingRollback], states: Mapping[tuple[str, str], str]
+    ) -> asyncio.Task[list[AutoRollbackOutcome]]:
+        """Handle outbox rows this worker claimed (their opener died, or a retry is due)."""
+        return self._spawn(self._handle_claimed(pending, states))
+
+    def _spawn(
+        self, work: Awaitable[list[AutoRollbackOutcome]]
+    ) -> asyncio.Task[list[AutoRollbackOutcome]]:
+        task = asyncio.ensure_future(work)
+        task.set_name("warmline-auto-rollback")
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task
@@ -119,16 +169,56 @@ class AutoRollback:
 
     # -- the work ---------------------------------------------------------------------------------
     async def handle(
-        self, opened: Sequence[BreakerOpened], states: Mapping[tuple[str, str], str]
+        self,
+        opened: Sequence[BreakerOpened],
+        states: Mapping[tuple[str, str], str],
+        claimed_until: float | None = None,
+        attempts: int = 0,
     ) -> list[AutoRollbackOutcome]:
+        """Decide each opening, start what is decided, then close its outbox row: with the
+        audited decision, or handed back for a retry. ``claimed_until`` None: no lease to
+        respect (an opening handed over without a row, as in tests)."""
         registry = await asyncio.to_thread(self._store.active_routing_config)
-        if registry is None:
-            return []  # no registry yet: no version can take traffic to roll back
         outcomes = []
         for opening in opened:
-            outcome = await self._one(opening, registry, states)
-            await asyncio.to_thread(self._audit, outcome)
+            if registry is None:
+                # No registry yet: no version can take traffic to roll back.
+                await asyncio.to_thread(self._outbox.rollback_decided, opening.key, "nothing_to_do")
+                continue
+            outcome = await self._one(opening, registry, states, claimed_until)
+            if outcome.outcome == "retry":
+                delay = retry_delay(attempts, self._first_backoff, self._max_retry)
+                await asyncio.to_thread(
+                    self._outbox.rollback_failed,
+                    opening.key,
+                    outcome.error or "",
+                    self._clock() + delay,
+                )
+                log.error(
+                    "automatic rollback for %s not started: %s; again in %.0f s",
+                    opening.endpoint,
+                    outcome.error,
+                    delay,
+                )
+            else:
+                await asyncio.to_thread(self._decided, opening, outcome)
             outcomes.append(outcome)
+        return outcomes
+
+    async def _handle_claimed(
+        self, pending: Sequence[PendingRollback], states: Mapping[tuple[str, str], str]
+    ) -> list[AutoRollbackOutcome]:
+        outcomes = []
+        for row in pending:
+            opening = BreakerOpened(
+                row.name, row.version, row.from_state, row.revision, row.reasons
+            )
+            log.warning(
+                "automatic rollback for %s taken over from the outbox (attempt %d)",
+                opening.endpoint,
+                row.attempts + 1,
+            )
+            outcomes += await self.handle([opening], states, row.claimed_until, row.attempts)
         return outcomes
 
     async def _one(
@@ -136,9 +226,12 @@ class AutoRollback:
         opening: BreakerOpened,
         registry: RoutingConfig,
         states: Mapping[tuple[str, str], str],
+        claimed_until: float | None,
     ) -> AutoRollbackOutcome:
         try:
-            running = await self._retrying(opening, lambda: self._running(opening.agent))
+            running = await self._retrying(
+                opening, lambda: self._running(opening.agent), claimed_until
+            )
         except RPCError as err:
             unknown = AutoRollbackDecision(
                 endpoint=opening.endpoint,
@@ -146,20 +239,21 @@ class AutoRollback:
                 action=AutoRollbackAction.NONE,
                 reasons=[f"Temporal unreachable, running rollbacks unknown: {err}"],
             )
-            return AutoRollbackOutcome(unknown, "failed", error=str(err))
+            return AutoRollbackOutcome(unknown, "retry", error=str(err))
         decision = decide_auto_rollback(opening, registry, states, running)
         request = decision.request
         if decision.action is AutoRollbackAction.NONE or request is None:
             return AutoRollbackOutcome(decision, "nothing_to_do")
         try:
-            handle = await self._retrying(opening, lambda: self._start(self._client, request))
+            handle = await self._retrying(
+                opening, lambda: self._start(self._client, request), claimed_until
+            )
         except WorkflowAlreadyStartedError as err:
             # Started between our look and our start (an operator, or our own attempt whose
             # answer was lost): the rollback runs, which is what was decided.
             return AutoRollbackOutcome(decision, "already_running", run_id=err.run_id)
         except RPCError as err:
-            log.error("automatic rollback for %s not started: %s", opening.endpoint, err)
-            return AutoRollbackOutcome(decision, "failed", error=str(err))
+            return AutoRollbackOutcome(decision, "retry", error=str(err))
         log.warning(
             "automatic %s of %s: %s started (%s)",
             decision.action.value,
@@ -169,14 +263,23 @@ class AutoRollback:
         )
         return AutoRollbackOutcome(decision, "started", run_id=handle.result_run_id)
 
-    async def _retrying(self, opening: BreakerOpened, call: Callable[[], Awaitable[T]]) -> T:
-        """``call()``, retried with backoff while Temporal cannot be reached."""
+    async def _retrying(
+        self,
+        opening: BreakerOpened,
+        call: Callable[[], Awaitable[T]],
+        claimed_until: float | None,
+    ) -> T:
+        """``call()``, retried with backoff while Temporal cannot be reached and the claim
+        on the opening leaves room for another try."""
         backoff = self._first_backoff
         for number in range(1, ATTEMPTS + 1):
             try:
                 return await call()
             except RPCError as err:
-                if number == ATTEMPTS:
+                if number == ATTEMPTS or (
+                    claimed_until is not None
+                    and not another_try_fits(self._clock(), backoff, CALL_SECONDS, claimed_until)
+                ):
                     raise
                 log.warning("automatic rollback for %s: %s; retrying", opening.endpoint, err)
                 await asyncio.sleep(backoff)
@@ -208,7 +311,8 @@ class AutoRollback:
             found.append(RunningRollback(workflow_id, candidate, to_version))
         return found
 
-    def _audit(self, outcome: AutoRollbackOutcome) -> bool:
+    def _decided(self, opening: BreakerOpened, outcome: AutoRollbackOutcome) -> bool:
+        """Audit the decision and close the opening's outbox row, in one transaction."""
         payload = {
             **outcome.decision.model_dump(mode="json"),
             "outcome": outcome.outcome,
@@ -223,4 +327,9 @@ class AutoRollback:
             actor=self._actor,
             payload=payload,
         )
-        return self._store.record_fleet_event(event, audit_key(outcome.decision, self._actor))
+        return self._outbox.rollback_decided(
+            opening.key,
+            outcome.outcome,
+            event,
+            audit_key(outcome.decision, self._actor),
+        )

@@ -8,7 +8,11 @@ worker's memory, which ``snapshot()`` serves to routing without I/O. WFM events 
 committed to the outbox are POSTed to the configured webhook with retries and backoff; any
 worker may deliver them, one at a time per event (a claim with a lease). An opening this
 worker's compare-and-set committed goes to ``activities.auto_rollback`` (in the background),
-which starts the ``RollbackWorkflow`` the policy calls for: once, fleet-wide.
+which starts the ``RollbackWorkflow`` the policy calls for: once, fleet-wide. The opening also
+commits an automatic rollback outbox row, claimed by this worker for
+``rollback_lease_seconds``; every ``rollback_poll_seconds`` each worker with a Temporal client
+claims rows whose lease lapsed (their opener died) or whose retry is due, so a crash between
+the commit and the start delays a rollback by about a lease instead of losing it.
 """
 
 from __future__ import annotations
@@ -47,7 +51,13 @@ from models.health import (
     epoch_to_utc,
 )
 from models.routing import RoutingConfig
-from store.health import BreakerChange, HealthStore, SharedBreaker, WindowFlush
+from store.health import (
+    BreakerChange,
+    HealthStore,
+    PendingRollback,
+    SharedBreaker,
+    WindowFlush,
+)
 from warmline.auto_rollback import BreakerOpened
 from warmline.breaker import BreakerConfig, BreakerState, next_probe_at, routable
 from warmline.degradation import DegradationConfig
@@ -70,6 +80,10 @@ class HealthSyncConfig:
     webhook_timeout_seconds: float = 5.0
     outbox_lease_seconds: float = 30.0
     max_backoff_seconds: float = 300.0
+    rollback_lease_seconds: float = 30.0
+    """How long the worker handling an opening's rollback holds it before others may."""
+    rollback_poll_seconds: float = 2.0
+    """How often a worker looks for openings whose rollback nobody is handling."""
     wfm: WfmParams = field(default_factory=WfmParams)
     degradation: DegradationConfig = field(default_factory=DegradationConfig)
 
@@ -79,6 +93,8 @@ class HealthSyncConfig:
             flush_seconds=settings.health_flush_seconds,
             stale_seconds=settings.health_stale_seconds,
             webhook_url=settings.wfm_webhook_url,
+            rollback_lease_seconds=settings.auto_rollback_lease_seconds,
+            rollback_poll_seconds=settings.auto_rollback_poll_seconds,
             wfm=WfmParams(
                 interval_minutes=settings.wfm_interval_minutes,
                 human_aht_seconds=settings.wfm_human_aht_seconds,
@@ -102,16 +118,40 @@ class _CommittedDecision:
     """``decide_endpoint`` for ``update_breaker``, keeping the change of its last call.
 
     The store re-runs the decision after a compare-and-set conflict, so the last change is the
-    one committed: its openings are this worker's to act on, and no other worker's.
+    one committed: its openings are this worker's to act on, and no other worker's. Each
+    opening's automatic rollback outbox row goes into the same change, claimed by this worker
+    until ``claimed_until`` when it will hand the opening over itself (``claimed_by`` None:
+    no Temporal client here, any worker with one claims the row at once).
     """
 
-    def __init__(self, key: tuple[str, str], ctx: MergeContext) -> None:
+    def __init__(
+        self,
+        key: tuple[str, str],
+        ctx: MergeContext,
+        claimed_by: str | None = None,
+        claimed_until: float = 0.0,
+    ) -> None:
         self.key = key
         self.ctx = ctx
+        self.claimed_by = claimed_by
+        self.claimed_until = claimed_until
         self.change: BreakerChange | None = None
 
     def __call__(self, current: SharedBreaker | None) -> BreakerChange | None:
         self.change = decide_endpoint(current, self.key, self.ctx)
+        if self.change is not None:
+            self.change.rollbacks = [
+                PendingRollback(
+                    o.agent,
+                    o.version,
+                    o.from_state,
+                    o.revision,
+                    o.reasons,
+                    self.claimed_by,
+                    self.claimed_until,
+                )
+                for o in self.openings()
+            ]
         return self.change
 
     def openings(self) -> list[BreakerOpened]:
@@ -157,6 +197,8 @@ class HealthSync:
         self._owns_http = http is None
         self._wake = asyncio.Event()
         self._last_prune = 0.0
+        self._states: dict[tuple[str, str], str] = {}
+        """The fleet's breaker states after the last sync (what taken-over openings use)."""
         self.syncs = 0
         self.failures = 0
 
@@ -177,6 +219,7 @@ class HealthSync:
         """Sync forever (until cancelled); a failing store is logged and retried next tick."""
         self.start()
         loop = asyncio.get_running_loop()
+        next_takeover = loop.time()
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -186,6 +229,9 @@ class HealthSync:
                 await self.sync_once()
                 if self.config.webhook_url:
                     await self.deliver_due()
+                if self._auto_rollback is not None and started >= next_takeover:
+                    next_takeover = started + self.config.rollback_poll_seconds
+                    await self.take_over_rollbacks()
                 spent = loop.time() - started
                 if spent < MIN_SYNC_SPACING_SECONDS:
                     await asyncio.sleep(MIN_SYNC_SPACING_SECONDS - spent)
@@ -214,10 +260,12 @@ class HealthSync:
             return None
         self.syncs += 1
         self.health.apply_sync(result)
+        self._states = {(e.name, e.version): e.breaker.state.value for e in result.endpoints}
         if result.opened and self._auto_rollback is not None:
-            # Only this worker committed these openings: it alone decides their rollback.
-            states = {(e.name, e.version): e.breaker.state.value for e in result.endpoints}
-            self._auto_rollback.submit(result.opened, states)
+            # Only this worker committed these openings: it alone decides their rollback, at
+            # once; their outbox rows (claimed by it) are the safety net should it die first.
+            claimed_until = request.now + self.config.rollback_lease_seconds
+            self._auto_rollback.submit(result.opened, self._states, claimed_until)
         if self._metrics is not None:  # the dashboards' breaker panels read this gauge
             for e in result.endpoints:
                 self._metrics.set_breaker_state(e.name, e.version, e.breaker.state.value)
@@ -278,7 +326,7 @@ class HealthSync:
             # A dry run on the row as read: most syncs change nothing and take no write lock.
             if decide_endpoint(rows.get(key), key, ctx) is None:
                 continue
-            decide = _CommittedDecision(key, ctx)
+            decide = _CommittedDecision(key, ctx, *self._rollback_claim(request))
             written = self.store.update_breaker(key[0], key[1], decide)
             if written is not None:
                 transitions += written.revision != (rows[key].revision if key in rows else 0)
@@ -289,6 +337,31 @@ class HealthSync:
             self.store.prune_windows(now - max(3600.0, 10 * self.config.stale_seconds))
         shared = [self._shared(key, rows, windows, request.worker_id) for key in sorted(keys)]
         return SyncResult(request.generation, shared, transitions, opened)
+
+    def _rollback_claim(self, request: SyncRequest) -> tuple[str | None, float]:
+        """Who holds the outbox row of an opening this sync commits, and until when."""
+        if self._auto_rollback is None:
+            return None, 0.0
+        return request.worker_id, request.now + self.config.rollback_lease_seconds
+
+    async def take_over_rollbacks(self) -> int:
+        """Claim openings whose rollback nobody handles (their worker died before deciding,
+        or an attempt failed and is due) and decide them in the background; how many."""
+        if self._auto_rollback is None:
+            return 0
+        try:
+            pending = await asyncio.to_thread(
+                self.store.claim_rollbacks,
+                self.health.worker_id,
+                self.health.clock(),
+                self.config.rollback_lease_seconds,
+            )
+        except Exception:  # the store is down: the rows wait for the next poll
+            log.exception("health sync: automatic rollback outbox unavailable")
+            return 0
+        if pending:
+            self._auto_rollback.submit_claimed(pending, self._states)
+        return len(pending)
 
     @staticmethod
     def _shared(

@@ -6,7 +6,9 @@ compare-and-set on one row gives exactly-once transitions without a leader. Brea
 ``revision`` (bumped on every state change: windows restart) and ``row_version`` (bumped on
 every write: the compare-and-set). A transition, its audit events (``fleet-health``,
 ``wfm-events``) and its outbox row commit in one transaction, so a WFM event exists if and only
-if the transition does, and the webhook cannot lose it.
+if the transition does, and the webhook cannot lose it. An opening commits its pending
+automatic rollback the same way (``auto_rollback_outbox``): the opening worker starts it at
+once, and if that worker dies first, any other worker claims the row when its lease lapses.
 
 Times used in breaker arithmetic are epoch seconds (floats) from the workers' clocks; the UTC
 columns are for people and queries.
@@ -26,15 +28,18 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from models.facts import AuditEvent
 from store.audit_chain import append_events, next_seq
 from store.db import write_engine
+from store.fleet import record_event_once
 from store.repository import Store
 from store.tables import InteractionFactRow, UTCDateTime, utc_now
 from store.writes import WriteConflict, write_with_retry
+from warmline.auto_rollback import opening_key
 
 T = TypeVar("T")
 
 FLEET_BREAKERS = "fleet_breakers"
 FLEET_HEALTH_WINDOWS = "fleet_health_windows"
 WFM_OUTBOX = "wfm_outbox"
+AUTO_ROLLBACK_OUTBOX = "auto_rollback_outbox"
 
 
 class BreakerRow(SQLModel, table=True):
@@ -95,8 +100,36 @@ class WfmOutboxRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
 
 
+class AutoRollbackOutboxRow(SQLModel, table=True):
+    """A breaker opening whose automatic rollback is pending (or was decided: ``done_at``).
+
+    Written with the opening, claimed by the opening worker in the same transaction; once
+    ``claimed_until`` lapses (the worker died) any worker with a Temporal client takes it.
+    """
+
+    __tablename__ = AUTO_ROLLBACK_OUTBOX
+    __table_args__ = (Index("ix_auto_rollback_outbox_pending", "done_at", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    opening: str = Field(unique=True)
+    """``agent:version/r<revision>``: one row, and so one decision, per opening."""
+    name: str
+    version: str
+    from_state: str
+    revision: int
+    reasons: str = Field(default="[]", sa_type=Text)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    claimed_by: str | None = None
+    claimed_until: float = 0.0
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
 def health_tables() -> list[Table]:
-    names = (FLEET_BREAKERS, FLEET_HEALTH_WINDOWS, WFM_OUTBOX)
+    names = (FLEET_BREAKERS, FLEET_HEALTH_WINDOWS, WFM_OUTBOX, AUTO_ROLLBACK_OUTBOX)
     return [SQLModel.metadata.tables[name] for name in names]
 
 
@@ -195,6 +228,28 @@ class OutboxItem:
     attempts: int = 0
 
 
+@dataclass(frozen=True)
+class PendingRollback:
+    """A breaker opening waiting for its automatic rollback decision (an outbox row).
+
+    ``claimed_by``/``claimed_until`` name the worker handling it and until when (epoch
+    seconds); the opening worker writes its own claim with the opening.
+    """
+
+    name: str
+    version: str
+    from_state: str
+    revision: int
+    reasons: tuple[str, ...] = ()
+    claimed_by: str | None = None
+    claimed_until: float = 0.0
+    attempts: int = 0
+
+    @property
+    def opening(self) -> str:
+        return opening_key(self.name, self.version, self.revision)
+
+
 @dataclass
 class BreakerChange:
     """What a decision function wants written with a breaker row, atomically."""
@@ -202,6 +257,7 @@ class BreakerChange:
     breaker: SharedBreaker
     events: list[StreamEvent] = field(default_factory=list)
     outbox: list[OutboxItem] = field(default_factory=list)
+    rollbacks: list[PendingRollback] = field(default_factory=list)
 
 
 class HealthStore:
@@ -332,6 +388,19 @@ class HealthStore:
                         event_id=item.event_id,
                         url=item.url,
                         payload=json.dumps(item.payload, separators=(",", ":")),
+                    )
+                )
+            for pending in change.rollbacks:
+                session.add(
+                    AutoRollbackOutboxRow(
+                        opening=pending.opening,
+                        name=pending.name,
+                        version=pending.version,
+                        from_state=pending.from_state,
+                        revision=pending.revision,
+                        reasons=json.dumps(list(pending.reasons)),
+                        claimed_by=pending.claimed_by,
+                        claimed_until=pending.claimed_until,
                     )
                 )
             session.flush()
@@ -484,6 +553,136 @@ class HealthStore:
                     "delivered": r.delivered_at is not None,
                     "last_error": r.last_error,
                     "payload": json.loads(r.payload),
+                }
+                for r in rows
+            ]
+
+    # -- the automatic rollback outbox ------------------------------------------------------------
+    def claim_rollbacks(
+        self, worker_id: str, now: float, lease: float, limit: int = 20
+    ) -> list[PendingRollback]:
+        """Pending openings nobody holds (the opener died, or an attempt failed and is due),
+        claimed by ``worker_id`` for ``lease`` seconds.
+
+        A plain read first: nearly always nothing is pending, and every worker asks every few
+        seconds, so the common case takes no write lock.
+        """
+        due = (
+            col(AutoRollbackOutboxRow.done_at).is_(None),
+            col(AutoRollbackOutboxRow.next_attempt_at) <= now,
+            col(AutoRollbackOutboxRow.claimed_until) <= now,
+        )
+        with Session(self._engine) as session:
+            if session.exec(select(AutoRollbackOutboxRow.id).where(*due).limit(1)).first() is None:
+                return []
+
+        def work(session: Session) -> list[PendingRollback]:
+            rows = session.exec(
+                select(AutoRollbackOutboxRow)
+                .where(*due)
+                .order_by(col(AutoRollbackOutboxRow.id))
+                .limit(limit)
+            ).all()
+            claimed = []
+            for row in rows:
+                # The lease check again in the update: of two workers, one claims the row.
+                result = session.exec(
+                    update(AutoRollbackOutboxRow)
+                    .where(
+                        col(AutoRollbackOutboxRow.id) == row.id,
+                        col(AutoRollbackOutboxRow.done_at).is_(None),
+                        col(AutoRollbackOutboxRow.claimed_until) <= now,
+                    )
+                    .values(claimed_by=worker_id, claimed_until=now + lease)
+                )
+                if result.rowcount == 1:
+                    claimed.append(
+                        PendingRollback(
+                            row.name,
+                            row.version,
+                            row.from_state,
+                            row.revision,
+                            tuple(json.loads(row.reasons)),
+                            worker_id,
+                            now + lease,
+                            row.attempts,
+                        )
+                    )
+            return claimed
+
+        return self._write(work)
+
+    def rollback_decided(
+        self, opening: str, outcome: str, event: AuditEvent | None = None, key: str = ""
+    ) -> bool:
+        """Close the opening's row and audit its decision (once per ``key``) in one
+        transaction: a worker dying in between leaves neither, so the next one decides again,
+        and the trail never holds a decision the row does not know of, or the reverse.
+
+        ``False`` (nothing written) when another worker closed the row first: its decision is
+        the opening's one. Without a row (an opening handed over directly) only the audit.
+        """
+
+        def work(session: Session) -> bool:
+            row = session.exec(
+                select(AutoRollbackOutboxRow).where(col(AutoRollbackOutboxRow.opening) == opening)
+            ).first()
+            if row is not None:
+                if row.done_at is not None:
+                    return False
+                result = session.exec(
+                    update(AutoRollbackOutboxRow)
+                    .where(
+                        col(AutoRollbackOutboxRow.id) == row.id,
+                        col(AutoRollbackOutboxRow.done_at).is_(None),
+                    )
+                    .values(done_at=utc_now(), outcome=outcome, claimed_by=None, claimed_until=0.0)
+                )
+                if result.rowcount != 1:
+                    raise WriteConflict(f"{opening} was closed concurrently")
+            if event is not None:
+                record_event_once(session, event, key)
+            return True
+
+        return self._write(work)
+
+    def rollback_failed(self, opening: str, error: str, next_attempt_at: float) -> None:
+        """Give the claim back; any worker tries again from ``next_attempt_at``."""
+
+        def work(session: Session) -> None:
+            session.exec(
+                update(AutoRollbackOutboxRow)
+                .where(
+                    col(AutoRollbackOutboxRow.opening) == opening,
+                    col(AutoRollbackOutboxRow.done_at).is_(None),
+                )
+                .values(
+                    attempts=AutoRollbackOutboxRow.attempts + 1,
+                    next_attempt_at=next_attempt_at,
+                    claimed_by=None,
+                    claimed_until=0.0,
+                    last_error=error[:500],
+                )
+            )
+
+        self._write(work)
+
+    def rollback_outbox(self) -> list[dict[str, Any]]:
+        """Every automatic rollback row (CLI, tests), oldest first."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(AutoRollbackOutboxRow).order_by(col(AutoRollbackOutboxRow.id))
+            ).all()
+            return [
+                {
+                    "opening": r.opening,
+                    "attempts": r.attempts,
+                    "claimed_by": r.claimed_by,
+                    "claimed_until": r.claimed_until,
+                    "next_attempt_at": r.next_attempt_at,
+                    "done": r.done_at is not None,
+                    "outcome": r.outcome,
+                    "last_error": r.last_error,
                 }
                 for r in rows
             ]

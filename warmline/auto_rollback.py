@@ -3,7 +3,9 @@
 Pure: the opening, the registry, the fleet's breaker states and the rollbacks already running
 in, one ``AutoRollbackDecision`` with its reasons out. The worker whose sync committed the
 opening (``activities.health_sync``) asks once and starts the ``RollbackWorkflow`` it names,
-so the decision is made once fleet-wide.
+so the decision is made once fleet-wide. The opening is also a row of the store's automatic
+rollback outbox, committed with it: should that worker die first, another one claims the row
+and asks instead (``retry_delay`` and ``another_try_fits`` pace those attempts).
 
 * A canary that opens goes back to a healthy production version of its agent (the canary's
   rollback target, as for ``RollbackWorkflow``'s own default).
@@ -51,6 +53,16 @@ class BreakerOpened:
     @property
     def endpoint(self) -> str:
         return endpoint_key(self.agent, self.version)
+
+    @property
+    def key(self) -> str:
+        """Names the opening's outbox row: one row, and so one decision, per opening."""
+        return opening_key(self.agent, self.version, self.revision)
+
+
+def opening_key(agent: str, version: str, revision: int) -> str:
+    """``agent:version/r<revision>``: the revision tells two openings of one version apart."""
+    return f"{endpoint_key(agent, version)}/r{revision}"
 
 
 @dataclass(frozen=True)
@@ -199,3 +211,20 @@ def decide_auto_rollback(
         request=request,
         workflow_id=rollback_workflow_id_for(request),
     )
+
+
+def retry_delay(attempts: int, first_seconds: float, max_seconds: float) -> float:
+    """Seconds before an opening whose rollback could not be started is tried again.
+
+    Doubling from ``first_seconds`` after each failed attempt (``attempts`` so far), at most
+    ``max_seconds``: Temporal being down for long must not be hammered, nor forgotten.
+    """
+    return min(max_seconds, first_seconds * 2.0 ** max(0, attempts))
+
+
+def another_try_fits(now: float, backoff: float, call_seconds: float, claimed_until: float) -> bool:
+    """Whether waiting ``backoff`` and one more call of up to ``call_seconds`` end before the
+    claim lapses. Past it another worker may take the opening over; a try then could make two
+    workers decide one opening, so the claim is handed back instead.
+    """
+    return now + backoff + call_seconds < claimed_until

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     breaker_minimum_calls: int = Field(default=10, ge=1, description="Calls before rates count")
     breaker_failure_rate: float = Field(default=0.5, gt=0, le=1, description="Opens at this")
     breaker_consecutive_failures: int = Field(default=5, ge=1, description="Opens at this")
+    auto_rollback_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a worker holds an opening's automatic rollback before others may",
+    )
+    auto_rollback_poll_seconds: float = Field(
+        default=2.0, gt=0, description="How often workers look for rollbacks nobody is handling"
+    )
     wfm_webhook_url: str | None = Field(
         default=None, description="POST target for WFM capacity events (through the outbox)"
     )

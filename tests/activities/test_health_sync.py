@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
 
+from activities.auto_rollback import AutoRollback
 from activities.fleet_health import FleetHealth
 from activities.health_sync import HealthSync, HealthSyncConfig, breaker_config_from_settings
 from models.health import FLEET_HEALTH_STREAM, WFM_EVENTS_STREAM, WfmCapacityEvent
 from models.routing import RoutingConfig
 from store import Store
-from store.health import HealthStore
+from store.health import HealthStore, PendingRollback
+from warmline.auto_rollback import BreakerOpened
 from warmline.breaker import BreakerConfig
 from warmline.default_config import default_routing_config
 from warmline.settings import Settings
@@ -61,6 +64,7 @@ class Worker:
         clock: Clock,
         webhook: str | None = None,
         http: httpx.AsyncClient | None = None,
+        auto_rollback: AutoRollback | None = None,
     ) -> None:
         self.health = FleetHealth(CONFIG, clock=clock, worker_id=name)
         routing = default_routing_config("http://fleet")
@@ -69,7 +73,12 @@ class Worker:
             return routing
 
         self.sync = HealthSync(
-            self.health, store, HealthSyncConfig(webhook_url=webhook), routing=config, http=http
+            self.health,
+            store,
+            HealthSyncConfig(webhook_url=webhook),
+            routing=config,
+            http=http,
+            auto_rollback=auto_rollback,
         )
         self.sync.start()
 
@@ -140,6 +149,63 @@ async def test_failures_seen_by_two_workers_open_the_breaker_once(
         "care-bot:2026.10",
     )
     assert event.detection_latency_seconds == 0.5 and event.first_failure_at is not None
+
+
+class Handoffs:
+    """What a worker's sync hands its automatic rollback (Temporal is not needed to see it)."""
+
+    def __init__(self) -> None:
+        self.opened: list[tuple[list[BreakerOpened], float | None]] = []
+        self.claimed: list[list[PendingRollback]] = []
+
+    def submit(
+        self,
+        opened: Sequence[BreakerOpened],
+        states: Mapping[tuple[str, str], str],
+        claimed_until: float | None = None,
+    ) -> Any:
+        self.opened.append((list(opened), claimed_until))
+
+    def submit_claimed(
+        self, pending: Sequence[PendingRollback], states: Mapping[tuple[str, str], str]
+    ) -> Any:
+        self.claimed.append(list(pending))
+
+
+async def test_an_opening_commits_its_rollback_so_another_worker_takes_over_if_its_opener_dies(
+    health_store: HealthStore, clock: Clock
+) -> None:
+    h1, h2 = Handoffs(), Handoffs()
+    w1 = Worker("w1", health_store, clock, auto_rollback=cast(AutoRollback, h1))
+    w2 = Worker("w2", health_store, clock, auto_rollback=cast(AutoRollback, h2))
+    await open_breaker(w1, w2, clock)  # w2's compare-and-set commits the opening
+    lease = w2.sync.config.rollback_lease_seconds
+    ((opened, claimed_until),) = h2.opened
+    assert [(o.agent, o.version, o.from_state) for o in opened] == [(*BOT, "closed")]
+    assert claimed_until == clock.now + lease and h1.opened == []
+    (row,) = health_store.rollback_outbox()
+    assert (row["opening"], row["claimed_by"], row["done"]) == (opened[0].key, "w2", False)
+    assert row["claimed_until"] == claimed_until
+    # w2 dies before deciding. While its lease runs, the row is its own.
+    assert await w1.sync.take_over_rollbacks() == 0 and h1.claimed == []
+    clock.now += lease + 0.1
+    assert await w1.sync.take_over_rollbacks() == 1
+    ((pending,),) = h1.claimed
+    assert (pending.opening, pending.claimed_by) == (opened[0].key, "w1")
+    assert await w2.sync.take_over_rollbacks() == 0  # w1 holds it now
+
+
+async def test_a_worker_without_a_temporal_client_leaves_its_openings_to_the_others(
+    health_store: HealthStore, clock: Clock
+) -> None:
+    w1, w2 = Worker("w1", health_store, clock), Worker("w2", health_store, clock)
+    await open_breaker(w1, w2, clock)
+    (row,) = health_store.rollback_outbox()
+    assert (row["claimed_by"], row["claimed_until"]) == (None, 0.0)
+    assert await w1.sync.take_over_rollbacks() == 0  # no client here either: not claimed
+    handoffs = Handoffs()
+    w3 = Worker("w3", health_store, clock, auto_rollback=cast(AutoRollback, handoffs))
+    assert await w3.sync.take_over_rollbacks() == 1 and len(handoffs.claimed) == 1
 
 
 async def test_a_worker_notices_a_due_transition_and_wakes_the_sync(
@@ -319,6 +385,8 @@ def test_settings_name_the_breaker_and_sync_thresholds() -> None:
         health_flush_seconds=0.5,
         wfm_webhook_url="http://wfm/hook",
         wfm_interval_minutes=30,
+        auto_rollback_lease_seconds=12.0,
+        auto_rollback_poll_seconds=1.5,
     )
     config = breaker_config_from_settings(settings)
     assert (config.open_seconds, config.consecutive_failures) == (3.0, 4)
@@ -328,6 +396,7 @@ def test_settings_name_the_breaker_and_sync_thresholds() -> None:
         "http://wfm/hook",
         30,
     )
+    assert (sync.rollback_lease_seconds, sync.rollback_poll_seconds) == (12.0, 1.5)
 
 
 async def test_fleet_reports_and_the_cli_read_the_store(

@@ -3,7 +3,9 @@
 Real parts: the dev server, the stack's workers (its health sync starts rollbacks with the
 worker's client), the simulated fleet over loopback failing with HTTP 500, and a second
 worker's health sync over the same store racing the first for the same opening. Whichever
-commits the opening decides; the other sees an Open breaker and decides nothing.
+commits the opening decides; the other sees an Open breaker and decides nothing. A worker that
+dies between committing an opening and starting its rollback loses nothing: the opening's
+outbox row outlives it, and the stack's worker takes it over once its lease lapses.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +22,7 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
-from activities.auto_rollback import AUTO_ROLLBACK_KIND, AutoRollback
+from activities.auto_rollback import AUTO_ROLLBACK_KIND, AutoRollback, AutoRollbackOutcome
 from activities.fleet_health import FleetHealth
 from activities.health_sync import HealthSync, HealthSyncConfig, breaker_config_from_settings
 from models.fleet import (
@@ -30,6 +32,7 @@ from models.fleet import (
     RollbackState,
     rollback_workflow_id,
 )
+from models.health import FLEET_HEALTH_STREAM
 from models.interaction import Reply
 from models.routing import (
     LIVE_ROLES,
@@ -41,7 +44,7 @@ from models.routing import (
     ThresholdRule,
 )
 from simulators.ai_fleet import FaultMode, FaultRule
-from store.health import HealthStore
+from store.health import HealthStore, PendingRollback
 from tests.integration.conftest import Stack
 from warmline.auto_rollback import BreakerOpened
 from warmline.breaker import BreakerConfig
@@ -333,3 +336,101 @@ async def test_a_rollback_started_first_by_someone_else_counts_as_done(auto_stac
         d for d in decisions(stack, f"{CARE_BOT}:{CANARY}") if d["breaker_revision"] > 10_000
     ]
     assert [d["outcome"] for d in audited] == ["already_running", "nothing_to_do"]
+
+
+class DiesBeforeStarting(AutoRollback):
+    """A worker that dies right after its compare-and-set committed an opening: the in-memory
+    hand-off to the rollback never happens (nor any take-over of its own)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lost: list[BreakerOpened] = []
+
+    def submit(
+        self,
+        opened: Sequence[BreakerOpened],
+        states: Mapping[tuple[str, str], str],
+        claimed_until: float | None = None,
+    ) -> asyncio.Task[list[AutoRollbackOutcome]]:
+        self.lost += opened
+        return asyncio.create_task(self._nothing())
+
+    def submit_claimed(
+        self, pending: Sequence[PendingRollback], states: Mapping[tuple[str, str], str]
+    ) -> asyncio.Task[list[AutoRollbackOutcome]]:
+        return asyncio.create_task(self._nothing())
+
+    @staticmethod
+    async def _nothing() -> list[AutoRollbackOutcome]:
+        return []
+
+
+async def test_a_rollback_whose_deciding_worker_died_is_started_by_another_worker(
+    auto_stack: Stack,
+) -> None:
+    stack = auto_stack
+    endpoint = f"{CARE_BOT}:{CANARY}"
+    config = await stack.use_config(
+        care_bot_with(
+            lambda c: version(c, CANARY, EndpointRole.CANARY, 1.0), policy=AutoRollbackPolicy()
+        )
+    )
+    since = datetime.now(UTC)
+    before = len(decisions(stack, endpoint))
+    stack.fleet.set_fault(FaultRule(name=CARE_BOT, version=CANARY, mode=FaultMode.ERROR_500))
+    outbox = HealthStore(stack.store)
+    doomed = FleetHealth(FAST, worker_id=f"doomed-worker-{uuid.uuid4().hex[:6]}")
+    auto = DiesBeforeStarting(
+        stack.client, stack.store, start_rollback, actor=f"health-monitor:{doomed.worker_id}"
+    )
+    sync = HealthSync(
+        doomed,
+        outbox,
+        HealthSyncConfig(flush_seconds=0.2, rollback_lease_seconds=1.0),
+        routing=stack.deps.configs.get,
+        auto_rollback=auto,
+    )
+    task = asyncio.create_task(sync.run())
+    try:
+        await poll(lambda: sync.syncs > 0, "the doomed worker's first sync")
+        fail_calls(doomed, CANARY, FAST.consecutive_failures)
+        await poll(lambda: auto.lost, "the doomed worker committing the opening")
+    finally:
+        task.cancel()  # the worker is gone; nothing of its hand-off survives in memory
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    (lost,) = auto.lost
+    assert (lost.agent, lost.version) == (CARE_BOT, CANARY)
+    transition = next(
+        e
+        for e in reversed(stack.store.audit_trail(FLEET_HEALTH_STREAM))
+        if e.kind == "breaker_transition" and e.payload["endpoint"] == endpoint
+    )
+    assert transition.actor == doomed.worker_id and transition.payload["to_state"] == "open"
+
+    # The stack's worker takes the opening over from the outbox once the lease lapses.
+    decision = await decided(stack, endpoint, before)
+    assert decision["action"] == "rollback" and decision["outcome"] == "started"
+    assert decision["breaker_revision"] == lost.revision
+    assert decision["request"]["to_version"] == CARE_BOT_VERSION
+    state = await finished_rollback(stack, decision["run_id"])
+    assert state.plan is not None and state.plan.from_version == CANARY
+    assert await poll(lambda: rollback_runs(stack, since), "the rollback in visibility")
+    assert await rollback_runs(stack, since) == [decision["run_id"]]
+    (row,) = [r for r in outbox.rollback_outbox() if r["opening"] == lost.key]
+    assert row["done"] and row["outcome"] == "started"
+    audited = [
+        e
+        for e in stack.store.audit_trail(FLEET_AUDIT_STREAM)
+        if e.kind == AUTO_ROLLBACK_KIND and e.payload["endpoint"] == endpoint
+    ][before:]
+    assert len(audited) == 1
+    assert audited[0].actor == f"health-monitor:{stack.deps.health.worker_id}"
+    live, roles = shares(stack)
+    assert live == {CARE_BOT_VERSION: 100.0} and roles[CANARY] is EndpointRole.RETIRED
+
+    # An interaction the split used to send to the failing canary is answered by production.
+    handle = await stack.start(ORDER, interaction_id=routed_to(config, CANARY))
+    reply = await handle.execute_update("await_reply", {"turn": 1}, result_type=Reply)
+    assert reply.model_version == f"{CARE_BOT}:{CARE_BOT_VERSION}"
+    await close([handle])

@@ -10,13 +10,15 @@ import pytest
 from sqlalchemy import delete
 from sqlmodel import Session
 
-from models.facts import RecordInteraction
+from models.facts import AuditEvent, RecordInteraction
+from models.fleet import FLEET_AUDIT_STREAM
 from models.health import FLEET_HEALTH_STREAM, WFM_EVENTS_STREAM
 from store import Store
 from store.health import (
     BreakerChange,
     HealthStore,
     OutboxItem,
+    PendingRollback,
     SharedBreaker,
     StreamEvent,
     WindowFlush,
@@ -184,3 +186,97 @@ def test_outbox_claims_deliveries_and_retries(health: HealthStore) -> None:
     assert [i.event_id for i in health.claim_outbox("w3", NOW + 33, lease=30.0)] == ["e2"]
     states = {o["event_id"]: (o["delivered"], o["last_error"]) for o in health.outbox()}
     assert states == {"e1": (True, None), "e2": (False, "HTTP 503")}
+
+
+def opening(
+    revision: int = 1, claimed_by: str | None = "w1", until: float = NOW + 30
+) -> PendingRollback:
+    return PendingRollback("care-bot", "1", "closed", revision, ("3 failures",), claimed_by, until)
+
+
+def open_with_rollback(health: HealthStore, pending: PendingRollback) -> None:
+    row = SharedBreaker("care-bot", "1", state="open", revision=pending.revision)
+    change = BreakerChange(row, [event(FLEET_HEALTH_STREAM, "breaker_transition")])
+    change.rollbacks = [pending]
+    health.update_breaker("care-bot", "1", lambda current: change)
+
+
+def decision(outcome: str) -> AuditEvent:
+    return AuditEvent(
+        stream=FLEET_AUDIT_STREAM,
+        seq=0,
+        kind="auto_rollback",
+        at="2027-01-15T08:00:00+00:00",
+        actor="w1",
+        payload={"outcome": outcome},
+    )
+
+
+def test_an_openings_rollback_commits_with_it_claimed_by_its_worker(health: HealthStore) -> None:
+    open_with_rollback(health, opening())
+    (row,) = health.rollback_outbox()
+    assert (row["opening"], row["claimed_by"], row["claimed_until"]) == (
+        "care-bot:1/r1",
+        "w1",
+        NOW + 30,
+    )
+    assert not row["done"]
+    # The opener holds it: nobody takes it over while the lease runs.
+    assert health.claim_rollbacks("w2", NOW + 29, lease=30) == []
+
+
+def test_a_lapsed_claim_is_taken_over_by_one_worker(health: HealthStore) -> None:
+    open_with_rollback(health, opening())
+    barrier = threading.Barrier(4)
+    claims: list[list[PendingRollback]] = []
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        claims.append(health.claim_rollbacks(name, NOW + 31, lease=30))
+
+    threads = [threading.Thread(target=worker, args=(f"w{n}",)) for n in range(2, 6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (taken,) = [c for c in claims if c]
+    (pending,) = taken
+    assert pending.opening == "care-bot:1/r1" and pending.reasons == ("3 failures",)
+    assert pending.claimed_until == NOW + 61 and pending.attempts == 0
+    assert health.claim_rollbacks("w9", NOW + 32, lease=30) == []
+
+
+def test_a_failed_attempt_waits_for_its_retry_then_any_worker_takes_it(
+    health: HealthStore,
+) -> None:
+    open_with_rollback(health, opening())
+    health.rollback_failed("care-bot:1/r1", "Temporal unreachable", next_attempt_at=NOW + 5)
+    (row,) = health.rollback_outbox()
+    assert (row["attempts"], row["claimed_by"], row["last_error"]) == (
+        1,
+        None,
+        "Temporal unreachable",
+    )
+    assert health.claim_rollbacks("w2", NOW + 4, lease=30) == []
+    (pending,) = health.claim_rollbacks("w2", NOW + 5, lease=30)
+    assert (pending.claimed_by, pending.attempts) == ("w2", 1)
+
+
+def test_deciding_closes_the_row_and_audits_once(health: HealthStore) -> None:
+    open_with_rollback(health, opening())
+    store = health.store
+    assert health.rollback_decided("care-bot:1/r1", "started", decision("started"), "k1")
+    (row,) = health.rollback_outbox()
+    assert row["done"] and row["outcome"] == "started" and row["claimed_by"] is None
+    # A second worker that handled it too (its claim had lapsed) adds nothing.
+    assert not health.rollback_decided(
+        "care-bot:1/r1", "already_running", decision("already_running"), "k2"
+    )
+    audited = [e.payload["outcome"] for e in store.audit_trail(FLEET_AUDIT_STREAM)]
+    assert audited == ["started"]
+    assert health.claim_rollbacks("w2", NOW + 3600, lease=30) == []
+    # An opening handed over without a row is audited all the same, once per key.
+    assert health.rollback_decided("care-bot:1/r9", "nothing_to_do", decision("x"), "k3")
+    health.rollback_decided("care-bot:1/r9", "nothing_to_do", decision("x"), "k3")
+    assert len(store.audit_trail(FLEET_AUDIT_STREAM)) == 2
+    assert store.verify_audit(FLEET_AUDIT_STREAM) == (True, None)

@@ -16,7 +16,9 @@ from warmline.auto_rollback import (
     AUTO_ROLLBACK_ACTOR,
     BreakerOpened,
     RunningRollback,
+    another_try_fits,
     decide_auto_rollback,
+    retry_delay,
 )
 from warmline.default_config import default_routing_config
 from warmline.rollback_plan import plan_rollback
@@ -203,3 +205,19 @@ def test_the_policy_defaults_and_round_trips_in_the_routing_config() -> None:
     legacy = stored.model_dump(mode="json")
     del legacy["auto_rollback"]  # configs saved before the policy existed
     assert RoutingConfig.model_validate(legacy).auto_rollback == AutoRollbackPolicy()
+
+
+def test_an_opening_is_named_by_its_revision() -> None:
+    assert opened(CANARY, revision=7).key == f"{AGENT}:{CANARY}/r7"
+    assert opened(CANARY, revision=7).key != opened(CANARY, revision=8).key
+
+
+def test_an_unstarted_rollback_is_retried_ever_later_but_never_dropped() -> None:
+    delays = [retry_delay(n, 0.5, 300.0) for n in range(12)]
+    assert delays[:4] == [0.5, 1.0, 2.0, 4.0]
+    assert delays[-1] == 300.0 and delays == sorted(delays)
+
+
+def test_a_retry_is_tried_only_while_the_claim_leaves_room_for_it() -> None:
+    assert another_try_fits(now=100.0, backoff=2.0, call_seconds=10.0, claimed_until=130.0)
+    assert not another_try_fits(now=120.0, backoff=2.0, call_seconds=10.0, claimed_until=130.0)
