@@ -6,7 +6,10 @@ from the store, the running rollbacks of the agent are asked of Temporal, the pu
 (``warmline.auto_rollback``) decides, the workflow is started, and the decision with its
 reasons and what became of it is audited on the ``fleet`` stream once per opening. Temporal
 refusing the start because the rollback already runs is success: someone (an operator, or
-this worker's earlier attempt) already did what was decided.
+this worker's earlier attempt) already did what was decided. The start carries the opening and
+its decision in the workflow's memo: a worker that dies after starting but before auditing
+leaves the start where the next worker looks (the latest run of ``rollback-<agent>``), which
+then audits it as ``started``, so the trail holds one ``started`` per rollback either way.
 
 Durable, through an outbox rather than a periodic reconciliation of every Open breaker. The
 opening commits an ``auto_rollback_outbox`` row in the compare-and-set's own transaction,
@@ -40,6 +43,7 @@ from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
@@ -82,8 +86,14 @@ CALL_SECONDS = 2 * RPC_TIMEOUT.total_seconds()
 """What one more try may take (a look at the running rollbacks, or a start)."""
 DRAIN_SECONDS = 5.0
 
+AUTO_ROLLBACK_MEMO = "auto_rollback"
+"""Memo key of an automatic rollback: its opening (``BreakerOpened.key``), actor, decision."""
+
 T = TypeVar("T")
-StartRollback = Callable[[Client, RollbackInput], Awaitable[WorkflowHandle[Any, Any]]]
+StartRollback = Callable[
+    [Client, RollbackInput, Mapping[str, Any]], Awaitable[WorkflowHandle[Any, Any]]
+]
+"""``workers.fleet.start_rollback``: the client, the request, the workflow's memo."""
 
 
 @dataclass(frozen=True)
@@ -229,8 +239,8 @@ class AutoRollback:
         claimed_until: float | None,
     ) -> AutoRollbackOutcome:
         try:
-            running = await self._retrying(
-                opening, lambda: self._running(opening.agent), claimed_until
+            running, earlier = await self._retrying(
+                opening, lambda: self._look(opening), claimed_until
             )
         except RPCError as err:
             unknown = AutoRollbackDecision(
@@ -240,18 +250,29 @@ class AutoRollback:
                 reasons=[f"Temporal unreachable, running rollbacks unknown: {err}"],
             )
             return AutoRollbackOutcome(unknown, "retry", error=str(err))
+        if earlier is not None:
+            return earlier
         decision = decide_auto_rollback(opening, registry, states, running)
         request = decision.request
         if decision.action is AutoRollbackAction.NONE or request is None:
             return AutoRollbackOutcome(decision, "nothing_to_do")
+        memo = {
+            AUTO_ROLLBACK_MEMO: {
+                "opening": opening.key,
+                "actor": self._actor,
+                "decision": decision.model_dump(mode="json"),
+            }
+        }
         try:
             handle = await self._retrying(
-                opening, lambda: self._start(self._client, request), claimed_until
+                opening, lambda: self._start(self._client, request, memo), claimed_until
             )
         except WorkflowAlreadyStartedError as err:
-            # Started between our look and our start (an operator, or our own attempt whose
-            # answer was lost): the rollback runs, which is what was decided.
-            return AutoRollbackOutcome(decision, "already_running", run_id=err.run_id)
+            # Started between our look and our start: by an attempt for this very opening (our
+            # own whose answer was lost, or a worker's whose claim lapsed), which is the start
+            # to audit; else by an operator, and the rollback runs, which is what was decided.
+            ours = await self._started_for_running(opening, decision.workflow_id)
+            return ours or AutoRollbackOutcome(decision, "already_running", run_id=err.run_id)
         except RPCError as err:
             return AutoRollbackOutcome(decision, "retry", error=str(err))
         log.warning(
@@ -286,10 +307,13 @@ class AutoRollback:
                 backoff *= 2
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _running(self, agent: str) -> list[RunningRollback]:
-        """The rollback of ``agent`` and the failover of every agent, if running now."""
-        found = []
-        for candidate in (agent, None):
+    async def _look(
+        self, opening: BreakerOpened
+    ) -> tuple[list[RunningRollback], AutoRollbackOutcome | None]:
+        """The rollback of the opening's agent and the failover of every agent, if running
+        now; and the start an earlier attempt made for this very opening, if there was one."""
+        found, earlier = [], None
+        for candidate in (opening.agent, None):
             workflow_id = rollback_workflow_id(candidate)
             handle = self._client.get_workflow_handle(workflow_id)
             try:
@@ -298,6 +322,7 @@ class AutoRollback:
                 if err.status is RPCStatusCode.NOT_FOUND:
                     continue
                 raise
+            earlier = earlier or await self._started_for(opening, description)
             if description.status is not WorkflowExecutionStatus.RUNNING:
                 continue
             to_version = None
@@ -309,7 +334,39 @@ class AutoRollback:
             except (RPCError, WorkflowQueryFailedError):
                 pass  # running is what matters; the target only makes the reason precise
             found.append(RunningRollback(workflow_id, candidate, to_version))
-        return found
+        return found, earlier
+
+    async def _started_for_running(
+        self, opening: BreakerOpened, workflow_id: str | None
+    ) -> AutoRollbackOutcome | None:
+        """``_started_for`` on the run that refused our start (one more look, only then)."""
+        if workflow_id is None:
+            return None
+        try:
+            handle = self._client.get_workflow_handle(workflow_id)
+            description = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+        except RPCError:  # "already running" stays true without the memo's detail
+            return None
+        return await self._started_for(opening, description)
+
+    @staticmethod
+    async def _started_for(
+        opening: BreakerOpened, description: WorkflowExecutionDescription
+    ) -> AutoRollbackOutcome | None:
+        """``started``, when the run's memo names ``opening``: an attempt started it and its
+        audit never came (the worker died, or the start's answer was lost); running or
+        finished, it is the opening's one rollback."""
+        try:
+            memo = await description.memo_value(AUTO_ROLLBACK_MEMO, None)
+        except Exception:  # a memo this code did not write (or cannot read) is not ours
+            log.debug("unreadable memo on %s", description.id, exc_info=True)
+            return None
+        if not isinstance(memo, dict) or memo.get("opening") != opening.key:
+            return None
+        decision = AutoRollbackDecision.model_validate(memo["decision"])
+        note = f"started by {memo.get('actor')}, whose answer or audit was lost"
+        decision = decision.model_copy(update={"reasons": [*decision.reasons, note]})
+        return AutoRollbackOutcome(decision, "started", run_id=description.run_id)
 
     def _decided(self, opening: BreakerOpened, outcome: AutoRollbackOutcome) -> bool:
         """Audit the decision and close the opening's outbox row, in one transaction."""

@@ -8,6 +8,7 @@ change this process makes is routed on at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -64,12 +65,14 @@ def build_worker(client: Client, deps: InteractionDeps, settings: Settings) -> W
 
 
 async def start_rollback(
-    client: Client, request: RollbackInput
+    client: Client, request: RollbackInput, memo: Mapping[str, Any] | None = None
 ) -> WorkflowHandle[RollbackWorkflow, RollbackState]:
     """How the health monitor (or any Temporal client) asks for a rollback.
 
     One rollback per agent at a time: the id is ``rollback-<agent>`` (``rollback-all`` for a
-    failover of every agent), and Temporal refuses a second while the first runs.
+    failover of every agent), and Temporal refuses a second while the first runs. ``memo``
+    (the health monitor's: which breaker opening it answers) is not workflow input, so it
+    changes nothing the workflow does or replays.
     """
     return await client.start_workflow(
         ROLLBACK_WORKFLOW,
@@ -77,4 +80,5 @@ async def start_rollback(
         id=rollback_workflow_id_for(request),
         task_queue=FLEET_TASK_QUEUE,
         result_type=RollbackState,
+        memo=memo,
     )

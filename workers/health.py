@@ -89,7 +89,9 @@ def build_sync(deps: HasHealth, settings: Settings, client: Client | None = None
     auto_rollback = None
     if client is not None:
         actor = f"health-monitor:{deps.health.worker_id}"
-        auto_rollback = AutoRollback(client, deps.store, start_rollback, actor=actor)
+        auto_rollback = AutoRollback(
+            client, deps.store, start_rollback, actor=actor, clock=deps.health.clock
+        )
     return HealthSync(
         deps.health,
         store,

@@ -16,11 +16,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from temporalio.client import WorkflowHandle
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.auto_rollback import AUTO_ROLLBACK_KIND, AutoRollback, AutoRollbackOutcome
 from activities.fleet_health import FleetHealth
@@ -313,13 +313,13 @@ async def test_a_rollback_started_first_by_someone_else_counts_as_done(auto_stac
     )
     operator_runs: list[str] = []
 
-    async def operator_first(client: Any, request: RollbackInput) -> Any:
+    async def operator_first(client: Any, request: RollbackInput, memo: Any) -> Any:
         slow = request.model_copy(
             update={"mode": RollbackMode.GRADUATED, "intervals": 2, "interval_seconds": 3600.0}
         )
         handle = await start_rollback(client, slow.model_copy(update={"requested_by": "ops"}))
         operator_runs.append(str(handle.result_run_id))
-        return await start_rollback(client, request)
+        return await start_rollback(client, request, memo)
 
     auto = AutoRollback(stack.client, stack.store, operator_first, actor="health-monitor:test")
     opening = BreakerOpened(CARE_BOT, CANARY, "closed", revision=10_001, reasons=("test",))
@@ -365,6 +365,37 @@ class DiesBeforeStarting(AutoRollback):
         return []
 
 
+A = TypeVar("A", bound=AutoRollback)
+
+
+async def die_after_opening(
+    stack: Stack, auto_type: type[A], done: Callable[[A], Any]
+) -> tuple[FleetHealth, A]:
+    """A worker whose sync commits the opening of the failing canary (with a 1 s lease on
+    its rollback) and which dies once ``done(its auto-rollback)``."""
+    doomed = FleetHealth(FAST, worker_id=f"doomed-worker-{uuid.uuid4().hex[:6]}")
+    auto = auto_type(
+        stack.client, stack.store, start_rollback, actor=f"health-monitor:{doomed.worker_id}"
+    )
+    sync = HealthSync(
+        doomed,
+        HealthStore(stack.store),
+        HealthSyncConfig(flush_seconds=0.2, rollback_lease_seconds=1.0),
+        routing=stack.deps.configs.get,
+        auto_rollback=auto,
+    )
+    task = asyncio.create_task(sync.run())
+    try:
+        await poll(lambda: sync.syncs > 0, "the doomed worker's first sync")
+        fail_calls(doomed, CANARY, FAST.consecutive_failures)
+        await poll(lambda: done(auto), "the doomed worker getting as far as it does")
+    finally:
+        task.cancel()  # the worker is gone; nothing it held in memory survives
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return doomed, auto
+
+
 async def test_a_rollback_whose_deciding_worker_died_is_started_by_another_worker(
     auto_stack: Stack,
 ) -> None:
@@ -379,26 +410,7 @@ async def test_a_rollback_whose_deciding_worker_died_is_started_by_another_worke
     before = len(decisions(stack, endpoint))
     stack.fleet.set_fault(FaultRule(name=CARE_BOT, version=CANARY, mode=FaultMode.ERROR_500))
     outbox = HealthStore(stack.store)
-    doomed = FleetHealth(FAST, worker_id=f"doomed-worker-{uuid.uuid4().hex[:6]}")
-    auto = DiesBeforeStarting(
-        stack.client, stack.store, start_rollback, actor=f"health-monitor:{doomed.worker_id}"
-    )
-    sync = HealthSync(
-        doomed,
-        outbox,
-        HealthSyncConfig(flush_seconds=0.2, rollback_lease_seconds=1.0),
-        routing=stack.deps.configs.get,
-        auto_rollback=auto,
-    )
-    task = asyncio.create_task(sync.run())
-    try:
-        await poll(lambda: sync.syncs > 0, "the doomed worker's first sync")
-        fail_calls(doomed, CANARY, FAST.consecutive_failures)
-        await poll(lambda: auto.lost, "the doomed worker committing the opening")
-    finally:
-        task.cancel()  # the worker is gone; nothing of its hand-off survives in memory
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    doomed, auto = await die_after_opening(stack, DiesBeforeStarting, lambda a: a.lost)
     (lost,) = auto.lost
     assert (lost.agent, lost.version) == (CARE_BOT, CANARY)
     transition = next(
@@ -434,3 +446,83 @@ async def test_a_rollback_whose_deciding_worker_died_is_started_by_another_worke
     reply = await handle.execute_update("await_reply", {"turn": 1}, result_type=Reply)
     assert reply.model_version == f"{CARE_BOT}:{CARE_BOT_VERSION}"
     await close([handle])
+
+
+class DiesBeforeAuditing(AutoRollback):
+    """A worker that dies right after Temporal accepted its rollback: the decision is never
+    audited, nor the outbox row closed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started: list[AutoRollbackOutcome] = []
+
+    def _decided(self, opening: BreakerOpened, outcome: AutoRollbackOutcome) -> bool:
+        self.started.append(outcome)
+        return False
+
+
+async def test_a_rollback_started_by_a_worker_that_died_before_auditing_is_audited_once(
+    auto_stack: Stack,
+) -> None:
+    stack = auto_stack
+    endpoint = f"{CARE_BOT}:{CANARY}"
+    await stack.use_config(
+        care_bot_with(
+            lambda c: version(c, CANARY, EndpointRole.CANARY, 1.0), policy=AutoRollbackPolicy()
+        )
+    )
+    since = datetime.now(UTC)
+    before = len(decisions(stack, endpoint))
+    doomed, auto = await die_after_opening(stack, DiesBeforeAuditing, lambda a: a.started)
+    (unaudited,) = auto.started
+    assert unaudited.outcome == "started" and unaudited.run_id
+    assert decisions(stack, endpoint)[before:] == []
+
+    # The stack's worker takes the opening over and finds the start in the run's memo: it
+    # audits that start (whether the instant rollback still runs or is done), starts nothing.
+    decision = await decided(stack, endpoint, before)
+    assert decision["outcome"] == "started" and decision["run_id"] == unaudited.run_id
+    assert decision["action"] == "rollback"
+    assert decision["request"]["to_version"] == CARE_BOT_VERSION
+    assert decision["reasons"][-1] == (
+        f"started by health-monitor:{doomed.worker_id}, whose answer or audit was lost"
+    )
+    await finished_rollback(stack, unaudited.run_id)
+    assert await poll(lambda: rollback_runs(stack, since), "the rollback in visibility")
+    assert await rollback_runs(stack, since) == [unaudited.run_id]
+    assert len(decisions(stack, endpoint)[before:]) == 1
+    opening = f"{endpoint}/r{decision['breaker_revision']}"
+    (row,) = [r for r in HealthStore(stack.store).rollback_outbox() if r["opening"] == opening]
+    assert row["done"] and row["outcome"] == "started"
+
+
+async def test_a_start_whose_answer_was_lost_is_audited_as_that_start(auto_stack: Stack) -> None:
+    """Temporal took the start but its answer never came: the retry is refused, and the run's
+    memo shows it is this opening's rollback, so it is audited as started, not as someone
+    else's already running one."""
+    stack = auto_stack
+    await stack.use_config(
+        care_bot_with(
+            lambda c: version(c, CANARY, EndpointRole.CANARY, 1.0), policy=AutoRollbackPolicy()
+        )
+    )
+    runs: list[str] = []
+
+    async def answer_lost(client: Any, request: RollbackInput, memo: Any) -> Any:
+        handle = await start_rollback(client, request, memo)
+        runs.append(str(handle.result_run_id))
+        raise RPCError("connection reset before the answer", RPCStatusCode.UNAVAILABLE, b"")
+
+    auto = AutoRollback(
+        stack.client, stack.store, answer_lost, actor="health-monitor:test", first_backoff_seconds=0
+    )
+    opening = BreakerOpened(CARE_BOT, CANARY, "closed", revision=20_001, reasons=("test",))
+    (outcome,) = await auto.handle([opening], {(CARE_BOT, CANARY): "open"})
+    assert len(runs) == 1  # the retry was refused: one rollback
+    assert outcome.outcome == "started" and outcome.run_id == runs[0]
+    assert outcome.decision.action.value == "rollback"
+    (audited,) = [
+        d for d in decisions(stack, f"{CARE_BOT}:{CANARY}") if d["breaker_revision"] == 20_001
+    ]
+    assert audited["outcome"] == "started" and audited["run_id"] == runs[0]
+    await finished_rollback(stack, runs[0])
