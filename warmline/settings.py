@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,12 @@ class Settings(BaseSettings):
     api_port: int = 8700
     classifier_model_dir: Path | None = Field(
         default=None, description="Intent model directory; default: the bundled model"
+    )
+    classifier_precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto", description="Encoder arithmetic; auto: bf16 where the CPU has it natively"
+    )
+    classifier_threads: int | None = Field(
+        default=None, ge=1, description="Torch threads per worker process (default: min(2, cores))"
     )
     admin_token: SecretStr | None = Field(
         default=None, description="Bearer token for routing changes through the API"

@@ -34,11 +34,16 @@ RECORD_BATCH = 64
 """Closing records per transaction when many interactions end at once."""
 
 
-def load_classifier(model_dir: Path | None) -> IntentClassifier:
+def load_classifier(
+    model_dir: Path | None, precision: str | None = None, threads: int | None = None
+) -> IntentClassifier:
     """Load the intent model once per process (it is the slowest thing a worker starts)."""
     from warmline.classifier import IntentModel, default_model_dir
+    from warmline.classifier.encoder import configure_threads
 
-    return IntentModel.load(model_dir or default_model_dir())
+    model = IntentModel.load(model_dir or default_model_dir(), precision=precision)
+    configure_threads(threads)
+    return model
 
 
 @asynccontextmanager
@@ -54,7 +59,14 @@ async def interaction_deps(
         store.save_supervision_policy(default_supervision_policy(), "bootstrap")
     ai = AIClient(max_connections=settings.ai_max_connections)
     acd = AcdClient(settings.acd_url)
-    batching = BatchingClassifier(classifier or load_classifier(settings.classifier_model_dir))
+    batching = BatchingClassifier(
+        classifier
+        or load_classifier(
+            settings.classifier_model_dir,
+            settings.classifier_precision,
+            settings.classifier_threads,
+        )
+    )
     recorder: MicroBatcher[RecordInteraction, bool] = MicroBatcher(
         "warmline-recorder", store.record_interactions, store.record_interaction, RECORD_BATCH
     )

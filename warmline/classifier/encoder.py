@@ -61,14 +61,16 @@ def resolve_precision(wanted: str | None = None) -> str:
     return value
 
 
-def configure_threads() -> None:
+def configure_threads(limit: int | None = None) -> None:
     """Keep torch within the two cores a worker gets; more threads only add contention.
 
-    ``WARMLINE_CLASSIFIER_THREADS`` overrides the count, e.g. 1 on hosts whose cores are shared
-    with other busy processes, where threads waiting for each other cost more than they gain.
+    ``limit`` (the worker's ``classifier_threads`` setting) or ``WARMLINE_CLASSIFIER_THREADS``
+    overrides the count, e.g. 1 on hosts whose cores are shared with other busy processes, where
+    threads waiting for each other cost more than they gain.
     """
-    wanted = os.environ.get(THREADS_ENV, "").strip()
-    limit = int(wanted) if wanted.isdigit() and int(wanted) > 0 else MAX_THREADS
+    if limit is None:
+        wanted = os.environ.get(THREADS_ENV, "").strip()
+        limit = int(wanted) if wanted.isdigit() and int(wanted) > 0 else MAX_THREADS
     threads = max(1, min(limit, os.cpu_count() or 1))
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
