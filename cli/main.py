@@ -154,7 +154,7 @@ def worker() -> None:
 
 @app.command()
 def api() -> None:
-    """Serve the HTTP API (WFM polling, routing config, /metrics)."""
+    """Serve the HTTP API (WFM polling, routing config, /metrics, the codec server)."""
     import uvicorn
 
     from api.app import create_api_app

@@ -99,6 +99,10 @@ def _start_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
         "--log-level",
         "warn",
     ]
+    if settings.payload_encryption:
+        # The Web UI (in the operator's browser, on loopback) decrypts through the API's codec
+        # server; without it the UI would show only ciphertext.
+        args += ["--ui-codec-endpoint", f"http://127.0.0.1:{settings.api_port}/codec"]
     args += search_attributes.dev_server_args()
     return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
@@ -160,7 +164,9 @@ async def embedded_stack(
             serve_app(create_ai_fleet_app(fleet), port=settings.ai_fleet_port),
             serve_app(create_acd_app(acd), port=settings.acd_port),
             interaction_deps(settings, store=store) as deps,
-            serve_app(create_api_app(store, settings), port=settings.api_port),
+            # Loopback-only bind (serve_app's default host), so the codec server may answer
+            # the local UI and CLI without a token when no admin token is configured.
+            serve_app(create_api_app(store, settings, codec_open=True), port=settings.api_port),
             running_workers(client, deps, settings),
             _supervisor_desk(client, supervisors) as desk,
         ):

@@ -51,6 +51,19 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         default=None, description="Bearer token for routing changes through the API"
     )
+    payload_encryption: bool = Field(
+        default=True, description="Encrypt every Temporal payload (workers/codec.py)"
+    )
+    payload_keys: SecretStr | None = Field(
+        default=None,
+        description="id:base64key[,id:base64key...], first encrypts; default: a key file in "
+        "data_dir (single host only)",
+    )
+    codec_cors_origins: list[str] | None = Field(
+        default=None,
+        description="Origins allowed to call /codec (the Temporal UI); default: the dev UI "
+        "on localhost and 127.0.0.1 at temporal_ui_port",
+    )
     metrics_port: int = Field(default=9464, description="Prometheus port of `warmline worker`")
     ai_max_connections: int = 200
     worker_max_concurrent_activities: int = 200
@@ -85,6 +98,13 @@ class Settings(BaseSettings):
     wfm_human_aht_seconds: float = Field(
         default=360.0, gt=0, description="Human AHT when the store has no recent handle times"
     )
+
+    @property
+    def resolved_codec_cors_origins(self) -> list[str]:
+        if self.codec_cors_origins is not None:
+            return self.codec_cors_origins
+        port = self.temporal_ui_port
+        return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
 
     @cached_property
     def resolved_database_url(self) -> str:

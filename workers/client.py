@@ -1,12 +1,16 @@
-"""Temporal client construction from settings: one place for address, TLS, API key, converter."""
+"""Temporal client construction from settings: one place for address, TLS, API key, converter.
+
+The converter is ``warmline_data_converter``: pydantic JSON, encrypted by the payload codec, so
+nothing a Warmline process sends is stored in Temporal's history in clear.
+"""
 
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
 
 from warmline.settings import Settings
+from workers.codec import warmline_data_converter
 
 
 async def connect(settings: Settings) -> Client:
@@ -22,7 +26,7 @@ async def connect(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         tls=tls if api_key is None else (tls or True),
         api_key=api_key,
-        data_converter=pydantic_data_converter,
+        data_converter=warmline_data_converter(settings),
     )
 
 

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.fleet_health import FleetHealth
@@ -56,6 +55,7 @@ from warmline.breaker import BreakerConfig
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, default_routing_config
 from warmline.settings import Settings
 from workers.client import ensure_search_attributes
+from workers.codec import warmline_data_converter
 from workers.interaction import interaction_deps
 from workers.registry import running_workers
 
@@ -189,14 +189,15 @@ async def _one_outage(fleet: FleetSimState, store: Store, health: FleetHealth) -
 
 async def main(outages: int, customers: int) -> None:
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)  # failures are the point
+    data = Path(tempfile.mkdtemp(prefix="warmline-failover-"))
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        data_converter=pydantic_data_converter,
+        # Warmline's converter, payload encryption included: the figures carry its cost.
+        data_converter=warmline_data_converter(Settings(data_dir=data)),
         dev_server_log_level="error",
         search_attributes=search_attributes.ALL,
     )
     await ensure_search_attributes(env.client)
-    data = Path(tempfile.mkdtemp(prefix="warmline-failover-"))
     store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
     fleet = FleetSimState(default_latency_ms=30)
     acd = AcdSimulator(

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -51,6 +50,7 @@ from simulators.server import serve_app
 from store.repository import Store
 from warmline.default_config import default_routing_config
 from warmline.settings import Settings
+from workers.codec import warmline_data_converter
 from workers.interaction import interaction_deps, interaction_worker
 
 BARE_QUEUE = "bench-bare"
@@ -74,9 +74,7 @@ def _percentile(samples: list[float], percent: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
 
 
-async def _bare_rate(
-    client: Client, count: int, concurrency: int, sandboxed: bool = True
-) -> float:
+async def _bare_rate(client: Client, count: int, concurrency: int, sandboxed: bool = True) -> float:
     run = uuid.uuid4().hex[:6]
     workflow = BareWorkflow.run if sandboxed else BareUnsandboxedWorkflow.run
 
@@ -154,13 +152,14 @@ async def _interaction_turns(client: Client, turns: int) -> list[float]:
 
 
 async def main(interactions: int, turns: int, concurrency: int) -> None:
+    data = Path(tempfile.mkdtemp(prefix="warmline-bench-"))
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        data_converter=pydantic_data_converter,
+        # Warmline's converter, payload encryption included: the figures carry its cost.
+        data_converter=warmline_data_converter(Settings(data_dir=data)),
         dev_server_log_level="error",
         search_attributes=search_attributes.ALL,
     )
-    data = Path(tempfile.mkdtemp(prefix="warmline-bench-"))
     store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
     fleet = FleetSimState()
     acd = AcdSimulator(TemporalSignaler(env.client), time_scale=0.001)

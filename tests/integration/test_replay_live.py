@@ -2,7 +2,9 @@
 
 Runs last in the module order (file name) so it sees the other integration tests' workflows.
 With ``WARMLINE_RECORD_HISTORIES=<dir>`` it also saves them, which is how
-``tests/replay/histories`` is refreshed after a deliberate workflow change.
+``tests/replay/histories`` is refreshed after a deliberate workflow change. This session's
+payloads are encrypted, so the replayer uses the client's converter (same key ring), and saved
+histories are decrypted first: recorded fixtures must replay without any key.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from temporalio.api.history.v1 import History
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from tests.integration.conftest import Stack
+from workers.codec import decode_payloads_in_place
 from workflows.interaction import InteractionWorkflow
 
 pytestmark = pytest.mark.integration
@@ -30,7 +33,7 @@ async def test_every_history_of_this_session_replays(stack: Stack) -> None:
         handle = stack.client.get_workflow_handle(execution.id, run_id=execution.run_id)
         histories.append(await handle.fetch_history())
     assert len(histories) >= 10, "the integration tests should have left closed interactions"
-    replayer = Replayer(workflows=[InteractionWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[InteractionWorkflow], data_converter=stack.client.data_converter)
 
     async def each() -> AsyncIterator[WorkflowHistory]:
         for history in histories:
@@ -44,5 +47,10 @@ async def test_every_history_of_this_session_replays(stack: Stack) -> None:
     if target:
         out = Path(target)
         out.mkdir(parents=True, exist_ok=True)
+        codec = stack.client.data_converter.payload_codec
         for index, history in enumerate(histories):
+            if codec is not None:
+                proto = History(events=history.events)
+                await decode_payloads_in_place(proto, codec)
+                history = WorkflowHistory(history.workflow_id, proto.events)
             (out / f"{history.workflow_id}.{index:03d}.json").write_text(history.to_json())

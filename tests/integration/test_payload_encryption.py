@@ -1,0 +1,122 @@
+"""Customer text never reaches Temporal's history in clear (real dev server, real workers).
+
+The history is fetched by a client without the codec, i.e. what the server, its database and
+anyone reading them hold; the same history read through the codec proves the text was there.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
+from temporalio.api.history.v1 import History
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from models.interaction import (
+    INTERACTION_TASK_QUEUE,
+    INTERACTION_WORKFLOW,
+    Reply,
+    interaction_workflow_id,
+)
+from models.routing import RoutingConfig, ThresholdRule
+from tests.integration.conftest import Stack
+from workers.codec import ENCODING, iter_payloads
+
+pytestmark = pytest.mark.integration
+
+
+async def plain_client(stack: Stack) -> Client:
+    return await Client.connect(
+        stack.client.service_client.config.target_host,
+        namespace=stack.client.namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def clear_by_design(history: History) -> set[bytes]:
+    """Payloads Temporal needs in clear, none of them customer text: search attribute values
+    (the server indexes them) and the SDK's own local-activity marker bookkeeping (sequence
+    number, activity type, timestamps) that core writes next to the encrypted result."""
+    allowed: set[bytes] = set()
+    for event in history.events:
+        holders: list[Message] = [
+            event.workflow_execution_started_event_attributes.search_attributes,
+            event.upsert_workflow_search_attributes_event_attributes.search_attributes,
+        ]
+        if event.HasField("marker_recorded_event_attributes"):
+            holders.append(event.marker_recorded_event_attributes.details["data"])
+        allowed.update(p.SerializeToString() for holder in holders for p in iter_payloads(holder))
+    return allowed
+
+
+async def raw_history(client: Client, workflow_id: str) -> History:
+    fetched = await client.get_workflow_handle(workflow_id).fetch_history()
+    return History(events=fetched.events)
+
+
+def force_ai(config: RoutingConfig) -> RoutingConfig:
+    """Every intent to AI, so the interaction takes turns and ends when the test says."""
+    return config.model_copy(
+        update={"intent_map": {}, "thresholds": [ThresholdRule(ai_min=0.0, monitored_min=0.0)]}
+    )
+
+
+async def test_first_and_later_messages_are_encrypted_in_history(stack: Stack) -> None:
+    await stack.use_config(force_ai)
+    marker = uuid.uuid4().hex[:10]
+    first = f"My password reset fails, reference {marker}-first"
+    later = f"It still does not work, reference {marker}-later"
+    handle, reply = await stack.open(first)
+    assert reply.text
+    second = await handle.execute_update("send_message", {"text": later}, result_type=Reply)
+    assert second.text
+    await handle.signal("end_interaction", {"csat": 4})
+    result = await handle.result()
+    assert result.turns == 2
+
+    history = await raw_history(await plain_client(stack), handle.id)
+    payloads = list(iter_payloads(history))
+    assert payloads, "the walk found the history's payloads"
+    for text in (first, later):
+        needle = text.encode()
+        assert not any(needle in p.SerializeToString() for p in payloads), text
+        assert needle not in history.SerializeToString(), f"{text!r} outside any payload"
+        assert marker.encode() not in history.SerializeToString()
+    encrypted = [p for p in payloads if p.metadata.get("encoding") == ENCODING]
+    assert encrypted, "payloads are encrypted, not merely absent"
+    by_design = clear_by_design(history)
+    clear = [p for p in payloads if p.metadata.get("encoding") != ENCODING]
+    assert all(p.SerializeToString() in by_design for p in clear), [
+        p.data for p in clear if p.SerializeToString() not in by_design
+    ]
+
+    # The codec-holding client sees the very same history with the text in it.
+    codec = stack.client.data_converter.payload_codec
+    assert codec is not None
+    decoded: list[Payload] = await codec.decode(encrypted)
+    assert any(first.encode() in p.data for p in decoded)
+    assert any(later.encode() in p.data for p in decoded)
+
+
+async def test_a_plain_client_can_still_start_an_interaction(stack: Stack) -> None:
+    """The JSON contract stays usable without the codec; only that input is stored in clear."""
+    plain = await plain_client(stack)
+    iid = f"plain-{uuid.uuid4().hex[:10]}"
+    body = stack.body("Where is my parcel?", "chat", interaction_id=iid)
+    await plain.start_workflow(
+        INTERACTION_WORKFLOW,
+        body,
+        id=interaction_workflow_id(iid),
+        task_queue=INTERACTION_TASK_QUEUE,
+    )
+    # Results come back encrypted: reading them takes the codec (Warmline's client here).
+    handle = stack.client.get_workflow_handle(interaction_workflow_id(iid))
+    reply = await handle.execute_update("await_reply", {"turn": 1}, result_type=Reply)
+    assert reply.text
+    history = await raw_history(plain, handle.id)
+    started = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
+    assert started.metadata["encoding"] == b"json/plain", "the plain client's input, as sent"
+    await handle.terminate("test over")
