@@ -12,6 +12,7 @@ from models.routing import (
     EndpointRole,
     RoutingConfig,
 )
+from tests.warmline.fleet_builders import AGENT, endpoint
 from warmline.auto_rollback import (
     AUTO_ROLLBACK_ACTOR,
     BreakerOpened,
@@ -23,22 +24,10 @@ from warmline.auto_rollback import (
 from warmline.default_config import default_routing_config
 from warmline.rollback_plan import plan_rollback
 
-AGENT = "care-bot"
 PROD = "2026.10"
 CANARY = "2026.11"
 WARM = "2026.09"
 FAILURES = ("5 consecutive failures",)
-
-
-def endpoint(version: str, role: EndpointRole, weight: float = 0.0) -> AIEndpoint:
-    return AIEndpoint(
-        name=AGENT,
-        version=version,
-        role=role,
-        url=f"http://fleet/agents/{AGENT}/{version}/v1",
-        weight=weight,
-        capability={"*": 0.9},
-    )
 
 
 def registry(

@@ -17,7 +17,8 @@ from models.fleet import (
     SetShares,
     SetWeight,
 )
-from models.routing import AIEndpoint, EndpointRole, RoutingConfig
+from models.routing import EndpointRole, RoutingConfig
+from tests.warmline.fleet_builders import AGENT, endpoint
 from warmline.default_config import default_routing_config
 from warmline.registry import (
     RegistryError,
@@ -29,22 +30,8 @@ from warmline.registry import (
 )
 from warmline.rollback_plan import plan_rollback, shift_change
 
-AGENT = "care-bot"
 PROD = "2026.10"
 NEW = "2026.11"
-
-
-def endpoint(
-    version: str, role: EndpointRole = EndpointRole.CANARY, weight: float = 0.0
-) -> AIEndpoint:
-    return AIEndpoint(
-        name=AGENT,
-        version=version,
-        role=role,
-        url=f"http://fleet/agents/{AGENT}/{version}/v1",
-        weight=weight,
-        capability={"*": 0.9},
-    )
 
 
 @pytest.fixture
