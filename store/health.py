@@ -35,6 +35,7 @@ from store.writes import WriteConflict, write_with_retry
 from warmline.auto_rollback import opening_key
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 FLEET_BREAKERS = "fleet_breakers"
 FLEET_HEALTH_WINDOWS = "fleet_health_windows"
@@ -279,6 +280,72 @@ class HealthStore:
     def _write(self, work: Callable[[Session], T]) -> T:
         return write_with_retry(self._writer, work)
 
+    # -- leased outbox rows (the WFM webhook and the automatic rollback outboxes) ---------------
+    def _claim_due(
+        self,
+        table: Any,
+        done: Any,
+        worker_id: str,
+        now: float,
+        lease: float,
+        limit: int,
+        convert: Callable[[Any], R],
+    ) -> list[R]:
+        """Rows not ``done``, due and held by nobody, claimed by ``worker_id`` until
+        ``now + lease``; ``convert`` reads each claimed row inside the transaction.
+
+        A plain read first: nearly always nothing is pending, and every worker asks every
+        second or so, so the common case takes no write lock.
+        """
+        due = (
+            col(done).is_(None),
+            col(table.next_attempt_at) <= now,
+            col(table.claimed_until) <= now,
+        )
+        with Session(self._engine) as session:
+            if session.exec(select(table.id).where(*due).limit(1)).first() is None:
+                return []
+
+        def work(session: Session) -> list[R]:
+            rows = session.exec(select(table).where(*due).order_by(col(table.id)).limit(limit))
+            claimed = []
+            for row in rows.all():
+                # The lease check again in the update: of two workers, one claims the row.
+                result = session.exec(
+                    update(table)
+                    .where(
+                        col(table.id) == row.id,
+                        col(done).is_(None),
+                        col(table.claimed_until) <= now,
+                    )
+                    .values(claimed_by=worker_id, claimed_until=now + lease)
+                )
+                if result.rowcount == 1:
+                    claimed.append(convert(row))
+            return claimed
+
+        return self._write(work)
+
+    def _release_failed(
+        self, table: Any, done: Any, key: Any, error: str, next_attempt_at: float
+    ) -> None:
+        """Give a failed attempt's claim back; any worker tries again from ``next_attempt_at``."""
+
+        def work(session: Session) -> None:
+            session.exec(
+                update(table)
+                .where(key, col(done).is_(None))
+                .values(
+                    attempts=table.attempts + 1,
+                    next_attempt_at=next_attempt_at,
+                    claimed_by=None,
+                    claimed_until=0.0,
+                    last_error=error[:500],
+                )
+            )
+
+        self._write(work)
+
     # -- windows --------------------------------------------------------------------------------
     def flush_windows(self, flushes: Sequence[WindowFlush]) -> None:
         """Overwrite this worker's window rows (one transaction per flush)."""
@@ -488,32 +555,15 @@ class HealthStore:
         self, worker_id: str, now: float, lease: float, limit: int = 20
     ) -> list[OutboxItem]:
         """Due, undelivered events this worker may deliver for ``lease`` seconds."""
-
-        def work(session: Session) -> list[OutboxItem]:
-            rows = session.exec(
-                select(WfmOutboxRow)
-                .where(
-                    col(WfmOutboxRow.delivered_at).is_(None),
-                    col(WfmOutboxRow.next_attempt_at) <= now,
-                    col(WfmOutboxRow.claimed_until) <= now,
-                )
-                .order_by(col(WfmOutboxRow.id))
-                .limit(limit)
-            ).all()
-            claimed = []
-            for row in rows:
-                result = session.exec(
-                    update(WfmOutboxRow)
-                    .where(col(WfmOutboxRow.id) == row.id, col(WfmOutboxRow.claimed_until) <= now)
-                    .values(claimed_by=worker_id, claimed_until=now + lease)
-                )
-                if result.rowcount == 1:
-                    claimed.append(
-                        OutboxItem(row.event_id, row.url, json.loads(row.payload), row.attempts)
-                    )
-            return claimed
-
-        return self._write(work)
+        return self._claim_due(
+            WfmOutboxRow,
+            WfmOutboxRow.delivered_at,
+            worker_id,
+            now,
+            lease,
+            limit,
+            lambda row: OutboxItem(row.event_id, row.url, json.loads(row.payload), row.attempts),
+        )
 
     def outbox_delivered(self, event_id: str) -> None:
         def work(session: Session) -> None:
@@ -526,20 +576,13 @@ class HealthStore:
         self._write(work)
 
     def outbox_failed(self, event_id: str, error: str, next_attempt_at: float) -> None:
-        def work(session: Session) -> None:
-            session.exec(
-                update(WfmOutboxRow)
-                .where(col(WfmOutboxRow.event_id) == event_id)
-                .values(
-                    attempts=WfmOutboxRow.attempts + 1,
-                    next_attempt_at=next_attempt_at,
-                    claimed_by=None,
-                    claimed_until=0.0,
-                    last_error=error[:500],
-                )
-            )
-
-        self._write(work)
+        self._release_failed(
+            WfmOutboxRow,
+            WfmOutboxRow.delivered_at,
+            col(WfmOutboxRow.event_id) == event_id,
+            error,
+            next_attempt_at,
+        )
 
     def outbox(self) -> list[dict[str, Any]]:
         """Every outbox row (CLI, tests), oldest first."""
@@ -562,55 +605,25 @@ class HealthStore:
         self, worker_id: str, now: float, lease: float, limit: int = 20
     ) -> list[PendingRollback]:
         """Pending openings nobody holds (the opener died, or an attempt failed and is due),
-        claimed by ``worker_id`` for ``lease`` seconds.
-
-        A plain read first: nearly always nothing is pending, and every worker asks every few
-        seconds, so the common case takes no write lock.
-        """
-        due = (
-            col(AutoRollbackOutboxRow.done_at).is_(None),
-            col(AutoRollbackOutboxRow.next_attempt_at) <= now,
-            col(AutoRollbackOutboxRow.claimed_until) <= now,
+        claimed by ``worker_id`` for ``lease`` seconds."""
+        return self._claim_due(
+            AutoRollbackOutboxRow,
+            AutoRollbackOutboxRow.done_at,
+            worker_id,
+            now,
+            lease,
+            limit,
+            lambda row: PendingRollback(
+                row.name,
+                row.version,
+                row.from_state,
+                row.revision,
+                tuple(json.loads(row.reasons)),
+                worker_id,
+                now + lease,
+                row.attempts,
+            ),
         )
-        with Session(self._engine) as session:
-            if session.exec(select(AutoRollbackOutboxRow.id).where(*due).limit(1)).first() is None:
-                return []
-
-        def work(session: Session) -> list[PendingRollback]:
-            rows = session.exec(
-                select(AutoRollbackOutboxRow)
-                .where(*due)
-                .order_by(col(AutoRollbackOutboxRow.id))
-                .limit(limit)
-            ).all()
-            claimed = []
-            for row in rows:
-                # The lease check again in the update: of two workers, one claims the row.
-                result = session.exec(
-                    update(AutoRollbackOutboxRow)
-                    .where(
-                        col(AutoRollbackOutboxRow.id) == row.id,
-                        col(AutoRollbackOutboxRow.done_at).is_(None),
-                        col(AutoRollbackOutboxRow.claimed_until) <= now,
-                    )
-                    .values(claimed_by=worker_id, claimed_until=now + lease)
-                )
-                if result.rowcount == 1:
-                    claimed.append(
-                        PendingRollback(
-                            row.name,
-                            row.version,
-                            row.from_state,
-                            row.revision,
-                            tuple(json.loads(row.reasons)),
-                            worker_id,
-                            now + lease,
-                            row.attempts,
-                        )
-                    )
-            return claimed
-
-        return self._write(work)
 
     def rollback_decided(
         self, opening: str, outcome: str, event: AuditEvent | None = None, key: str = ""
@@ -648,24 +661,13 @@ class HealthStore:
 
     def rollback_failed(self, opening: str, error: str, next_attempt_at: float) -> None:
         """Give the claim back; any worker tries again from ``next_attempt_at``."""
-
-        def work(session: Session) -> None:
-            session.exec(
-                update(AutoRollbackOutboxRow)
-                .where(
-                    col(AutoRollbackOutboxRow.opening) == opening,
-                    col(AutoRollbackOutboxRow.done_at).is_(None),
-                )
-                .values(
-                    attempts=AutoRollbackOutboxRow.attempts + 1,
-                    next_attempt_at=next_attempt_at,
-                    claimed_by=None,
-                    claimed_until=0.0,
-                    last_error=error[:500],
-                )
-            )
-
-        self._write(work)
+        self._release_failed(
+            AutoRollbackOutboxRow,
+            AutoRollbackOutboxRow.done_at,
+            col(AutoRollbackOutboxRow.opening) == opening,
+            error,
+            next_attempt_at,
+        )
 
     def rollback_outbox(self) -> list[dict[str, Any]]:
         """Every automatic rollback row (CLI, tests), oldest first."""
