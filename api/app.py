@@ -43,13 +43,22 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _bearer_matches(request: Request, token: str | None) -> bool:
+    """``Authorization: Bearer <token>`` with the configured token (constant-time compare)."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return (
+        token is not None
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(given.strip(), token)
+    )
+
+
 def create_api_app(store: Store, settings: Settings, *, codec_open: bool = False) -> Starlette:
     """The API; ``codec_open`` lets ``/codec`` answer without an admin token (loopback only)."""
     admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
 
     def authorized(request: Request) -> bool:
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        return admin_token is not None and hmac.compare_digest(given, admin_token)
+        return _bearer_matches(request, admin_token)
 
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -126,9 +135,7 @@ def _codec_app(settings: Settings, admin_token: str | None, open_without_token: 
                 403,
                 "the codec server needs WARMLINE_ADMIN_TOKEN when the API is not loopback-only",
             )
-        given = request.headers.get("authorization", "")
-        scheme, _, token = given.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), admin_token):
+        if _bearer_matches(request, admin_token):
             return None
         response = _error(401, "the codec server needs Authorization: Bearer <admin token>")
         response.headers["WWW-Authenticate"] = "Bearer"
