@@ -27,7 +27,7 @@ from activities.ai_client import (
     AIRequestRejected,
 )
 from activities.batching import MicroBatcher
-from activities.classification import BatchingClassifier, IntentClassifier
+from activities.classification import BatchingClassifier
 from activities.config_cache import RoutingConfigCache
 from activities.fleet_health import FleetHealth
 from activities.supervision import SupervisionPolicyCache
@@ -85,15 +85,16 @@ class Metrics(Protocol):
 @dataclass
 class InteractionDeps:
     store: Store
-    classifier: IntentClassifier
+    classifier: BatchingClassifier
+    """Concurrent first messages share one forward pass (``activities.classification``)."""
+    recorder: MicroBatcher[RecordInteraction, bool]
+    """Group commit for closing records (``activities.batching``)."""
     ai: AIClient
     acd: AcdClient
     health: FleetHealth
     configs: RoutingConfigCache
     supervision: SupervisionPolicyCache
     metrics: Metrics | None = None
-    recorder: MicroBatcher[RecordInteraction, bool] | None = None
-    """Group commit for closing records (see ``activities.batching``); None writes one by one."""
 
 
 class InteractionActivities:
@@ -101,13 +102,6 @@ class InteractionActivities:
         self.deps = deps
 
     # -- decision steps (local activities) ------------------------------------------------
-    async def _classify(self, text: str) -> Classification:
-        classifier = self.deps.classifier
-        if isinstance(classifier, BatchingClassifier):
-            return await classifier.classify_async(text)
-        # Off the event loop: torch releases the GIL, so other turns go on meanwhile.
-        return await asyncio.to_thread(classifier.classify, text)
-
     @activity.defn
     async def select_pattern(self, request: PatternRequest) -> PatternChoice:
         config = await self.deps.configs.get()
@@ -127,7 +121,7 @@ class InteractionActivities:
                     source="upstream",
                 )
             else:
-                classification = await self._classify(request.text)
+                classification = await self.deps.classifier.classify_async(request.text)
         classify_ms = (time.perf_counter() - started) * 1000
         config = await self.deps.configs.get()
         snapshot = FleetSnapshot(
@@ -267,10 +261,7 @@ class InteractionActivities:
     async def record_interaction(self, record: RecordInteraction) -> bool:
         """Facts, audit and supervision in one transaction (shared with whichever interactions
         close at the same moment); a retry after a lost ack writes nothing twice."""
-        if self.deps.recorder is not None:
-            written = await self.deps.recorder.submit(record)
-        else:
-            written = await asyncio.to_thread(self.deps.store.record_interaction, record)
+        written = await self.deps.recorder.submit(record)
         if written:
             self.deps.health.record_facts(record.facts)  # containment for the breaker
         if written and self.deps.metrics is not None:

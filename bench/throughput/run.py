@@ -31,7 +31,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.batching import MicroBatcher
-from activities.classification import BatchingClassifier
 from bench.throughput.bare import (
     BareUnsandboxedWorkflow,
     BareUpdateWorkflow,
@@ -206,7 +205,6 @@ async def main(interactions: int, turns: int, concurrency: int) -> None:
                     full_rate = await _interaction_rate(env.client, interactions, concurrency)
                     bare_ms = await _bare_turns(env.client, turns)
                     turn_ms = await _interaction_turns(env.client, turns)
-                assert isinstance(deps.classifier, BatchingClassifier) and deps.recorder
                 batching: dict[str, MicroBatcher[Any, Any]] = {
                     "classifier": deps.classifier.batcher,
                     "closing records": deps.recorder,
