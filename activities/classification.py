@@ -45,14 +45,6 @@ class BatchingClassifier:
             "warmline-classifier", batch, model.classify, max_batch
         )
 
-    @property
-    def version(self) -> str:
-        return self.model.version
-
-    def classify(self, text: str) -> Classification:
-        """The synchronous path, unchanged (CLI, tests, callers without a loop)."""
-        return self.model.classify(text)
-
     async def classify_async(self, text: str) -> Classification:
         return await self.batcher.submit(text)
 
