@@ -69,9 +69,9 @@ with workflow.unsafe.imports_passed_through():
         RECORD_RETRY,
         RECORD_TIMEOUT,
         RESERVATION_QUEUE_KEY,
-        describe,
         invalid,
         parse_time,
+        signal_payload,
     )
     from workflows.interaction_handover import HandoverMixin
 
@@ -425,10 +425,8 @@ class InteractionWorkflow(AITurnMixin, HandoverMixin):
 
     @workflow.signal(name="customer_message")
     async def customer_message(self, payload: dict[str, Any]) -> None:
-        try:
-            message = CustomerMessage.model_validate(payload)
-        except ValidationError as exc:
-            workflow.logger.warning("customer_message ignored: %s", describe(exc))
+        message = signal_payload(CustomerMessage, payload, "customer_message")
+        if message is None:
             return
         await workflow.wait_condition(lambda: self._routed)
         async with self._lock:
@@ -460,11 +458,7 @@ class InteractionWorkflow(AITurnMixin, HandoverMixin):
 
     @workflow.signal(name="request_human")
     async def request_human(self, payload: dict[str, Any] | None = None) -> None:
-        try:
-            ask = RequestHuman.model_validate(payload or {})
-        except ValidationError as exc:
-            workflow.logger.warning("request_human payload ignored: %s", describe(exc))
-            ask = RequestHuman()
+        ask = signal_payload(RequestHuman, payload or {}, "request_human") or RequestHuman()
         await workflow.wait_condition(lambda: self._routed)
         async with self._lock:
             if self._closing is None and self.c.state is InteractionState.AI_ACTIVE:
@@ -524,11 +518,7 @@ class InteractionWorkflow(AITurnMixin, HandoverMixin):
 
     @workflow.signal(name="end_interaction")
     def end_interaction(self, payload: dict[str, Any] | None = None) -> None:
-        try:
-            end = EndInteraction.model_validate(payload or {})
-        except ValidationError as exc:
-            workflow.logger.warning("end_interaction payload ignored: %s", describe(exc))
-            end = EndInteraction()
+        end = signal_payload(EndInteraction, payload or {}, "end_interaction") or EndInteraction()
         c = self._c
         if c is None or self._closing is not None:
             return

@@ -1,6 +1,6 @@
 """What every part of ``InteractionWorkflow`` shares: state, clocks, audit, constants.
 
-The workflow is assembled from mixins (hand-over, supervision) over this base so that each
+The workflow is assembled from mixins (AI turns, hand-over, supervision) over this base so that each
 capability reads on its own; all of them work on the one ``InteractionCarry``.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -16,7 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
     from models.facts import AuditEvent
     from models.interaction import EscalationTrigger, Outcome, Reply, Sender, TranscriptEntry
@@ -58,6 +58,19 @@ def invalid(what: str, error: ValidationError) -> ApplicationError:
     return ApplicationError(
         f"invalid {what}: {describe(error)}", type="InvalidInput", non_retryable=True
     )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def signal_payload(model: type[M], payload: object, signal: str) -> M | None:
+    """A signal's payload, or None (logged) when it is invalid: a signal has no caller to fail
+    back to, and one bad message must not fail the customer's interaction."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        workflow.logger.warning("%s payload ignored: %s", signal, describe(exc))
+        return None
 
 
 def parse_time(value: str) -> datetime:

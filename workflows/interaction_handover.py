@@ -15,8 +15,6 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
     from activities.interaction import InteractionActivities
     from models.acd import (
         CallbackRequest,
@@ -47,8 +45,8 @@ with workflow.unsafe.imports_passed_through():
         ACD_RETRY,
         DECISION_TIMEOUT,
         InteractionBase,
-        describe,
         priority_of,
+        signal_payload,
     )
 
 
@@ -264,10 +262,8 @@ class HandoverMixin(InteractionBase):
 
     @workflow.signal(name="human_accepted")
     def human_accepted(self, payload: dict[str, Any]) -> None:
-        try:
-            accepted = HumanAccepted.model_validate(payload)
-        except ValidationError as exc:
-            workflow.logger.warning("human_accepted ignored: %s", describe(exc))
+        accepted = signal_payload(HumanAccepted, payload, "human_accepted")
+        if accepted is None:
             return
         c = self._c
         if c is None or c.state is not InteractionState.AWAITING_HUMAN:
@@ -283,10 +279,8 @@ class HandoverMixin(InteractionBase):
 
     @workflow.signal(name="human_resolved")
     def human_resolved(self, payload: dict[str, Any]) -> None:
-        try:
-            resolved = HumanResolved.model_validate(payload)
-        except ValidationError as exc:
-            workflow.logger.warning("human_resolved ignored: %s", describe(exc))
+        resolved = signal_payload(HumanResolved, payload, "human_resolved")
+        if resolved is None:
             return
         c = self._c
         if c is None or self._closing is not None:

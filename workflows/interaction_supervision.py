@@ -14,7 +14,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     from models import search_attributes as sa
     from models.interaction import EscalationTrigger, InteractionState
@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from warmline.redaction import redact
     from warmline.sentiment import sentiment_score
     from warmline.supervision import qa_sampled, semi_autonomous_check
-    from workflows.interaction_base import InteractionBase, describe, parse_time
+    from workflows.interaction_base import InteractionBase, parse_time, signal_payload
 
 DEADLINE_REVIEWER = "warmline"
 
@@ -284,10 +284,8 @@ class SupervisionMixin(InteractionBase):
 
     @workflow.signal(name="review_response")
     def review_response(self, payload: dict[str, Any]) -> None:
-        try:
-            response = ReviewResponse.model_validate(payload)
-        except ValidationError as exc:
-            workflow.logger.warning("review_response ignored: %s", describe(exc))
+        response = signal_payload(ReviewResponse, payload, "review_response")
+        if response is None:
             return
         c = self._c
         pending = c.pending_draft if c else None
