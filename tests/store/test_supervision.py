@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from activities.supervision import SupervisionPolicyCache
 from models.facts import RecordInteraction
@@ -78,6 +79,19 @@ def _review(
     return ReviewRecord.model_validate(body)
 
 
+def _supervision_facts(
+    interaction_id: str, mode: SupervisionMode = SupervisionMode.FULLY_SUPERVISED, **fields: Any
+) -> SupervisionFacts:
+    """A billing chat's supervision facts, started and ended at ``T0`` unless given."""
+    return SupervisionFacts(
+        interaction_id=interaction_id,
+        intent="billing",
+        channel="chat",
+        mode=mode,
+        **{"started_at": T0, "ended_at": T0, **fields},
+    )
+
+
 def test_policy_versions_are_appended_and_the_highest_is_active(store: Store) -> None:
     assert store.active_supervision_policy() is None
     first = store.save_supervision_policy(SupervisionPolicy(), "alice")
@@ -148,11 +162,9 @@ def test_record_supervision_is_one_idempotent_write_that_frees_claims(store: Sto
     store.record_review(_review("i-2", "d-1", ReviewDecision.APPROVE))
     assert store.claim_review("interaction-i-2", "d-2", "sup-1", cap=5).claimed
     record = RecordSupervision(
-        facts=SupervisionFacts(
-            interaction_id="i-2",
-            intent="billing",
-            channel="chat",
-            mode=SupervisionMode.FULLY_SUPERVISED,
+        facts=_supervision_facts(
+            "i-2",
+            SupervisionMode.FULLY_SUPERVISED,
             started_at=T0,
             ended_at=T0 + timedelta(minutes=10),
             supervised_seconds=600,
@@ -251,26 +263,18 @@ def test_phase_evidence_counts_the_phase_and_the_window(store: Store) -> None:
         )
     store.record_supervision(
         RecordSupervision(
-            facts=SupervisionFacts(
-                interaction_id="ai-0",
-                intent="billing",
-                channel="chat",
-                mode=SupervisionMode.SEMI_AUTONOMOUS,
-                started_at=T0,
-                ended_at=T0,
+            facts=_supervision_facts(
+                "ai-0",
+                SupervisionMode.SEMI_AUTONOMOUS,
                 drafts_held=1,
             )
         )
     )
     store.record_supervision(
         RecordSupervision(
-            facts=SupervisionFacts(
-                interaction_id="ai-1",
-                intent="billing",
-                channel="chat",
-                mode=SupervisionMode.SEMI_AUTONOMOUS,
-                started_at=T0,
-                ended_at=T0,
+            facts=_supervision_facts(
+                "ai-1",
+                SupervisionMode.SEMI_AUTONOMOUS,
             )
         )
     )
@@ -307,11 +311,9 @@ def test_supervision_volume_implies_supervisors(store: Store) -> None:
         mode = SupervisionMode.FULLY_SUPERVISED if n < 10 else SupervisionMode.FULLY_AUTONOMOUS
         store.record_supervision(
             RecordSupervision(
-                facts=SupervisionFacts(
-                    interaction_id=f"s-{n}",
-                    intent="billing",
-                    channel="chat",
-                    mode=mode,
+                facts=_supervision_facts(
+                    f"s-{n}",
+                    mode,
                     started_at=T0 + timedelta(minutes=5 * n),
                     ended_at=T0 + timedelta(minutes=5 * n + 30),
                     supervised_seconds=1800 if n < 10 else 0,
@@ -372,11 +374,9 @@ def test_closing_records_write_facts_and_supervision_together_in_one_batch(store
     def closing(interaction_id: str, supervised: bool) -> RecordInteraction:
         supervision = (
             RecordSupervision(
-                facts=SupervisionFacts(
-                    interaction_id=interaction_id,
-                    intent="billing",
-                    channel="chat",
-                    mode=SupervisionMode.FULLY_SUPERVISED,
+                facts=_supervision_facts(
+                    interaction_id,
+                    SupervisionMode.FULLY_SUPERVISED,
                     started_at=T0,
                     ended_at=T0 + timedelta(minutes=2),
                     supervised_seconds=120,
