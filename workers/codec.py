@@ -31,14 +31,12 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf import json_format
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
@@ -174,10 +172,6 @@ class EncryptionCodec(PayloadCodec):
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self._encrypting_id = next(iter(keys))
 
-    @property
-    def key_ids(self) -> list[str]:
-        return list(self._ciphers)
-
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self._encrypt(payload) for payload in payloads]
 
@@ -245,35 +239,3 @@ def payloads_to_json(payloads: Iterable[Payload]) -> str:
     document = json_format.MessageToDict(message, preserving_proto_field_name=True)
     document.setdefault("payloads", [])
     return json.dumps(document)
-
-
-def iter_payloads(message: Message) -> Iterator[Payload]:
-    """Every ``Payload`` inside a proto message (e.g. a whole ``History``), depth first.
-
-    Walks the descriptors rather than a list of event types, so payloads in event types added
-    by newer servers (or in maps such as memo and headers) are not missed.
-    """
-    for field, value in message.ListFields():
-        if field.type != FieldDescriptor.TYPE_MESSAGE or field.message_type is None:
-            continue
-        if field.message_type.GetOptions().map_entry:
-            values = value.values()
-        elif field.is_repeated:
-            values = value
-        else:
-            values = [value]
-        for item in values:
-            if not isinstance(item, Message):
-                continue  # map of scalars
-            if isinstance(item, Payload):
-                yield item
-            else:
-                yield from iter_payloads(item)
-
-
-async def decode_payloads_in_place(message: Message, codec: PayloadCodec) -> None:
-    """Replace every payload inside ``message`` by its decoded form (e.g. before saving a
-    history as a replay fixture, which must not depend on a key)."""
-    payloads = list(iter_payloads(message))
-    for payload, decoded in zip(payloads, await codec.decode(payloads), strict=True):
-        payload.CopyFrom(decoded)

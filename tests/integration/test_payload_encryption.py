@@ -23,7 +23,8 @@ from models.interaction import (
 )
 from models.routing import RoutingConfig, ThresholdRule
 from tests.integration.conftest import Stack
-from workers.codec import ENCODING, iter_payloads
+from tests.payloads import iter_payloads
+from workers.codec import ENCODING
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from tests.integration.conftest import Stack
-from workers.codec import decode_payloads_in_place
+from tests.payloads import decode_payloads_in_place
 from workflows.interaction import InteractionWorkflow
 
 pytestmark = pytest.mark.integration
