@@ -22,6 +22,7 @@ from models.health import FLEET_HEALTH_STREAM, WFM_EVENTS_STREAM, WfmCapacityEve
 from models.routing import RoutingConfig
 from store import Store
 from store.health import HealthStore, PendingRollback
+from tests.polling import eventually
 from warmline.auto_rollback import BreakerOpened
 from warmline.breaker import BreakerConfig
 from warmline.default_config import default_routing_config
@@ -360,17 +361,13 @@ async def test_the_sync_loop_decides_an_outage_within_milliseconds(
     sync = HealthSync(health, health_store, HealthSyncConfig(flush_seconds=5.0))
     task = asyncio.create_task(sync.run())
     try:
-        await asyncio.sleep(0.05)
-        assert health.shared
+        await eventually(lambda: health.shared, "the sync to share the worker's health view")
         for _ in range(CONFIG.consecutive_failures):
             ticket = health.try_acquire(*BOT)
             assert ticket is not None
             health.release(ticket, False, "server_error")
-        for _ in range(100):
-            if health.state(*BOT) == "open":
-                break
-            await asyncio.sleep(0.01)
-        assert health.state(*BOT) == "open", "woken, not waiting for the 5 s tick"
+        # Within a second: woken by the failures, not waiting for the 5 s tick.
+        await eventually(lambda: health.state(*BOT) == "open", "the breaker to open", timeout=1.0)
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -23,6 +23,7 @@ from models.fleet import (
 from models.routing import EndpointRole
 from simulators.ai_fleet import FaultMode, FaultRule
 from tests.fleet.conftest import CANARY_VERSION, FleetStack
+from tests.polling import until
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION
 from warmline.registry import find, live_shares
 
@@ -45,10 +46,12 @@ async def start(stack: FleetStack, config: ABTestConfig) -> WorkflowHandle[Any, 
         task_queue=FLEET_TASK_QUEUE,
         result_type=ABTestState,
     )
-    for _ in range(200):  # the split must be in place before traffic counts
-        if (await handle.query("status", result_type=ABTestState)).reasons:
-            break
-        await asyncio.sleep(0.05)
+    # The split must be in place before traffic counts.
+    await until(
+        lambda: handle.query("status", result_type=ABTestState),
+        lambda state: bool(state.reasons),
+        "the A/B split to be applied",
+    )
     return handle
 
 

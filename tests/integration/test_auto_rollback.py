@@ -46,6 +46,7 @@ from models.routing import (
 from simulators.ai_fleet import FaultMode, FaultRule
 from store.health import HealthStore, PendingRollback
 from tests.integration.conftest import Stack
+from tests.polling import eventually
 from warmline.auto_rollback import BreakerOpened
 from warmline.breaker import BreakerConfig
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, fleet_endpoint_url
@@ -119,20 +120,6 @@ def routed_to(config: RoutingConfig, target: str) -> str:
             return iid
 
 
-async def poll(check: Callable[[], Any], what: str, timeout: float = TIMEOUT_SECONDS) -> Any:
-    """``check()``'s first truthy answer (sync or awaitable), or fail after ``timeout``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        found = check()
-        if asyncio.iscoroutine(found):
-            found = await found
-        if found:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def fail_until_open(stack: Stack, config: RoutingConfig, failing: str) -> list[Any]:
     """Customers routed to ``failing`` (which answers 500) until its breaker opens."""
     health, handles = stack.deps.health, []
@@ -141,7 +128,7 @@ async def fail_until_open(stack: Stack, config: RoutingConfig, failing: str) -> 
         handles.append(handle)
         await handle.execute_update("await_reply", {"turn": 1}, result_type=Reply)
         with contextlib.suppress(AssertionError):
-            await poll(lambda: health.state(CARE_BOT, failing) == "open", "open", timeout=2.0)
+            await eventually(lambda: health.state(CARE_BOT, failing) == "open", "open", timeout=2.0)
             return handles
     raise AssertionError(f"{failing} never opened after {MAX_VICTIMS} failing interactions")
 
@@ -167,7 +154,9 @@ async def rollback_runs(stack: Stack, since: datetime) -> list[str]:
 
 async def decided(stack: Stack, endpoint: str, before: int) -> dict[str, Any]:
     """The one automatic decision about ``endpoint`` since ``before`` (audited after the start)."""
-    (decision,) = await poll(lambda: decisions(stack, endpoint)[before:], "the decision's audit")
+    (decision,) = await eventually(
+        lambda: decisions(stack, endpoint)[before:], "the decision's audit"
+    )
     return dict(decision)
 
 
@@ -201,7 +190,7 @@ async def second_worker(stack: Stack) -> AsyncIterator[FleetHealth]:
     )
     task = asyncio.create_task(sync.run())
     try:
-        await poll(lambda: sync.syncs > 0, "the second worker's first sync")
+        await eventually(lambda: sync.syncs > 0, "the second worker's first sync")
         yield health
     finally:
         task.cancel()  # run() drains its automatic rollbacks before it returns
@@ -244,7 +233,7 @@ async def test_a_failing_canary_is_rolled_back_to_production_once_fleet_wide(
     assert decision["request"]["from_version"] == CANARY
     assert decision["request"]["to_version"] == CARE_BOT_VERSION
     assert any("closed -> open" in r for r in decision["reasons"])
-    assert await poll(lambda: rollback_runs(stack, since), "the rollback in visibility")
+    assert await eventually(lambda: rollback_runs(stack, since), "the rollback in visibility")
     assert await rollback_runs(stack, since) == [decision["run_id"]]
 
     assert state.mode is RollbackMode.INSTANT and state.shifts_applied == 1
@@ -292,7 +281,7 @@ async def test_failing_production_shifts_back_to_the_warm_version_gradually(
     assert live == {WARM: 100.0}
     assert roles[WARM] is EndpointRole.PRODUCTION
     assert roles[CARE_BOT_VERSION] is EndpointRole.RETIRED
-    assert await poll(lambda: rollback_runs(stack, since), "the rollback in visibility")
+    assert await eventually(lambda: rollback_runs(stack, since), "the rollback in visibility")
     assert await rollback_runs(stack, since) == [decision["run_id"]]
     assert len(decisions(stack, endpoint)[before:]) == 1
 
@@ -386,9 +375,9 @@ async def die_after_opening(
     )
     task = asyncio.create_task(sync.run())
     try:
-        await poll(lambda: sync.syncs > 0, "the doomed worker's first sync")
+        await eventually(lambda: sync.syncs > 0, "the doomed worker's first sync")
         fail_calls(doomed, CANARY, FAST.consecutive_failures)
-        await poll(lambda: done(auto), "the doomed worker getting as far as it does")
+        await eventually(lambda: done(auto), "the doomed worker getting as far as it does")
     finally:
         task.cancel()  # the worker is gone; nothing it held in memory survives
         with contextlib.suppress(asyncio.CancelledError):
@@ -427,7 +416,7 @@ async def test_a_rollback_whose_deciding_worker_died_is_started_by_another_worke
     assert decision["request"]["to_version"] == CARE_BOT_VERSION
     state = await finished_rollback(stack, decision["run_id"])
     assert state.plan is not None and state.plan.from_version == CANARY
-    assert await poll(lambda: rollback_runs(stack, since), "the rollback in visibility")
+    assert await eventually(lambda: rollback_runs(stack, since), "the rollback in visibility")
     assert await rollback_runs(stack, since) == [decision["run_id"]]
     (row,) = [r for r in outbox.rollback_outbox() if r["opening"] == lost.key]
     assert row["done"] and row["outcome"] == "started"
@@ -488,7 +477,7 @@ async def test_a_rollback_started_by_a_worker_that_died_before_auditing_is_audit
         f"started by health-monitor:{doomed.worker_id}, whose answer or audit was lost"
     )
     await finished_rollback(stack, unaudited.run_id)
-    assert await poll(lambda: rollback_runs(stack, since), "the rollback in visibility")
+    assert await eventually(lambda: rollback_runs(stack, since), "the rollback in visibility")
     assert await rollback_runs(stack, since) == [unaudited.run_id]
     assert len(decisions(stack, endpoint)[before:]) == 1
     opening = f"{endpoint}/r{decision['breaker_revision']}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from models.fleet import (
 )
 from models.routing import EndpointRole, RoutingConfig
 from tests.integration.conftest import Stack
+from tests.polling import until
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, fleet_endpoint_url
 from warmline.registry import find
 
@@ -75,18 +76,6 @@ async def warmline(stack: Stack, app: typer.Typer, *args: str) -> str:
     result = await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
     assert result.exit_code == 0, result.output
     return str(result.output)
-
-
-async def until(read: Callable[[], Any], check: Callable[[Any], bool], what: str) -> Any:
-    """The first value ``read()`` gives that passes ``check``, polled with a deadline."""
-    deadline = asyncio.get_running_loop().time() + TIMEOUT_SECONDS
-    while True:
-        value = await read()
-        if check(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}: {value}")
-        await asyncio.sleep(0.1)
 
 
 async def test_canary_commands_start_steer_and_wait(cli_stack: Stack) -> None:

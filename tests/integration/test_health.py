@@ -7,8 +7,7 @@ interactions' routing decisions show where traffic went.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -20,6 +19,7 @@ from models.interaction import Reply, StatusView
 from models.routing import RoutingConfig, ThresholdRule
 from simulators.ai_fleet import FaultMode, FaultRule
 from tests.integration.conftest import Stack
+from tests.polling import eventually
 from warmline.breaker import BreakerConfig
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, fleet_endpoint_url
 
@@ -56,14 +56,6 @@ def with_fallback(config: RoutingConfig) -> RoutingConfig:
         }
     )
     return config.model_copy(update={"ai_endpoints": [*config.ai_endpoints, fallback]})
-
-
-async def wait_for(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def first_reply(handle: Any) -> Reply:
@@ -110,7 +102,7 @@ async def test_outage_moves_traffic_to_the_fallback_version_then_to_humans(
 
     victim = await stack.start(PASSWORD)
     await first_reply(victim)  # every AI attempt fails: the customer is handed to a human
-    await wait_for(lambda: health.state(CARE_BOT, CARE_BOT_VERSION) == "open", "primary open")
+    await eventually(lambda: health.state(CARE_BOT, CARE_BOT_VERSION) == "open", "primary open")
     assert transitions(stack, primary)[before:] == ["closed->open"]
     (event,) = wfm_events(stack, primary)[-1:]
     assert (event.from_state, event.to_state) == ("closed", "open")
@@ -129,7 +121,7 @@ async def test_outage_moves_traffic_to_the_fallback_version_then_to_humans(
     stack.fleet.set_fault(FaultRule(name=CARE_BOT, mode=FaultMode.ERROR_500))
     second_victim = await stack.start(PASSWORD)
     await first_reply(second_victim)
-    await wait_for(lambda: health.state(CARE_BOT, FALLBACK_VERSION) == "open", "fallback open")
+    await eventually(lambda: health.state(CARE_BOT, FALLBACK_VERSION) == "open", "fallback open")
     to_humans = await stack.start(PASSWORD)
     await first_reply(to_humans)
     routed = (await status(to_humans)).decisions[0]
@@ -155,7 +147,7 @@ async def test_looping_200s_are_caught_as_degraded_by_quality_alone(health_stack
         assert (await first_reply(handle)).sender.value == "ai"  # HTTP 200 every time
         for text in ("It says my link expired", "I still cannot get in"):
             await handle.execute_update("send_message", {"text": text}, result_type=Reply)
-    await wait_for(lambda: health.state(CARE_BOT, CARE_BOT_VERSION) == "degraded", "degraded")
+    await eventually(lambda: health.state(CARE_BOT, CARE_BOT_VERSION) == "degraded", "degraded")
     (trail,) = [
         e
         for e in stack.store.audit_trail(FLEET_HEALTH_STREAM)
@@ -182,14 +174,14 @@ async def test_half_open_probe_closes_the_breaker_after_recovery(health_stack: S
     stack.fleet.set_fault(FaultRule(name=CARE_BOT, version=CARE_BOT_VERSION, mode=FaultMode.DOWN))
     victim = await stack.start(PASSWORD)
     await first_reply(victim)
-    await wait_for(lambda: health.state(CARE_BOT, CARE_BOT_VERSION) == "open", "open")
+    await eventually(lambda: health.state(CARE_BOT, CARE_BOT_VERSION) == "open", "open")
     stack.fleet.clear_faults()
     # After open_seconds the sync claims the probe for this (the only) worker.
-    await wait_for(lambda: health.state(CARE_BOT, CARE_BOT_VERSION) == "half_open", "probe claim")
+    await eventually(lambda: health.state(CARE_BOT, CARE_BOT_VERSION) == "half_open", "probe claim")
     probe = await stack.start(PASSWORD)
     reply = await first_reply(probe)
     assert reply.sender.value == "ai" and reply.model_version == endpoint
-    await wait_for(lambda: health.state(CARE_BOT, CARE_BOT_VERSION) == "closed", "closed")
+    await eventually(lambda: health.state(CARE_BOT, CARE_BOT_VERSION) == "closed", "closed")
     assert transitions(stack, endpoint)[-3:] == [
         "closed->open",
         "open->half_open",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -18,22 +17,11 @@ from models.supervision import (
     SupervisionPolicy,
 )
 from tests.integration.conftest import Stack
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
 QUESTION = "Where is my order? It has not arrived yet"
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 20) -> T:
-    """Poll a condition that another process makes true (visibility, a held draft)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 def to_ai(config: RoutingConfig) -> RoutingConfig:
