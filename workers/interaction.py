@@ -42,7 +42,8 @@ def load_classifier(
     from warmline.classifier.encoder import configure_threads
 
     model = IntentModel.load(model_dir or default_model_dir(), precision=precision)
-    configure_threads(threads)
+    if threads is not None:  # else loading applied the default (or WARMLINE_CLASSIFIER_THREADS)
+        configure_threads(threads)
     return model
 
 
