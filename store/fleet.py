@@ -10,22 +10,18 @@ audit trail never shows a change twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from models.facts import AuditEvent, InteractionFacts
+from models.facts import AuditEvent
 from models.routing import RoutingConfig
 from store.audit_chain import append_events, next_seq
 from store.tables import (
     FleetEventRow,
-    InteractionFactRow,
     RoutingConfigRow,
-    facts_from_row,
-    parse_utc,
     utc_now,
 )
 
@@ -112,27 +108,3 @@ def record_event_once(session: Session, event: AuditEvent, key: str) -> bool:
     numbered = event.model_copy(update={"seq": next_seq(session, event.stream)})
     append_events(session, [numbered])
     return True
-
-
-def facts_for_endpoints(
-    session: Session, endpoints: Sequence[str], since: str
-) -> list[InteractionFacts]:
-    """Facts of interactions routed to any of ``endpoints`` that started at or after ``since``."""
-    rows = session.exec(
-        select(InteractionFactRow).where(
-            col(InteractionFactRow.ai_endpoint).in_(list(endpoints)),
-            col(InteractionFactRow.started_at_utc) >= parse_utc(since),
-        )
-    ).all()
-    return [facts_from_row(row) for row in rows]
-
-
-def count_facts_for_endpoints(session: Session, endpoints: Sequence[str], since: datetime) -> int:
-    return session.exec(
-        select(func.count())
-        .select_from(InteractionFactRow)
-        .where(
-            col(InteractionFactRow.ai_endpoint).in_(list(endpoints)),
-            col(InteractionFactRow.started_at_utc) >= since,
-        )
-    ).one()

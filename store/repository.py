@@ -543,14 +543,10 @@ class Store:
         """Append a fleet or WFM event once per ``key`` (its ``seq`` is the stream's next)."""
         return self._write(lambda session: fleet.record_event_once(session, event, key))
 
-    def facts_for_endpoints(self, endpoints: Sequence[str], since: str) -> list[InteractionFacts]:
-        """Facts routed to any of ``endpoints`` (``name:version``) started at or after ``since``."""
-        with Session(self._engine) as session:
-            return fleet.facts_for_endpoints(session, endpoints, since)
-
     def count_facts_for_endpoints(self, endpoints: Sequence[str], since: datetime) -> int:
+        """Interactions routed to any of ``endpoints`` (``name:version``) since ``since``."""
         with Session(self._engine) as session:
-            return fleet.count_facts_for_endpoints(session, endpoints, since)
+            return sum(fleet_metrics.counts_by_endpoint(session, endpoints, since).values())
 
     def observe_versions(
         self,
