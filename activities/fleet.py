@@ -18,7 +18,6 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.config_cache import RoutingConfigCache
 from models.canary import ObserveCanary
 from models.facts import AuditEvent
 from models.fleet import (
@@ -38,6 +37,7 @@ from models.fleet import (
 )
 from models.fleet_analysis import ABReport, CanaryObservation
 from models.routing import RoutingConfig
+from runtime.config_cache import RoutingConfigCache
 from store.repository import Store
 from store.tables import parse_utc
 from warmline.ab_analysis import ab_report

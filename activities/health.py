@@ -12,8 +12,8 @@ from typing import Any
 
 from temporalio import activity
 
-from activities.fleet_health import FleetHealth
 from models.health import EndpointHealthReport
+from runtime.fleet_health import FleetHealth
 
 
 class HealthActivities:

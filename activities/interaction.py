@@ -18,19 +18,6 @@ from typing import Any, Protocol
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.acd_client import AcdClient
-from activities.ai_client import (
-    AIBadResponse,
-    AIClient,
-    AIError,
-    AIRateLimited,
-    AIRequestRejected,
-)
-from activities.batching import MicroBatcher
-from activities.classification import BatchingClassifier
-from activities.config_cache import RoutingConfigCache
-from activities.fleet_health import FleetHealth
-from activities.supervision import SupervisionPolicyCache
 from models.acd import (
     CallbackRequest,
     ForwardMessage,
@@ -53,6 +40,19 @@ from models.triage import (
     TriageRequest,
     TriageResult,
 )
+from runtime.acd_client import AcdClient
+from runtime.ai_client import (
+    AIBadResponse,
+    AIClient,
+    AIError,
+    AIRateLimited,
+    AIRequestRejected,
+)
+from runtime.batching import MicroBatcher
+from runtime.classification import BatchingClassifier
+from runtime.config_cache import RoutingConfigCache
+from runtime.fleet_health import FleetHealth
+from runtime.supervision_cache import SupervisionPolicyCache
 from store.repository import Store
 from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
@@ -60,7 +60,7 @@ from warmline.supervision import mode_for
 
 
 class Metrics(Protocol):
-    """What the activities record; ``workers.metrics.WarmlineMetrics`` implements it."""
+    """What the activities record; ``runtime.metrics.WarmlineMetrics`` implements it."""
 
     def interaction_started(self, channel: str, pattern: str) -> None: ...
 
@@ -86,9 +86,9 @@ class Metrics(Protocol):
 class InteractionDeps:
     store: Store
     classifier: BatchingClassifier
-    """Concurrent first messages share one forward pass (``activities.classification``)."""
+    """Concurrent first messages share one forward pass (``runtime.classification``)."""
     recorder: MicroBatcher[RecordInteraction, bool]
-    """Group commit for closing records (``activities.batching``)."""
+    """Group commit for closing records (``runtime.batching``)."""
     ai: AIClient
     acd: AcdClient
     health: FleetHealth

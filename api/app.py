@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from datetime import UTC, datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
@@ -27,16 +26,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from models.routing import RoutingConfig
-from store.repository import Store
-from store.summary import summarize
-from warmline.settings import Settings
-from workers.codec import (
+from runtime.codec import (
     EncryptionCodec,
     PayloadDecryptionError,
     load_or_create_key_ring,
     payloads_from_json,
     payloads_to_json,
 )
+from runtime.settings import Settings
+from store.repository import Store
+from store.summary import summarize
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -91,14 +90,6 @@ def create_api_app(store: Store, settings: Settings, *, codec_open: bool = False
         except ValueError:
             return _error(400, "body is not JSON")
         saved = await asyncio.to_thread(store.save_routing_config, config, author)
-        await asyncio.to_thread(
-            store.append_audit_auto,
-            "routing-config",
-            "routing_config_saved",
-            author,
-            {"version": saved.version},
-            datetime.now(UTC).isoformat(),
-        )
         return JSONResponse({"version": saved.version}, status_code=201)
 
     async def wfm_summary(request: Request) -> JSONResponse:

@@ -32,13 +32,13 @@ DataOpt = Annotated[Path, typer.Option("--data", help="CSV with columns text,lab
 
 
 def _model(path: Path | None) -> Any:
-    from warmline.classifier import IntentModel, default_model_dir
+    from classifier import IntentModel, default_model_dir
 
     return IntentModel.load(path or default_model_dir())
 
 
 def _read(path: Path) -> Any:
-    from warmline.classifier.data import DataError, read_csv
+    from classifier.data import DataError, read_csv
 
     try:
         return read_csv(path)
@@ -49,7 +49,7 @@ def _read(path: Path) -> Any:
 
 def _base_model(value: str | None) -> str:
     """Paths are made absolute, so the model directory keeps working from any directory."""
-    from warmline.classifier.encoder import BUNDLED_ENCODER
+    from classifier.encoder import BUNDLED_ENCODER
 
     if not value:
         return BUNDLED_ENCODER
@@ -111,8 +111,8 @@ def train(
     """Train a model from a text,label CSV (label oos = out-of-scope) and calibrate it."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from warmline.classifier.finetune import FineTuneConfig
-    from warmline.classifier.training import TrainOptions, train_model
+    from classifier.finetune import FineTuneConfig
+    from classifier.training import TrainOptions, train_model
 
     options = TrainOptions(
         fine_tune=fine_tune,
@@ -164,7 +164,7 @@ def evaluate(
     json_out: JsonOpt = False,
 ) -> None:
     """Accuracy, macro-F1, calibration error, out-of-scope precision/recall, latency."""
-    from warmline.classifier.evaluation import evaluate as run
+    from classifier.evaluation import evaluate as run
 
     loaded = _model(model)
     result = run(loaded, _read(data), latency_samples)
@@ -205,8 +205,8 @@ def suggest_thresholds_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Per-intent confidence cut-offs (routing ThresholdRule entries) from evaluation data."""
-    from warmline.classifier.evaluation import score
-    from warmline.classifier.thresholds import suggest_thresholds
+    from classifier.evaluation import score
+    from classifier.thresholds import suggest_thresholds
 
     loaded = _model(model)
     try:
@@ -251,7 +251,7 @@ def make_example_data(
     seed: Annotated[int, typer.Option(help="Generator seed.")] = 7,
 ) -> None:
     """Write the contact-center example data set the bundled model is trained on."""
-    from warmline.classifier.example_data import write_example_data
+    from classifier.example_data import write_example_data
 
     for name, path in write_example_data(out, seed).items():
         console.print(f"{name}: {path}")

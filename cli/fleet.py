@@ -28,9 +28,9 @@ from models.fleet import (
     ab_test_workflow_id,
 )
 from models.routing import AIEndpoint, EndpointRole
+from runtime.settings import load_settings
 from warmline.default_config import fleet_endpoint_url
 from warmline.registry import versions_of
-from warmline.settings import load_settings
 
 app = typer.Typer(help="AI agent versions: registry, weights, A/B tests.", no_args_is_help=True)
 ab_app = typer.Typer(help="A/B tests between versions of one agent.", no_args_is_help=True)

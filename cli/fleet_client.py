@@ -24,10 +24,10 @@ from models.canary import CanaryStatus
 from models.fleet import FLEET_AUDIT_STREAM, FLEET_TASK_QUEUE, EndpointShare, RegistryChange
 from models.fleet_analysis import AnalysisOutcome
 from models.routing import RoutingConfig
+from runtime.settings import Settings, load_settings
 from store.repository import Store
 from warmline.default_config import default_routing_config
 from warmline.registry import RegistryError, apply_changes, endpoint_shares
-from warmline.settings import Settings, load_settings
 
 T = TypeVar("T")
 console = Console()
@@ -48,7 +48,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 
 
 async def client(settings: Settings | None = None) -> Client:
-    from workers.client import connect
+    from runtime.temporal_client import connect
 
     return await connect(settings or load_settings())
 

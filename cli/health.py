@@ -15,11 +15,11 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from activities.health_sync import breaker_config_from_settings, fleet_reports
 from models.health import FLEET_HEALTH_STREAM, WFM_EVENTS_STREAM, EndpointHealthReport
+from runtime.health_sync import breaker_config_from_settings, fleet_reports
+from runtime.settings import Settings, load_settings
 from store.health import HealthStore
 from store.repository import Store
-from warmline.settings import Settings, load_settings
 
 app = typer.Typer(
     help="AI fleet health: circuit breakers, health windows, degradation, WFM events.",

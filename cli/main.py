@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from models import acd, canary, fleet, interaction, routing, supervision
-from warmline.settings import Settings, load_settings
+from runtime.settings import Settings, load_settings
 
 app = typer.Typer(
     name="warmline",
@@ -210,38 +210,29 @@ def config_set(
     author: Annotated[str, typer.Option(help="Who makes this change (audited).")],
 ) -> None:
     """Store a routing config document as a new version (workers pick it up within seconds)."""
-    from datetime import UTC, datetime
-
     settings = load_settings()
     store = _store(settings)
     config = routing.RoutingConfig.model_validate_json(file.read_text())
     saved = store.save_routing_config(config, author)
-    store.append_audit_auto(
-        "routing-config",
-        "routing_config_saved",
-        author,
-        {"version": saved.version},
-        datetime.now(UTC).isoformat(),
-    )
     console.print(f"stored routing config v{saved.version} by {author}")
 
 
-def _mount_optional() -> None:
+def _mount_capabilities() -> None:
     """Sub-commands live in their own modules, one per capability."""
-    import importlib
+    from cli import canary, classifier, fleet, health, rollback, supervise
 
-    for name in ("classifier", "fleet", "canary", "rollback", "supervise", "health"):
-        module_name = f"cli.{name}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+    for name, module in (
+        ("classifier", classifier),
+        ("fleet", fleet),
+        ("canary", canary),
+        ("rollback", rollback),
+        ("supervise", supervise),
+        ("health", health),
+    ):
         app.add_typer(module.app, name=name)
 
 
-_mount_optional()
+_mount_capabilities()
 
 
 def main() -> None:

@@ -4,7 +4,7 @@
 be warm); ``graduated`` moves it in steps (``--step-percent`` or ``--intervals``, one every
 ``--interval`` seconds); ``failover`` sets every AI version of the agents to weight 0 and tells
 WFM. The workflow is ``RollbackWorkflow`` (id ``rollback-<agent>``); the health monitor starts
-the same workflow with ``workers.fleet.start_rollback``.
+the same workflow with ``runtime.rollback_start.start_rollback``.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def start(
     )
 
     async def main() -> RollbackState | str:
-        from workers.fleet import start_rollback
+        from runtime.rollback_start import start_rollback
 
         client = await fc.client()
         handle = await start_rollback(client, request)

@@ -23,12 +23,12 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from activities.health_sync import breaker_config_from_settings, fleet_reports
 from cli.demo import drive_interaction
 from cli.health import breaker_table, reasons_table, wfm_table
 from cli.scenarios import scenario
 from cli.stack import RunningStack
 from models.health import WFM_EVENTS_STREAM, EndpointHealthReport
+from runtime.health_sync import breaker_config_from_settings, fleet_reports
 from simulators.ai_fleet import FaultMode, FaultRule
 from simulators.traffic import generate_traffic
 from store.health import HealthStore

@@ -21,16 +21,15 @@ from temporalio.client import Client
 
 from api.app import create_api_app
 from models import search_attributes
+from runtime.settings import Settings
+from runtime.temporal_client import connect, ensure_search_attributes
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
 from simulators.supervisors import SupervisorDesk
 from store.repository import Store
-from warmline.settings import Settings
-from workers.client import connect, ensure_search_attributes
-from workers.interaction import interaction_deps
-from workers.registry import running_workers
+from workers.main import worker_process
 
 SERVER_READY_TIMEOUT_SECONDS = 60.0
 
@@ -163,11 +162,10 @@ async def embedded_stack(
         async with (
             serve_app(create_ai_fleet_app(fleet), port=settings.ai_fleet_port),
             serve_app(create_acd_app(acd), port=settings.acd_port),
-            interaction_deps(settings, store=store) as deps,
             # Loopback-only bind (serve_app's default host), so the codec server may answer
             # the local UI and CLI without a token when no admin token is configured.
             serve_app(create_api_app(store, settings, codec_open=True), port=settings.api_port),
-            running_workers(client, deps, settings),
+            worker_process(client, settings, store=store),
             _supervisor_desk(client, supervisors) as desk,
         ):
             host = settings.temporal_address.rpartition(":")[0] or "127.0.0.1"

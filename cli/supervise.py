@@ -27,9 +27,9 @@ from models.supervision_phase import (
     SignOffDecision,
     SupervisionPhaseInput,
 )
+from runtime.settings import load_settings
+from runtime.temporal_client import connect
 from store.repository import Store
-from warmline.settings import load_settings
-from workers.client import connect
 
 app = typer.Typer(help="Supervisor worklist, review decisions, QA and supervision phases.")
 console = Console()

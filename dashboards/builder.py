@@ -1,7 +1,7 @@
 """Tiny typed helpers that produce Grafana dashboard JSON models.
 
 Dashboards are code so that every PromQL expression can be checked against the metrics that
-``workers.metrics`` really defines, and so that a change to a panel is a reviewable diff rather
+``runtime.metrics`` really defines, and so that a change to a panel is a reviewable diff rather
 than an exported blob. Only the handful of Grafana features the three Warmline views use are
 modelled; everything else keeps Grafana's defaults.
 

@@ -2,7 +2,7 @@
 
 Each view answers one audience's questions (platform engineers; contact-centre quality; WFM
 analysts and real-time managers) and lives in its own module. All numbers are derived in
-PromQL from the counters, histograms and gauges of ``workers.metrics``; rates are computed in
+PromQL from the counters, histograms and gauges of ``runtime.metrics``; rates are computed in
 the query, never in the process, so they stay correct however many worker replicas
 Prometheus scrapes.
 

@@ -67,6 +67,9 @@ from store.tables import (
 )
 from store.writes import WriteConflict, write_with_retry
 
+ROUTING_CONFIG_STREAM = "routing-config"
+"""Audit stream of routing config versions: who stored which version, when."""
+
 T = TypeVar("T")
 
 
@@ -107,7 +110,9 @@ class Store:
     def save_routing_config(self, config: RoutingConfig, author: str) -> RoutingConfig:
         """Store ``config`` as the next version; returns it with version, author and time set.
 
-        Two admins saving at once get consecutive versions: the unique version column makes the
+        The version and its ``routing_config_saved`` audit event commit in one transaction, so
+        no change is ever stored unaudited (API, CLI and bootstrap all save through here). Two
+        admins saving at once get consecutive versions: the unique version column makes the
         slower one retry with the new maximum.
         """
 
@@ -128,6 +133,16 @@ class Store:
                 )
             )
             session.flush()
+            audit = AuditEvent(
+                stream=ROUTING_CONFIG_STREAM,
+                seq=next_seq(session, ROUTING_CONFIG_STREAM),
+                kind="routing_config_saved",
+                at=now.isoformat(),
+                actor=author,
+                payload={"version": saved.version},
+            )
+            if not append_events(session, [audit]):
+                raise WriteConflict(f"{ROUTING_CONFIG_STREAM} seq {audit.seq} taken concurrently")
             return RoutingConfig.model_validate_json(document)
 
         return self._write(attempt)

@@ -2,7 +2,7 @@
 
 Pure: the opening, the registry, the fleet's breaker states and the rollbacks already running
 in, one ``AutoRollbackDecision`` with its reasons out. The worker whose sync committed the
-opening (``activities.health_sync``) asks once and starts the ``RollbackWorkflow`` it names,
+opening (``runtime.health_sync``) asks once and starts the ``RollbackWorkflow`` it names,
 so the decision is made once fleet-wide. The opening is also a row of the store's automatic
 rollback outbox, committed with it: should that worker die first, another one claims the row
 and asks instead (``retry_delay`` and ``another_try_fits`` pace those attempts).

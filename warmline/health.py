@@ -33,7 +33,7 @@ _BINS = len(LATENCY_BOUNDS_MS) + 1
 
 
 class CallKind(StrEnum):
-    """How one AI call ended, in the error vocabulary of ``activities.ai_client``."""
+    """How one AI call ended, in the error vocabulary of ``runtime.ai_client``."""
 
     OK = "ok"
     TIMEOUT = "timeout"

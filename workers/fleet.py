@@ -8,23 +8,16 @@ change this process makes is routed on at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.fleet import FleetActivities
 from activities.interaction import InteractionDeps
-from models.fleet import (
-    FLEET_TASK_QUEUE,
-    ROLLBACK_WORKFLOW,
-    RollbackInput,
-    RollbackState,
-    rollback_workflow_id_for,
-)
-from warmline.settings import Settings
+from models.fleet import FLEET_TASK_QUEUE
+from runtime.settings import Settings
 from workflows.ab_test import ABTestWorkflow
 from workflows.canary import CanaryRolloutWorkflow
 from workflows.rollback import RollbackWorkflow
@@ -62,23 +55,3 @@ def fleet_worker(
 def build_worker(client: Client, deps: InteractionDeps, settings: Settings) -> Worker:
     """Entry point for ``workers.registry``: the fleet worker of this process."""
     return fleet_worker(client, deps)
-
-
-async def start_rollback(
-    client: Client, request: RollbackInput, memo: Mapping[str, Any] | None = None
-) -> WorkflowHandle[RollbackWorkflow, RollbackState]:
-    """How the health monitor (or any Temporal client) asks for a rollback.
-
-    One rollback per agent at a time: the id is ``rollback-<agent>`` (``rollback-all`` for a
-    failover of every agent), and Temporal refuses a second while the first runs. ``memo``
-    (the health monitor's: which breaker opening it answers) is not workflow input, so it
-    changes nothing the workflow does or replays.
-    """
-    return await client.start_workflow(
-        ROLLBACK_WORKFLOW,
-        request,
-        id=rollback_workflow_id_for(request),
-        task_queue=FLEET_TASK_QUEUE,
-        result_type=RollbackState,
-        memo=memo,
-    )

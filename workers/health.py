@@ -27,16 +27,16 @@ from temporalio.worker import (
     WorkflowReplayResult,
 )
 
-from activities.auto_rollback import AutoRollback
-from activities.config_cache import RoutingConfigCache
-from activities.fleet_health import FleetHealth
 from activities.health import HealthActivities
-from activities.health_sync import HealthSync, HealthSyncConfig, breaker_config_from_settings
 from models.health import FLEET_HEALTH_TASK_QUEUE
+from runtime.auto_rollback import AutoRollback
+from runtime.config_cache import RoutingConfigCache
+from runtime.fleet_health import FleetHealth
+from runtime.health_sync import HealthSync, HealthSyncConfig, breaker_config_from_settings
+from runtime.rollback_start import start_rollback
+from runtime.settings import Settings
 from store.health import HealthStore
 from store.repository import Store
-from warmline.settings import Settings
-from workers.fleet import start_rollback
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=5)
 

@@ -11,21 +11,21 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.acd_client import AcdClient
-from activities.ai_client import AIClient
-from activities.batching import MicroBatcher
-from activities.classification import BatchingClassifier, IntentClassifier
-from activities.config_cache import RoutingConfigCache
-from activities.fleet_health import FleetHealth
 from activities.interaction import InteractionActivities, InteractionDeps
-from activities.supervision import SupervisionPolicyCache
 from models.facts import RecordInteraction
 from models.interaction import INTERACTION_TASK_QUEUE
+from runtime.acd_client import AcdClient
+from runtime.ai_client import AIClient
+from runtime.batching import MicroBatcher
+from runtime.classification import BatchingClassifier, IntentClassifier
+from runtime.config_cache import RoutingConfigCache
+from runtime.fleet_health import FleetHealth
+from runtime.metrics import default_metrics
+from runtime.settings import Settings
+from runtime.supervision_cache import SupervisionPolicyCache
 from store.repository import Store
 from warmline.default_config import default_routing_config
 from warmline.default_supervision import default_supervision_policy
-from warmline.settings import Settings
-from workers.metrics import default_metrics
 from workflows.interaction import InteractionWorkflow
 
 WORKFLOWS: list[type] = [InteractionWorkflow]
@@ -38,8 +38,8 @@ def load_classifier(
     model_dir: Path | None, precision: str | None = None, threads: int | None = None
 ) -> IntentClassifier:
     """Load the intent model once per process (it is the slowest thing a worker starts)."""
-    from warmline.classifier import IntentModel, default_model_dir
-    from warmline.classifier.encoder import configure_threads
+    from classifier import IntentModel, default_model_dir
+    from classifier.encoder import configure_threads
 
     model = IntentModel.load(model_dir or default_model_dir(), precision=precision)
     if threads is not None:  # else loading applied the default (or WARMLINE_CLASSIFIER_THREADS)

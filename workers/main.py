@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from warmline.settings import Settings
-from workers.client import connect, ensure_search_attributes
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from runtime.metrics import start_metrics_server
+from runtime.settings import Settings
+from runtime.temporal_client import connect, ensure_search_attributes
+from store.repository import Store
 from workers.interaction import interaction_deps
-from workers.metrics import start_metrics_server
-from workers.registry import build_workers
+from workers.registry import build_workers, running_workers
 
 log = logging.getLogger("warmline.worker")
 
@@ -34,3 +40,16 @@ async def run_worker(settings: Settings) -> int:
         )
         await asyncio.gather(*(w.run() for w in workers))
     return 0
+
+
+@asynccontextmanager
+async def worker_process(
+    client: Client, settings: Settings, store: Store | None = None
+) -> AsyncIterator[list[Worker]]:
+    """Every worker of one process running on ``client``, for the embedded stack (``warmline
+    dev``, the demo): the edges start workers through here, never through their internals."""
+    async with (
+        interaction_deps(settings, store=store) as deps,
+        running_workers(client, deps, settings) as workers,
+    ):
+        yield workers

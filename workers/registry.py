@@ -7,7 +7,6 @@ queue, so a slow rollout analysis never competes with customer turns for worker 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -15,23 +14,18 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.interaction import InteractionDeps
-from warmline.settings import Settings
+from runtime.settings import Settings
+from workers import fleet, health, supervision
 from workers.interaction import interaction_worker
 
-CAPABILITY_WORKERS = ("workers.fleet", "workers.supervision", "workers.health")
+CAPABILITY_WORKERS = (fleet.build_worker, supervision.build_worker, health.build_worker)
 
 
 def build_workers(client: Client, deps: InteractionDeps, settings: Settings) -> list[Worker]:
-    workers = [interaction_worker(client, deps, settings)]
-    for module_name in CAPABILITY_WORKERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        workers.append(module.build_worker(client, deps, settings))
-    return workers
+    return [
+        interaction_worker(client, deps, settings),
+        *(build(client, deps, settings) for build in CAPABILITY_WORKERS),
+    ]
 
 
 @asynccontextmanager

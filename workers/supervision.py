@@ -15,7 +15,7 @@ from activities.supervision import HasStore, SupervisionActivities
 from models.supervision_phase import (
     SUPERVISION_TASK_QUEUE,
 )
-from warmline.settings import Settings
+from runtime.settings import Settings
 from workflows.supervision_phase import SupervisionPhaseWorkflow
 
 WORKFLOWS: list[type] = [SupervisionPhaseWorkflow]

@@ -6,8 +6,9 @@ warm). *Graduated* moves it in equal shifts on a durable timer, so the target's 
 flooded: ``ceil(share / step_percent)`` shifts (or ``intervals``), one every
 ``interval_seconds``. *Failover to human* sets every live AI version of the agents to weight 0
 and emits a WFM event so the real-time team can add staff. Operators start it from the CLI; the
-health monitor starts it with any Temporal client (``workers.fleet.start_rollback``). A running
-canary rollout of the agent is told to stop first, so two workflows never fight over weights.
+health monitor starts it with any Temporal client (``runtime.rollback_start.start_rollback``). A
+running canary rollout of the agent is told to stop first, so two workflows never fight over
+weights.
 """
 
 from __future__ import annotations

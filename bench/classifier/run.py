@@ -32,8 +32,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # when run as a script
     sys.path.insert(0, str(REPO))
 
-from warmline.classifier.calibration import DEFAULT_MAX_IN_SCOPE_LOSS  # noqa: E402
-from warmline.classifier.data import LabelledData  # noqa: E402
+from classifier.calibration import DEFAULT_MAX_IN_SCOPE_LOSS  # noqa: E402
+from classifier.data import LabelledData  # noqa: E402
 
 DATA = REPO.parent / "shared" / "datasets" / "clinc150" / "data_full.json"
 TARGETS = {
@@ -87,10 +87,10 @@ def _load_avg() -> str:
 def _run(
     name: str, data: dict[str, LabelledData], out: Path, fine_tune: bool, args: dict[str, Any]
 ) -> dict[str, Any]:
-    from warmline.classifier.evaluation import evaluate
-    from warmline.classifier.finetune import FineTuneConfig
-    from warmline.classifier.model import IntentModel
-    from warmline.classifier.training import TrainOptions, train_model
+    from classifier.evaluation import evaluate
+    from classifier.finetune import FineTuneConfig
+    from classifier.model import IntentModel
+    from classifier.training import TrainOptions, train_model
 
     options = TrainOptions(
         fine_tune=fine_tune,

@@ -34,7 +34,6 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.fleet_health import FleetHealth
 from cli.stack import temporal_cli
 from models import search_attributes
 from models.health import FLEET_HEALTH_STREAM, WFM_EVENTS_STREAM
@@ -46,6 +45,10 @@ from models.interaction import (
     interaction_workflow_id,
 )
 from models.routing import ThresholdRule
+from runtime.codec import warmline_data_converter
+from runtime.fleet_health import FleetHealth
+from runtime.settings import Settings
+from runtime.temporal_client import ensure_search_attributes
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FaultMode, FaultRule, FleetSimState, create_ai_fleet_app
@@ -53,9 +56,6 @@ from simulators.server import serve_app
 from store.repository import Store
 from warmline.breaker import BreakerConfig
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, default_routing_config
-from warmline.settings import Settings
-from workers.client import ensure_search_attributes
-from workers.codec import warmline_data_converter
 from workers.interaction import interaction_deps
 from workers.registry import running_workers
 

@@ -30,7 +30,6 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.batching import MicroBatcher
 from bench.throughput.bare import (
     BareUnsandboxedWorkflow,
     BareUpdateWorkflow,
@@ -42,14 +41,15 @@ from models import search_attributes
 from models.interaction import INTERACTION_TASK_QUEUE, interaction_workflow_id
 from models.routing import ThresholdRule
 from models.supervision import SupervisionMode, SupervisionPolicy
+from runtime.batching import MicroBatcher
+from runtime.codec import warmline_data_converter
+from runtime.settings import Settings
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
 from store.repository import Store
 from warmline.default_config import default_routing_config
-from warmline.settings import Settings
-from workers.codec import warmline_data_converter
 from workers.interaction import interaction_deps, interaction_worker
 
 BARE_QUEUE = "bench-bare"

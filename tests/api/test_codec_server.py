@@ -14,10 +14,7 @@ from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 
 from api.app import create_api_app
-from simulators.server import serve_app
-from store.repository import Store
-from warmline.settings import Settings
-from workers.codec import (
+from runtime.codec import (
     ENCODING,
     EncryptionCodec,
     format_key_ring,
@@ -25,6 +22,9 @@ from workers.codec import (
     payloads_from_json,
     payloads_to_json,
 )
+from runtime.settings import Settings
+from simulators.server import serve_app
+from store.repository import Store
 
 TOKEN = "s3cret-admin-token"
 MESSAGE = "I was charged twice, my IBAN is GB33BUKB20201555555555"

@@ -8,10 +8,10 @@ import httpx
 from pydantic import SecretStr
 
 from api.app import create_api_app
+from runtime.settings import Settings
 from simulators.server import serve_app
 from store.repository import Store
 from warmline.default_config import default_routing_config
-from warmline.settings import Settings
 
 TOKEN = "routing-admin-token"
 

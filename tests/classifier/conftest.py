@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from warmline.classifier import IntentModel, default_model_dir
-from warmline.classifier.data import LabelledData
-from warmline.classifier.training import TrainOptions, train_model
+from classifier import IntentModel, default_model_dir
+from classifier.data import LabelledData
+from classifier.training import TrainOptions, train_model
 
 REPO = Path(__file__).resolve().parents[2]
 CLINC = REPO.parent / "shared" / "datasets" / "clinc150" / "data_full.json"

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from models.routing import ThresholdRule
-from warmline.classifier.calibration import (
+from classifier.calibration import (
     Calibration,
     decide,
     expected_calibration_error,
     fit_temperature,
     tune_oos_threshold,
 )
-from warmline.classifier.thresholds import lowest_cutoff
+from classifier.thresholds import lowest_cutoff
+from models.routing import ThresholdRule
 
 
 def _overconfident(

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from classifier.example_data import build_example_rows
 from cli.classifier import app
 from models.routing import ThresholdRule
-from warmline.classifier.example_data import build_example_rows
 
 INTENTS = ("password_reset", "refund_request", "store_hours", "lost_card", "oos")
 

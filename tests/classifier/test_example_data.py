@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from warmline.classifier.data import read_csv
-from warmline.classifier.example_data import build_example_rows, write_example_data
+from classifier.data import read_csv
+from classifier.example_data import build_example_rows, write_example_data
 from warmline.intents import DEFAULT_INTENTS, OUT_OF_SCOPE
 
 

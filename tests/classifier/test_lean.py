@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from warmline.classifier.encoder import (
+from classifier.encoder import (
     PRECISION_ENV,
     SentenceEncoder,
     bundled_encoder_path,
     mean_pool,
     resolve_precision,
 )
-from warmline.classifier.lean_bert import bf16_native, train_layers
+from classifier.lean_bert import bf16_native, train_layers
 
 
 def test_lean_forward_matches_transformers() -> None:

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
+from classifier import IntentModel, default_model_dir, load_shared
+from classifier.artifact import HEAD_FILE
 from models.routing import Classification
-from warmline.classifier import IntentModel, default_model_dir, load_shared
-from warmline.classifier.artifact import HEAD_FILE
 from warmline.intents import DEFAULT_INTENTS
 
 CONTACT_CENTER = {
@@ -103,7 +103,9 @@ def test_batch_matches_single(default_model: IntentModel) -> None:
     for text, result in zip(texts, batch, strict=True):
         single = default_model.classify(text)
         assert (single.intent, single.out_of_scope) == (result.intent, result.out_of_scope)
-        assert single.confidence == pytest.approx(result.confidence, abs=1e-4)
+        # bfloat16 projections (on CPUs with native bf16) round differently with padding in the
+        # batch: decisions must agree exactly, confidences to bf16's precision.
+        assert single.confidence == pytest.approx(result.confidence, abs=5e-3)
     assert default_model.classify_batch([]) == []
 
 
@@ -120,7 +122,7 @@ def test_concurrent_classify_from_threads(default_model: IntentModel) -> None:
 
 def test_bf16_and_fp32_serving_agree_on_the_example_data() -> None:
     """The bundled model served with bfloat16 projections decides as the float32 one does."""
-    from warmline.classifier.example_data import build_example_rows
+    from classifier.example_data import build_example_rows
 
     texts = [text for text, _ in build_example_rows()["test"]]
     exact = IntentModel.load(default_model_dir(), precision="fp32").classify_batch(texts)

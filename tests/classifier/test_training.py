@@ -10,13 +10,13 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertModel
 
-from warmline.classifier import IntentModel
-from warmline.classifier.artifact import CALIBRATION_FILE, METRICS_FILE, model_version
-from warmline.classifier.data import LabelledData
-from warmline.classifier.encoder import bundled_encoder_path
-from warmline.classifier.evaluation import evaluate
-from warmline.classifier.finetune import FineTuneConfig
-from warmline.classifier.training import TrainOptions, train_model
+from classifier import IntentModel
+from classifier.artifact import CALIBRATION_FILE, METRICS_FILE, model_version
+from classifier.data import LabelledData
+from classifier.encoder import bundled_encoder_path
+from classifier.evaluation import evaluate
+from classifier.finetune import FineTuneConfig
+from classifier.training import TrainOptions, train_model
 
 from .conftest import SUBSET_INTENTS
 

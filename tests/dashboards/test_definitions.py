@@ -1,4 +1,4 @@
-"""The dashboards only query what ``workers.metrics`` really exposes, and their layout is sound.
+"""The dashboards only query what ``runtime.metrics`` really exposes, and their layout is sound.
 
 A typo in a metric or label name would not fail anywhere else: Grafana just shows "No data".
 So every PromQL expression is parsed here and checked against a fresh registry.
@@ -24,7 +24,7 @@ from dashboards.definitions import (
     all_dashboards,
 )
 from dashboards.push import export_dashboards, render
-from workers.metrics import WarmlineMetrics
+from runtime.metrics import WarmlineMetrics
 
 METRIC_RE = re.compile(r"\b(warmline_[a-z0-9_]+)(\{[^}]*\})?")
 MATCHER_RE = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")

@@ -17,11 +17,11 @@ import pytest
 import yaml
 
 from dashboards.push import export_dashboards
-from warmline.settings import Settings
+from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
-# WARMLINE_* names the stack uses that are not fields of warmline.settings.Settings.
+# WARMLINE_* names the stack uses that are not fields of runtime.settings.Settings.
 COMPOSE_ONLY_WARMLINE_VARS = {"WARMLINE_DB_PASSWORD", "WARMLINE_IMAGE"}
 
 

@@ -41,6 +41,7 @@ from models.fleet import (
 )
 from models.interaction import InteractionResult
 from models.routing import AIEndpoint, Classification, EndpointRole, RoutingConfig, ThresholdRule
+from runtime.settings import Settings
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
@@ -54,7 +55,6 @@ from warmline.default_config import (
     fleet_endpoint_url,
 )
 from warmline.intents import OUT_OF_SCOPE
-from warmline.settings import Settings
 from workers.fleet import fleet_worker
 from workers.interaction import interaction_deps, interaction_worker
 
@@ -231,7 +231,7 @@ class FleetStack:
 
 async def register_search_attributes(client: Client) -> None:
     """The test server implements AddSearchAttributes but not the listing that
-    ``workers.client.ensure_search_attributes`` starts with."""
+    ``runtime.temporal_client.ensure_search_attributes`` starts with."""
     request = AddSearchAttributesRequest(
         namespace=client.namespace,
         search_attributes={

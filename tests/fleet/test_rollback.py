@@ -20,10 +20,10 @@ from models.fleet import (
 )
 from models.interaction import Pool
 from models.routing import EndpointRole, RoutingConfig
+from runtime.rollback_start import start_rollback
 from tests.fleet.conftest import CANARY_VERSION, FleetStack
 from warmline.default_config import BILLING_BOT, CARE_BOT, CARE_BOT_VERSION
 from warmline.registry import apply_change, find, live_shares
-from workers.fleet import start_rollback
 
 pytestmark = pytest.mark.integration
 

@@ -36,15 +36,15 @@ from models.interaction import (
 )
 from models.routing import RoutingConfig
 from models.supervision import SupervisionMode, SupervisionPolicy
+from runtime.codec import format_key_ring, new_key, warmline_data_converter
+from runtime.settings import Settings
+from runtime.temporal_client import ensure_search_attributes
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
 from store.repository import Store
 from warmline.default_config import default_routing_config
-from warmline.settings import Settings
-from workers.client import ensure_search_attributes
-from workers.codec import format_key_ring, new_key, warmline_data_converter
 from workers.interaction import interaction_deps, load_classifier
 from workers.registry import running_workers
 

@@ -22,9 +22,6 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.auto_rollback import AUTO_ROLLBACK_KIND, AutoRollback, AutoRollbackOutcome
-from activities.fleet_health import FleetHealth
-from activities.health_sync import HealthSync, HealthSyncConfig, breaker_config_from_settings
 from models.fleet import (
     FLEET_AUDIT_STREAM,
     RollbackInput,
@@ -43,6 +40,10 @@ from models.routing import (
     RoutingConfig,
     ThresholdRule,
 )
+from runtime.auto_rollback import AUTO_ROLLBACK_KIND, AutoRollback, AutoRollbackOutcome
+from runtime.fleet_health import FleetHealth
+from runtime.health_sync import HealthSync, HealthSyncConfig, breaker_config_from_settings
+from runtime.rollback_start import start_rollback
 from simulators.ai_fleet import FaultMode, FaultRule
 from store.health import HealthStore, PendingRollback
 from tests.integration.conftest import Stack
@@ -52,7 +53,6 @@ from warmline.breaker import BreakerConfig
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, fleet_endpoint_url
 from warmline.registry import find, live_shares
 from warmline.splitting import pick_weighted
-from workers.fleet import start_rollback
 
 pytestmark = pytest.mark.integration
 

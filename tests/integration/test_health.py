@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from activities.health_sync import breaker_config_from_settings
 from models.health import FLEET_HEALTH_STREAM, WFM_EVENTS_STREAM, WfmCapacityEvent
 from models.interaction import Reply, StatusView
 from models.routing import RoutingConfig, ThresholdRule
+from runtime.health_sync import breaker_config_from_settings
 from simulators.ai_fleet import FaultMode, FaultRule
 from tests.integration.conftest import Stack
 from tests.polling import eventually

@@ -22,9 +22,9 @@ from models.interaction import (
     interaction_workflow_id,
 )
 from models.routing import RoutingConfig, ThresholdRule
+from runtime.codec import ENCODING
 from tests.integration.conftest import Stack
 from tests.payloads import iter_payloads
-from workers.codec import ENCODING
 
 pytestmark = pytest.mark.integration
 

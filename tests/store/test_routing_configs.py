@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from models.interaction import Route
 from models.routing import RoutingConfig
 from store import Store
+from store.repository import ROUTING_CONFIG_STREAM
 
 
 def test_versions_increase_and_keep_author_and_time(store: Store) -> None:
@@ -45,3 +46,15 @@ def test_concurrent_saves_get_distinct_versions(store: Store) -> None:
     assert sorted(versions) == list(range(1, 25))
     active = store.active_routing_config()
     assert active is not None and active.version == 24
+
+
+def test_every_saved_version_is_audited_with_its_author(store: Store) -> None:
+    store.save_routing_config(RoutingConfig(), author="alice")
+    store.save_routing_config(RoutingConfig(), author="bob")
+
+    trail = store.audit_trail(ROUTING_CONFIG_STREAM)
+    assert [(e.kind, e.actor, e.payload) for e in trail] == [
+        ("routing_config_saved", "alice", {"version": 1}),
+        ("routing_config_saved", "bob", {"version": 2}),
+    ]
+    assert store.verify_audit(ROUTING_CONFIG_STREAM) == (True, None)

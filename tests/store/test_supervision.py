@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activities.supervision import SupervisionPolicyCache
 from models.facts import RecordInteraction
 from models.supervision import (
     HumanOverride,
@@ -29,6 +28,7 @@ from models.supervision_phase import (
     PhaseEvidence,
     PhaseMoveRequest,
 )
+from runtime.supervision_cache import SupervisionPolicyCache
 from store import Store
 from tests.store.builders import make_facts
 from warmline.supervision import mode_for

@@ -48,9 +48,9 @@ from models.supervision_phase import (
     supervision_phase_stream,
     supervision_phase_workflow_id,
 )
+from runtime.settings import Settings
 from store.repository import Store
 from tests.store.builders import make_facts
-from warmline.settings import Settings
 from warmline.supervision import mode_for
 from workers.supervision import build_worker
 from workflows.supervision_phase import SupervisionPhaseWorkflow
