@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     temporal_tls: bool = False
     temporal_tls_cert: Path | None = Field(default=None, description="mTLS client cert (PEM)")
     temporal_tls_key: Path | None = Field(default=None, description="mTLS client key (PEM)")
+    temporal_tls_ca: Path | None = Field(
+        default=None, description="CA that signed the frontend's certificate (PEM); default: system"
+    )
     temporal_api_key: SecretStr | None = None
     temporal_ui_port: int = 8233
 

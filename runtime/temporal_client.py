@@ -6,6 +6,8 @@ nothing a Warmline process sends is stored in Temporal's history in clear.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from temporalio.client import Client, Interceptor
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
@@ -15,14 +17,20 @@ from runtime.settings import Settings
 from runtime.tracing import tracing_for
 
 
+def read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path else None
+
+
 async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
     """A client for ``settings``; ``runtime`` carries the SDK metrics of a worker process, and
     with ``WARMLINE_TRACING`` on the client (and every worker on it) traces."""
     tls: TLSConfig | bool = settings.temporal_tls
-    if settings.temporal_tls_cert and settings.temporal_tls_key:
+    mtls = settings.temporal_tls_cert and settings.temporal_tls_key
+    if mtls or settings.temporal_tls_ca:
         tls = TLSConfig(
-            client_cert=settings.temporal_tls_cert.read_bytes(),
-            client_private_key=settings.temporal_tls_key.read_bytes(),
+            server_root_ca_cert=read(settings.temporal_tls_ca),
+            client_cert=read(settings.temporal_tls_cert if mtls else None),
+            client_private_key=read(settings.temporal_tls_key if mtls else None),
         )
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     tracing = tracing_for(settings)
