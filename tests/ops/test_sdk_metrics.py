@@ -10,10 +10,12 @@ import asyncio
 import urllib.request
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio import activity, workflow
-from temporalio.client import Client
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -21,6 +23,7 @@ from runtime.metrics import start_metrics_server
 from runtime.sdk_metrics import RELIED_ON, metrics_runtime, parse_samples
 from runtime.settings import Settings
 from tests.ops.conftest import free_port, target_of
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +57,22 @@ class PokedWorkflow:
         self.pokes += 1
 
 
+async def completed_tasks(handle: WorkflowHandle[Any, Any]) -> int:
+    history = await handle.fetch_history()
+    done = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    return sum(1 for event in history.events if event.event_type == done)
+
+
+async def poke_and_settle(handle: WorkflowHandle[Any, Any]) -> None:
+    before = await completed_tasks(handle)
+    await handle.signal(PokedWorkflow.poke)
+
+    async def handled() -> bool:
+        return await completed_tasks(handle) > before
+
+    await eventually(handled, "the signal to be handled")
+
+
 def scrape(port: int) -> dict[str, float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         return parse_samples(response.read().decode())
@@ -79,8 +98,10 @@ async def test_worker_exports_every_relied_on_sdk_metric(
             await client.start_workflow(PokedWorkflow.run, id=f"{queue}-{i}", task_queue=queue)
             for i in range(2)
         ]
+        # One signal at a time, each handled before the next: the second poke of a workflow
+        # then finds it cached (a hit), the first poke after the other ran finds it evicted.
         for handle in (first, first, second, second):
-            await handle.signal(PokedWorkflow.poke)
+            await poke_and_settle(handle)
         assert await first.result() == 2 and await second.result() == 2
         samples = await asyncio.to_thread(scrape, settings.temporal_metrics_port)
 
