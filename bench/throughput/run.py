@@ -30,6 +30,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from bench.routing import store_ai_only_routing
 from bench.throughput.bare import (
     BareUnsandboxedWorkflow,
     BareUpdateWorkflow,
@@ -39,8 +40,6 @@ from bench.throughput.bare import (
 from cli.stack import temporal_cli
 from models import search_attributes
 from models.interaction import INTERACTION_TASK_QUEUE, interaction_workflow_id
-from models.routing import ThresholdRule
-from models.supervision import SupervisionMode, SupervisionPolicy
 from runtime.batching import MicroBatcher
 from runtime.codec import warmline_data_converter
 from runtime.settings import Settings
@@ -49,7 +48,6 @@ from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
 from store.repository import Store
-from warmline.default_config import default_routing_config
 from workers.interaction import interaction_deps, interaction_worker
 
 BARE_QUEUE = "bench-bare"
@@ -168,24 +166,7 @@ async def main(interactions: int, turns: int, concurrency: int) -> None:
             serve_app(create_acd_app(acd)) as acd_url,
         ):
             settings = Settings(ai_fleet_url=ai_url, acd_url=acd_url, data_dir=data)
-            # Every interaction goes to the AI, and no session ever hits the turn limit.
-            config = default_routing_config(ai_url)
-            policy = config.escalation.model_copy(update={"max_turns": 10_000})
-            store.save_routing_config(
-                config.model_copy(
-                    update={
-                        "intent_map": {},
-                        "thresholds": [ThresholdRule(ai_min=0.0, monitored_min=0.0)],
-                        "escalation": policy,
-                        "max_turns_per_run": 10_000,
-                    }
-                ),
-                "bench",
-            )
-            # Supervision is measured by its own tests; here the AI answers unreviewed.
-            store.save_supervision_policy(
-                SupervisionPolicy(default_mode=SupervisionMode.FULLY_AUTONOMOUS), "bench"
-            )
+            store_ai_only_routing(store, ai_url)
             async with interaction_deps(settings, store=store) as deps:
                 bare = Worker(
                     env.client,
