@@ -53,7 +53,7 @@ async def record_corpus(client: Client, out: Path, per_type: int) -> dict[str, i
             handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
             history = await decrypted(client, await handle.fetch_history())
             folder.mkdir(parents=True, exist_ok=True)
-            name = f"{execution.id}.{execution.run_id[:8]}.json"
+            name = f"{execution.id}.{execution.run_id}.json"
             (folder / name).write_text(history.to_json(), encoding="utf-8")
             counts[workflow_type] = counts.get(workflow_type, 0) + 1
     manifest: dict[str, Any] = {

@@ -49,9 +49,12 @@ def load_corpus(directory: Path) -> list[tuple[str, WorkflowHistory]]:
     return histories
 
 
-async def replay_histories(histories: Iterable[tuple[str, WorkflowHistory]]) -> ReplayOutcome:
-    """Replay each history on today's workflows; collects every failure instead of stopping."""
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+async def replay_histories(
+    histories: Iterable[tuple[str, WorkflowHistory]], workflows: list[type] | None = None
+) -> ReplayOutcome:
+    """Replay each history on today's workflows (or ``workflows``); collects every failure
+    instead of stopping at the first."""
+    replayer = Replayer(workflows=workflows or WORKFLOWS, data_converter=pydantic_data_converter)
     named = list(histories)
     names = {id(history): name for name, history in named}
 
