@@ -73,7 +73,7 @@ def sdk_series() -> set[str]:
 
 
 def test_the_issue_s_alerts_are_all_there() -> None:
-    assert REQUIRED_ALERTS <= {rule["alert"] for rule in rules()}
+    assert {rule["alert"] for rule in rules()} >= REQUIRED_ALERTS
 
 
 @pytest.mark.parametrize("rule", rules(), ids=lambda r: r["alert"])
