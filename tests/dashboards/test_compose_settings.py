@@ -99,7 +99,7 @@ def settings_from(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) 
             monkeypatch.delenv(key)
     for key, value in environment.items():
         monkeypatch.setenv(key, value)
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    return Settings(_env_file=None)
 
 
 def setting_vars() -> dict[str, str]:
