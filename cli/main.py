@@ -179,11 +179,15 @@ def api() -> None:
     import uvicorn
 
     from api.app import create_api_app
+    from runtime.logs import configure_logging
     from store.repository import Store
 
     settings = load_settings()
+    configure_logging(settings)
     store = Store.from_url(settings.resolved_database_url)
-    uvicorn.run(create_api_app(store, settings), host=settings.api_host, port=settings.api_port)
+    app = create_api_app(store, settings)
+    # log_config=None: uvicorn's loggers go through the handler above (JSON when configured).
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None)
 
 
 @app.command()
