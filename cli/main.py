@@ -185,9 +185,9 @@ def api() -> None:
     settings = load_settings()
     configure_logging(settings)
     store = Store.from_url(settings.resolved_database_url)
-    app = create_api_app(store, settings)
+    served = create_api_app(store, settings)
     # log_config=None: uvicorn's loggers go through the handler above (JSON when configured).
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None)
+    uvicorn.run(served, host=settings.api_host, port=settings.api_port, log_config=None)
 
 
 @app.command()
