@@ -141,7 +141,9 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="How long a stopping worker lets activities finish"
     )
     worker_max_cached_workflows: int = Field(
-        default=1000, ge=0, description="Sticky cache: workflows kept in memory per worker"
+        default=6000,
+        ge=0,
+        description="Sticky cache: interactions kept in memory per worker (README: Sizing)",
     )
 
     @property
