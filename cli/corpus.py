@@ -25,7 +25,13 @@ from temporalio.client import Client, WorkflowHistory
 from runtime.history_payloads import decode_payloads_in_place
 from runtime.settings import load_settings
 from runtime.temporal_client import connect
-from workers.replay import MANIFEST, WORKFLOW_TYPES, load_corpus, replay_histories
+from workers.replay import (
+    MANIFEST,
+    WORKFLOW_TYPES,
+    corpus_file_name,
+    load_corpus,
+    replay_histories,
+)
 
 app = typer.Typer(help="Record and replay workflow history corpora.", no_args_is_help=True)
 console = Console()
@@ -53,7 +59,7 @@ async def record_corpus(client: Client, out: Path, per_type: int) -> dict[str, i
             handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
             history = await decrypted(client, await handle.fetch_history())
             folder.mkdir(parents=True, exist_ok=True)
-            name = f"{execution.id}.{execution.run_id}.json"
+            name = corpus_file_name(execution.id, execution.run_id)
             (folder / name).write_text(history.to_json(), encoding="utf-8")
             counts[workflow_type] = counts.get(workflow_type, 0) + 1
     manifest: dict[str, Any] = {

@@ -8,7 +8,6 @@ whatever their versioning behaviour.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,14 +36,20 @@ def workflow_type_of(history: WorkflowHistory) -> str:
     return history.events[0].workflow_execution_started_event_attributes.workflow_type.name
 
 
+def corpus_file_name(workflow_id: str, run_id: str) -> str:
+    """``<workflow id>.<run id>.json``: the history JSON itself does not hold the workflow id,
+    and a run id (a UUID) has no dot, so the id is recovered from the name."""
+    return f"{workflow_id}.{run_id}.json"
+
+
 def load_corpus(directory: Path) -> list[tuple[str, WorkflowHistory]]:
     """Every ``*.json`` history under ``directory`` (the manifest excepted), by file name."""
     histories = []
     for path in sorted(directory.rglob("*.json")):
         if path.name == MANIFEST:
             continue
+        workflow_id = path.stem.rsplit(".", 1)[0]
         text = path.read_text(encoding="utf-8")
-        workflow_id = json.loads(text).get("workflowId") or path.stem
         histories.append((path.name, WorkflowHistory.from_json(workflow_id, text)))
     return histories
 
