@@ -232,7 +232,8 @@ async def main(args: argparse.Namespace) -> None:
         print(
             f"{worker_count} worker(s): p95 at {top.open} open / at {base.open} = {ratio:.2f} "
             f"(goal <= 2.0); worker RSS at {top.open}: {top.rss_after / MB / worker_count:.0f} "
-            "MB per worker (goal <= 2048)"
+            f"MB per worker (goal <= 2048), before opening: "
+            f"{base.rss_before / MB / worker_count:.0f} MB"
         )
 
 
