@@ -28,6 +28,27 @@ config_app = typer.Typer(help="Versioned routing config in the store.", no_args_
 app.add_typer(config_app, name="config")
 console = Console()
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"warmline {version('warmline')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Durable orchestration of AI and human agents for contact centers."""
+
+
 PUBLIC_SCHEMAS: dict[str, type[BaseModel]] = {
     "InteractionInput": interaction.InteractionInput,
     "CustomerMessage": interaction.CustomerMessage,
@@ -158,11 +179,15 @@ def api() -> None:
     import uvicorn
 
     from api.app import create_api_app
+    from runtime.logs import configure_logging
     from store.repository import Store
 
     settings = load_settings()
+    configure_logging(settings)
     store = Store.from_url(settings.resolved_database_url)
-    uvicorn.run(create_api_app(store, settings), host="0.0.0.0", port=settings.api_port)
+    served = create_api_app(store, settings)
+    # log_config=None: uvicorn's loggers go through the handler above (JSON when configured).
+    uvicorn.run(served, host=settings.api_host, port=settings.api_port, log_config=None)
 
 
 @app.command()
@@ -219,7 +244,9 @@ def config_set(
 
 def _mount_capabilities() -> None:
     """Sub-commands live in their own modules, one per capability."""
-    from cli import canary, classifier, fleet, health, rollback, supervise
+    from cli import canary, classifier, corpus, fleet, health, rollback, setup, supervise
+
+    app.command("setup")(setup.setup)
 
     for name, module in (
         ("classifier", classifier),
@@ -228,6 +255,7 @@ def _mount_capabilities() -> None:
         ("rollback", rollback),
         ("supervise", supervise),
         ("health", health),
+        ("corpus", corpus),
     ):
         app.add_typer(module.app, name=name)
 

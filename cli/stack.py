@@ -22,7 +22,8 @@ from temporalio.client import Client
 from api.app import create_api_app
 from models import search_attributes
 from runtime.settings import Settings
-from runtime.temporal_client import connect, ensure_search_attributes
+from runtime.temporal_client import connect
+from runtime.temporal_setup import apply_setup
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
@@ -151,7 +152,8 @@ async def embedded_stack(
             process = _start_dev_server(settings)
         if client is None:
             client = await _connect_when_ready(settings, process)
-        await ensure_search_attributes(client)
+        # What `warmline setup` does in a deploy: the dev server or cluster may lack it.
+        await apply_setup(client, settings.temporal_namespace, settings.temporal_retention_days)
         store = Store.from_url(settings.resolved_database_url)
         fleet = FleetSimState(default_latency_ms=ai_latency_ms)
         acd = AcdSimulator(

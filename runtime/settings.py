@@ -16,13 +16,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="WARMLINE_", env_file=".env", extra="ignore")
+    # env_ignore_empty: compose passes every setting as ``${WARMLINE_X:-}``, so an unset one
+    # arrives as an empty string and must mean "use the default", not "the empty value".
+    model_config = SettingsConfigDict(
+        env_prefix="WARMLINE_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_tls: bool = False
     temporal_tls_cert: Path | None = Field(default=None, description="mTLS client cert (PEM)")
     temporal_tls_key: Path | None = Field(default=None, description="mTLS client key (PEM)")
+    temporal_tls_ca: Path | None = Field(
+        default=None, description="CA that signed the frontend's certificate (PEM); default: system"
+    )
     temporal_api_key: SecretStr | None = None
     temporal_ui_port: int = 8233
 
@@ -97,6 +104,46 @@ class Settings(BaseSettings):
     wfm_target_answer_seconds: float = Field(default=20.0, gt=0)
     wfm_human_aht_seconds: float = Field(
         default=360.0, gt=0, description="Human AHT when the store has no recent handle times"
+    )
+
+    # Operations (README "Running in production"): where processes listen, how they log and
+    # trace, which Temporal namespace settings `warmline setup` applies, worker versioning.
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address the worker's metrics endpoints bind to"
+    )
+    temporal_metrics_port: int = Field(
+        default=9465, ge=0, description="Temporal SDK runtime metrics of a worker; 0: off"
+    )
+    api_host: str = Field(default="0.0.0.0", description="Address `warmline api` binds to")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one object per line with interaction/trace ids"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    tracing: Literal["off", "otlp", "console"] = Field(
+        default="off", description="OpenTelemetry span exporter (otlp: OTLP over HTTP)"
+    )
+    tracing_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP traces URL; default: OTEL_EXPORTER_OTLP_ENDPOINT or localhost",
+    )
+    temporal_retention_days: int = Field(
+        default=3, ge=1, description="Workflow history retention `warmline setup` applies"
+    )
+    worker_deployment_name: str = Field(
+        default="warmline", pattern=r"^[A-Za-z0-9_-]+$", description="Worker Deployment name"
+    )
+    worker_build_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.+-]+$",
+        description="Build id of this worker's code; set: Worker Versioning on",
+    )
+    worker_graceful_shutdown_seconds: float = Field(
+        default=60.0, ge=0, description="How long a stopping worker lets activities finish"
+    )
+    worker_max_cached_workflows: int = Field(
+        default=6000,
+        ge=0,
+        description="Sticky cache: interactions kept in memory per worker (README: Sizing)",
     )
 
     @property

@@ -6,60 +6,41 @@ nothing a Warmline process sends is stored in Temporal's history in clear.
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from pathlib import Path
+
+from temporalio.client import Client, Interceptor
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from runtime.codec import warmline_data_converter
 from runtime.settings import Settings
+from runtime.tracing import tracing_for
 
 
-async def connect(settings: Settings) -> Client:
+def read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path else None
+
+
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A client for ``settings``; ``runtime`` carries the SDK metrics of a worker process, and
+    with ``WARMLINE_TRACING`` on the client (and every worker on it) traces."""
     tls: TLSConfig | bool = settings.temporal_tls
-    if settings.temporal_tls_cert and settings.temporal_tls_key:
+    mtls = settings.temporal_tls_cert and settings.temporal_tls_key
+    if mtls or settings.temporal_tls_ca:
         tls = TLSConfig(
-            client_cert=settings.temporal_tls_cert.read_bytes(),
-            client_private_key=settings.temporal_tls_key.read_bytes(),
+            server_root_ca_cert=read(settings.temporal_tls_ca),
+            client_cert=read(settings.temporal_tls_cert if mtls else None),
+            client_private_key=read(settings.temporal_tls_key if mtls else None),
         )
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    tracing = tracing_for(settings)
+    interceptors: list[Interceptor] = [tracing.interceptor] if tracing else []
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         tls=tls if api_key is None else (tls or True),
         api_key=api_key,
         data_converter=warmline_data_converter(settings),
+        interceptors=interceptors,
+        runtime=runtime,
     )
-
-
-async def ensure_search_attributes(client: Client) -> None:
-    """Register Warmline's search attributes if the namespace lacks them (idempotent).
-
-    Temporal Cloud registers them through its own control plane; there this is a no-op that
-    logs why.
-    """
-    import logging
-
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import (
-        AddSearchAttributesRequest,
-        ListSearchAttributesRequest,
-    )
-    from temporalio.service import RPCError
-
-    from models.search_attributes import ALL
-
-    operator = client.operator_service
-    try:
-        existing = await operator.list_search_attributes(
-            ListSearchAttributesRequest(namespace=client.namespace)
-        )
-        missing = {
-            key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
-            for key in ALL
-            if key.name not in existing.custom_attributes
-        }
-        if missing:
-            await operator.add_search_attributes(
-                AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
-            )
-    except RPCError as exc:
-        logging.getLogger("warmline").warning("search attributes not registered: %s", exc)

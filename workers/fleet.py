@@ -8,7 +8,6 @@ change this process makes is routed on at once.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -18,13 +17,13 @@ from activities.fleet import FleetActivities
 from activities.interaction import InteractionDeps
 from models.fleet import FLEET_TASK_QUEUE
 from runtime.settings import Settings
+from workers.versioning import LONG_RUNNING, worker_options
 from workflows.ab_test import ABTestWorkflow
 from workflows.boundary import BoundaryInterceptor
 from workflows.canary import CanaryRolloutWorkflow
 from workflows.rollback import RollbackWorkflow
 
 WORKFLOWS: list[type] = [CanaryRolloutWorkflow, ABTestWorkflow, RollbackWorkflow]
-GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 MAX_CONCURRENT_ACTIVITIES = 20
 MAX_CONCURRENT_WORKFLOW_TASKS = 20
 
@@ -35,10 +34,11 @@ def fleet_worker(
     *,
     task_queue: str = FLEET_TASK_QUEUE,
     max_cached_workflows: int | None = None,
+    settings: Settings | None = None,
 ) -> Worker:
     """The worker; tests pass ``max_cached_workflows=0`` so every task replays its history."""
     activities = FleetActivities(deps.store, deps.configs)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = worker_options(settings or Settings(), LONG_RUNNING)
     if max_cached_workflows is not None:
         options["max_cached_workflows"] = max_cached_workflows
     return Worker(
@@ -48,7 +48,6 @@ def fleet_worker(
         activities=activities.all(),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
-        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         interceptors=[BoundaryInterceptor()],
         **options,
     )
@@ -56,4 +55,4 @@ def fleet_worker(
 
 def build_worker(client: Client, deps: InteractionDeps, settings: Settings) -> Worker:
     """Entry point for ``workers.registry``: the fleet worker of this process."""
-    return fleet_worker(client, deps)
+    return fleet_worker(client, deps, settings=settings)

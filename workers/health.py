@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
 from typing import Protocol
 
 from temporalio.client import Client, WorkflowHistory
@@ -37,8 +36,7 @@ from runtime.rollback_start import start_rollback
 from runtime.settings import Settings
 from store.health import HealthStore
 from store.repository import Store
-
-GRACEFUL_SHUTDOWN = timedelta(seconds=5)
+from workers.versioning import NO_WORKFLOWS, worker_options
 
 
 class HasHealth(Protocol):
@@ -113,6 +111,6 @@ def build_worker(
         task_queue=task_queue,
         activities=HealthActivities(deps.health).all(),
         max_concurrent_activities=10,
-        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         plugins=[HealthSyncPlugin(build_sync(deps, settings, client))],
+        **worker_options(settings, NO_WORKFLOWS),
     )

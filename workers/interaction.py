@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -26,11 +25,11 @@ from runtime.supervision_cache import SupervisionPolicyCache
 from store.repository import Store
 from warmline.default_config import default_routing_config
 from warmline.default_supervision import default_supervision_policy
+from workers.versioning import INTERACTIONS, worker_options
 from workflows.boundary import BoundaryInterceptor
 from workflows.interaction import InteractionWorkflow
 
 WORKFLOWS: list[type] = [InteractionWorkflow]
-GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 RECORD_BATCH = 64
 """Closing records per transaction when many interactions end at once."""
 
@@ -108,6 +107,7 @@ def interaction_worker(
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
-        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         interceptors=[BoundaryInterceptor()],
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        **worker_options(settings, INTERACTIONS),
     )

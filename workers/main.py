@@ -1,8 +1,9 @@
-"""Process wiring for ``warmline worker``: connect, build dependencies, run, shut down cleanly.
+"""Process wiring for ``warmline worker``: connect, check set-up, build dependencies, run, drain.
 
 Workers are stateless apart from per-process caches (classifier, config, endpoint health), so
-production runs as many replicas as load needs. Cancellation (Ctrl-C, SIGTERM) drains the
-worker within its graceful-shutdown window before clients close.
+production runs as many replicas as load needs. Cancellation (Ctrl-C, SIGTERM) shuts every
+worker down: polling stops at once, running activities get
+``WARMLINE_WORKER_GRACEFUL_SHUTDOWN_SECONDS`` to finish, and only then do clients close.
 """
 
 from __future__ import annotations
@@ -15,31 +16,53 @@ from contextlib import asynccontextmanager
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from runtime.logs import configure_logging
 from runtime.metrics import start_metrics_server
+from runtime.sdk_metrics import metrics_runtime
 from runtime.settings import Settings
-from runtime.temporal_client import connect, ensure_search_attributes
+from runtime.temporal_client import connect
+from runtime.temporal_setup import SetupRequired, require_search_attributes
 from store.repository import Store
 from workers.interaction import interaction_deps
-from workers.registry import build_workers, running_workers
+from workers.registry import running_workers
+from workers.versioning import deployment_version
 
 log = logging.getLogger("warmline.worker")
 
+EXIT_NOT_SET_UP = 2
+"""Exit code when the namespace lacks Warmline's set-up: restarting will not help."""
+
 
 async def run_worker(settings: Settings) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    start_metrics_server(settings.metrics_port)
-    client = await connect(settings)
-    await ensure_search_attributes(client)
-    async with interaction_deps(settings) as deps:
-        workers = build_workers(client, deps, settings)
+    configure_logging(settings)
+    metrics = start_metrics_server(settings.metrics_port, addr=settings.metrics_host)
+    try:
+        client = await connect(settings, runtime=metrics_runtime(settings))
+        try:
+            await require_search_attributes(client)
+        except SetupRequired as err:
+            log.error("refusing to start: %s", err)
+            return EXIT_NOT_SET_UP
+        await serve(client, settings)
+    finally:
+        metrics.shutdown()
+    return 0
+
+
+async def serve(client: Client, settings: Settings) -> None:
+    """Poll until cancelled; the context exit drains every worker before clients close."""
+    async with worker_process(client, settings) as workers:
+        version = deployment_version(settings)
         log.info(
-            "polling %s on %s (metrics :%d)",
+            "polling %s on %s as %s (metrics %s:%d, SDK metrics :%d)",
             ", ".join(w.task_queue for w in workers),
             settings.temporal_address,
+            version.to_canonical_string() if version else "unversioned",
+            settings.metrics_host,
             settings.metrics_port,
+            settings.temporal_metrics_port,
         )
-        await asyncio.gather(*(w.run() for w in workers))
-    return 0
+        await asyncio.Event().wait()
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ queue, so a slow rollout analysis never competes with customer turns for worker 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -32,9 +33,14 @@ def build_workers(client: Client, deps: InteractionDeps, settings: Settings) -> 
 async def running_workers(
     client: Client, deps: InteractionDeps, settings: Settings
 ) -> AsyncIterator[list[Worker]]:
-    """Run all workers; on exit each drains within its graceful-shutdown window."""
+    """Run all workers; on exit all stop polling at once, then drain together within their
+    graceful-shutdown window (one after another, a queue would keep taking work while the
+    others drain)."""
     async with AsyncExitStack() as stack:
         workers = build_workers(client, deps, settings)
         for worker in workers:
             await stack.enter_async_context(worker)
-        yield workers
+        try:
+            yield workers
+        finally:
+            await asyncio.gather(*(worker.shutdown() for worker in workers))

@@ -6,8 +6,6 @@ from customer turns; ``workers.registry`` mounts it beside the interaction worke
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -16,11 +14,11 @@ from models.supervision_phase import (
     SUPERVISION_TASK_QUEUE,
 )
 from runtime.settings import Settings
+from workers.versioning import LONG_RUNNING, worker_options
 from workflows.boundary import BoundaryInterceptor
 from workflows.supervision_phase import SupervisionPhaseWorkflow
 
 WORKFLOWS: list[type] = [SupervisionPhaseWorkflow]
-GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 MAX_CONCURRENT_ACTIVITIES = 20
 """Store reads and writes only; a few per intent per day, so a small pool is plenty."""
 MAX_CACHED_WORKFLOWS = 1000
@@ -43,7 +41,7 @@ def build_worker(
         max_concurrent_activities=min(
             MAX_CONCURRENT_ACTIVITIES, settings.worker_max_concurrent_activities
         ),
-        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         interceptors=[BoundaryInterceptor()],
         max_cached_workflows=max_cached_workflows,
+        **worker_options(settings, LONG_RUNNING),
     )

@@ -48,7 +48,6 @@ from models.routing import ThresholdRule
 from runtime.codec import warmline_data_converter
 from runtime.fleet_health import FleetHealth
 from runtime.settings import Settings
-from runtime.temporal_client import ensure_search_attributes
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FaultMode, FaultRule, FleetSimState, create_ai_fleet_app
@@ -197,7 +196,6 @@ async def main(outages: int, customers: int) -> None:
         dev_server_log_level="error",
         search_attributes=search_attributes.ALL,
     )
-    await ensure_search_attributes(env.client)
     store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
     fleet = FleetSimState(default_latency_ms=30)
     acd = AcdSimulator(

@@ -9,9 +9,12 @@ what Warmline's orchestration costs on top of Temporal itself:
   both ways: with the SDK's defaults (sandboxed), the baseline the goal names, and unsandboxed,
   the stricter comparison;
 * turn latency: ``send_message`` to reply (simulated AI answering instantly) vs a bare update
-  that runs one local activity.
+  that runs one local activity;
+* the single-turn interaction rate once more with Warmline's store on PostgreSQL (production's
+  store; ``WARMLINE_TEST_POSTGRES_URL``, default the local ``test`` database, in a schema of its
+  own), its ratio printed beside SQLite's.
 
-Run: ``python -m bench.throughput.run [--interactions 300] [--turns 200]``.
+Run: ``python -m bench.throughput.run [--interactions 300] [--turns 200] [--no-postgres]``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from bench.routing import store_ai_only_routing
 from bench.throughput.bare import (
     BareUnsandboxedWorkflow,
     BareUpdateWorkflow,
@@ -39,8 +43,6 @@ from bench.throughput.bare import (
 from cli.stack import temporal_cli
 from models import search_attributes
 from models.interaction import INTERACTION_TASK_QUEUE, interaction_workflow_id
-from models.routing import ThresholdRule
-from models.supervision import SupervisionMode, SupervisionPolicy
 from runtime.batching import MicroBatcher
 from runtime.codec import warmline_data_converter
 from runtime.settings import Settings
@@ -49,7 +51,7 @@ from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
 from store.repository import Store
-from warmline.default_config import default_routing_config
+from tests.pg import postgres_schema, postgres_unavailable_reason
 from workers.interaction import interaction_deps, interaction_worker
 
 BARE_QUEUE = "bench-bare"
@@ -150,7 +152,31 @@ async def _interaction_turns(client: Client, turns: int) -> list[float]:
     return samples
 
 
-async def main(interactions: int, turns: int, concurrency: int) -> None:
+async def _postgres_rate(
+    client: Client, settings: Settings, model: Any, count: int, concurrency: int
+) -> float | str:
+    """The single-turn rate with the store on PostgreSQL, or why it could not run."""
+    reason = postgres_unavailable_reason()
+    if reason is not None:
+        return reason
+    with postgres_schema(prefix="wl_bench") as url:
+        store = Store.from_url(url)
+        try:
+            store_ai_only_routing(store, settings.ai_fleet_url)
+            async with (
+                interaction_deps(settings, store=store, classifier=model) as deps,
+                interaction_worker(client, deps, settings),
+            ):
+                await _interaction_rate(client, 20, concurrency)
+                rate = await _interaction_rate(client, count, concurrency)
+            if store.count_facts() < count:
+                raise RuntimeError("PostgreSQL run stored fewer facts than interactions")
+            return rate
+        finally:
+            store.close()
+
+
+async def main(interactions: int, turns: int, concurrency: int, postgres: bool) -> None:
     data = Path(tempfile.mkdtemp(prefix="warmline-bench-"))
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -168,24 +194,7 @@ async def main(interactions: int, turns: int, concurrency: int) -> None:
             serve_app(create_acd_app(acd)) as acd_url,
         ):
             settings = Settings(ai_fleet_url=ai_url, acd_url=acd_url, data_dir=data)
-            # Every interaction goes to the AI, and no session ever hits the turn limit.
-            config = default_routing_config(ai_url)
-            policy = config.escalation.model_copy(update={"max_turns": 10_000})
-            store.save_routing_config(
-                config.model_copy(
-                    update={
-                        "intent_map": {},
-                        "thresholds": [ThresholdRule(ai_min=0.0, monitored_min=0.0)],
-                        "escalation": policy,
-                        "max_turns_per_run": 10_000,
-                    }
-                ),
-                "bench",
-            )
-            # Supervision is measured by its own tests; here the AI answers unreviewed.
-            store.save_supervision_policy(
-                SupervisionPolicy(default_mode=SupervisionMode.FULLY_AUTONOMOUS), "bench"
-            )
+            store_ai_only_routing(store, ai_url)
             async with interaction_deps(settings, store=store) as deps:
                 bare = Worker(
                     env.client,
@@ -209,6 +218,11 @@ async def main(interactions: int, turns: int, concurrency: int) -> None:
                     "classifier": deps.classifier.batcher,
                     "closing records": deps.recorder,
                 }
+                pg_rate: float | str = "not run (--no-postgres)"
+                if postgres:
+                    pg_rate = await _postgres_rate(
+                        env.client, settings, deps.classifier.model, interactions, concurrency
+                    )
     finally:
         await env.shutdown()
     stored = store.count_facts()
@@ -218,6 +232,14 @@ async def main(interactions: int, turns: int, concurrency: int) -> None:
     print(f"  single-turn interaction    : {full_rate:8.1f}/s  (facts stored: {stored})")
     print(f"  ratio interaction / bare   : {full_rate / bare_rate:8.2f}  (goal >= 0.5)")
     print(f"  ratio vs unsandboxed bare  : {full_rate / unsandboxed_rate:8.2f}  (stricter)")
+    if isinstance(pg_rate, float):
+        print(f"  the same on PostgreSQL     : {pg_rate:8.1f}/s  (store on PostgreSQL)")
+        print(
+            f"  ratio interaction / bare   : {pg_rate / bare_rate:8.2f}  PostgreSQL  vs "
+            f"{full_rate / bare_rate:.2f}  SQLite"
+        )
+    else:
+        print(f"  PostgreSQL run skipped     : {pg_rate}")
     print(f"turn latency, ms (n={turns} sequential turns):")
     rows = (("bare update + local act.", bare_ms), ("send_message -> AI reply", turn_ms))
     for name, samples in rows:
@@ -238,5 +260,6 @@ if __name__ == "__main__":
     parser.add_argument("--interactions", type=int, default=300)
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--no-postgres", dest="postgres", action="store_false")
     args = parser.parse_args()
-    asyncio.run(main(args.interactions, args.turns, args.concurrency))
+    asyncio.run(main(args.interactions, args.turns, args.concurrency, args.postgres))

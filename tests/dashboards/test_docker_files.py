@@ -72,7 +72,9 @@ def documented_vars() -> set[str]:
 def test_compose_parses_and_has_the_stack(services: dict[str, dict[str, Any]]) -> None:
     assert set(services) == {
         "postgresql",
+        "temporal-admin-tools",
         "temporal",
+        "warmline-setup",
         "temporal-ui",
         "warmline-worker",
         "warmline-api",
@@ -94,9 +96,53 @@ def test_depends_on_targets_exist_and_health_conditions_have_checks(
                 assert "healthcheck" in services[target], f"{target} has no healthcheck"
 
 
-def test_every_service_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
-    missing = [name for name, service in services.items() if "healthcheck" not in service]
+ONE_OFF = {"temporal-admin-tools", "warmline-setup"}
+"""Run to completion, so "healthy" does not apply: others wait for their successful exit."""
+
+
+def test_every_long_running_service_has_a_healthcheck(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    missing = [n for n, s in services.items() if "healthcheck" not in s and n not in ONE_OFF]
     assert not missing
+
+
+def test_start_order_runs_the_one_off_steps_first(services: dict[str, dict[str, Any]]) -> None:
+    def waits_for(name: str, target: str, condition: str) -> bool:
+        return bool(services[name]["depends_on"][target]["condition"] == condition)
+
+    assert services["temporal-admin-tools"]["entrypoint"] == ["/bin/sh"]
+    assert waits_for("temporal-admin-tools", "postgresql", "service_healthy")
+    assert waits_for("temporal", "temporal-admin-tools", "service_completed_successfully")
+    assert services["temporal"]["image"].startswith("temporalio/server:")
+    assert services["temporal-admin-tools"]["image"].startswith("temporalio/admin-tools:")
+    assert services["warmline-setup"]["command"] == ["setup"]
+    assert waits_for("warmline-setup", "temporal", "service_healthy")
+    for name in ("warmline-worker", "warmline-api"):
+        assert waits_for(name, "warmline-setup", "service_completed_successfully")
+    # One-off steps may be retried while their dependency settles, but never loop for ever.
+    for name in ONE_OFF:
+        assert str(services[name]["restart"]).startswith("on-failure:")
+    script = services["temporal-admin-tools"]["command"][0]
+    mounts = dict(str(v).split(":")[:2] for v in services["temporal-admin-tools"]["volumes"])
+    source = next(src for src, dst in mounts.items() if dst == script)
+    text = (DOCKER / source).read_text(encoding="utf-8")
+    assert "setup-schema" in text and "update-schema" in text
+    assert "/versioned" in text and ":visibility" in text and ":temporal" in text
+
+
+def test_dynamic_config_has_no_development_only_keys() -> None:
+    config = load_yaml(DOCKER / "temporal/dynamicconfig/production.yaml")
+    # Temporal's own samples mark this key "Dev setup only. Please don't turn this on in
+    # production."
+    assert "system.forceSearchAttributesCacheRefreshOnRead" not in config
+    assert config["limit.maxIDLength"] == [{"value": 255}]
+
+
+def test_workers_outlast_their_graceful_shutdown(services: dict[str, dict[str, Any]]) -> None:
+    grace = services["warmline-worker"]["stop_grace_period"]
+    assert grace.endswith("s")
+    assert int(grace[:-1]) > Settings().worker_graceful_shutdown_seconds
 
 
 def test_workers_scale_and_run_the_right_commands(services: dict[str, dict[str, Any]]) -> None:
@@ -145,11 +191,16 @@ def test_prometheus_scrapes_the_ports_compose_exposes(
     assert {"warmline-worker", "warmline-api"} <= set(jobs)
 
     # Workers: DNS discovery, so every replica is a target.
-    (worker_sd,) = jobs["warmline-worker"]["dns_sd_configs"]
-    assert worker_sd["names"] == ["warmline-worker"]
     worker = services["warmline-worker"]
-    assert worker_sd["port"] in container_ports(worker)
-    assert worker_sd["port"] == int(environment(worker)["WARMLINE_METRICS_PORT"])
+    for job, setting in (
+        ("warmline-worker", "WARMLINE_METRICS_PORT"),
+        ("warmline-worker-sdk", "WARMLINE_TEMPORAL_METRICS_PORT"),
+    ):
+        (worker_sd,) = jobs[job]["dns_sd_configs"]
+        assert worker_sd["names"] == ["warmline-worker"]
+        assert worker_sd["port"] in container_ports(worker)
+        assert worker_sd["port"] == int(environment(worker)[setting])
+    assert environment(worker)["WARMLINE_METRICS_HOST"] == "0.0.0.0"
 
     for job in config["scrape_configs"]:
         assert job.get("metrics_path", "/metrics") == "/metrics"

@@ -242,7 +242,7 @@ class FleetStack:
 
 async def register_search_attributes(client: Client) -> None:
     """The test server implements AddSearchAttributes but not the listing that
-    ``runtime.temporal_client.ensure_search_attributes`` starts with."""
+    ``runtime.temporal_setup.apply_setup`` starts with."""
     request = AddSearchAttributesRequest(
         namespace=client.namespace,
         search_attributes={

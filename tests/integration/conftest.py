@@ -38,7 +38,7 @@ from models.routing import RoutingConfig
 from models.supervision import SupervisionMode, SupervisionPolicy
 from runtime.codec import format_key_ring, new_key, warmline_data_converter
 from runtime.settings import Settings
-from runtime.temporal_client import ensure_search_attributes
+from runtime.temporal_setup import apply_setup
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
@@ -121,7 +121,7 @@ async def temporal_client(
     address = request.config.getoption("--temporal-address")
     if address:
         client = await Client.connect(address, data_converter=data_converter)
-        await ensure_search_attributes(client)
+        await apply_setup(client, client.namespace, Settings().temporal_retention_days)
         yield client
         return
     env = await WorkflowEnvironment.start_local(

@@ -9,6 +9,7 @@ histories are decrypted first: recorded fixtures must replay without any key.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,8 +19,10 @@ from temporalio.api.history.v1 import History
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from cli.corpus import record_corpus
+from runtime.history_payloads import decode_payloads_in_place
 from tests.integration.conftest import Stack
-from tests.payloads import decode_payloads_in_place
+from workers.replay import load_corpus, replay_histories
 from workflows.interaction import InteractionWorkflow
 
 pytestmark = pytest.mark.integration
@@ -54,3 +57,21 @@ async def test_every_history_of_this_session_replays(stack: Stack) -> None:
                 await decode_payloads_in_place(proto, codec)
                 history = WorkflowHistory(history.workflow_id, proto.events)
             (out / f"{history.workflow_id}.{index:03d}.json").write_text(history.to_json())
+
+
+async def test_corpus_recorded_from_a_live_namespace_replays_without_a_key(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """What ``warmline corpus record`` does at release time, against this session's server:
+    encrypted histories are saved decrypted, named so the workflow id comes back, and replay."""
+    counts = await record_corpus(stack.client, tmp_path, per_type=3)
+    assert 1 <= counts.get("InteractionWorkflow", 0) <= 3
+    saved = list(tmp_path.rglob("*.json"))
+    encrypted = base64.b64encode(b"binary/encrypted").decode()
+    assert all(encrypted not in path.read_text() for path in saved)
+    corpus = load_corpus(tmp_path)
+    assert {h.workflow_id for _, h in corpus} <= {
+        e.id async for e in stack.client.list_workflows("ExecutionStatus != 'Running'")
+    }
+    outcome = await replay_histories(corpus)
+    assert not outcome.failures and outcome.replayed == counts

@@ -67,9 +67,7 @@ def invalid(payload: Payload, hint: Any = Command) -> ApplicationError:
 
 def test_a_valid_payload_decodes_to_the_contract_model() -> None:
     assert decode(encode({"approver": "ops"}), Command) == Command(approver="ops")
-    assert decode(encode({"approver": "ops"}), Command | RejectedPayload) == Command(
-        approver="ops"
-    )
+    assert decode(encode({"approver": "ops"}), Command | RejectedPayload) == Command(approver="ops")
     assert decode(encode(None), Command | RejectedPayload | None) is None
 
 

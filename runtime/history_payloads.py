@@ -1,7 +1,8 @@
-"""Walking every payload of a recorded history (test support for payload encryption).
+"""Walking every payload of a recorded history.
 
-The encryption test checks no payload holds customer text in clear; the live replay test
-decrypts a history before saving it as a fixture, which must replay without a key.
+Recording replay fixtures (``warmline corpus record``, the live replay test) decrypts a history
+before saving it, because a fixture must replay without a key; the encryption test checks that
+no payload holds customer text in clear.
 """
 
 from __future__ import annotations

@@ -1,0 +1,29 @@
+"""The routing every benchmark runs on: all interactions to the AI, none escalated by rule."""
+
+from __future__ import annotations
+
+from models.routing import ThresholdRule
+from models.supervision import SupervisionMode, SupervisionPolicy
+from store.repository import Store
+from warmline.default_config import default_routing_config
+
+
+def store_ai_only_routing(store: Store, ai_url: str) -> None:
+    """Every interaction goes to the AI, no session hits the turn limit, and the AI answers
+    unreviewed (supervision is measured by its own tests)."""
+    config = default_routing_config(ai_url)
+    policy = config.escalation.model_copy(update={"max_turns": 10_000})
+    store.save_routing_config(
+        config.model_copy(
+            update={
+                "intent_map": {},
+                "thresholds": [ThresholdRule(ai_min=0.0, monitored_min=0.0)],
+                "escalation": policy,
+                "max_turns_per_run": 10_000,
+            }
+        ),
+        "bench",
+    )
+    store.save_supervision_policy(
+        SupervisionPolicy(default_mode=SupervisionMode.FULLY_AUTONOMOUS), "bench"
+    )
