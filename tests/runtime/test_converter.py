@@ -46,7 +46,7 @@ ACTIVITY = ActivitySerializationContext(
 
 
 def converter(context: Any = WORKFLOW) -> PayloadConverter:
-    return BOUNDARY_CONVERTER.payload_converter.with_context(context)  # type: ignore[attr-defined, no-any-return]
+    return BOUNDARY_CONVERTER.payload_converter.with_context(context)  # type: ignore[attr-defined]
 
 
 def encode(value: Any) -> Payload:
