@@ -59,8 +59,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.triage import FlushRun, PatternRequest, TriageRequest
     from warmline.closing import build_facts, default_outcome, final_pool, handle_segments
+    from warmline.lifecycle import wording as text
     from warmline.redaction import redact, redact_value
-    from workflows import interaction_text as text
     from workflows.interaction_ai import AITurnMixin
     from workflows.interaction_base import (
         ACD_CALL_TIMEOUT,

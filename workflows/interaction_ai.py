@@ -27,8 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from models.supervision import TriggerAction
     from models.triage import TriageRequest
     from warmline.escalation import check_escalation
+    from warmline.lifecycle import wording as text
     from warmline.redaction import redact
-    from workflows import interaction_text as text
     from workflows.interaction_base import (
         AI_RETRY,
         AI_TURN_TIMEOUT,

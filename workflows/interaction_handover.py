@@ -36,10 +36,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.routing import RoutingDecision, SpilloverPolicy
     from models.supervision import HumanOverride, OverrideKind
+    from warmline.lifecycle import wording as text
     from warmline.redaction import redact
     from warmline.self_service import self_service_answer
     from warmline.spillover import SpilloverAction, spillover_action
-    from workflows import interaction_text as text
     from workflows.interaction_base import (
         ACD_CALL_TIMEOUT,
         ACD_RETRY,

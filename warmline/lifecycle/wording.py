@@ -1,5 +1,5 @@
 """What the orchestrator itself says to customers, kept apart so wording changes never touch
-workflow logic. Pure and deterministic: safe to call from workflow code."""
+the lifecycle's decisions."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models.interaction_state import HumanLeg
-from workflows.interaction_text import accepts_callback, handover_notice, hold_notice
+from warmline.lifecycle.wording import accepts_callback, handover_notice, hold_notice
 
 
 def test_handover_notice_with_a_queue_position_gives_place_and_wait() -> None:
