@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from models.boundary import ContinuableInput
 from models.fleet import OperatorCommand
 from models.fleet_analysis import (
     AnalysisOutcome,
@@ -162,8 +163,8 @@ class CanaryState(_Doc):
         return self.phase in TERMINAL_CANARY_PHASES
 
 
-class CanaryRolloutInput(_Doc):
-    """Workflow input; ``state`` is set only by continue-as-new."""
+class CanaryRolloutInput(ContinuableInput[CanaryState]):
+    """Workflow input; ``state`` is set only by continue-as-new (``models.boundary``)."""
 
     agent: str = Field(min_length=1)
     canary_version: str = Field(min_length=1)
@@ -173,7 +174,6 @@ class CanaryRolloutInput(_Doc):
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     requested_by: str = Field(default="release-manager", min_length=1)
     reason: str = ""
-    state: CanaryState | None = None
 
 
 class PauseRollout(OperatorCommand):

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from models.boundary import ContinuableInput
 from models.fleet_analysis import (
     ABReport,
 )
@@ -402,7 +403,9 @@ class ABTestState(_Doc):
     finished_at: str | None = None
 
 
-class ABTestInput(_Doc):
+class ABTestInput(ContinuableInput[ABTestState]):
+    """Workflow input; ``state`` is set only by continue-as-new (``models.boundary``)."""
+
     agent: str = Field(min_length=1)
     versions: list[str] = Field(min_length=2, description="Arms; the first is control.")
     split: dict[str, float] = Field(
@@ -411,7 +414,6 @@ class ABTestInput(_Doc):
     config: ABTestConfig = Field(default_factory=ABTestConfig)
     requested_by: str = Field(default="release-manager", min_length=1)
     reason: str = ""
-    state: ABTestState | None = None
 
     @model_validator(mode="after")
     def _split_matches(self) -> ABTestInput:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.boundary import ContinuableInput
 from models.supervision import ANY, SupervisionMode
 
 SUPERVISION_TASK_QUEUE = "supervision"
@@ -263,8 +264,9 @@ class SupervisionPhaseState(_Doc):
         return self.channel or ANY
 
 
-class SupervisionPhaseInput(_Doc):
-    """Start a phase workflow for one intent (or intent x channel), or continue one."""
+class SupervisionPhaseInput(ContinuableInput[SupervisionPhaseState]):
+    """Start a phase workflow for one intent (or intent x channel); a continued run carries
+    its ``state`` (``models.boundary.ContinuableInput``)."""
 
     intent: str = Field(min_length=1, max_length=64)
     channel: str | None = Field(default=None, max_length=16)
@@ -273,9 +275,6 @@ class SupervisionPhaseInput(_Doc):
     evaluation_interval_seconds: float = Field(default=86_400.0, ge=1)
     sign_off_deadline_seconds: float = Field(default=7 * 86_400.0, ge=1)
     max_evaluations_per_run: int = Field(default=100, ge=1)
-    state: SupervisionPhaseState | None = Field(
-        default=None, description="Set by continue-as-new; a fresh start leaves it empty."
-    )
 
     def initial_state(self) -> SupervisionPhaseState:
         return SupervisionPhaseState(
