@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.ai import AIAction
+from models.boundary import ContinuableInput
 from models.facts import AuditEvent
 from models.interaction import (
     Channel,
@@ -253,8 +254,18 @@ class InteractionCarry(_State):
         default=None, description="Outcome decided; the close runs once the current job ends."
     )
     continue_suggested: bool = False
+    archived_this_run: bool = Field(
+        default=False,
+        description="Old turns already went to the store: the next idle moment continues as "
+        "new without a second round trip (a chatting customer cannot postpone it).",
+    )
     ended_at: str | None = None
     finished: bool = Field(default=False, description="Recorded and completed: terminal.")
     ignored: list[str] = Field(
         default_factory=list, description="Recent inputs dropped, with why (also audited)."
     )
+
+
+class InteractionStart(InteractionInput, ContinuableInput[InteractionCarry]):
+    """The start input as ``InteractionWorkflow`` reads it: the public ``InteractionInput``
+    (JSON on the wire unchanged) plus the state only its own continue-as-new carries."""

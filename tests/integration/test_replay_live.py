@@ -20,6 +20,7 @@ from temporalio.worker import Replayer
 
 from tests.integration.conftest import Stack
 from tests.payloads import decode_payloads_in_place
+from workflows.boundary import BoundaryInterceptor
 from workflows.interaction import InteractionWorkflow
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,11 @@ async def test_every_history_of_this_session_replays(stack: Stack) -> None:
         handle = stack.client.get_workflow_handle(execution.id, run_id=execution.run_id)
         histories.append(await handle.fetch_history())
     assert len(histories) >= 10, "the integration tests should have left closed interactions"
-    replayer = Replayer(workflows=[InteractionWorkflow], data_converter=stack.client.data_converter)
+    replayer = Replayer(
+        workflows=[InteractionWorkflow],
+        data_converter=stack.client.data_converter,
+        interceptors=[BoundaryInterceptor()],
+    )
 
     async def each() -> AsyncIterator[WorkflowHistory]:
         for history in histories:

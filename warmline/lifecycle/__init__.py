@@ -20,11 +20,13 @@ The lifecycle, one module per concern:
 
 To extend it: add the event and command to ``models.lifecycle``, a handler in the module of its
 concern, a line in ``machine._dispatch`` (or ``_ON_RESULT`` for a new wait), and the command's
-execution in ``workflows.interaction_commands``. Every wait must get a deadline.
+execution in ``workflows.interaction_commands``. Every wait must get a deadline; the model test
+(``tests/warmline/test_lifecycle_model.py``) then checks the invariants for the new paths too.
 """
 
 from warmline.lifecycle.deadlines import next_deadline, next_timer
 from warmline.lifecycle.machine import step
 from warmline.lifecycle.transition import Transition
+from warmline.lifecycle.view import status_view
 
-__all__ = ["Transition", "next_deadline", "next_timer", "step"]
+__all__ = ["Transition", "next_deadline", "next_timer", "status_view", "step"]

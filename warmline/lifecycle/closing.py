@@ -217,7 +217,7 @@ def _archive(s: Step) -> None:
     c = s.state
     archived = max(0, len(c.transcript) - TRANSCRIPT_KEPT_ON_CONTINUE)
     audited = len(c.pending_audit)
-    if not archived and not audited:
+    if c.archived_this_run or not (archived or audited):
         _continue(s)
         return
     flush = FlushRun(
@@ -247,6 +247,7 @@ def on_archived(s: Step, result: Event) -> None:
         case _:
             s.ignore(f"{result.kind} does not answer the archive")
             return
+    c.archived_this_run = True
     _continue(s)
 
 
@@ -265,4 +266,4 @@ def continued(s: Step) -> None:
     c = s.state
     c.run_index += 1
     c.turns_this_run = 0
-    c.continue_suggested = False
+    c.continue_suggested = c.archived_this_run = False
