@@ -190,10 +190,8 @@ class ContinueAsNewSuggested(_Message):
     at: str
 
 
-Event = Annotated[
-    Started
-    | Continued
-    | PatternChosen
+CommandResult = (
+    PatternChosen
     | Triaged
     | ReservationAcked
     | AIReplied
@@ -201,6 +199,13 @@ Event = Annotated[
     | TransferAcked
     | CommandDone
     | CommandFailed
+)
+"""What a command's result can be; it carries the command's ``op``."""
+
+Event = Annotated[
+    Started
+    | Continued
+    | CommandResult
     | CustomerMessageReceived
     | HumanRequested
     | ChannelSwitchRequested

@@ -110,29 +110,22 @@ class CommandExecutor:
                 workflow.upsert_search_attributes(search_attribute_updates(c))
 
     def _local(self, c: Any, activity: Any, arg: Any, attempt: Any, retry: Any) -> None:
-        task = workflow.start_local_activity_method(
-            activity,
-            arg,
-            start_to_close_timeout=attempt,
-            schedule_to_close_timeout=timedelta(seconds=c.timeout_seconds),
-            retry_policy=retry,
-        )
-        self._watch(c, task)
+        self._run(workflow.start_local_activity_method, c, activity, arg, attempt, retry)
 
     def _remote(
         self, c: Any, activity: Any, arg: Any, retry: Any, attempt: Any = ACD_ATTEMPT
     ) -> None:
-        task = workflow.start_activity_method(
+        self._run(workflow.start_activity_method, c, activity, arg, attempt, retry)
+
+    def _run(self, start: Any, c: Any, activity: Any, arg: Any, attempt: Any, retry: Any) -> None:
+        """Start the activity; whatever it ends with becomes the machine's next event."""
+        task = start(
             activity,
             arg,
             start_to_close_timeout=attempt,
             schedule_to_close_timeout=timedelta(seconds=c.timeout_seconds),
             retry_policy=retry,
         )
-        self._watch(c, task)
-
-    def _watch(self, c: Any, task: Any) -> None:
-        """When the activity ends, its result or failure becomes the machine's next event."""
         op, result = c.op, RESULTS.get(type(c))
 
         def finished(future: asyncio.Future[Any]) -> None:

@@ -92,18 +92,23 @@ def begin(s: Step) -> None:
     _call(s, decision.ai_endpoint, failover=False)
 
 
-def _call(s: Step, endpoint: AIEndpoint, failover: bool) -> None:
-    c, turn = s.state, s.job.turn
-    assert turn is not None
-    op = s.next_op()
-    request = AIRequest(
+def ai_request(c: InteractionCarry, turn: int, endpoint: AIEndpoint, key: str) -> AIRequest:
+    """The turn as the AI sees it; ``key`` makes a retried call the same call."""
+    return AIRequest(
         interaction_id=c.request.interaction_id,
         turn=turn,
-        idempotency_key=f"{c.workflow_id}:turn-{turn}:{endpoint_key(endpoint)}",
+        idempotency_key=f"{c.workflow_id}:{key}",
         endpoint=endpoint,
         intent=c.classification.intent if c.classification else "unknown",
         messages=chat_messages(c),
     )
+
+
+def _call(s: Step, endpoint: AIEndpoint, failover: bool) -> None:
+    c, turn = s.state, s.job.turn
+    assert turn is not None
+    op = s.next_op()
+    request = ai_request(c, turn, endpoint, f"turn-{turn}:{endpoint_key(endpoint)}")
     s.emit(CallAI(op=op, timeout_seconds=AI_SECONDS, request=request))
     s.wait(WaitKind.AI, op, AI_SECONDS, endpoint=endpoint, failover=failover)
 
@@ -262,14 +267,7 @@ def _shadow(s: Step, turn: int, live_version: str, live_text: str) -> None:
         return
     seconds = SHADOW_ATTEMPTS * (shadow.timeout_seconds + SHADOW_ATTEMPT_MARGIN_SECONDS)
     op = s.next_op()
-    request = AIRequest(
-        interaction_id=c.request.interaction_id,
-        turn=turn,
-        idempotency_key=f"{c.workflow_id}:shadow-{turn}",
-        endpoint=shadow,
-        intent=c.classification.intent if c.classification else "unknown",
-        messages=chat_messages(c),
-    )
+    request = ai_request(c, turn, shadow, f"shadow-{turn}")
     shadowed = ShadowRequest(request=request, live_model_version=live_version, live_text=live_text)
     s.emit(CallShadow(op=op, timeout_seconds=seconds, request=shadowed))
     c.shadows[op] = s.after(seconds)

@@ -38,7 +38,7 @@ from models.lifecycle import (
 )
 from models.triage import FlushRun
 from warmline.closing import build_facts, default_outcome, final_pool, handle_segments
-from warmline.lifecycle import conversation, review
+from warmline.lifecycle import conversation, opening, review
 from warmline.lifecycle.transition import (
     RECORD_SECONDS,
     RELEASE_SECONDS,
@@ -128,19 +128,8 @@ def on_withdrawn(s: Step, result: Event) -> None:
 
 
 def on_released(s: Step, result: Event) -> None:
-    human = s.state.human
-    match result:
-        case CommandDone():
-            human.reservation = ReservationStatus.RELEASED
-            human.saved_wait_seconds = 0.0  # nobody's wait was saved: the work just ended
-            s.audit("reservation_released", {"reservation_id": human.reservation_id})
-        case CommandFailed(error=error):
-            human.reservation = ReservationStatus.FAILED
-            s.audit("reservation_release_failed", {"error": redact(error)})
-        case _:
-            s.ignore(f"{result.kind} does not answer a release")
-            return
-    _next(s)
+    if opening.released(s, result, saved_a_wait=False):
+        _next(s)
 
 
 def _record(s: Step) -> None:

@@ -15,11 +15,9 @@ from models.interaction_state import InteractionCarry, JobKind, WaitKind
 from models.lifecycle import (
     AgentAccepted,
     AgentResolved,
-    AIReplied,
-    CapacityRead,
     ChannelSwitchRequested,
-    CommandDone,
     CommandFailed,
+    CommandResult,
     ContinueAsNewSuggested,
     Continued,
     CustomerMessageReceived,
@@ -28,12 +26,9 @@ from models.lifecycle import (
     Event,
     HumanRequested,
     InputRejected,
-    PatternChosen,
-    ReservationAcked,
     ReviewDecided,
     Started,
     TransferAcked,
-    Triaged,
     WithdrawTransfer,
 )
 from warmline.lifecycle import (
@@ -48,16 +43,6 @@ from warmline.lifecycle.transition import WITHDRAW_SECONDS, Step, Transition, fo
 from warmline.redaction import redact
 
 Handler = Callable[[Step, Event], None]
-Result = (
-    PatternChosen
-    | Triaged
-    | ReservationAcked
-    | AIReplied
-    | CapacityRead
-    | TransferAcked
-    | CommandDone
-    | CommandFailed
-)
 
 _ON_RESULT: dict[WaitKind, Handler] = {
     WaitKind.PATTERN: opening.on_pattern,
@@ -126,7 +111,7 @@ def _dispatch(s: Step, event: Event) -> None:
             _result(s, event)
 
 
-def _result(s: Step, result: Result) -> None:
+def _result(s: Step, result: CommandResult) -> None:
     """A command's result reaches whoever waits for it; anything else is late or repeated."""
     c = s.state
     if result.op == c.human.reservation_op:
@@ -148,7 +133,7 @@ def _result(s: Step, result: Result) -> None:
         _ON_RESULT[wait.kind](s, result)
 
 
-def _late(s: Step, result: Result) -> None:
+def _late(s: Step, result: CommandResult) -> None:
     human = s.state.human
     match result:
         case TransferAcked(ack=ack) if ack.transfer_id != human.transfer_id:

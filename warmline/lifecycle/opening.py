@@ -196,11 +196,19 @@ def on_reservation(s: Step, result: Event) -> None:
 
 
 def on_release(s: Step, result: Event) -> None:
+    if released(s, result, saved_a_wait=True):
+        _first_turn(s)
+
+
+def released(s: Step, result: Event, *, saved_a_wait: bool) -> bool:
+    """A release's result on the record; False when ``result`` does not answer one. Only a
+    seat the AI freed in the parallel race saved a human's wait."""
     human = s.state.human
     match result:
         case CommandDone():
             human.reservation = ReservationStatus.RELEASED
-            human.reservation_released = True
+            human.reservation_released = saved_a_wait
+            human.saved_wait_seconds = human.saved_wait_seconds if saved_a_wait else 0.0
             s.audit(
                 "reservation_released",
                 {
@@ -214,8 +222,8 @@ def on_release(s: Step, result: Event) -> None:
             s.audit("reservation_release_failed", {"error": redact(error)})
         case _:
             s.ignore(f"{result.kind} does not answer a release")
-            return
-    _first_turn(s)
+            return False
+    return True
 
 
 def _first_turn(s: Step) -> None:
