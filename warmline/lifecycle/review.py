@@ -140,56 +140,13 @@ def settle(s: Step, turn: int, draft: HeldDraft, response: ReviewResponse | None
     decision = response.decision if response else ReviewDecision.REJECT
     reviewer = response.reviewer_id if response else DEADLINE_REVIEWER
     reason = response.reason if response else "review deadline passed"
+    safe_reason = redact(reason) if reason else None
     sent: str | None = None
     if decision is ReviewDecision.APPROVE:
         sent = draft.text
     elif decision is ReviewDecision.EDIT and response and response.edited_text:
         sent = redact(response.edited_text)
-    safe_reason = redact(reason) if reason else None
-    c.reviews.append(
-        ReviewRecord(
-            interaction_id=c.request.interaction_id,
-            draft_id=draft.draft_id,
-            decision=decision,
-            reviewer_id=reviewer,
-            decided_at=s.now,
-            held_since=parse_time(draft.held_at),
-            intent=c.classification.intent if c.classification else "unknown",
-            channel=c.channel.value,
-            mode=plan.mode,
-            model_version=draft.model_version,
-            turn=turn,
-            draft_text=draft.text,
-            sent_text=sent,
-            reason=safe_reason,
-            trigger=None if draft.why == FULLY_SUPERVISED_WHY else draft.why,
-        )
-    )
-    s.audit(
-        "review_decision",
-        {
-            "draft_id": draft.draft_id,
-            "decision": decision.value,
-            "changed": sent is not None and sent != draft.text,
-            "reason": safe_reason,
-        },
-        actor=reviewer,
-    )
-    if response is not None and decision is not ReviewDecision.APPROVE:
-        c.overrides.append(
-            HumanOverride(
-                interaction_id=c.request.interaction_id,
-                seq=len(c.overrides) + 1,
-                kind=OverrideKind.DRAFT_REPLACED
-                if decision is ReviewDecision.EDIT
-                else OverrideKind.ROUTING_OVERRIDE,
-                actor=reviewer,
-                at=s.now,
-                ai_decision=draft.text[:2000],
-                human_decision=(sent or "rejected: hand to a human agent")[:2000],
-                reason=safe_reason,
-            )
-        )
+    _record(s, turn, draft, decision, reviewer, sent, safe_reason, by_deadline=response is None)
     if response is None:
         return ReviewOutcome(
             sent_text=None,
@@ -204,6 +161,68 @@ def settle(s: Step, turn: int, draft: HeldDraft, response: ReviewResponse | None
             f"{safe_reason or 'no reason given'}",
         )
     return ReviewOutcome(sent_text=sent)
+
+
+def _record(
+    s: Step,
+    turn: int,
+    draft: HeldDraft,
+    decision: ReviewDecision,
+    reviewer: str,
+    sent: str | None,
+    reason: str | None,
+    *,
+    by_deadline: bool,
+) -> None:
+    """The review, its audit event and, when a human changed the AI's answer, the override."""
+    c = s.state
+    assert c.supervision is not None
+    c.reviews.append(
+        ReviewRecord(
+            interaction_id=c.request.interaction_id,
+            draft_id=draft.draft_id,
+            decision=decision,
+            reviewer_id=reviewer,
+            decided_at=s.now,
+            held_since=parse_time(draft.held_at),
+            intent=c.classification.intent if c.classification else "unknown",
+            channel=c.channel.value,
+            mode=c.supervision.mode,
+            model_version=draft.model_version,
+            turn=turn,
+            draft_text=draft.text,
+            sent_text=sent,
+            reason=reason,
+            trigger=None if draft.why == FULLY_SUPERVISED_WHY else draft.why,
+        )
+    )
+    changed = sent is not None and sent != draft.text
+    s.audit(
+        "review_decision",
+        {
+            "draft_id": draft.draft_id,
+            "decision": decision.value,
+            "changed": changed,
+            "reason": reason,
+        },
+        actor=reviewer,
+    )
+    if by_deadline or decision is ReviewDecision.APPROVE:
+        return
+    c.overrides.append(
+        HumanOverride(
+            interaction_id=c.request.interaction_id,
+            seq=len(c.overrides) + 1,
+            kind=OverrideKind.DRAFT_REPLACED
+            if decision is ReviewDecision.EDIT
+            else OverrideKind.ROUTING_OVERRIDE,
+            actor=reviewer,
+            at=s.now,
+            ai_decision=draft.text[:2000],
+            human_decision=(sent or "rejected: hand to a human agent")[:2000],
+            reason=reason,
+        )
+    )
 
 
 def ignore_response(s: Step, response: ReviewResponse, why: str) -> None:
