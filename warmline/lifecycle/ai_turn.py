@@ -19,7 +19,6 @@ from models.lifecycle import (
     CallShadow,
     CommandFailed,
     Event,
-    ReviewDecided,
     Triage,
     Triaged,
 )
@@ -271,12 +270,3 @@ def _shadow(s: Step, turn: int, live_version: str, live_text: str) -> None:
     shadowed = ShadowRequest(request=request, live_model_version=live_version, live_text=live_text)
     s.emit(CallShadow(op=op, timeout_seconds=seconds, request=shadowed))
     c.shadows[op] = s.after(seconds)
-
-
-def on_review_result(s: Step, result: Event) -> None:
-    """Reviews are decided by ``ReviewDecided`` events, never by a command result."""
-    match result:
-        case ReviewDecided(response=response):
-            review_decided(s, response)
-        case _:
-            s.ignore(f"{result.kind} does not answer a review")
