@@ -248,6 +248,11 @@ class StatusView(_Contract):
     pending_draft: dict[str, Any] | None = Field(
         default=None, description="The AI draft held for a supervisor, if any (redacted)."
     )
+    ignored: list[str] = Field(
+        default_factory=list,
+        description="Recent inputs the interaction dropped and why (e.g. a signal that did not "
+        "decode); each is also on the audit trail.",
+    )
 
 
 class ChannelSwitched(_Contract):

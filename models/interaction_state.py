@@ -1,16 +1,28 @@
 """The one state model of a running ``InteractionWorkflow``.
 
-Continue-as-new passes this object to the next run and the ``status`` query renders a view of
-it, so everything the workflow knows lives here and nowhere else. Text in it is redacted.
+``warmline.lifecycle.step`` is the only code that changes it; continue-as-new passes it to the
+next run and the ``status`` query renders a view of it, so everything the interaction knows
+lives here and nowhere else. Text in it is redacted.
+
+Besides the conversation's facts it says what the interaction is doing right now: the ``job``
+(the unit of work that holds the conversation, like a lock holder: one customer turn, a hand-over,
+the close) with the one ``wait`` it is blocked on, and the ``inbox`` of requests that queue
+behind it. Every wait has a deadline, so nothing waits for ever.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.ai import AIAction
+from models.boundary import ContinuableInput
 from models.facts import AuditEvent
 from models.interaction import (
     Channel,
+    ChannelSwitched,
     EscalationTrigger,
     InteractionInput,
     InteractionState,
@@ -19,16 +31,31 @@ from models.interaction import (
     Reply,
     TranscriptEntry,
 )
-from models.routing import Classification, RoutingDecision
-from models.supervision import HumanOverride, PendingDraft, ReviewRecord
+from models.routing import AIEndpoint, Classification, RoutingDecision
+from models.supervision import HumanOverride, PendingDraft, ReviewRecord, SemiAutonomousTrigger
 from models.triage import SupervisionPlan
 
 RECENT_REPLIES_KEPT = 50
 TRANSCRIPT_KEPT_ON_CONTINUE = 20
+IGNORED_KEPT = 20
+"""Inputs the interaction dropped (with why) kept for the ``status`` query; all are audited."""
 
 
-class HumanLeg(BaseModel):
+class _State(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class ReservationStatus(StrEnum):
+    """A human seat asked for in the parallel pattern: it ends released or converted."""
+
+    REQUESTED = "requested"
+    HELD = "held"
+    RELEASED = "released"
+    CONVERTED = "converted"
+    FAILED = "failed"
+
+
+class HumanLeg(_State):
     queue: str | None = None
     transfer_id: str | None = None
     queue_position: int = 0
@@ -37,17 +64,23 @@ class HumanLeg(BaseModel):
     accepted_at: str | None = None
     agent_id: str | None = None
     resolved_at: str | None = None
+    withdrawn: bool = Field(default=False, description="The transfer was withdrawn at close.")
     callback_offered: bool = False
     buffered: bool = Field(
         default=False, description="Held back by metering until the human queue has room."
     )
+    next_admission_at: str | None = Field(
+        default=None, description="When a buffered hand-over next asks the queue for room."
+    )
+    reservation: ReservationStatus | None = None
+    reservation_op: int | None = Field(default=None, description="The reserve command's op.")
+    reservation_deadline: str | None = None
     reservation_id: str | None = None
     reservation_released: bool = False
     saved_wait_seconds: float = 0.0
 
 
-class Usage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Usage(_State):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -57,15 +90,128 @@ class Usage(BaseModel):
     ai_latency_ms_max: float = 0.0
 
 
-class InteractionCarry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# -- what the interaction is doing now -------------------------------------------------------
 
-    request: InteractionInput = Field(description="The input with first_message redacted.")
+
+class JobKind(StrEnum):
+    """Units of work that hold the conversation; requests behind them wait in the inbox."""
+
+    OPENING = "opening"
+    """Pattern, triage, the parallel reservation, then the first turn."""
+    TURN = "turn"
+    """One customer message, answered by whoever holds the interaction."""
+    REQUEST_HUMAN = "request_human"
+    SWITCH_CHANNEL = "switch_channel"
+    ADMISSION = "admission"
+    """A buffered hand-over asks the human queue for room again."""
+    MAX_WAIT = "max_wait"
+    """No human accepted within the maximum wait: book the callback."""
+    CONTINUE = "continue_as_new"
+    CLOSING = "closing"
+
+
+class WaitKind(StrEnum):
+    PATTERN = "pattern"
+    TRIAGE = "triage"
+    RESERVATION = "reservation"
+    RELEASE = "release"
+    AI = "ai"
+    FAILOVER_ROUTE = "failover_route"
+    REVIEW = "review"
+    SWITCH_ROUTE = "switch_route"
+    CAPACITY = "capacity"
+    TRANSFER = "transfer"
+    FORWARD = "forward"
+    CALLBACK = "callback"
+    SHADOWS = "shadows"
+    ARCHIVE = "archive"
+    CONTINUE = "continue_as_new"
+    WITHDRAW = "withdraw"
+    RECORD = "record"
+
+
+class HeldDraft(_State):
+    """An AI answer held for a supervisor, with what finishing the turn needs afterwards."""
+
+    draft_id: str
+    text: str
+    held_at: str
+    why: str
+    model_version: str
+    action: AIAction
+    assessment: str | None = None
+
+
+class Wait(_State):
+    """The one thing the current job waits for; results must echo ``op`` to count."""
+
+    kind: WaitKind
+    op: int = Field(default=0, description="Command sequence number; 0 when no command.")
+    since: str
+    deadline: str = Field(description="When waiting stops: the result counts as failed.")
+    timer: bool = Field(
+        default=False,
+        description="True when nothing but a timer ends the wait (a review); otherwise the "
+        "command's own timeout (schedule-to-close = deadline) reports the failure.",
+    )
+    endpoint: AIEndpoint | None = Field(default=None, description="AI: the endpoint called.")
+    failover: bool = Field(default=False, description="AI: this call is the turn's fail-over.")
+    draft: HeldDraft | None = None
+    buffered: bool = Field(default=False, description="Capacity: re-check of a buffered wait.")
+    reason: str = Field(default="", description="Callback: why it is booked.")
+    notice: str = Field(default="", description="Callback: what the customer is told.")
+    archived: int = Field(default=0, description="Archive: transcript entries flushed.")
+    audited: int = Field(default=0, description="Archive: audit events flushed.")
+
+
+class Job(_State):
+    kind: JobKind
+    turn: int | None = Field(default=None, description="The customer turn this job answers.")
+    message_id: str | None = None
+    tickets: list[str] = Field(
+        default_factory=list, description="Update calls waiting for this job's answer."
+    )
+    text: str = Field(default="", description="Redacted customer words being answered.")
+    gate: SemiAutonomousTrigger | None = Field(
+        default=None, description="Semi-autonomous trigger that fired before the AI answered."
+    )
+    prefix: str = Field(default="", description="AI words sent before a hand-over notice.")
+    model_version: str | None = None
+    answer: ChannelSwitched | None = Field(default=None, description="Switch: the answer.")
+    wait: Wait | None = None
+
+
+class QueuedMessage(_State):
+    kind: Literal["message"] = "message"
+    text: str
+    message_id: str | None = None
+    tickets: list[str] = Field(default_factory=list)
+
+
+class QueuedHumanRequest(_State):
+    kind: Literal["request_human"] = "request_human"
+    reason: str
+
+
+class QueuedSwitch(_State):
+    kind: Literal["switch_channel"] = "switch_channel"
+    channel: Channel
+    reason: str
+    ticket: str | None = None
+
+
+Queued = Annotated[QueuedMessage | QueuedHumanRequest | QueuedSwitch, Field(discriminator="kind")]
+
+
+class InteractionCarry(_State):
+    request: InteractionInput = Field(description="The input, first_message and metadata redacted.")
+    workflow_id: str = ""
     run_index: int = 0
     state: InteractionState = InteractionState.ROUTING
     channel: Channel
     started_at: str
     pattern: OrchestrationPattern | None = None
+    pattern_reason: str = ""
     classification: Classification | None = None
     decision: RoutingDecision | None = None
     ai_started_at: str | None = None
@@ -94,9 +240,32 @@ class InteractionCarry(BaseModel):
     reviews: list[ReviewRecord] = Field(default_factory=list)
     overrides: list[HumanOverride] = Field(default_factory=list)
     supervision_triggers: list[str] = Field(default_factory=list)
-    needs_approval: str | None = Field(
-        default=None, description="A semi-autonomous trigger asked a human to approve the draft."
-    )
     outcome: Outcome | None = None
     close_reason: str | None = None
     csat: int | None = None
+    # -- the lifecycle machine's own bookkeeping --
+    op_seq: int = Field(default=0, description="Last command sequence number handed out.")
+    job: Job | None = None
+    inbox: list[Queued] = Field(default_factory=list)
+    shadows: dict[int, str] = Field(
+        default_factory=dict, description="Shadow calls in flight: op -> deadline."
+    )
+    closing: Outcome | None = Field(
+        default=None, description="Outcome decided; the close runs once the current job ends."
+    )
+    continue_suggested: bool = False
+    archived_this_run: bool = Field(
+        default=False,
+        description="Old turns already went to the store: the next idle moment continues as "
+        "new without a second round trip (a chatting customer cannot postpone it).",
+    )
+    ended_at: str | None = None
+    finished: bool = Field(default=False, description="Recorded and completed: terminal.")
+    ignored: list[str] = Field(
+        default_factory=list, description="Recent inputs dropped, with why (also audited)."
+    )
+
+
+class InteractionStart(InteractionInput, ContinuableInput[InteractionCarry]):
+    """The start input as ``InteractionWorkflow`` reads it: the public ``InteractionInput``
+    (JSON on the wire unchanged) plus the state only its own continue-as-new carries."""

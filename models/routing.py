@@ -69,6 +69,12 @@ class EscalationPolicy(_Doc):
         },
         description="Silence per channel after which the interaction closes.",
     )
+    human_session_timeout_seconds: float = Field(
+        default=604800.0,
+        gt=0,
+        description="A session with a human that the ACD never reports resolved closes after "
+        "this long without activity (the transfer is withdrawn), so nothing waits for ever.",
+    )
 
 
 class EndpointRole(StrEnum):

@@ -8,16 +8,17 @@ whatever their versioning behaviour.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from runtime.converter import BOUNDARY_CONVERTER
 from workers import fleet, interaction, supervision
+from workflows.boundary import BoundaryInterceptor
 
 WORKFLOWS: Final[list[type]] = [*interaction.WORKFLOWS, *fleet.WORKFLOWS, *supervision.WORKFLOWS]
 WORKFLOW_TYPES: Final = tuple(sorted(w.__name__ for w in WORKFLOWS))
@@ -42,6 +43,16 @@ def corpus_file_name(workflow_id: str, run_id: str) -> str:
     return f"{workflow_id}.{run_id}.json"
 
 
+def warmline_replayer(workflows: Sequence[type] | None = None) -> Replayer:
+    """Replays histories as a Warmline worker runs them: the boundary's converter and
+    interceptor, payloads in clear (recorded histories are saved decrypted)."""
+    return Replayer(
+        workflows=workflows or WORKFLOWS,
+        data_converter=BOUNDARY_CONVERTER,
+        interceptors=[BoundaryInterceptor()],
+    )
+
+
 def load_corpus(directory: Path) -> list[tuple[str, WorkflowHistory]]:
     """Every ``*.json`` history under ``directory`` (the manifest excepted), by file name."""
     histories = []
@@ -59,7 +70,7 @@ async def replay_histories(
 ) -> ReplayOutcome:
     """Replay each history on today's workflows (or ``workflows``); collects every failure
     instead of stopping at the first."""
-    replayer = Replayer(workflows=workflows or WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = warmline_replayer(workflows)
     named = list(histories)
     names = {id(history): name for name, history in named}
 

@@ -100,10 +100,11 @@ async def continue_as_new(
     """Continue as new with the same input and ``state`` carried (read by ``carried_state``).
 
     Waits until every signal and update handler has finished, so none is cut off; if a message
-    arrived meanwhile (``idle()`` is false) it returns instead, for the caller's loop to handle
-    that message first and come back. Otherwise it does not return.
+    arrived meanwhile (``idle()`` is false) it returns at once instead, for the caller's loop to
+    handle that message first and come back (an update whose handler waits for the loop's answer
+    would otherwise never finish). Otherwise it does not return.
     """
-    await workflow.wait_condition(workflow.all_handlers_finished)
+    await workflow.wait_condition(lambda: not idle() or workflow.all_handlers_finished())
     if idle():
         workflow.continue_as_new(request.model_copy(update={"state": state}))
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from tests.fleet.conftest import FleetStack
-from tests.replay.replayer import warmline_replayer
 from workers.fleet import WORKFLOWS
+from workers.replay import warmline_replayer
 
 pytestmark = pytest.mark.integration
 

@@ -24,6 +24,15 @@ from models.fleet import (
     FLEET_TASK_QUEUE,
     ROLLBACK_WORKFLOW,
 )
+from models.interaction import (
+    INTERACTION_TASK_QUEUE,
+    INTERACTION_WORKFLOW,
+    Channel,
+    InteractionInput,
+    Outcome,
+    StatusView,
+)
+from models.interaction_state import InteractionCarry
 from models.supervision_phase import (
     SIGN_OFF_SIGNAL,
     SUPERVISION_PHASE_WORKFLOW,
@@ -45,12 +54,28 @@ RESULT_TIMEOUT_SECONDS = 30.0
 """A run in a workflow-task retry loop never ends: fail the test instead of hanging it."""
 
 VALID_STARTS: dict[str, tuple[str, dict[str, Any]]] = {
+    INTERACTION_WORKFLOW: (
+        INTERACTION_TASK_QUEUE,
+        {
+            "interaction_id": "b-1",
+            "channel": "chat",
+            "customer": {"id": "c"},
+            "first_message": "Hi",
+        },
+    ),
     CANARY_WORKFLOW: (FLEET_TASK_QUEUE, {"agent": "care-bot", "canary_version": "9.9"}),
     AB_TEST_WORKFLOW: (FLEET_TASK_QUEUE, {"agent": "care-bot", "versions": ["a", "b"]}),
     ROLLBACK_WORKFLOW: (FLEET_TASK_QUEUE, {"mode": "instant", "agent": "care-bot"}),
     SUPERVISION_PHASE_WORKFLOW: (SUPERVISION_TASK_QUEUE, {"intent": "refund_request"}),
 }
 FORGED_STATES: dict[str, dict[str, Any]] = {
+    INTERACTION_WORKFLOW: InteractionCarry(
+        request=InteractionInput.model_validate(VALID_STARTS[INTERACTION_WORKFLOW][1]),
+        channel=Channel.CHAT,
+        started_at="2025-01-01T00:00:00+00:00",
+        last_activity_at="2025-01-01T00:00:00+00:00",
+        outcome=Outcome.CONTAINED,
+    ).model_dump(mode="json"),
     CANARY_WORKFLOW: CanaryState(agent="care-bot", canary_version="9.9").model_dump(mode="json"),
     SUPERVISION_PHASE_WORKFLOW: SupervisionPhaseState(
         intent="refund_request", phase=Phase.MATURITY
@@ -155,3 +180,29 @@ async def test_malformed_signals_are_recorded_as_rejected_and_the_phase_carries_
     events = [event.event_type async for event in handle.fetch_history_events()]
     assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in events
     await handle.terminate("test finished")
+
+
+async def test_malformed_signals_to_an_interaction_are_recorded_and_it_carries_on(
+    stack: Stack,
+) -> None:
+    handle, _ = await stack.open("Where is my parcel?", interaction_id=f"b-{uuid.uuid4().hex[:8]}")
+    await handle.signal("human_accepted", {"agent": CARD})
+    await handle.signal("review_response", CARD)
+    await handle.signal("end_interaction", args=[{}, {}])
+    status = await until(
+        lambda: handle.query("status", result_type=StatusView),
+        lambda s: len(s.ignored) == 3,
+        "three dropped signals on the record",
+    )
+    assert [i.split(":")[0] for i in status.ignored] == [
+        "human_accepted",
+        "review_response",
+        "end_interaction",
+    ]
+    assert "agent_id" in status.ignored[0] and CARD not in str(status.ignored)
+    assert status.state.value != "closed", "a bad signal never ends the interaction"
+    await handle.signal("end_interaction", {"reason": "done"})
+    result = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT_SECONDS)
+    trail = stack.store.audit_trail(handle.id)
+    assert [e.kind for e in trail].count("input_ignored") == 3
+    assert CARD not in str([e.payload for e in trail]) and result.turns == 1

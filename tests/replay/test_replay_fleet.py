@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 
-from tests.replay.replayer import warmline_replayer
 from workers.fleet import WORKFLOWS
+from workers.replay import warmline_replayer
 
 HISTORIES = sorted((Path(__file__).parent / "histories_fleet").glob("*.json"))
 MAX_TOTAL_BYTES = 240_000

@@ -17,7 +17,7 @@ from temporalio.client import WorkflowHistory
 from models.supervision_phase import (
     supervision_phase_workflow_id,
 )
-from tests.replay.replayer import warmline_replayer
+from workers.replay import warmline_replayer
 from workflows.supervision_phase import SupervisionPhaseWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories_supervision").glob("*.json"))

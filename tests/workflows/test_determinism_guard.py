@@ -125,7 +125,8 @@ def test_the_closure_covers_the_workflows_and_their_decision_modules() -> None:
     closure = workflow_closure()
     for expected in (
         "workflows.interaction",
-        "workflows.interaction_handover",
+        "workflows.interaction_commands",
+        "warmline.lifecycle.machine",
         "workflows.canary",
         "warmline.closing",
         "warmline.escalation",

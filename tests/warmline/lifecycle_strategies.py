@@ -1,0 +1,142 @@
+"""Hypothesis strategies for the lifecycle model test: what customers say, what AIs answer, and
+every plausible result of each command, successes and failures alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from models.acd import ReservationAck, TransferAck
+from models.ai import AIAction
+from models.interaction import OrchestrationPattern, Route
+from models.lifecycle import (
+    AIReplied,
+    CapacityRead,
+    Command,
+    CommandDone,
+    CommandFailed,
+    Event,
+    PatternChosen,
+    ReservationAcked,
+    TransferAcked,
+    Triaged,
+)
+from models.routing import EscalationPolicy, HumanAvailability, SpilloverPolicy
+from models.supervision import SupervisionMode
+from tests.warmline.lifecycle_builders import (
+    CARD,
+    CARE,
+    CARE_NEXT,
+    EMAIL,
+    SHADOW,
+    ai_reply,
+    decision,
+    pattern,
+    plan,
+    triage,
+)
+
+CUSTOMER_TEXTS = [
+    "Where is my order?",
+    "And what about the invoice?",
+    "It still does not work",
+    f"my email is {EMAIL}",
+    f"card {CARD} was charged twice",
+    "Can I speak to a real person please",
+    "This is useless and ridiculous, I am furious!!!",
+    "yes please call me back",
+    "I want the $1,250.00 charge refunded",
+]
+AI_ACTIONS = [AIAction.REPLY, AIAction.REPLY, AIAction.REPLY, AIAction.RESOLVE, AIAction.ESCALATE]
+AI_TEXTS = ["Here is what I found.", f"Write to {EMAIL}.", "I can refund $900 today.", ""]
+
+deadlines_policy = st.builds(
+    EscalationPolicy,
+    max_turns=st.integers(2, 5),
+    human_accept_deadline_seconds=st.sampled_from([5.0, 60.0]),
+    max_human_wait_seconds=st.sampled_from([30.0, 600.0]),
+)
+spillover_policy = st.builds(
+    SpilloverPolicy,
+    deflect_max_priority=st.integers(0, 9),
+    deflect_when_wait_above_seconds=st.sampled_from([0.0, 60.0]),
+    voice_callback_when_wait_above_seconds=st.sampled_from([0.0, 300.0]),
+    max_queued_per_agent=st.sampled_from([0.5, 2.0]),
+    admission_check_seconds=st.sampled_from([1.0, 5.0]),
+)
+
+
+@st.composite
+def triage_results(draw: st.DrawFn) -> Any:
+    route = draw(st.sampled_from(list(Route)))
+    routed = decision(
+        route,
+        endpoint=draw(st.sampled_from([CARE, CARE, CARE_NEXT, None])),
+        shadow=draw(st.sampled_from([None, SHADOW])),
+        max_turns_per_run=draw(st.integers(2, 4)),
+        escalation=draw(deadlines_policy),
+        spillover=draw(spillover_policy),
+    )
+    supervision = None
+    if route is not Route.HUMAN:
+        mode = draw(st.sampled_from([None, *SupervisionMode]))
+        if mode is not None:
+            supervision = plan(
+                mode,
+                deadline=draw(st.sampled_from([2.0, 30.0])),
+                sentiment_below=-0.3,
+                monetary_amount_above=500.0,
+            )
+    return triage(routed, supervision)
+
+
+def results_for(command: Command, when: str, ok_only: bool = False) -> st.SearchStrategy[Event]:
+    """Every plausible answer to a command, successes and failures alike."""
+    op = command.op  # type: ignore[union-attr]
+    failed = st.builds(
+        CommandFailed,
+        at=st.just(when),
+        op=st.just(op),
+        error=st.sampled_from(["timeout", f"bad {EMAIL}"]),
+    )
+    match command.kind:
+        case "choose_pattern":
+            ok: st.SearchStrategy[Event] = st.builds(
+                lambda p: PatternChosen(at=when, op=op, choice=pattern(p)),
+                st.sampled_from(list(OrchestrationPattern)),
+            )
+        case "triage":
+            ok = triage_results().map(lambda r: Triaged(at=when, op=op, result=r))
+        case "reserve_human":
+            ok = st.just(
+                ReservationAcked(at=when, op=op, ack=ReservationAck(reservation_id=f"r-{op}"))
+            )
+        case "call_ai":
+            ok = st.builds(
+                lambda text, action, assessment: AIReplied(
+                    at=when, op=op, reply=ai_reply(text, action, assessment=assessment)
+                ),
+                st.sampled_from(AI_TEXTS),
+                st.sampled_from(AI_ACTIONS),
+                st.sampled_from([None, f"customer {EMAIL} is angry"]),
+            )
+        case "read_capacity":
+            seen = st.builds(
+                HumanAvailability,
+                queue=st.just("general"),
+                agents=st.integers(0, 3),
+                available_agents=st.integers(0, 2),
+                queued=st.integers(0, 8),
+                estimated_wait_seconds=st.sampled_from([0.0, 45.0, 900.0]),
+            )
+            ok = st.builds(lambda cap: CapacityRead(at=when, op=op, capacity=cap), st.none() | seen)
+        case "transfer":
+            ok = st.just(
+                TransferAcked(
+                    at=when, op=op, ack=TransferAck(transfer_id=f"t-{op}", queue_position=1)
+                )
+            )
+        case _:
+            ok = st.just(CommandDone(at=when, op=op))
+    return ok if ok_only else st.one_of(ok, failed)

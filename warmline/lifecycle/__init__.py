@@ -1,0 +1,32 @@
+"""The interaction lifecycle as a pure machine: ``step(state, event) -> Transition``.
+
+``InteractionWorkflow`` only turns Temporal's signals, updates, timers and activity results into
+events (``models.lifecycle``) and carries out the commands the machine returns; every decision
+about an interaction is made here, from the state (``models.interaction_state.InteractionCarry``)
+and the event alone: no Temporal, no I/O, no clock (time comes in on every event).
+
+The lifecycle, one module per concern:
+
+- ``opening``: redact the input, choose the orchestration pattern, triage (classify, route,
+  supervision plan), settle the parallel pattern's human reservation, take the first turn.
+- ``conversation``: customer messages queue behind the current job and are answered once each;
+  ``request_human`` and ``switch_channel`` queue the same way.
+- ``ai_turn``: escalation checks, the AI call with one fail-over, shadow traffic, and the
+  supervision gates (``review``: held drafts decided by a supervisor or the review deadline).
+- ``handover``: escalation, spillover (deflect, callback, metered admission), warm transfer,
+  forwarding to the agent, callbacks, the ACD's accepted / resolved signals.
+- ``deadlines``: what ends each wait; ``closing``: the close and the continue-as-new.
+- ``machine``: ``step`` itself, routing results by ``op`` and scheduling the next job.
+
+To extend it: add the event and command to ``models.lifecycle``, a handler in the module of its
+concern, a line in ``machine._dispatch`` (or ``_ON_RESULT`` for a new wait), and the command's
+execution in ``workflows.interaction_commands``. Every wait must get a deadline; the model test
+(``tests/warmline/test_lifecycle_model.py``) then checks the invariants for the new paths too.
+"""
+
+from warmline.lifecycle.deadlines import next_deadline, next_timer
+from warmline.lifecycle.machine import step
+from warmline.lifecycle.transition import Transition
+from warmline.lifecycle.view import status_view
+
+__all__ = ["Transition", "next_deadline", "next_timer", "status_view", "step"]

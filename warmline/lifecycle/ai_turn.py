@@ -1,0 +1,272 @@
+"""The AI's side of a customer turn: escalation checks around the call, the call with one
+fail-over to another healthy version, the supervision gates, and shadow traffic.
+
+Order of a turn: the customer's words are checked first (explicit request, sentiment, max turns)
+and, when semi-autonomous, against the supervision triggers; then the AI answers. A failed call is
+re-routed once with the classification already made; a second failure hands over. The answer may
+wait for a supervisor; then it is sent, and the AI's own action (resolve, escalate) and the turn
+limit decide whether the conversation goes on.
+"""
+
+from __future__ import annotations
+
+from models.ai import AIAction, AIReply, AIRequest, ChatTurn, ShadowRequest
+from models.interaction import EscalationTrigger, Outcome, Reply, Sender
+from models.interaction_state import HeldDraft, InteractionCarry, WaitKind
+from models.lifecycle import (
+    AIReplied,
+    CallAI,
+    CallShadow,
+    CommandFailed,
+    Event,
+    Triage,
+    Triaged,
+)
+from models.routing import AIEndpoint, RoutingDecision
+from models.supervision import ReviewResponse, TriggerAction
+from models.triage import TriageRequest
+from warmline.escalation import check_escalation
+from warmline.lifecycle import handover, jobs, review, wording
+from warmline.lifecycle.transition import (
+    AI_SECONDS,
+    SHADOW_ATTEMPT_MARGIN_SECONDS,
+    SHADOW_ATTEMPTS,
+    TRIAGE_SECONDS,
+    Step,
+)
+from warmline.redaction import redact
+
+
+def endpoint_key(endpoint: AIEndpoint) -> str:
+    return f"{endpoint.name}:{endpoint.version}"
+
+
+def chat_messages(c: InteractionCarry) -> list[ChatTurn]:
+    role = {Sender.CUSTOMER: "user", Sender.AI: "assistant"}
+    turns = [ChatTurn(role="system", content=wording.SYSTEM_PROMPT)]
+    turns += [
+        ChatTurn(role=role[e.sender], content=e.text) for e in c.transcript if e.sender in role
+    ]
+    return turns
+
+
+def reroute_request(c: InteractionCarry) -> TriageRequest:
+    """Route again with the classification already made (fail-over, channel switch)."""
+    assert c.pattern is not None
+    return TriageRequest(
+        interaction_id=c.request.interaction_id,
+        text="",
+        channel=c.channel,
+        segment=c.request.customer.segment,
+        language=c.request.customer.language,
+        entry_point=c.request.entry_point,
+        pattern=c.pattern,
+        classification=c.classification,
+    )
+
+
+def begin(s: Step) -> None:
+    """The job's customer turn goes to the AI, unless the customer's words call for a human."""
+    c, job = s.state, s.job
+    decision = c.decision
+    if decision is None or decision.ai_endpoint is None:
+        handover.escalate(s, EscalationTrigger.AI_UNAVAILABLE, "no AI endpoint on the route")
+        return
+    before = check_escalation(
+        customer_text=job.text,
+        ai_turns=c.ai_turns,
+        resolved=False,
+        ai_action=None,
+        ai_assessment=None,
+        out_of_scope=False,
+        policy=decision.escalation,
+    )
+    if before is not None:
+        handover.escalate(s, before.trigger, before.detail)
+        return
+    job.gate = review.gate(s, job.text)
+    if job.gate is not None and job.gate.action is TriggerAction.HANDOVER:
+        handover.escalate(s, EscalationTrigger.SUPERVISION_TRIGGER, job.gate.detail)
+        return
+    _call(s, decision.ai_endpoint, failover=False)
+
+
+def ai_request(c: InteractionCarry, turn: int, endpoint: AIEndpoint, key: str) -> AIRequest:
+    """The turn as the AI sees it; ``key`` makes a retried call the same call."""
+    return AIRequest(
+        interaction_id=c.request.interaction_id,
+        turn=turn,
+        idempotency_key=f"{c.workflow_id}:{key}",
+        endpoint=endpoint,
+        intent=c.classification.intent if c.classification else "unknown",
+        messages=chat_messages(c),
+    )
+
+
+def _call(s: Step, endpoint: AIEndpoint, failover: bool) -> None:
+    c, turn = s.state, s.job.turn
+    assert turn is not None
+    op = s.next_op()
+    request = ai_request(c, turn, endpoint, f"turn-{turn}:{endpoint_key(endpoint)}")
+    s.emit(CallAI(op=op, timeout_seconds=AI_SECONDS, request=request))
+    s.wait(WaitKind.AI, op, AI_SECONDS, endpoint=endpoint, failover=failover)
+
+
+def on_ai(s: Step, result: Event) -> None:
+    match result:
+        case AIReplied(reply=answer):
+            _answered(s, answer)
+        case CommandFailed(error=error):
+            _failed(s, error)
+        case _:
+            s.ignore(f"{result.kind} does not answer an AI call")
+
+
+def _failed(s: Step, error: str) -> None:
+    c, wait = s.state, s.job.wait
+    assert wait is not None and wait.endpoint is not None
+    c.usage.ai_calls += 1
+    c.usage.ai_failures += 1
+    detail = redact(error)
+    c.escalation_detail = detail[:500]
+    s.audit("ai_failed", {"endpoint": endpoint_key(wait.endpoint), "error": detail})
+    if wait.failover or c.pattern is None:
+        handover.escalate(s, EscalationTrigger.AI_UNAVAILABLE, c.escalation_detail)
+        return
+    # Another healthy version may take the turn: route once more, classification kept.
+    op = s.next_op()
+    s.emit(Triage(op=op, timeout_seconds=TRIAGE_SECONDS, request=reroute_request(c)))
+    s.wait(WaitKind.FAILOVER_ROUTE, op, TRIAGE_SECONDS, endpoint=wait.endpoint)
+
+
+def on_failover_route(s: Step, result: Event) -> None:
+    c, wait = s.state, s.job.wait
+    assert wait is not None and wait.endpoint is not None
+    new: RoutingDecision | None = None
+    match result:
+        case Triaged(result=triage):
+            new = triage.decision
+        case CommandFailed():
+            pass
+        case _:
+            s.ignore(f"{result.kind} does not answer a re-route")
+            return
+    old = wait.endpoint
+    if new is None or new.ai_endpoint is None or endpoint_key(new.ai_endpoint) == endpoint_key(old):
+        handover.escalate(s, EscalationTrigger.AI_UNAVAILABLE, c.escalation_detail)
+        return
+    s.record_decision(new, [f"failover after {endpoint_key(old)} failed"])
+    c.decision = new
+    _call(s, new.ai_endpoint, failover=True)
+
+
+def _answered(s: Step, answer: AIReply) -> None:
+    c, job = s.state, s.job
+    assert job.turn is not None
+    c.ai_turns += 1
+    c.usage.ai_calls += 1
+    c.usage.ai_latency_ms_total += answer.latency_ms
+    c.usage.ai_latency_ms_max = max(c.usage.ai_latency_ms_max, answer.latency_ms)
+    c.usage.prompt_tokens += answer.prompt_tokens
+    c.usage.completion_tokens += answer.completion_tokens
+    c.usage.cost_usd += answer.cost_usd
+    c.last_model_version = answer.model_version
+    safe = redact(answer.text)
+    _shadow(s, job.turn, answer.model_version, safe)
+    if answer.action is AIAction.ESCALATE and c.supervision is not None:
+        safe = ""  # a supervised AI's parting words are unreviewed: hand over without them
+    why = review.needed(c.supervision, job.gate, safe) if safe else None
+    if why is None:
+        _send(s, safe, answer.model_version, answer.action, answer.assessment)
+        return
+    assert c.supervision is not None
+    c.drafts_held += 1
+    draft = HeldDraft(
+        draft_id=f"{job.turn}-{c.drafts_held}",
+        text=safe,
+        held_at=s.at,
+        why=why,
+        model_version=answer.model_version,
+        action=answer.action,
+        assessment=redact(answer.assessment) if answer.assessment else None,
+    )
+    review.hold(s, job.turn, draft)
+    s.wait(WaitKind.REVIEW, 0, c.supervision.review_deadline_seconds, timer=True, draft=draft)
+
+
+def review_decided(s: Step, response: ReviewResponse) -> None:
+    """A supervisor's decision arrives by signal at any time; only the held draft's counts."""
+    c, job = s.state, s.state.job
+    pending = c.pending_draft
+    if pending is None or job is None or job.wait is None or job.wait.kind is not WaitKind.REVIEW:
+        review.ignore_response(s, response, "no draft is waiting for review")
+    elif pending.draft_id != response.draft_id:
+        review.ignore_response(s, response, f"draft {pending.draft_id} is the one waiting")
+    else:
+        _reviewed(s, response)
+
+
+def on_review_deadline(s: Step) -> None:
+    _reviewed(s, None)
+
+
+def _reviewed(s: Step, response: ReviewResponse | None) -> None:
+    job = s.job
+    assert job.wait is not None and job.wait.draft is not None and job.turn is not None
+    draft = job.wait.draft
+    outcome = review.settle(s, job.turn, draft, response)
+    if outcome.sent_text is None:
+        assert outcome.trigger is not None
+        handover.escalate(s, outcome.trigger, outcome.detail)
+        return
+    _send(s, outcome.sent_text, draft.model_version, draft.action, draft.assessment)
+
+
+def _send(s: Step, safe: str, model_version: str, action: AIAction, assessment: str | None) -> None:
+    """The (reviewed) answer reaches the customer; the AI's action decides what comes next."""
+    c, job = s.state, s.job
+    assert job.turn is not None and c.decision is not None
+    if safe:
+        s.append(job.turn, Sender.AI, safe)
+    s.audit(
+        "ai_response", {"turn": job.turn, "model_version": model_version, "action": action.value}
+    )
+    if action is AIAction.RESOLVE:
+        c.resolved_by_ai = True
+        c.ai_ended_at = s.at
+        handover.set_outcome(s, Outcome.CONTAINED, "resolved_by_ai")
+        reply = Reply(
+            turn=job.turn, sender=Sender.AI, text=safe, kind="closing", model_version=model_version
+        )
+        jobs.end_job(s, reply)
+        return
+    after = check_escalation(
+        customer_text="",
+        ai_turns=c.ai_turns,
+        resolved=False,
+        ai_action=action,
+        ai_assessment=assessment,
+        out_of_scope=False,
+        policy=c.decision.escalation,
+    )
+    if after is None:
+        reply = Reply(turn=job.turn, sender=Sender.AI, text=safe, model_version=model_version)
+        jobs.end_job(s, reply)
+        return
+    c.ai_assessment = redact(assessment) if assessment else None
+    job.prefix, job.model_version = safe, model_version
+    handover.escalate(s, after.trigger, after.detail)
+
+
+def _shadow(s: Step, turn: int, live_version: str, live_text: str) -> None:
+    """A copy of the turn for the shadow version: stored for comparison, never delivered."""
+    c = s.state
+    shadow = c.decision.shadow_endpoint if c.decision else None
+    if shadow is None:
+        return
+    seconds = SHADOW_ATTEMPTS * (shadow.timeout_seconds + SHADOW_ATTEMPT_MARGIN_SECONDS)
+    op = s.next_op()
+    request = ai_request(c, turn, shadow, f"shadow-{turn}")
+    shadowed = ShadowRequest(request=request, live_model_version=live_version, live_text=live_text)
+    s.emit(CallShadow(op=op, timeout_seconds=seconds, request=shadowed))
+    c.shadows[op] = s.after(seconds)
