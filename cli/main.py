@@ -158,10 +158,10 @@ def api() -> None:
     import uvicorn
 
     from api.app import create_api_app
-    from store.repository import Store
+    from runtime.audit_keys import open_store
 
     settings = load_settings()
-    store = Store.from_url(settings.resolved_database_url)
+    store = open_store(settings)
     uvicorn.run(create_api_app(store, settings), host="0.0.0.0", port=settings.api_port)
 
 
@@ -181,9 +181,9 @@ def schema(
 
 
 def _store(settings: Settings) -> Any:
-    from store.repository import Store
+    from runtime.audit_keys import open_store
 
-    return Store.from_url(settings.resolved_database_url)
+    return open_store(settings)
 
 
 @config_app.command("show")

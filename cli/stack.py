@@ -21,6 +21,7 @@ from temporalio.client import Client
 
 from api.app import create_api_app
 from models import search_attributes
+from runtime.audit_keys import open_store
 from runtime.settings import Settings
 from runtime.temporal_client import connect, ensure_search_attributes
 from simulators.acd import AcdSimulator, TemporalSignaler
@@ -152,7 +153,7 @@ async def embedded_stack(
         if client is None:
             client = await _connect_when_ready(settings, process)
         await ensure_search_attributes(client)
-        store = Store.from_url(settings.resolved_database_url)
+        store = open_store(settings)
         fleet = FleetSimState(default_latency_ms=ai_latency_ms)
         acd = AcdSimulator(
             TemporalSignaler(client),

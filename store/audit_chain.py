@@ -1,8 +1,10 @@
-"""Appending to and reading the per-stream audit hash chains inside a store session.
+"""Appending to and reading the per-stream audit chains inside a store session.
 
-The hashing itself is ``warmline.audit`` (pure); this module decides what links to what in the
+The linking itself is ``warmline.audit`` (pure); this module decides what links to what in the
 database. Callers own the transaction: appends become visible together with whatever else the
-caller writes (an interaction's facts and its decisions commit or vanish as one).
+caller writes (an interaction's facts and its decisions commit or vanish as one). The key ring
+travels on the session (``session.info``, put there by the ``Store`` that opened it), so every
+writer of every stream links with the same newest key without passing it around.
 """
 
 from __future__ import annotations
@@ -18,15 +20,37 @@ from sqlmodel import Session, col, select
 
 from models.facts import AuditEvent
 from store.tables import AuditEventRow
-from warmline.audit import GENESIS_HASH, canonical_json, chain_hash, verify_chain
+from warmline.audit import GENESIS_HASH, AuditKeyRing, canonical_json, link_text
+
+AUDIT_KEYS_INFO = "warmline_audit_keys"
+"""``session.info`` entry holding the ``AuditKeyRing`` appends link with."""
+
+
+class AuditKeysMissing(RuntimeError):
+    """A write tried to append audit records through a store opened without audit keys."""
+
+
+def session_info(keys: AuditKeyRing | None) -> dict[str, Any]:
+    return {AUDIT_KEYS_INFO: keys} if keys is not None else {}
+
+
+def session_keys(session: Session) -> AuditKeyRing:
+    keys = session.info.get(AUDIT_KEYS_INFO)
+    if not isinstance(keys, AuditKeyRing):
+        raise AuditKeysMissing(
+            "this store has no audit key ring: open it with audit_keys "
+            "(runtime.audit_keys.open_store reads WARMLINE_AUDIT_KEYS)"
+        )
+    return keys
 
 
 class StoredAuditEvent(AuditEvent):
     """An ``AuditEvent`` as the store chained it: what an auditor needs to recheck the hash."""
 
     position: int = Field(description="1-based append order within the stream (chain order).")
-    prev_hash: str = Field(description="Hash of the previous event in the stream; genesis 0*64.")
-    hash: str = Field(description="sha256(prev_hash + canonical JSON of the event).")
+    prev_hash: str = Field(description="Link of the previous event in the stream; genesis 0*64.")
+    hash: str = Field(description="HMAC-SHA256(key, prev_hash + canonical JSON of the event).")
+    key_id: str | None = Field(description="Audit key of the link; None: unkeyed legacy link.")
 
 
 def stored_event(row: AuditEventRow) -> StoredAuditEvent:
@@ -40,6 +64,7 @@ def stored_event(row: AuditEventRow) -> StoredAuditEvent:
         position=row.position,
         prev_hash=row.prev_hash,
         hash=row.hash,
+        key_id=row.key_id,
     )
 
 
@@ -72,6 +97,7 @@ def append_events(session: Session, events: Sequence[AuditEvent]) -> list[Stored
     A concurrent writer on the same stream makes the flush fail on a unique constraint; the
     caller retries the whole transaction against the new tail.
     """
+    keys = session_keys(session)
     written: list[StoredAuditEvent] = []
     ordered = sorted(events, key=lambda e: (e.stream, e.seq))
     for stream, group in groupby(ordered, key=lambda e: e.stream):
@@ -83,7 +109,11 @@ def append_events(session: Session, events: Sequence[AuditEvent]) -> list[Stored
                 continue
             seen.add(event.seq)
             body = event.model_dump(mode="json")
-            digest = chain_hash(prev_hash, body)
+            payload = canonical_json(body["payload"])
+            text = link_text(
+                prev_hash, stream, event.seq, event.kind, event.at, event.actor, payload
+            )
+            key_id, digest = keys.sign(text)
             position += 1
             session.add(
                 AuditEventRow(
@@ -93,13 +123,16 @@ def append_events(session: Session, events: Sequence[AuditEvent]) -> list[Stored
                     kind=event.kind,
                     at=event.at,
                     actor=event.actor,
-                    payload=canonical_json(body["payload"]),
+                    payload=payload,
                     prev_hash=prev_hash,
                     hash=digest,
+                    key_id=key_id,
                 )
             )
             written.append(
-                StoredAuditEvent(**body, position=position, prev_hash=prev_hash, hash=digest)
+                StoredAuditEvent(
+                    **body, position=position, prev_hash=prev_hash, hash=digest, key_id=key_id
+                )
             )
             prev_hash = digest
     session.flush()
@@ -123,17 +156,3 @@ def stream_rows(session: Session, stream: str) -> list[AuditEventRow]:
             .order_by(col(AuditEventRow.position))
         ).all()
     )
-
-
-def verify_rows(rows: Sequence[AuditEventRow]) -> tuple[bool, int | None]:
-    """Recompute the chain from stored rows; a payload that is no longer JSON is a bad link."""
-    links: list[dict[str, Any]] = []
-    for row in rows:
-        try:
-            payload = json.loads(row.payload)
-        except ValueError:
-            # Links before this one may be bad too; report the first bad link, as verify does.
-            ok, bad_seq = verify_chain(links)
-            return (False, bad_seq) if not ok else (False, row.seq)
-        links.append({**row.model_dump(), "payload": payload})
-    return verify_chain(links)

@@ -41,6 +41,7 @@ from models import search_attributes
 from models.interaction import INTERACTION_TASK_QUEUE, interaction_workflow_id
 from models.routing import ThresholdRule
 from models.supervision import SupervisionMode, SupervisionPolicy
+from runtime.audit_keys import open_store
 from runtime.batching import MicroBatcher
 from runtime.codec import warmline_data_converter
 from runtime.settings import Settings
@@ -48,7 +49,6 @@ from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
-from store.repository import Store
 from warmline.default_config import default_routing_config
 from workers.interaction import interaction_deps, interaction_worker
 
@@ -159,7 +159,7 @@ async def main(interactions: int, turns: int, concurrency: int) -> None:
         dev_server_log_level="error",
         search_attributes=search_attributes.ALL,
     )
-    store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
+    store = open_store(Settings(data_dir=data))
     fleet = FleetSimState()
     acd = AcdSimulator(TemporalSignaler(env.client), time_scale=0.001)
     try:
