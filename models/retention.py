@@ -100,6 +100,12 @@ class PurgeStep(_Doc):
     regulation: str | None = None
 
 
+class PurgeCount(_Doc):
+    step: PurgeStep
+    deleted: int = Field(description="Interactions (audit: records) removed.")
+    held: int = Field(default=0, description="Interactions kept because of a legal hold.")
+
+
 class RetentionPlan(_Doc):
     policy_version: int
     planned_at: str
@@ -107,6 +113,9 @@ class RetentionPlan(_Doc):
     batch_size: int = 500
     audit_anchor: int | None = Field(
         default=None, description="Checkpoint whose segment and earlier ones the audit step purges."
+    )
+    expected: list[PurgeCount] = Field(
+        default_factory=list, description="Per step, what it would delete and what holds keep."
     )
 
 
@@ -116,18 +125,21 @@ class PurgeBatch(_Doc):
     audit_anchor: int | None = None
 
 
-class PurgeCount(_Doc):
-    step: PurgeStep
-    deleted: int = Field(description="Interactions (audit: records) removed.")
-    held: int = Field(default=0, description="Interactions kept because of a legal hold.")
-
-
 class RetentionRunInput(_Doc):
     """``RetentionWorkflow`` input; empty from the schedule, carried on continue-as-new."""
 
     plan: RetentionPlan | None = None
     done: list[PurgeCount] = Field(default_factory=list)
     step_index: int = 0
+
+
+class PlanRequest(_Doc):
+    now: str = Field(description="ISO-8601 UTC: workflow time, so replays plan the same.")
+
+
+class CompactRequest(_Doc):
+    anchor: int
+    run_id: str
 
 
 class PurgeRecord(_Doc):

@@ -11,11 +11,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from runtime.metrics import start_metrics_server
+from runtime.schedules import ensure_retention_schedule
 from runtime.settings import Settings
 from runtime.temporal_client import connect, ensure_search_attributes
 from store.repository import Store
@@ -30,6 +32,7 @@ async def run_worker(settings: Settings) -> int:
     start_metrics_server(settings.metrics_port)
     client = await connect(settings)
     await ensure_search_attributes(client)
+    await ensure_retention_schedule(client, timedelta(minutes=settings.retention_every_minutes))
     async with interaction_deps(settings) as deps:
         workers = build_workers(client, deps, settings)
         log.info(

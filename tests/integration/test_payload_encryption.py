@@ -23,8 +23,8 @@ from models.interaction import (
 )
 from models.routing import RoutingConfig, ThresholdRule
 from runtime.codec import ENCODING
+from runtime.history import iter_payloads
 from tests.integration.conftest import Stack
-from tests.payloads import iter_payloads
 
 pytestmark = pytest.mark.integration
 

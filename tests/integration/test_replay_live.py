@@ -18,8 +18,8 @@ from temporalio.api.history.v1 import History
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from runtime.history import decode_payloads_in_place
 from tests.integration.conftest import Stack
-from tests.payloads import decode_payloads_in_place
 from workflows.interaction import InteractionWorkflow
 
 pytestmark = pytest.mark.integration

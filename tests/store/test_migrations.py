@@ -79,7 +79,7 @@ def fill_release(engine: Engine) -> None:
             text(
                 f"INSERT INTO interaction_facts ({columns}, started_at_utc) VALUES "
                 f"({', '.join(':' + c for c in facts)}, :started)"
-            ),  # fmt: skip
+            ),
             {**facts, "started": "2025-01-01 10:00:00+00:00"},
         )
         for row in legacy_chain("routing-config", 3):

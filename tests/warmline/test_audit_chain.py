@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import string
 from typing import Any
 
 import pytest
@@ -29,7 +28,11 @@ OLD, NEW = {"k-old": b"o" * 32}, {"k-new": b"n" * 32}
 RING = AuditKeyRing({**NEW, **OLD})
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False, allow_infinity=False),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=8,
 )
