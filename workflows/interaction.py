@@ -143,6 +143,7 @@ class InteractionWorkflow(AITurnMixin, HandoverMixin):
                 channel=c.channel,
                 segment=c.request.customer.segment,
                 language=c.request.customer.language,
+                region=c.request.customer.region,
                 entry_point=c.request.entry_point,
                 pattern=choice.pattern,
                 upstream_intent=c.request.upstream_intent,
@@ -377,7 +378,13 @@ class InteractionWorkflow(AITurnMixin, HandoverMixin):
         )
         await workflow.execute_local_activity_method(
             InteractionActivities.record_interaction,
-            RecordInteraction(facts=facts, audit=c.pending_audit, supervision=supervision),
+            RecordInteraction(
+                facts=facts,
+                audit=c.pending_audit,
+                supervision=supervision,
+                transcript=c.transcript,
+                decisions=c.decisions,
+            ),
             schedule_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
         )

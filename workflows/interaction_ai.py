@@ -172,6 +172,7 @@ class AITurnMixin(SupervisionMixin):
                 channel=channel,
                 segment=c.request.customer.segment,
                 language=c.request.customer.language,
+                region=c.request.customer.region,
                 entry_point=c.request.entry_point,
                 pattern=pattern,
                 classification=c.classification,
