@@ -10,12 +10,12 @@ writer of every stream links with the same newest key without passing it around.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import groupby
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from models.facts import AuditEvent
@@ -68,25 +68,33 @@ def stored_event(row: AuditEventRow) -> StoredAuditEvent:
     )
 
 
-def _tail(session: Session, stream: str) -> tuple[int, str]:
-    """(position, hash) of the stream's last link, or (0, genesis) for a new stream."""
-    last = session.exec(
-        select(AuditEventRow.position, AuditEventRow.hash)
-        .where(AuditEventRow.stream == stream)
-        .order_by(col(AuditEventRow.position).desc())
-        .limit(1)
-    ).first()
-    return (last[0], last[1]) if last else (0, GENESIS_HASH)
-
-
-def _existing_seqs(session: Session, stream: str, seqs: Iterable[int]) -> set[int]:
-    return set(
-        session.exec(
-            select(AuditEventRow.seq).where(
-                AuditEventRow.stream == stream, col(AuditEventRow.seq).in_(list(seqs))
-            )
-        ).all()
+def _tails(session: Session, streams: list[str]) -> dict[str, tuple[int, str]]:
+    """(position, hash) of each stream's last link; new streams are absent (genesis)."""
+    last = (
+        select(AuditEventRow.stream, func.max(AuditEventRow.position).label("position"))
+        .where(col(AuditEventRow.stream).in_(streams))
+        .group_by(col(AuditEventRow.stream))
+        .subquery()
     )
+    rows = session.exec(
+        select(AuditEventRow.stream, AuditEventRow.position, AuditEventRow.hash).join(
+            last,
+            (col(AuditEventRow.stream) == last.c.stream)
+            & (col(AuditEventRow.position) == last.c.position),
+        )
+    ).all()
+    return {stream: (position, link) for stream, position, link in rows}
+
+
+def _existing(session: Session, events: Sequence[AuditEvent]) -> set[tuple[str, int]]:
+    streams = sorted({e.stream for e in events})
+    seqs = sorted({e.seq for e in events})
+    rows = session.exec(
+        select(AuditEventRow.stream, AuditEventRow.seq).where(
+            col(AuditEventRow.stream).in_(streams), col(AuditEventRow.seq).in_(seqs)
+        )
+    ).all()
+    return {(stream, seq) for stream, seq in rows}
 
 
 def append_events(session: Session, events: Sequence[AuditEvent]) -> list[StoredAuditEvent]:
@@ -94,48 +102,48 @@ def append_events(session: Session, events: Sequence[AuditEvent]) -> list[Stored
 
     Streams are handled in name order and events in ``seq`` order, so concurrent batches take
     their locks in the same order (no deadlocks) and a batch lands in the order it was numbered.
-    A concurrent writer on the same stream makes the flush fail on a unique constraint; the
-    caller retries the whole transaction against the new tail.
+    A concurrent writer on the same stream makes the insert fail on a unique constraint; the
+    caller retries the whole transaction against the new tail. Two reads for the whole batch
+    and one multi-row insert: the closing write of a batch of interactions appends all their
+    records without a round trip per stream or an ORM object per row.
     """
+    if not events:
+        return []
     keys = session_keys(session)
-    written: list[StoredAuditEvent] = []
+    session.flush()  # pending rows of the caller first: the reads below must see them
     ordered = sorted(events, key=lambda e: (e.stream, e.seq))
+    seen = _existing(session, ordered)
+    tails = _tails(session, sorted({e.stream for e in ordered}))
+    rows: list[dict[str, Any]] = []
+    written: list[StoredAuditEvent] = []
     for stream, group in groupby(ordered, key=lambda e: e.stream):
-        batch = list(group)
-        seen = _existing_seqs(session, stream, {e.seq for e in batch})
-        position, prev_hash = _tail(session, stream)
-        for event in batch:
-            if event.seq in seen:
+        position, prev_hash = tails.get(stream, (0, GENESIS_HASH))
+        for event in group:
+            if (stream, event.seq) in seen:
                 continue
-            seen.add(event.seq)
-            body = event.model_dump(mode="json")
-            payload = canonical_json(body["payload"])
+            seen.add((stream, event.seq))
+            payload = canonical_json(event.payload)
             text = link_text(
                 prev_hash, stream, event.seq, event.kind, event.at, event.actor, payload
             )
             key_id, digest = keys.sign(text)
             position += 1
-            session.add(
-                AuditEventRow(
-                    stream=stream,
-                    seq=event.seq,
-                    position=position,
-                    kind=event.kind,
-                    at=event.at,
-                    actor=event.actor,
-                    payload=payload,
-                    prev_hash=prev_hash,
-                    hash=digest,
-                    key_id=key_id,
-                )
-            )
-            written.append(
-                StoredAuditEvent(
-                    **body, position=position, prev_hash=prev_hash, hash=digest, key_id=key_id
-                )
-            )
+            row = {
+                "stream": stream,
+                "seq": event.seq,
+                "position": position,
+                "kind": event.kind,
+                "at": event.at,
+                "actor": event.actor,
+                "prev_hash": prev_hash,
+                "hash": digest,
+                "key_id": key_id,
+            }
+            rows.append({**row, "payload": payload})
+            written.append(StoredAuditEvent.model_construct(**row, payload=event.payload))
             prev_hash = digest
-    session.flush()
+    if rows:
+        session.execute(insert(AuditEventRow.__table__), rows)  # type: ignore[attr-defined]
     return written
 
 

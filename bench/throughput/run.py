@@ -22,7 +22,9 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.interaction import InteractionDeps
 from bench.throughput.bare import (
     BareUnsandboxedWorkflow,
     BareUpdateWorkflow,
@@ -49,6 +52,7 @@ from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
+from store.repository import Store
 from warmline.default_config import default_routing_config
 from workers.interaction import interaction_deps, interaction_worker
 
@@ -85,7 +89,8 @@ async def _bare_rate(client: Client, count: int, concurrency: int, sandboxed: bo
     return await _rate(count, concurrency, one)
 
 
-async def _interaction_rate(client: Client, count: int, concurrency: int) -> float:
+async def interaction_rate(client: Client, count: int, concurrency: int) -> float:
+    """Single-turn interactions per second, each resolved by the AI and recorded."""
     run = uuid.uuid4().hex[:6]
 
     async def one(i: int) -> object:
@@ -150,7 +155,20 @@ async def _interaction_turns(client: Client, turns: int) -> list[float]:
     return samples
 
 
-async def main(interactions: int, turns: int, concurrency: int) -> None:
+@dataclass
+class InteractionBench:
+    """A dev server, the simulators and an interaction worker, ready for measured traffic."""
+
+    client: Client
+    store: Store
+    deps: InteractionDeps
+    settings: Settings
+
+
+@asynccontextmanager
+async def interaction_bench() -> AsyncIterator[InteractionBench]:
+    """Everything a single-turn interaction needs (every interaction goes to the AI, answered
+    unreviewed), torn down on exit. ``bench/audit`` measures on the same setup."""
     data = Path(tempfile.mkdtemp(prefix="warmline-bench-"))
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -187,30 +205,34 @@ async def main(interactions: int, turns: int, concurrency: int) -> None:
                 SupervisionPolicy(default_mode=SupervisionMode.FULLY_AUTONOMOUS), "bench"
             )
             async with interaction_deps(settings, store=store) as deps:
-                bare = Worker(
-                    env.client,
-                    task_queue=BARE_QUEUE,
-                    workflows=[BareWorkflow, BareUnsandboxedWorkflow, BareUpdateWorkflow],
-                    activities=[bare_activity],
-                )
-                async with bare, interaction_worker(env.client, deps, settings):
-                    # Warm up both paths (model, connections, caches) before measuring.
-                    await _bare_rate(env.client, 20, concurrency)
-                    await _bare_rate(env.client, 20, concurrency, sandboxed=False)
-                    await _interaction_rate(env.client, 20, concurrency)
-                    bare_rate = await _bare_rate(env.client, interactions, concurrency)
-                    unsandboxed_rate = await _bare_rate(
-                        env.client, interactions, concurrency, sandboxed=False
-                    )
-                    full_rate = await _interaction_rate(env.client, interactions, concurrency)
-                    bare_ms = await _bare_turns(env.client, turns)
-                    turn_ms = await _interaction_turns(env.client, turns)
-                batching: dict[str, MicroBatcher[Any, Any]] = {
-                    "classifier": deps.classifier.batcher,
-                    "closing records": deps.recorder,
-                }
+                yield InteractionBench(env.client, store, deps, settings)
     finally:
         await env.shutdown()
+
+
+async def main(interactions: int, turns: int, concurrency: int) -> None:
+    async with interaction_bench() as bench:
+        client, store, deps = bench.client, bench.store, bench.deps
+        bare = Worker(
+            client,
+            task_queue=BARE_QUEUE,
+            workflows=[BareWorkflow, BareUnsandboxedWorkflow, BareUpdateWorkflow],
+            activities=[bare_activity],
+        )
+        async with bare, interaction_worker(client, deps, bench.settings):
+            # Warm up both paths (model, connections, caches) before measuring.
+            await _bare_rate(client, 20, concurrency)
+            await _bare_rate(client, 20, concurrency, sandboxed=False)
+            await interaction_rate(client, 20, concurrency)
+            bare_rate = await _bare_rate(client, interactions, concurrency)
+            unsandboxed_rate = await _bare_rate(client, interactions, concurrency, sandboxed=False)
+            full_rate = await interaction_rate(client, interactions, concurrency)
+            bare_ms = await _bare_turns(client, turns)
+            turn_ms = await _interaction_turns(client, turns)
+        batching: dict[str, MicroBatcher[Any, Any]] = {
+            "classifier": deps.classifier.batcher,
+            "closing records": deps.recorder,
+        }
     stored = store.count_facts()
     print(f"workflows per second (n={interactions}, concurrency={concurrency}):")
     print(f"  bare workflow + 1 activity : {bare_rate:8.1f}/s  (SDK defaults: sandboxed)")
