@@ -3,6 +3,7 @@ them, against a store and dev key files in a temporary data directory."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -17,6 +18,7 @@ from models.interaction import Sender, TranscriptEntry
 from runtime.audit_keys import open_store
 from runtime.settings import Settings
 from tests.store.builders import make_events, make_record
+from warmline.audit_checkpoint import public_key_bytes
 
 runner = CliRunner()
 
@@ -55,6 +57,10 @@ def test_verify_passes_then_names_the_first_bad_record(data_dir: Path) -> None:
     assert "wrote 1 checkpoints" in warmline("audit", "checkpoint", "export", "--out", str(kept))
     assert json.loads(kept.read_text())["checkpoints"][0]["records"] == 9
     assert "audit trail verifies" in warmline("audit", "verify", "--checkpoints", str(kept))
+    public = public_key_bytes(base64.b64decode((data_dir / "audit-signing-key").read_text()))
+    assert "audit trail verifies" in warmline("audit", "verify", "--public-key", public.hex())
+    stranger = public_key_bytes(b"\x09" * 32).hex()
+    assert "signed by unknown key" in warmline("audit", "verify", "--public-key", stranger, code=1)
 
     with store.engine.begin() as conn:
         conn.execute(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -176,7 +177,8 @@ def test_the_previous_release_upgrades_without_losing_anything(
 
 def test_stores_opened_together_migrate_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    stores = [Store.from_url(url) for _ in range(3)]
+    with ThreadPoolExecutor(max_workers=4) as pool:  # replicas starting at the same moment
+        stores = list(pool.map(lambda _: Store.from_url(url), range(4)))
     try:
         with stores[0].engine.connect() as conn:
             assert current_revision(conn) == head_revision()
