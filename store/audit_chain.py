@@ -15,7 +15,7 @@ from itertools import groupby
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import func, insert
+from sqlalchemy import ColumnElement, func, insert
 from sqlmodel import Session, col, select
 
 from models.facts import AuditEvent
@@ -68,11 +68,12 @@ def stored_event(row: AuditEventRow) -> StoredAuditEvent:
     )
 
 
-def _tails(session: Session, streams: list[str]) -> dict[str, tuple[int, str]]:
-    """(position, hash) of each stream's last link; new streams are absent (genesis)."""
+def last_links(session: Session, where: ColumnElement[bool]) -> list[tuple[str, int, str]]:
+    """(stream, position, hash) of the last link of every stream among the rows ``where``
+    selects: a stream's tail, or its head within a checkpoint's id range."""
     last = (
         select(AuditEventRow.stream, func.max(AuditEventRow.position).label("position"))
-        .where(col(AuditEventRow.stream).in_(streams))
+        .where(where)
         .group_by(col(AuditEventRow.stream))
         .subquery()
     )
@@ -83,7 +84,13 @@ def _tails(session: Session, streams: list[str]) -> dict[str, tuple[int, str]]:
             & (col(AuditEventRow.position) == last.c.position),
         )
     ).all()
-    return {stream: (position, link) for stream, position, link in rows}
+    return [(stream, position, link) for stream, position, link in rows]
+
+
+def _tails(session: Session, streams: list[str]) -> dict[str, tuple[int, str]]:
+    """(position, hash) of each stream's last link; new streams are absent (genesis)."""
+    links = last_links(session, col(AuditEventRow.stream).in_(streams))
+    return {stream: (position, link) for stream, position, link in links}
 
 
 def _existing(session: Session, events: Sequence[AuditEvent]) -> set[tuple[str, int]]:

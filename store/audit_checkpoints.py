@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, text
 from sqlmodel import Session, col, select
 
 from models.audit import Checkpoint, CheckpointBody, CheckpointHead, SignedCheckpoint
+from store.audit_chain import last_links
 from store.audit_tables import AuditCheckpointHeadRow, AuditCheckpointRow
 from store.db import write_engine
 from store.tables import AUDIT_EVENTS, AuditEventRow
@@ -45,20 +46,8 @@ def _cut(engine: Engine) -> int:
 
 def _heads(session: Session, after: int, through: int) -> list[CheckpointHead]:
     in_range = (col(AuditEventRow.id) > after) & (col(AuditEventRow.id) <= through)
-    last = (
-        select(AuditEventRow.stream, func.max(AuditEventRow.position).label("position"))
-        .where(in_range)
-        .group_by(col(AuditEventRow.stream))
-        .subquery()
-    )
-    rows = session.exec(
-        select(AuditEventRow.stream, AuditEventRow.position, AuditEventRow.hash).join(
-            last,
-            (col(AuditEventRow.stream) == last.c.stream)
-            & (col(AuditEventRow.position) == last.c.position),
-        )
-    ).all()
-    return [CheckpointHead(stream=s, position=p, hash=h) for s, p, h in rows]
+    links = last_links(session, in_range)
+    return [CheckpointHead(stream=s, position=p, hash=h) for s, p, h in links]
 
 
 def latest_row(session: Session) -> AuditCheckpointRow | None:

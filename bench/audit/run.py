@@ -51,7 +51,7 @@ ROUNDS = 3
 def chain_appends_off() -> Iterator[None]:
     """The closing write as it was without an audit chain: facts, archive, supervision only."""
     original = repository.append_events
-    repository.append_events = lambda session, events: []  # type: ignore[assignment]
+    repository.append_events = lambda session, events: []
     try:
         yield
     finally:
@@ -188,7 +188,9 @@ def verify_figures(records: int, url: str | None) -> None:
     report = verify_trail(store.engine, KEYS, {key_fingerprint(public): public})
     backend = store.engine.dialect.name
     store.close()
-    print(f"audit verify ({backend}; {records:,} records generated in {generated:.1f}s):")
+    print(
+        f"audit verify ({backend}; {records:,} records generated in {generated:.1f}s):", flush=True
+    )
     print(f"  records checked            : {report.records:,} in {report.streams:,} streams")
     print(f"  checkpoints checked        : {report.checkpoints}")
     print(f"  verdict                    : {'ok' if report.ok else report.findings[0].describe()}")
@@ -200,11 +202,12 @@ def verify_figures(records: int, url: str | None) -> None:
 
 async def main(records: int, interactions: int, concurrency: int, postgres: str | None) -> None:
     per_with, per_without = closing_write_cost(interactions * 5)
+    print("appending to the keyed chain (medians of alternating rounds):", flush=True)
+    print(f"  closing write, chain on    : {per_with * 1000:8.3f} ms/interaction")
+    print(f"  closing write, chain off   : {per_without * 1000:8.3f} ms/interaction", flush=True)
+    verify_figures(records, postgres)
     rate_with, rate_without = await end_to_end_rates(interactions, concurrency)
     delta = per_with - per_without
-    print("appending to the keyed chain (medians of alternating rounds):")
-    print(f"  closing write, chain on    : {per_with * 1000:8.3f} ms/interaction")
-    print(f"  closing write, chain off   : {per_without * 1000:8.3f} ms/interaction")
     print(
         f"  chain share of the interaction rate: {delta * rate_with:8.2%}  "
         f"(= {delta * 1000:.3f} ms x {rate_with:.1f}/s; goal <= 5%)"
@@ -212,7 +215,6 @@ async def main(records: int, interactions: int, concurrency: int, postgres: str 
     print(f"  single-turn interactions, chain on : {rate_with:8.1f}/s")
     print(f"  single-turn interactions, chain off: {rate_without:8.1f}/s")
     print(f"  end-to-end difference              : {1 - rate_with / rate_without:8.2%}  (noisy)")
-    verify_figures(records, postgres)
 
 
 if __name__ == "__main__":

@@ -86,11 +86,11 @@ async def test_the_schedule_runs_a_checkpointed_audited_purge(
         try:
             await schedule.trigger()
 
-            async def started() -> str | None:
+            async def started() -> str:
                 query = f"WorkflowType = '{RETENTION_WORKFLOW}'"
                 async for execution in temporal_client.list_workflows(query):
                     return execution.id
-                return None
+                return ""
 
             workflow_id = await eventually(started, "the scheduled retention run")
             handle = temporal_client.get_workflow_handle(workflow_id, result_type=PurgeRecord)

@@ -14,7 +14,7 @@ NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def rule(data_class: DataClass, days: int, region: str = "*", **kw: object) -> RetentionRule:
-    return RetentionRule(data_class=data_class, keep_days=days, region=region, **kw)  # type: ignore[arg-type]
+    return RetentionRule(data_class=data_class, keep_days=days, region=region, **kw)
 
 
 POLICY = RetentionPolicy(
