@@ -80,9 +80,12 @@ def _anchors(
     return anchors
 
 
-def _compacted_through(engine: Engine, keys: AuditKeyRing) -> int | None:
+def _compacted_through(
+    engine: Engine, keys: AuditKeyRing, anchors: dict[str, Anchor]
+) -> int | None:
     """The checkpoint the newest verified compaction made the anchor, if any."""
-    report = check_rows(stream_rows(engine, RETENTION_STREAM), keys, {}, ())
+    own = {RETENTION_STREAM: anchors[RETENTION_STREAM]} if RETENTION_STREAM in anchors else {}
+    report = check_rows(stream_rows(engine, RETENTION_STREAM), keys, own, ())
     if report.findings:
         return None  # an unverifiable retention stream vouches for nothing
     with Session(engine) as session:
@@ -112,7 +115,7 @@ def verify_trail(
     with Session(engine) as session:
         anchors = _anchors(session, keys, findings)
         stored = stored_checkpoints(session) if stream is None else []
-    compacted = _compacted_through(engine, keys) if stored else None
+    compacted = _compacted_through(engine, keys, anchors) if stored else None
     findings += check_sequence(stored, public_keys, compacted)
     checked = [c for c in stored if c.seq != compacted]
     extra = _exported_only(exported, stored, compacted)
