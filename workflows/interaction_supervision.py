@@ -194,7 +194,7 @@ class SupervisionMixin(InteractionBase):
                 "draft_id": draft_id,
                 "decision": decision.value,
                 "changed": sent is not None and sent != draft,
-                "reason": reason,
+                "reason": redact(reason) if reason else None,
             },
             actor=reviewer,
         )
