@@ -9,7 +9,8 @@
   generated directly in a SQLite file (or ``--postgres URL``), then ``verify_trail`` over all
   of them, checkpoints included. Goal: <= 60 s.
 
-Run: ``python -m bench.audit.run [--records 1000000] [--interactions 200] [--postgres URL]``.
+Run: ``python -m bench.audit.run [--records 1000000] [--interactions 200] [--postgres URL]
+[--verify-only]``.
 Figures from a loaded machine are noisy; the closing-write figure is the steadier of the two.
 """
 
@@ -200,7 +201,12 @@ def verify_figures(records: int, url: str | None) -> None:
     )
 
 
-async def main(records: int, interactions: int, concurrency: int, postgres: str | None) -> None:
+async def main(
+    records: int, interactions: int, concurrency: int, postgres: str | None, verify_only: bool
+) -> None:
+    if verify_only:
+        verify_figures(records, postgres)
+        return
     per_with, per_without = closing_write_cost(interactions * 5)
     print("appending to the keyed chain (medians of alternating rounds):", flush=True)
     print(f"  closing write, chain on    : {per_with * 1000:8.3f} ms/interaction")
@@ -223,5 +229,8 @@ if __name__ == "__main__":
     parser.add_argument("--interactions", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--postgres", default=None, help="Verify on this PostgreSQL URL.")
+    parser.add_argument("--verify-only", action="store_true", help="Only the verify figures.")
     args = parser.parse_args()
-    asyncio.run(main(args.records, args.interactions, args.concurrency, args.postgres))
+    asyncio.run(
+        main(args.records, args.interactions, args.concurrency, args.postgres, args.verify_only)
+    )
