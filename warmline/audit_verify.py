@@ -142,16 +142,8 @@ def check_rows(
             problem = "does not link to the record before it (reordered, inserted or replaced)"
         else:
             text = link_text(prev, stream, seq, kind, at, actor, payload)
-            if key_id:
-                if not keys.knows(key_id):
-                    problem = f"linked with unknown key id {key_id}"
-                elif not keys.matches(key_id, text, link):
-                    problem = "contents do not match its MAC (altered)"
-                keyed_seen = True
-            elif keyed_seen:
-                problem = "an unkeyed record after keyed ones (inserted)"
-            elif legacy_link(text) != link:
-                problem = "contents do not match its hash (altered)"
+            problem = _link_problem(keys, text, link, key_id, keyed_seen)
+            keyed_seen = keyed_seen or bool(key_id)
         if problem is not None:
             failed = True
             if len(findings) < max_findings:
@@ -163,6 +155,23 @@ def check_rows(
         close_stream(current)
     report.digests = [heads_digest(cut_lines) for cut_lines in lines]
     return report
+
+
+def _link_problem(
+    keys: AuditKeyRing, text: str, link: str, key_id: str | None, keyed_seen: bool
+) -> str | None:
+    """Why a record's stored link does not vouch for its contents, or None if it does."""
+    if key_id:
+        if not keys.knows(key_id):
+            return f"linked with unknown key id {key_id}"
+        if not keys.matches(key_id, text, link):
+            return "contents do not match its MAC (altered)"
+        return None
+    if keyed_seen:
+        return "an unkeyed record after keyed ones (inserted)"
+    if legacy_link(text) != link:
+        return "contents do not match its hash (altered)"
+    return None
 
 
 def missing_heads(
