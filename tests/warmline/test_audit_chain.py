@@ -190,3 +190,9 @@ def test_cuts_count_rows_and_digest_the_last_link_per_stream() -> None:
     lost = missing_heads(signed, again.heads[1])
     assert [(h.stream, h.position) for h, _ in lost] == [("b", 2)]
     assert "now ends at 1" in lost[0][1]
+
+
+@given(key=st.binary(min_size=32, max_size=200), text=st.text())
+def test_the_ring_computes_standard_hmac_sha256_for_any_key(key: bytes, text: str) -> None:
+    expected = hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+    assert AuditKeyRing({"k": key}).mac("k", text) == expected
