@@ -348,18 +348,12 @@ class FleetEventRow(SQLModel, table=True):
 
 
 def store_tables() -> list[Table]:
-    """The store's tables only, so ``init_schema`` never creates another package's tables."""
+    """The store's tables (the migrations own these and the fleet health tables)."""
     # Audit, archive and retention tables live in their own modules; importing them here
     # registers them before the names are looked up.
     from store import archive, audit_tables, retention_tables
 
     names = (
-        audit_tables.AUDIT_CHECKPOINTS,
-        audit_tables.AUDIT_CHECKPOINT_HEADS,
-        audit_tables.AUDIT_ANCHORS,
-        archive.INTERACTION_ARCHIVES,
-        retention_tables.RETENTION_POLICIES,
-        retention_tables.LEGAL_HOLDS,
         ROUTING_CONFIGS,
         INTERACTION_FACTS,
         AUDIT_EVENTS,
@@ -372,5 +366,11 @@ def store_tables() -> list[Table]:
         QA_REVIEWS,
         REVIEW_CLAIMS,
         FLEET_EVENTS,
+        audit_tables.AUDIT_CHECKPOINTS,
+        audit_tables.AUDIT_CHECKPOINT_HEADS,
+        audit_tables.AUDIT_ANCHORS,
+        archive.INTERACTION_ARCHIVES,
+        retention_tables.RETENTION_POLICIES,
+        retention_tables.LEGAL_HOLDS,
     )
     return [SQLModel.metadata.tables[name] for name in names]
