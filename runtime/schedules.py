@@ -25,21 +25,31 @@ from temporalio.client import ScheduleOverlapPolicy as Overlap
 from models.retention import RETENTION_SCHEDULE_ID, RETENTION_TASK_QUEUE, RETENTION_WORKFLOW
 
 
-def retention_schedule(every: timedelta) -> Schedule:
+def retention_schedule(every: timedelta, task_queue: str = RETENTION_TASK_QUEUE) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            RETENTION_WORKFLOW, {}, id="warmline-retention-run", task_queue=RETENTION_TASK_QUEUE
+            RETENTION_WORKFLOW, {}, id="warmline-retention-run", task_queue=task_queue
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=Overlap.SKIP),
     )
 
 
-async def ensure_retention_schedule(client: Client, every: timedelta, update: bool = False) -> bool:
-    """Create the schedule; True if created. With ``update``, an existing one gets ``every``."""
-    schedule = retention_schedule(every)
+async def ensure_retention_schedule(
+    client: Client,
+    every: timedelta,
+    update: bool = False,
+    *,
+    schedule_id: str = RETENTION_SCHEDULE_ID,
+    task_queue: str = RETENTION_TASK_QUEUE,
+) -> bool:
+    """Create the schedule; True if created. With ``update``, an existing one gets ``every``.
+
+    ``schedule_id`` and ``task_queue`` exist for tests sharing a server with a running stack.
+    """
+    schedule = retention_schedule(every, task_queue)
     try:
-        await client.create_schedule(RETENTION_SCHEDULE_ID, schedule)
+        await client.create_schedule(schedule_id, schedule)
         return True
     except ScheduleAlreadyRunningError:
         if update:
@@ -47,5 +57,5 @@ async def ensure_retention_schedule(client: Client, every: timedelta, update: bo
             def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
                 return ScheduleUpdate(schedule=schedule)
 
-            await client.get_schedule_handle(RETENTION_SCHEDULE_ID).update(replace)
+            await client.get_schedule_handle(schedule_id).update(replace)
         return False

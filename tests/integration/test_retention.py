@@ -79,15 +79,21 @@ async def test_the_schedule_runs_a_checkpointed_audited_purge(
     )
     retention.set_hold("held-1", "open case", "legal")
     activities = RetentionActivities(store, TEST_SIGNING_KEY)
-    async with retention_worker(temporal_client, activities, max_cached_workflows=0):
-        assert await ensure_retention_schedule(temporal_client, timedelta(hours=1))
-        assert not await ensure_retention_schedule(temporal_client, timedelta(hours=1))
-        schedule = temporal_client.get_schedule_handle(RETENTION_SCHEDULE_ID)
+    # Its own queue and schedule id: the shared integration stack runs a retention worker too.
+    schedule_id, queue = f"{RETENTION_SCHEDULE_ID}-test", "retention-test"
+    hourly = timedelta(hours=1)
+    async with retention_worker(
+        temporal_client, activities, task_queue=queue, max_cached_workflows=0
+    ):
+        ensure = ensure_retention_schedule
+        assert await ensure(temporal_client, hourly, schedule_id=schedule_id, task_queue=queue)
+        assert not await ensure(temporal_client, hourly, schedule_id=schedule_id, task_queue=queue)
+        schedule = temporal_client.get_schedule_handle(schedule_id)
         try:
             await schedule.trigger()
 
             async def started() -> str:
-                query = f"WorkflowType = '{RETENTION_WORKFLOW}'"
+                query = f"WorkflowType = '{RETENTION_WORKFLOW}' AND TaskQueue = 'retention-test'"
                 async for execution in temporal_client.list_workflows(query):
                     return execution.id
                 return ""
