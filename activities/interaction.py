@@ -132,6 +132,7 @@ class InteractionActivities:
             channel=request.channel,
             segment=request.segment,
             language=request.language,
+            region=request.region,
             entry_point=request.entry_point,
             classification=classification,
         )

@@ -22,7 +22,7 @@ from rich.console import Console
 from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowHistory
 
-from runtime.history_payloads import decode_payloads_in_place
+from runtime.history import decode_payloads_in_place
 from runtime.settings import load_settings
 from runtime.temporal_client import connect
 from workers.replay import (

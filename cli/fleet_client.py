@@ -24,6 +24,7 @@ from models.canary import CanaryStatus
 from models.fleet import FLEET_AUDIT_STREAM, FLEET_TASK_QUEUE, EndpointShare, RegistryChange
 from models.fleet_analysis import AnalysisOutcome
 from models.routing import RoutingConfig
+from runtime.audit_keys import open_store
 from runtime.settings import Settings, load_settings
 from store.repository import Store
 from warmline.default_config import default_routing_config
@@ -90,10 +91,6 @@ def signal(workflow_id: str, name: str, payload: BaseModel) -> None:
 def wait_result(workflow_id: str, result_type: type[T]) -> T:
     """Block until the workflow ends; its result as ``result_type``."""
     return temporal(lambda c: c.get_workflow_handle(workflow_id, result_type=result_type).result())
-
-
-def open_store(settings: Settings) -> Store:
-    return Store.from_url(settings.resolved_database_url)
 
 
 def active_config(store: Store, settings: Settings) -> RoutingConfig:

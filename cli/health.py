@@ -16,10 +16,10 @@ from rich.live import Live
 from rich.table import Table
 
 from models.health import FLEET_HEALTH_STREAM, WFM_EVENTS_STREAM, EndpointHealthReport
+from runtime.audit_keys import open_store
 from runtime.health_sync import breaker_config_from_settings, fleet_reports
 from runtime.settings import Settings, load_settings
 from store.health import HealthStore
-from store.repository import Store
 
 app = typer.Typer(
     help="AI fleet health: circuit breakers, health windows, degradation, WFM events.",
@@ -31,7 +31,7 @@ STATE_STYLE = {"closed": "green", "degraded": "yellow", "half_open": "cyan", "op
 
 
 def _health_store(settings: Settings) -> HealthStore:
-    store = HealthStore(Store.from_url(settings.resolved_database_url))
+    store = HealthStore(open_store(settings))
     store.init_schema()
     return store
 

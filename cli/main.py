@@ -179,12 +179,12 @@ def api() -> None:
     import uvicorn
 
     from api.app import create_api_app
+    from runtime.audit_keys import open_store
     from runtime.logs import configure_logging
-    from store.repository import Store
 
     settings = load_settings()
     configure_logging(settings)
-    store = Store.from_url(settings.resolved_database_url)
+    store = open_store(settings)
     served = create_api_app(store, settings)
     # log_config=None: uvicorn's loggers go through the handler above (JSON when configured).
     uvicorn.run(served, host=settings.api_host, port=settings.api_port, log_config=None)
@@ -206,9 +206,9 @@ def schema(
 
 
 def _store(settings: Settings) -> Any:
-    from store.repository import Store
+    from runtime.audit_keys import open_store
 
-    return Store.from_url(settings.resolved_database_url)
+    return open_store(settings)
 
 
 @config_app.command("show")
@@ -244,7 +244,19 @@ def config_set(
 
 def _mount_capabilities() -> None:
     """Sub-commands live in their own modules, one per capability."""
-    from cli import canary, classifier, corpus, fleet, health, rollback, setup, supervise
+    from cli import (
+        audit,
+        canary,
+        classifier,
+        corpus,
+        db,
+        fleet,
+        health,
+        retention,
+        rollback,
+        setup,
+        supervise,
+    )
 
     app.command("setup")(setup.setup)
 
@@ -256,6 +268,9 @@ def _mount_capabilities() -> None:
         ("supervise", supervise),
         ("health", health),
         ("corpus", corpus),
+        ("audit", audit),
+        ("retention", retention),
+        ("db", db),
     ):
         app.add_typer(module.app, name=name)
 

@@ -1,4 +1,4 @@
-"""``warmline setup``: the Temporal namespace, its retention and Warmline's search attributes.
+"""``warmline setup``: the namespace, its retention, Warmline's search attributes and Schedules.
 
 A deploy step with admin rights, run before workers start (compose runs it as the one-off
 ``warmline-setup`` service); workers only check the result. ``--cloud`` prints the ``tcld``
@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from temporalio.service import RPCError
 
+from runtime.schedules import ensure_schedules
 from runtime.settings import load_settings
 from runtime.temporal_client import connect
 from runtime.temporal_setup import SetupReport, SetupRequired, apply_setup, cloud_commands
@@ -24,11 +25,13 @@ console = Console()
 async def run_setup(retention_days: int | None = None) -> SetupReport:
     settings = load_settings()
     client = await connect(settings)
-    return await apply_setup(
+    report = await apply_setup(
         client,
         settings.temporal_namespace,
         retention_days or settings.temporal_retention_days,
     )
+    await ensure_schedules(client, settings)
+    return report
 
 
 def setup(

@@ -21,6 +21,8 @@ from temporalio.client import Client
 
 from api.app import create_api_app
 from models import search_attributes
+from runtime.audit_keys import open_store
+from runtime.schedules import ensure_schedules
 from runtime.settings import Settings
 from runtime.temporal_client import connect
 from runtime.temporal_setup import apply_setup
@@ -154,7 +156,8 @@ async def embedded_stack(
             client = await _connect_when_ready(settings, process)
         # What `warmline setup` does in a deploy: the dev server or cluster may lack it.
         await apply_setup(client, settings.temporal_namespace, settings.temporal_retention_days)
-        store = Store.from_url(settings.resolved_database_url)
+        await ensure_schedules(client, settings)
+        store = open_store(settings)
         fleet = FleetSimState(default_latency_ms=ai_latency_ms)
         acd = AcdSimulator(
             TemporalSignaler(client),

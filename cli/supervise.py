@@ -27,6 +27,7 @@ from models.supervision_phase import (
     SignOffDecision,
     SupervisionPhaseInput,
 )
+from runtime.audit_keys import open_store
 from runtime.settings import load_settings
 from runtime.temporal_client import connect
 from store.repository import Store
@@ -46,7 +47,7 @@ Channel = Annotated[str | None, typer.Option(help="Channel, for an intent x chan
 def _run(work: Callable[[Client, Store], Awaitable[T]], *, needs_client: bool = True) -> T:
     """Connect, run, and turn refusals and bad input into one readable line and exit 1."""
     settings = load_settings()
-    store = Store.from_url(settings.resolved_database_url)
+    store = open_store(settings)
 
     async def main() -> T:
         client = await connect(settings) if needs_client else None

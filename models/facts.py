@@ -73,6 +73,30 @@ class RecordInteraction(BaseModel):
     supervision: RecordSupervision | None = Field(
         default=None, description="Reviews, overrides and supervision work, for AI routes."
     )
+    transcript: list[TranscriptEntry] = Field(
+        default_factory=list,
+        description="Redacted turns still in the last run; earlier runs' turns were archived "
+        "before continue-as-new. Kept with them in the closing archive.",
+    )
+    decisions: list[dict[str, Any]] = Field(
+        default_factory=list, description="The routing decisions with their reasons."
+    )
+
+
+class InteractionArchive(BaseModel):
+    """What outlives Temporal's retention: the whole redacted transcript and the decisions,
+    stored in the closing transaction; its digest is chained in the interaction's audit
+    stream (``archived``), so an altered archive shows."""
+
+    model_config = ConfigDict(extra="forbid")
+    interaction_id: str
+    workflow_id: str
+    region: str
+    outcome: str
+    closed_at: str
+    transcript: list[TranscriptEntry] = Field(default_factory=list)
+    decisions: list[dict[str, Any]] = Field(default_factory=list)
+    digest: str = Field(description="sha256 of the canonical JSON of transcript and decisions.")
 
 
 class ArchiveTranscript(BaseModel):

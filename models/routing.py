@@ -176,11 +176,36 @@ class AIEndpoint(_Doc):
 
 class HumanQueue(_Doc):
     name: str
+    region: str = Field(
+        default=ANY, description="Where the queue's agents work (residency); * serves any region."
+    )
     capability: dict[str, float] = Field(default_factory=lambda: {ANY: 0.9})
     channels: dict[str, float] = Field(
         default_factory=lambda: {"chat": 1.0, "email": 1.0, "social": 1.0, "voice": 1.0}
     )
     languages: dict[str, float] = Field(default_factory=lambda: {"en": 1.0})
+
+
+class ResidencyPolicy(_Doc):
+    """Where each customer region's data may be processed: AI endpoints (live, fallback and
+    shadow) elsewhere are never chosen, and human queues elsewhere only when none is in region.
+    """
+
+    regions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Customer region -> processing regions allowed, e.g. eu -> [eu].",
+    )
+    unlisted: list[str] | None = Field(
+        default=None,
+        description="Allowed processing regions for customer regions not listed (and unknown "
+        "ones); None: anywhere.",
+    )
+
+    def allowed(self, customer_region: str | None) -> frozenset[str] | None:
+        """Processing regions allowed for ``customer_region``; None: no restriction."""
+        if customer_region is not None and customer_region in self.regions:
+            return frozenset(self.regions[customer_region])
+        return None if self.unlisted is None else frozenset(self.unlisted)
 
 
 class RoutingConfig(_Doc):
@@ -204,6 +229,7 @@ class RoutingConfig(_Doc):
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     spillover: SpilloverPolicy = Field(default_factory=SpilloverPolicy)
     auto_rollback: AutoRollbackPolicy = Field(default_factory=AutoRollbackPolicy)
+    residency: ResidencyPolicy = Field(default_factory=ResidencyPolicy)
     ai_endpoints: list[AIEndpoint] = Field(default_factory=list)
     human_queues: list[HumanQueue] = Field(default_factory=lambda: [HumanQueue(name="general")])
     min_ai_fit: float = Field(
@@ -249,6 +275,7 @@ class RouteRequest(_Doc):
     channel: Channel
     segment: str
     language: str
+    region: str | None = Field(default=None, description="Customer region (residency).")
     entry_point: str = "default"
     classification: Classification
 

@@ -31,6 +31,7 @@ class TriageRequest(_Msg):
     channel: Channel
     segment: str
     language: str
+    region: str | None = Field(default=None, description="Customer region (residency).")
     entry_point: str
     pattern: OrchestrationPattern
     upstream_intent: UpstreamIntent | None = None

@@ -21,17 +21,10 @@ Warmline's own clients always encrypt.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import json
 import logging
 import os
-import re
-import secrets
-import stat
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -41,6 +34,9 @@ from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.exceptions import ApplicationError
 
 from runtime.converter import boundary_data_converter
+from runtime.key_ring import format_key_ring, read_or_create
+from runtime.key_ring import new_key as new_random_key
+from runtime.key_ring import parse_key_ring as parse_keys
 from runtime.settings import Settings
 
 ENCODING = b"binary/encrypted"
@@ -49,7 +45,6 @@ NONCE_BYTES = 12
 KEY_BYTES = 32  # AES-256
 KEY_FILE_NAME = "payload-keys"
 
-_KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("warmline.codec")
 
 
@@ -71,49 +66,13 @@ class PayloadDecryptionError(ApplicationError):
 
 
 def parse_key_ring(text: str) -> dict[str, bytes]:
-    """Parse ``id:base64key[,id:base64key...]`` (commas or newlines; ``#`` starts a comment).
-
-    Order matters: the first key encrypts. Every key must be 32 bytes (AES-256) and every id
-    unique, so a typo fails at startup instead of producing payloads nobody can read later.
-    """
-    ring: dict[str, bytes] = {}
-    entries = (
-        part.strip() for line in text.splitlines() for part in line.split("#", 1)[0].split(",")
-    )
-    for entry in entries:
-        if not entry:
-            continue
-        key_id, sep, encoded = entry.partition(":")
-        key_id = key_id.strip()
-        if not sep or not _KEY_ID.match(key_id):
-            raise PayloadKeyError(
-                "payload keys must be 'id:base64key' with an id of letters, digits, '.', '_' "
-                "or '-' (at most 64)"
-            )
-        if key_id in ring:
-            raise PayloadKeyError(f"payload key id {key_id!r} appears twice")
-        try:
-            key = base64.b64decode(encoded.strip(), validate=True)
-        except binascii.Error:
-            raise PayloadKeyError(f"payload key {key_id!r} is not valid base64") from None
-        if len(key) != KEY_BYTES:
-            raise PayloadKeyError(
-                f"payload key {key_id!r} is {len(key)} bytes; AES-256 needs {KEY_BYTES}"
-            )
-        ring[key_id] = key
-    if not ring:
-        raise PayloadKeyError("the payload key ring is empty")
-    return ring
-
-
-def format_key_ring(ring: Mapping[str, bytes]) -> str:
-    """The ``WARMLINE_PAYLOAD_KEYS`` form of a key ring (what ``parse_key_ring`` reads)."""
-    return ",".join(f"{key_id}:{base64.b64encode(key).decode()}" for key_id, key in ring.items())
+    """Parse ``id:base64key[,id:base64key...]``; the first key encrypts, all are AES-256."""
+    return parse_keys(text, what="payload", key_bytes=KEY_BYTES, error=PayloadKeyError)
 
 
 def new_key(prefix: str = "k") -> tuple[str, bytes]:
-    """A fresh random key with a random id, so ids of independently made keys never collide."""
-    return f"{prefix}-{secrets.token_hex(4)}", AESGCM.generate_key(bit_length=256)
+    """A fresh random AES-256 key with a random id."""
+    return new_random_key(prefix, KEY_BYTES)
 
 
 def load_or_create_key_ring(settings: Settings) -> dict[str, bytes]:
@@ -122,41 +81,23 @@ def load_or_create_key_ring(settings: Settings) -> dict[str, bytes]:
     ``WARMLINE_PAYLOAD_KEYS`` wins (production: every worker, client and the API must share
     it). Without it, the embedded stack keeps one key in ``<data_dir>/payload-keys`` (mode
     0600), so ``warmline dev`` restarted on the same SQLite history can still read it, and
-    ``warmline supervise`` run from the same directory shares it. The file is created with
-    ``O_EXCL`` semantics (written aside, then hard-linked into place), so two processes starting
-    together agree on one key instead of overwriting each other's.
+    ``warmline supervise`` run from the same directory shares it.
     """
     if settings.payload_keys is not None:
         return parse_key_ring(settings.payload_keys.get_secret_value())
     path = settings.data_dir / KEY_FILE_NAME
-    if not path.exists():
-        _create_key_file(path)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        log.warning("%s is readable by other users (mode %o); chmod 600 it", path, mode)
+
+    def create() -> str:
+        key_id, key = new_key("local")
+        return (
+            "# Warmline payload keys: id:base64key, one per line; the first encrypts.\n"
+            f"{format_key_ring({key_id: key})}\n"
+        )
+
     try:
-        return parse_key_ring(path.read_text())
+        return parse_key_ring(read_or_create(path, create))
     except PayloadKeyError as exc:
         raise PayloadKeyError(f"{path}: {exc}") from None
-
-
-def _create_key_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key_id, key = new_key("local")
-    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(
-                "# Warmline payload keys: id:base64key, one per line; the first encrypts.\n"
-                f"{format_key_ring({key_id: key})}\n"
-            )
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(FileExistsError):  # another process won the race: use its key
-            os.link(draft, path)
-    finally:
-        draft.unlink(missing_ok=True)
 
 
 class EncryptionCodec(PayloadCodec):

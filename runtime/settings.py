@@ -71,6 +71,25 @@ class Settings(BaseSettings):
         description="Origins allowed to call /codec (the Temporal UI); default: the dev UI "
         "on localhost and 127.0.0.1 at temporal_ui_port",
     )
+    # Audit chain (runtime/audit_keys.py): HMAC links and signed checkpoints.
+    audit_keys: SecretStr | None = Field(
+        default=None,
+        description="id:base64key[,...] (32+ bytes each), first links new audit records; "
+        "default: a key file in data_dir (single host only)",
+    )
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 Ed25519 private key (32 bytes) that signs audit checkpoints; "
+        "default: a key file in data_dir (single host only)",
+    )
+    audit_public_keys: list[str] | None = Field(
+        default=None,
+        description="Hex Ed25519 public keys trusted for checkpoints (auditors); default: the "
+        "signing key's",
+    )
+    retention_every_minutes: int = Field(
+        default=60, ge=1, description="How often the retention schedule checkpoints and purges"
+    )
     metrics_port: int = Field(default=9464, description="Prometheus port of `warmline worker`")
     ai_max_connections: int = 200
     worker_max_concurrent_activities: int = 200

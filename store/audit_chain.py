@@ -1,32 +1,56 @@
-"""Appending to and reading the per-stream audit hash chains inside a store session.
+"""Appending to and reading the per-stream audit chains inside a store session.
 
-The hashing itself is ``warmline.audit`` (pure); this module decides what links to what in the
+The linking itself is ``warmline.audit`` (pure); this module decides what links to what in the
 database. Callers own the transaction: appends become visible together with whatever else the
-caller writes (an interaction's facts and its decisions commit or vanish as one).
+caller writes (an interaction's facts and its decisions commit or vanish as one). The key ring
+travels on the session (``session.info``, put there by the ``Store`` that opened it), so every
+writer of every stream links with the same newest key without passing it around.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import groupby
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func, insert
 from sqlmodel import Session, col, select
 
 from models.facts import AuditEvent
 from store.tables import AuditEventRow
-from warmline.audit import GENESIS_HASH, canonical_json, chain_hash, verify_chain
+from warmline.audit import GENESIS_HASH, AuditKeyRing, canonical_json, link_text
+
+AUDIT_KEYS_INFO = "warmline_audit_keys"
+"""``session.info`` entry holding the ``AuditKeyRing`` appends link with."""
+
+
+class AuditKeysMissing(RuntimeError):
+    """A write tried to append audit records through a store opened without audit keys."""
+
+
+def session_info(keys: AuditKeyRing | None) -> dict[str, Any]:
+    return {AUDIT_KEYS_INFO: keys} if keys is not None else {}
+
+
+def session_keys(session: Session) -> AuditKeyRing:
+    keys = session.info.get(AUDIT_KEYS_INFO)
+    if not isinstance(keys, AuditKeyRing):
+        raise AuditKeysMissing(
+            "this store has no audit key ring: open it with audit_keys "
+            "(runtime.audit_keys.open_store reads WARMLINE_AUDIT_KEYS)"
+        )
+    return keys
 
 
 class StoredAuditEvent(AuditEvent):
     """An ``AuditEvent`` as the store chained it: what an auditor needs to recheck the hash."""
 
     position: int = Field(description="1-based append order within the stream (chain order).")
-    prev_hash: str = Field(description="Hash of the previous event in the stream; genesis 0*64.")
-    hash: str = Field(description="sha256(prev_hash + canonical JSON of the event).")
+    prev_hash: str = Field(description="Link of the previous event in the stream; genesis 0*64.")
+    hash: str = Field(description="HMAC-SHA256(key, prev_hash + canonical JSON of the event).")
+    key_id: str | None = Field(description="Audit key of the link; None: unkeyed legacy link.")
 
 
 def stored_event(row: AuditEventRow) -> StoredAuditEvent:
@@ -40,28 +64,44 @@ def stored_event(row: AuditEventRow) -> StoredAuditEvent:
         position=row.position,
         prev_hash=row.prev_hash,
         hash=row.hash,
+        key_id=row.key_id,
     )
 
 
-def _tail(session: Session, stream: str) -> tuple[int, str]:
-    """(position, hash) of the stream's last link, or (0, genesis) for a new stream."""
-    last = session.exec(
-        select(AuditEventRow.position, AuditEventRow.hash)
-        .where(AuditEventRow.stream == stream)
-        .order_by(col(AuditEventRow.position).desc())
-        .limit(1)
-    ).first()
-    return (last[0], last[1]) if last else (0, GENESIS_HASH)
-
-
-def _existing_seqs(session: Session, stream: str, seqs: Iterable[int]) -> set[int]:
-    return set(
-        session.exec(
-            select(AuditEventRow.seq).where(
-                AuditEventRow.stream == stream, col(AuditEventRow.seq).in_(list(seqs))
-            )
-        ).all()
+def last_links(session: Session, where: ColumnElement[bool]) -> list[tuple[str, int, str]]:
+    """(stream, position, hash) of the last link of every stream among the rows ``where``
+    selects: a stream's tail, or its head within a checkpoint's id range."""
+    last = (
+        select(AuditEventRow.stream, func.max(AuditEventRow.position).label("position"))
+        .where(where)
+        .group_by(col(AuditEventRow.stream))
+        .subquery()
     )
+    rows = session.exec(
+        select(AuditEventRow.stream, AuditEventRow.position, AuditEventRow.hash).join(
+            last,
+            (col(AuditEventRow.stream) == last.c.stream)
+            & (col(AuditEventRow.position) == last.c.position),
+        )
+    ).all()
+    return [(stream, position, link) for stream, position, link in rows]
+
+
+def _tails(session: Session, streams: list[str]) -> dict[str, tuple[int, str]]:
+    """(position, hash) of each stream's last link; new streams are absent (genesis)."""
+    links = last_links(session, col(AuditEventRow.stream).in_(streams))
+    return {stream: (position, link) for stream, position, link in links}
+
+
+def _existing(session: Session, events: Sequence[AuditEvent]) -> set[tuple[str, int]]:
+    streams = sorted({e.stream for e in events})
+    seqs = sorted({e.seq for e in events})
+    rows = session.exec(
+        select(AuditEventRow.stream, AuditEventRow.seq).where(
+            col(AuditEventRow.stream).in_(streams), col(AuditEventRow.seq).in_(seqs)
+        )
+    ).all()
+    return {(stream, seq) for stream, seq in rows}
 
 
 def append_events(session: Session, events: Sequence[AuditEvent]) -> list[StoredAuditEvent]:
@@ -69,40 +109,48 @@ def append_events(session: Session, events: Sequence[AuditEvent]) -> list[Stored
 
     Streams are handled in name order and events in ``seq`` order, so concurrent batches take
     their locks in the same order (no deadlocks) and a batch lands in the order it was numbered.
-    A concurrent writer on the same stream makes the flush fail on a unique constraint; the
-    caller retries the whole transaction against the new tail.
+    A concurrent writer on the same stream makes the insert fail on a unique constraint; the
+    caller retries the whole transaction against the new tail. Two reads for the whole batch
+    and one multi-row insert: the closing write of a batch of interactions appends all their
+    records without a round trip per stream or an ORM object per row.
     """
-    written: list[StoredAuditEvent] = []
+    if not events:
+        return []
+    keys = session_keys(session)
+    session.flush()  # pending rows of the caller first: the reads below must see them
     ordered = sorted(events, key=lambda e: (e.stream, e.seq))
+    seen = _existing(session, ordered)
+    tails = _tails(session, sorted({e.stream for e in ordered}))
+    rows: list[dict[str, Any]] = []
+    written: list[StoredAuditEvent] = []
     for stream, group in groupby(ordered, key=lambda e: e.stream):
-        batch = list(group)
-        seen = _existing_seqs(session, stream, {e.seq for e in batch})
-        position, prev_hash = _tail(session, stream)
-        for event in batch:
-            if event.seq in seen:
+        position, prev_hash = tails.get(stream, (0, GENESIS_HASH))
+        for event in group:
+            if (stream, event.seq) in seen:
                 continue
-            seen.add(event.seq)
-            body = event.model_dump(mode="json")
-            digest = chain_hash(prev_hash, body)
+            seen.add((stream, event.seq))
+            payload = canonical_json(event.payload)
+            text = link_text(
+                prev_hash, stream, event.seq, event.kind, event.at, event.actor, payload
+            )
+            key_id, digest = keys.sign(text)
             position += 1
-            session.add(
-                AuditEventRow(
-                    stream=stream,
-                    seq=event.seq,
-                    position=position,
-                    kind=event.kind,
-                    at=event.at,
-                    actor=event.actor,
-                    payload=canonical_json(body["payload"]),
-                    prev_hash=prev_hash,
-                    hash=digest,
-                )
-            )
-            written.append(
-                StoredAuditEvent(**body, position=position, prev_hash=prev_hash, hash=digest)
-            )
+            row = {
+                "stream": stream,
+                "seq": event.seq,
+                "position": position,
+                "kind": event.kind,
+                "at": event.at,
+                "actor": event.actor,
+                "prev_hash": prev_hash,
+                "hash": digest,
+                "key_id": key_id,
+            }
+            rows.append({**row, "payload": payload})
+            written.append(StoredAuditEvent.model_construct(**row, payload=event.payload))
             prev_hash = digest
-    session.flush()
+    if rows:
+        session.execute(insert(AuditEventRow.__table__), rows)  # type: ignore[attr-defined]
     return written
 
 
@@ -123,17 +171,3 @@ def stream_rows(session: Session, stream: str) -> list[AuditEventRow]:
             .order_by(col(AuditEventRow.position))
         ).all()
     )
-
-
-def verify_rows(rows: Sequence[AuditEventRow]) -> tuple[bool, int | None]:
-    """Recompute the chain from stored rows; a payload that is no longer JSON is a bad link."""
-    links: list[dict[str, Any]] = []
-    for row in rows:
-        try:
-            payload = json.loads(row.payload)
-        except ValueError:
-            # Links before this one may be bad too; report the first bad link, as verify does.
-            ok, bad_seq = verify_chain(links)
-            return (False, bad_seq) if not ok else (False, row.seq)
-        links.append({**row.model_dump(), "payload": payload})
-    return verify_chain(links)

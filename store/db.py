@@ -13,8 +13,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import StaticPool
 
-from store.tables import store_tables
-
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for the file lock before failing (many worker threads write)."""
 
@@ -97,10 +95,11 @@ def write_engine(engine: Engine) -> Engine:
 
 
 def init_schema(engine: Engine) -> None:
-    """Create the store's tables and indexes if they are missing (safe to call on every start)."""
-    tables = store_tables()
-    tables[0].metadata.create_all(engine, tables=tables, checkfirst=True)
-    # create_all leaves tables that already exist alone: indexes added since are made here.
-    for table in tables:
-        for index in table.indexes:
-            index.create(engine, checkfirst=True)
+    """Migrate the schema to the newest revision (safe to call on every start).
+
+    Runs the Alembic revisions (``store.migrate``), so a new database and one from an earlier
+    release end up with the same tables.
+    """
+    from store.migrate import upgrade
+
+    upgrade(engine)

@@ -27,7 +27,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.facts import AuditEvent
 from store.audit_chain import append_events, next_seq
-from store.db import write_engine
+from store.db import init_schema, write_engine
 from store.fleet import record_event_once
 from store.repository import Store
 from store.tables import InteractionFactRow, UTCDateTime, utc_now
@@ -270,15 +270,15 @@ class HealthStore:
         self._writer = write_engine(self._engine)
 
     def init_schema(self) -> None:
-        tables = health_tables()
-        tables[0].metadata.create_all(self._engine, tables=tables, checkfirst=True)
+        """Bring the schema (health tables included) to the newest migration."""
+        init_schema(self._engine)
 
     @property
     def store(self) -> Store:
         return self._store
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        return write_with_retry(self._writer, work)
+        return write_with_retry(self._writer, work, self._store.session_info)
 
     # -- leased outbox rows (the WFM webhook and the automatic rollback outboxes) ---------------
     def _claim_due(

@@ -18,7 +18,13 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from models.ai import ShadowAnswer
-from models.facts import ArchiveTranscript, AuditEvent, InteractionFacts, RecordInteraction
+from models.facts import (
+    ArchiveTranscript,
+    AuditEvent,
+    InteractionArchive,
+    InteractionFacts,
+    RecordInteraction,
+)
 from models.fleet_analysis import VersionMetrics
 from models.interaction import TranscriptEntry
 from models.routing import RoutingConfig
@@ -39,16 +45,18 @@ from models.supervision_phase import (
     PhaseMoveRequest,
     PhaseMoveResult,
 )
-from store import fleet, fleet_metrics
+from store import archive, fleet, fleet_metrics
 from store import supervision as sup
 from store.audit_chain import (
+    AuditKeysMissing,
     StoredAuditEvent,
     append_events,
     next_seq,
+    session_info,
     stored_event,
     stream_rows,
-    verify_rows,
 )
+from store.audit_verify import verify_trail
 from store.db import create_store_engine, init_schema, write_engine
 from store.tables import (
     HumanOverrideRow,
@@ -66,9 +74,12 @@ from store.tables import (
     utc_now,
 )
 from store.writes import WriteConflict, write_with_retry
+from warmline.audit import AuditKeyRing
 
 ROUTING_CONFIG_STREAM = "routing-config"
 """Audit stream of routing config versions: who stored which version, when."""
+SUPERVISION_POLICY_STREAM = "supervision-policy"
+"""Audit stream of supervision policy versions saved by hand (phase moves have their own)."""
 
 T = TypeVar("T")
 
@@ -83,27 +94,40 @@ class Store:
     lock instead of failing with "database is locked" under concurrent writers.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, audit_keys: AuditKeyRing | None = None) -> None:
         self._engine = engine
         self._writer = write_engine(engine)
+        self._audit_keys = audit_keys
+        self._session_info = session_info(audit_keys)
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
-        """Open ``url`` and create any missing tables: what a worker or the CLI does at start."""
+    def from_url(cls, url: str, audit_keys: AuditKeyRing | None = None) -> Store:
+        """Open ``url`` and migrate its schema to the newest revision: what a worker or the CLI
+        does at start. Without ``audit_keys`` the store reads, and any write that would append
+        an audit record fails with ``AuditKeysMissing``."""
         engine = create_store_engine(url)
         init_schema(engine)
-        return cls(engine)
+        return cls(engine, audit_keys)
 
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    @property
+    def audit_keys(self) -> AuditKeyRing | None:
+        return self._audit_keys
+
+    @property
+    def session_info(self) -> dict[str, Any]:
+        """What every write session of this store carries (the audit key ring)."""
+        return self._session_info
 
     def close(self) -> None:
         """Close pooled connections (a PostgreSQL schema cannot be dropped while they are open)."""
         self._engine.dispose()
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        return write_with_retry(self._writer, work)
+        return write_with_retry(self._writer, work, self._session_info)
 
     # Routing config versions -------------------------------------------------------------
 
@@ -175,9 +199,9 @@ class Store:
     # Interaction facts and their audit trail ----------------------------------------------
 
     def record_interaction(self, record: RecordInteraction) -> bool:
-        """Write the facts, their audit events and the supervision record atomically; False (and
-        nothing written) if the interaction was already recorded, so a retried activity never
-        duplicates."""
+        """Write the facts, their audit events, the closing archive and the supervision record
+        atomically; False (and nothing written) if the interaction was already recorded, so a
+        retried activity never duplicates."""
         return self.record_interactions([record])[0]
 
     def record_interactions(self, records: Sequence[RecordInteraction]) -> list[bool]:
@@ -206,7 +230,8 @@ class Store:
                 events.extend(record.audit)
                 written[index] = True
             session.flush()
-            append_events(session, events)
+            new = [records[index] for index in ordered if written[index]]
+            append_events(session, [*events, *archive.add_archives(session, new)])
             for index in ordered:
                 supervision = records[index].supervision
                 if supervision is not None:  # idempotent on its own: a retry adds nothing
@@ -273,9 +298,20 @@ class Store:
             return [stored_event(row) for row in stream_rows(session, stream)]
 
     def verify_audit(self, stream: str) -> tuple[bool, int | None]:
-        """(ok, seq of the first link whose stored data no longer matches its hash chain)."""
+        """(ok, seq of the first record of ``stream`` that no longer verifies); the whole
+        trail with checkpoints is ``store.audit_verify.verify_trail``."""
+        if self._audit_keys is None:
+            raise AuditKeysMissing("verifying the audit chain needs the audit key ring")
+        report = verify_trail(self._engine, self._audit_keys, {}, stream=stream)
+        if report.ok:
+            return True, None
+        return False, report.findings[0].seq
+
+    def interaction_archive(self, interaction_id: str) -> InteractionArchive | None:
+        """The closing archive (whole redacted transcript and decisions), if it closed."""
         with Session(self._engine) as session:
-            return verify_rows(stream_rows(session, stream))
+            row = session.get(archive.InteractionArchiveRow, interaction_id)
+            return archive.archive_from_row(row) if row else None
 
     # Transcript archive -------------------------------------------------------------------
 
@@ -351,8 +387,24 @@ class Store:
     def save_supervision_policy(
         self, policy: SupervisionPolicy, author: str, change_key: str | None = None
     ) -> SupervisionPolicy:
-        """Store ``policy`` as the next version (concurrent saves get consecutive versions)."""
-        return self._write(lambda s: sup.add_policy_version(s, policy, author, change_key))
+        """Store ``policy`` as the next version (concurrent saves get consecutive versions),
+        with its ``supervision_policy_saved`` audit record in the same transaction."""
+
+        def attempt(session: Session) -> SupervisionPolicy:
+            saved = sup.add_policy_version(session, policy, author, change_key)
+            audit = AuditEvent(
+                stream=SUPERVISION_POLICY_STREAM,
+                seq=next_seq(session, SUPERVISION_POLICY_STREAM),
+                kind="supervision_policy_saved",
+                at=saved.created_at or utc_now().isoformat(),
+                actor=author,
+                payload={"version": saved.version, "change_key": change_key},
+            )
+            if not append_events(session, [audit]):
+                raise WriteConflict(f"{SUPERVISION_POLICY_STREAM} seq {audit.seq} taken")
+            return saved
+
+        return self._write(attempt)
 
     def active_supervision_policy(self) -> SupervisionPolicy | None:
         """The highest version, or None before the first save (callers fall back to the

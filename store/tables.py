@@ -155,6 +155,8 @@ class AuditEventRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("stream", "seq", name="uq_audit_events_stream_seq"),
         UniqueConstraint("stream", "position", name="uq_audit_events_stream_position"),
+        # Ids order checkpoint ranges: SQLite must never hand out an id again after a purge.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -167,6 +169,9 @@ class AuditEventRow(SQLModel, table=True):
     payload: str = Field(sa_type=Text, description="Canonical JSON, exactly what was hashed.")
     prev_hash: str
     hash: str
+    key_id: str | None = Field(
+        default=None, description="Audit key of the HMAC link; None: an unkeyed legacy link."
+    )
 
 
 class TranscriptArchiveRow(SQLModel, table=True):
@@ -343,7 +348,11 @@ class FleetEventRow(SQLModel, table=True):
 
 
 def store_tables() -> list[Table]:
-    """The store's tables only, so ``init_schema`` never creates another package's tables."""
+    """The store's tables (the migrations own these and the fleet health tables)."""
+    # Audit, archive and retention tables live in their own modules; importing them here
+    # registers them before the names are looked up.
+    from store import archive, audit_tables, retention_tables
+
     names = (
         ROUTING_CONFIGS,
         INTERACTION_FACTS,
@@ -357,5 +366,11 @@ def store_tables() -> list[Table]:
         QA_REVIEWS,
         REVIEW_CLAIMS,
         FLEET_EVENTS,
+        audit_tables.AUDIT_CHECKPOINTS,
+        audit_tables.AUDIT_CHECKPOINT_HEADS,
+        audit_tables.AUDIT_ANCHORS,
+        archive.INTERACTION_ARCHIVES,
+        retention_tables.RETENTION_POLICIES,
+        retention_tables.LEGAL_HOLDS,
     )
     return [SQLModel.metadata.tables[name] for name in names]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -39,11 +39,16 @@ def is_conflict(exc: IntegrityError | OperationalError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def write_with_retry(writer: Engine, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in one write transaction, retrying it whole when a concurrent writer won."""
+def write_with_retry(
+    writer: Engine, work: Callable[[Session], T], info: Mapping[str, Any] | None = None
+) -> T:
+    """Run ``work`` in one write transaction, retrying it whole when a concurrent writer won.
+
+    ``info`` is put on the session (the store's audit key ring travels that way).
+    """
     for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
         try:
-            with Session(writer) as session:
+            with Session(writer, info=dict(info or {})) as session:
                 result = work(session)
                 session.commit()
                 return result

@@ -5,6 +5,10 @@ so the workflow can call them directly and replay gives the same answer. The ste
 reference's patterns in order of precedence: scope, post-classification eligibility, the
 intent map, the confidence matrix, then continuous-skill best fit with human fallback. Every
 step appends a sentence to ``reasons``: the decision is its own audit record.
+
+Residency comes before any of it: an AI endpoint (live, failover or shadow) outside the regions
+the customer's data may be processed in is never chosen, whatever its fit; human queues are
+chosen in region whenever one is configured.
 """
 
 from __future__ import annotations
@@ -141,10 +145,24 @@ def _intended_route(
     return Route.HUMAN
 
 
+def _outside(region: str, allowed: frozenset[str] | None) -> bool:
+    return allowed is not None and region not in allowed
+
+
+def _residency_reason(request: RouteRequest, allowed: frozenset[str]) -> str:
+    regions = ", ".join(sorted(allowed)) or "no region"
+    return f"residency: data of region {request.region or 'unknown'} may be processed in {regions}"
+
+
 def _exclusion(
-    endpoint: AIEndpoint, health: EndpointHealth | None, request: RouteRequest
+    endpoint: AIEndpoint,
+    health: EndpointHealth | None,
+    request: RouteRequest,
+    allowed: frozenset[str] | None = None,
 ) -> str | None:
     """Why an endpoint cannot take this interaction now, or ``None`` if it can."""
+    if _outside(endpoint.region, allowed):
+        return f"residency: processes data in {endpoint.region}"
     if endpoint.role not in LIVE_ROLES:
         return f"role {endpoint.role.value} takes no live traffic"
     if endpoint.weight <= 0.0:
@@ -178,9 +196,11 @@ def _select_ai_endpoint(
     """Step e: best-fit agent among healthy endpoints, then a weighted version split."""
     intent = request.classification.intent
     health = {(h.name, h.version): h for h in snapshot.endpoints}
+    allowed = config.residency.allowed(request.region)
     by_agent: dict[str, list[tuple[AIEndpoint, float]]] = {}
     for endpoint in config.ai_endpoints:
-        excluded = _exclusion(endpoint, health.get((endpoint.name, endpoint.version)), request)
+        state = health.get((endpoint.name, endpoint.version))
+        excluded = _exclusion(endpoint, state, request, allowed)
         if excluded is not None:
             reasons.append(f"AI endpoint {endpoint.name}/{endpoint.version} excluded: {excluded}")
             continue
@@ -223,12 +243,23 @@ def _select_ai_endpoint(
 
 
 def _shadow_for(
-    agent: str, config: RoutingConfig, snapshot: FleetSnapshot, reasons: list[str]
+    agent: str,
+    request: RouteRequest,
+    config: RoutingConfig,
+    snapshot: FleetSnapshot,
+    reasons: list[str],
 ) -> AIEndpoint | None:
-    """The agent's shadow version, if any and not broken: it gets copies of live turns."""
+    """The agent's shadow version, if any, in region and not broken: it gets copies of turns."""
     health = {(h.name, h.version): h for h in snapshot.endpoints}
+    allowed = config.residency.allowed(request.region)
     for endpoint in config.ai_endpoints:
         if endpoint.name != agent or endpoint.role is not EndpointRole.SHADOW:
+            continue
+        if _outside(endpoint.region, allowed):
+            reasons.append(
+                f"shadow {agent}/{endpoint.version} skipped: residency (processes data in "
+                f"{endpoint.region})"
+            )
             continue
         state = health.get((endpoint.name, endpoint.version))
         if state is not None and (not state.available or state.breaker == "open"):
@@ -248,6 +279,16 @@ def _select_human_queue(
         return None
     available = {h.queue: h.available_agents for h in snapshot.humans}
     intent = request.classification.intent
+    allowed = config.residency.allowed(request.region)
+    queues = list(enumerate(config.human_queues))
+    in_region = [(i, q) for i, q in queues if q.region == ANY or not _outside(q.region, allowed)]
+    if not in_region:
+        reasons.append(
+            f"residency: no human queue works in an allowed region for {request.region}; "
+            "choosing among all (configure an in-region queue)"
+        )
+    elif len(in_region) < len(queues):
+        reasons.append(f"residency: human queues limited to {len(in_region)} in region")
     scored = [
         (
             skill_fit(
@@ -262,7 +303,7 @@ def _select_human_queue(
             -index,  # earlier queue wins a full tie
             queue.name,
         )
-        for index, queue in enumerate(config.human_queues)
+        for index, queue in (in_region or queues)
     ]
     fit, agents, _, name = max(scored)
     if fit <= 0.0:
@@ -288,13 +329,16 @@ def decide_route(
     route = _intended_route(request, config, pattern, reasons)
     endpoint: AIEndpoint | None = None
     shadow: AIEndpoint | None = None
+    allowed = config.residency.allowed(request.region)
+    if allowed is not None:
+        reasons.append(_residency_reason(request, allowed))
     if route in _AI_ROUTES:
         endpoint = _select_ai_endpoint(request, config, snapshot, reasons)
         if endpoint is None:
             reasons.append(f"hybrid fallback: {route.value} -> human")
             route = Route.HUMAN
         else:
-            shadow = _shadow_for(endpoint.name, config, snapshot, reasons)
+            shadow = _shadow_for(endpoint.name, request, config, snapshot, reasons)
     return RoutingDecision(
         route=route,
         pattern=pattern,

@@ -15,6 +15,7 @@ from models.facts import RecordInteraction
 from models.interaction import INTERACTION_TASK_QUEUE
 from runtime.acd_client import AcdClient
 from runtime.ai_client import AIClient
+from runtime.audit_keys import open_store
 from runtime.batching import MicroBatcher
 from runtime.classification import BatchingClassifier, IntentClassifier
 from runtime.config_cache import RoutingConfigCache
@@ -55,7 +56,7 @@ async def interaction_deps(
     config_ttl_seconds: float = 2.0,
 ) -> AsyncIterator[InteractionDeps]:
     """Build the process-wide dependencies and close every client on the way out."""
-    store = store or Store.from_url(settings.resolved_database_url)
+    store = store or open_store(settings)
     if store.active_supervision_policy() is None:
         store.save_supervision_policy(default_supervision_policy(), "bootstrap")
     ai = AIClient(max_connections=settings.ai_max_connections)

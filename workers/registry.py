@@ -16,10 +16,15 @@ from temporalio.worker import Worker
 
 from activities.interaction import InteractionDeps
 from runtime.settings import Settings
-from workers import fleet, health, supervision
+from workers import fleet, health, retention, supervision
 from workers.interaction import interaction_worker
 
-CAPABILITY_WORKERS = (fleet.build_worker, supervision.build_worker, health.build_worker)
+CAPABILITY_WORKERS = (
+    fleet.build_worker,
+    supervision.build_worker,
+    health.build_worker,
+    retention.build_worker,
+)
 
 
 def build_workers(client: Client, deps: InteractionDeps, settings: Settings) -> list[Worker]:

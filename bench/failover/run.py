@@ -45,6 +45,7 @@ from models.interaction import (
     interaction_workflow_id,
 )
 from models.routing import ThresholdRule
+from runtime.audit_keys import open_store
 from runtime.codec import warmline_data_converter
 from runtime.fleet_health import FleetHealth
 from runtime.settings import Settings
@@ -196,7 +197,7 @@ async def main(outages: int, customers: int) -> None:
         dev_server_log_level="error",
         search_attributes=search_attributes.ALL,
     )
-    store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
+    store = open_store(Settings(data_dir=data))
     fleet = FleetSimState(default_latency_ms=30)
     acd = AcdSimulator(
         TemporalSignaler(env.client), agents_per_queue={"general": 40}, time_scale=0.002

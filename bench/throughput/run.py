@@ -25,7 +25,9 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.interaction import InteractionDeps
 from bench.routing import store_ai_only_routing
 from bench.throughput.bare import (
     BareUnsandboxedWorkflow,
@@ -43,6 +46,7 @@ from bench.throughput.bare import (
 from cli.stack import temporal_cli
 from models import search_attributes
 from models.interaction import INTERACTION_TASK_QUEUE, interaction_workflow_id
+from runtime.audit_keys import open_store
 from runtime.batching import MicroBatcher
 from runtime.codec import warmline_data_converter
 from runtime.settings import Settings
@@ -87,7 +91,8 @@ async def _bare_rate(client: Client, count: int, concurrency: int, sandboxed: bo
     return await _rate(count, concurrency, one)
 
 
-async def _interaction_rate(client: Client, count: int, concurrency: int) -> float:
+async def interaction_rate(client: Client, count: int, concurrency: int) -> float:
+    """Single-turn interactions per second, each resolved by the AI and recorded."""
     run = uuid.uuid4().hex[:6]
 
     async def one(i: int) -> object:
@@ -152,31 +157,20 @@ async def _interaction_turns(client: Client, turns: int) -> list[float]:
     return samples
 
 
-async def _postgres_rate(
-    client: Client, settings: Settings, model: Any, count: int, concurrency: int
-) -> float | str:
-    """The single-turn rate with the store on PostgreSQL, or why it could not run."""
-    reason = postgres_unavailable_reason()
-    if reason is not None:
-        return reason
-    with postgres_schema(prefix="wl_bench") as url:
-        store = Store.from_url(url)
-        try:
-            store_ai_only_routing(store, settings.ai_fleet_url)
-            async with (
-                interaction_deps(settings, store=store, classifier=model) as deps,
-                interaction_worker(client, deps, settings),
-            ):
-                await _interaction_rate(client, 20, concurrency)
-                rate = await _interaction_rate(client, count, concurrency)
-            if store.count_facts() < count:
-                raise RuntimeError("PostgreSQL run stored fewer facts than interactions")
-            return rate
-        finally:
-            store.close()
+@dataclass
+class InteractionBench:
+    """A dev server, the simulators and an interaction worker, ready for measured traffic."""
+
+    client: Client
+    store: Store
+    deps: InteractionDeps
+    settings: Settings
 
 
-async def main(interactions: int, turns: int, concurrency: int, postgres: bool) -> None:
+@asynccontextmanager
+async def interaction_bench() -> AsyncIterator[InteractionBench]:
+    """Everything a single-turn interaction needs (every interaction goes to the AI, answered
+    unreviewed), torn down on exit. ``bench/audit`` measures on the same setup."""
     data = Path(tempfile.mkdtemp(prefix="warmline-bench-"))
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -185,7 +179,7 @@ async def main(interactions: int, turns: int, concurrency: int, postgres: bool) 
         dev_server_log_level="error",
         search_attributes=search_attributes.ALL,
     )
-    store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
+    store = open_store(Settings(data_dir=data))
     fleet = FleetSimState()
     acd = AcdSimulator(TemporalSignaler(env.client), time_scale=0.001)
     try:
@@ -196,35 +190,63 @@ async def main(interactions: int, turns: int, concurrency: int, postgres: bool) 
             settings = Settings(ai_fleet_url=ai_url, acd_url=acd_url, data_dir=data)
             store_ai_only_routing(store, ai_url)
             async with interaction_deps(settings, store=store) as deps:
-                bare = Worker(
-                    env.client,
-                    task_queue=BARE_QUEUE,
-                    workflows=[BareWorkflow, BareUnsandboxedWorkflow, BareUpdateWorkflow],
-                    activities=[bare_activity],
-                )
-                async with bare, interaction_worker(env.client, deps, settings):
-                    # Warm up both paths (model, connections, caches) before measuring.
-                    await _bare_rate(env.client, 20, concurrency)
-                    await _bare_rate(env.client, 20, concurrency, sandboxed=False)
-                    await _interaction_rate(env.client, 20, concurrency)
-                    bare_rate = await _bare_rate(env.client, interactions, concurrency)
-                    unsandboxed_rate = await _bare_rate(
-                        env.client, interactions, concurrency, sandboxed=False
-                    )
-                    full_rate = await _interaction_rate(env.client, interactions, concurrency)
-                    bare_ms = await _bare_turns(env.client, turns)
-                    turn_ms = await _interaction_turns(env.client, turns)
-                batching: dict[str, MicroBatcher[Any, Any]] = {
-                    "classifier": deps.classifier.batcher,
-                    "closing records": deps.recorder,
-                }
-                pg_rate: float | str = "not run (--no-postgres)"
-                if postgres:
-                    pg_rate = await _postgres_rate(
-                        env.client, settings, deps.classifier.model, interactions, concurrency
-                    )
+                yield InteractionBench(env.client, store, deps, settings)
     finally:
         await env.shutdown()
+
+
+async def _postgres_rate(
+    client: Client, settings: Settings, model: Any, count: int, concurrency: int
+) -> float | str:
+    """The single-turn rate with the store on PostgreSQL, or why it could not run."""
+    reason = postgres_unavailable_reason()
+    if reason is not None:
+        return reason
+    with postgres_schema(prefix="wl_bench") as url:
+        store = open_store(Settings(data_dir=settings.data_dir, database_url=url))
+        try:
+            store_ai_only_routing(store, settings.ai_fleet_url)
+            async with (
+                interaction_deps(settings, store=store, classifier=model) as deps,
+                interaction_worker(client, deps, settings),
+            ):
+                await interaction_rate(client, 20, concurrency)
+                rate = await interaction_rate(client, count, concurrency)
+            if store.count_facts() < count:
+                raise RuntimeError("PostgreSQL run stored fewer facts than interactions")
+            return rate
+        finally:
+            store.close()
+
+
+async def main(interactions: int, turns: int, concurrency: int, postgres: bool) -> None:
+    async with interaction_bench() as bench:
+        client, store, deps = bench.client, bench.store, bench.deps
+        bare = Worker(
+            client,
+            task_queue=BARE_QUEUE,
+            workflows=[BareWorkflow, BareUnsandboxedWorkflow, BareUpdateWorkflow],
+            activities=[bare_activity],
+        )
+        async with bare, interaction_worker(client, deps, bench.settings):
+            # Warm up both paths (model, connections, caches) before measuring.
+            await _bare_rate(client, 20, concurrency)
+            await _bare_rate(client, 20, concurrency, sandboxed=False)
+            await interaction_rate(client, 20, concurrency)
+            bare_rate = await _bare_rate(client, interactions, concurrency)
+            unsandboxed_rate = await _bare_rate(client, interactions, concurrency, sandboxed=False)
+            full_rate = await interaction_rate(client, interactions, concurrency)
+            bare_ms = await _bare_turns(client, turns)
+            turn_ms = await _interaction_turns(client, turns)
+        batching: dict[str, MicroBatcher[Any, Any]] = {
+            "classifier": deps.classifier.batcher,
+            "closing records": deps.recorder,
+        }
+        pg_rate: float | str = "not run (--no-postgres)"
+        if postgres:
+            pg_rate = await _postgres_rate(
+                client, bench.settings, deps.classifier.model, interactions, concurrency
+            )
     stored = store.count_facts()
     print(f"workflows per second (n={interactions}, concurrency={concurrency}):")
     print(f"  bare workflow + 1 activity : {bare_rate:8.1f}/s  (SDK defaults: sandboxed)")

@@ -24,7 +24,7 @@ from runtime.codec import (
 )
 from runtime.settings import Settings
 from simulators.server import serve_app
-from store.repository import Store
+from tests.audit_keys import open_test_store
 
 TOKEN = "s3cret-admin-token"
 MESSAGE = "I was charged twice, my IBAN is GB33BUKB20201555555555"
@@ -53,7 +53,7 @@ async def serve(
         payload_keys=SecretStr(format_key_ring(keys)),
         admin_token=SecretStr(token) if token else None,
     )
-    store = Store.from_url(f"sqlite:///{tmp_path / 'warmline.db'}")
+    store = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
     async with serve_app(create_api_app(store, settings, codec_open=codec_open)) as url:
         yield url
 

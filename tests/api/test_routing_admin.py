@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from api.app import create_api_app
 from runtime.settings import Settings
 from simulators.server import serve_app
-from store.repository import Store
+from tests.audit_keys import open_test_store
 from warmline.default_config import default_routing_config
 
 TOKEN = "routing-admin-token"
@@ -18,7 +18,7 @@ TOKEN = "routing-admin-token"
 
 async def test_routing_changes_need_the_bearer_admin_token(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, admin_token=SecretStr(TOKEN))
-    store = Store.from_url(f"sqlite:///{tmp_path / 'warmline.db'}")
+    store = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
     body = default_routing_config("http://127.0.0.1:9").model_dump(mode="json")
     author = {"X-Warmline-Author": "ops@example.com"}
     async with (

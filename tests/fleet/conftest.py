@@ -51,6 +51,7 @@ from simulators.server import serve_app
 from simulators.traffic import Ending, ScriptedInteraction
 from store.audit_chain import StoredAuditEvent
 from store.repository import Store
+from tests.audit_keys import open_test_store
 from warmline.default_config import (
     CARE_BOT,
     default_routing_config,
@@ -264,7 +265,7 @@ async def fleet_session(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
         test_server_existing_path=test_server_path(), data_converter=BOUNDARY_CONVERTER
     )
     await register_search_attributes(env.client)
-    store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
+    store = open_test_store(f"sqlite:///{data / 'warmline.db'}")
     fleet = FleetSimState()
     acd = AcdSimulator(
         TemporalSignaler(env.client), agents_per_queue=HUMAN_AGENTS, time_scale=0.0005

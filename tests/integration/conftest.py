@@ -44,6 +44,7 @@ from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
 from store.repository import Store
+from tests.audit_keys import open_test_store
 from warmline.default_config import default_routing_config
 from workers.interaction import interaction_deps, load_classifier
 from workers.registry import running_workers
@@ -146,7 +147,7 @@ async def stack_session(
     temporal_client: Client, tmp_path_factory: pytest.TempPathFactory, intent_model: Any
 ) -> AsyncIterator[Stack]:
     data: Path = tmp_path_factory.mktemp("warmline")
-    store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
+    store = open_test_store(f"sqlite:///{data / 'warmline.db'}")
     fleet = FleetSimState()
     acd = AcdSimulator(
         TemporalSignaler(temporal_client),

@@ -26,6 +26,7 @@ from models.fleet import (
     rollback_workflow_id,
 )
 from models.routing import EndpointRole, RoutingConfig
+from tests.audit_keys import TEST_AUDIT_KEYS_SETTING
 from tests.integration.conftest import Stack
 from tests.polling import until
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, fleet_endpoint_url
@@ -72,6 +73,7 @@ async def warmline(stack: Stack, app: typer.Typer, *args: str) -> str:
         "WARMLINE_TEMPORAL_ADDRESS": stack.client.service_client.config.target_host,
         "WARMLINE_TEMPORAL_NAMESPACE": stack.client.namespace,
         "WARMLINE_AI_FLEET_URL": stack.settings.ai_fleet_url,
+        "WARMLINE_AUDIT_KEYS": TEST_AUDIT_KEYS_SETTING,
     }
     result = await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
     assert result.exit_code == 0, result.output

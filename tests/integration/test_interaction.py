@@ -77,7 +77,13 @@ async def test_ai_contained_interaction_is_recorded_redacted(stack: Stack) -> No
     ok, bad = stack.store.verify_audit(handle.id)
     assert ok and bad is None
     kinds = [e.kind for e in stack.store.audit_trail(handle.id)]
-    assert kinds[0] == "routing_decision" and kinds[-1] == "closed"
+    assert kinds[0] == "routing_decision" and kinds[-2:] == ["closed", "archived"]
+    archive = stack.store.interaction_archive(result.interaction_id)
+    assert archive is not None and [e.text for e in archive.transcript] == [
+        e.text for e in status.transcript
+    ]
+    assert "jane.doe@example.com" not in archive.model_dump_json()
+    assert archive.decisions[0]["route"] == "ai"
 
 
 async def test_escalation_hands_the_full_context_package_to_the_acd(stack: Stack) -> None:

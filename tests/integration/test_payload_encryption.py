@@ -23,7 +23,7 @@ from models.interaction import (
 )
 from models.routing import RoutingConfig, ThresholdRule
 from runtime.codec import ENCODING
-from runtime.history_payloads import iter_payloads
+from runtime.history import iter_payloads
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration

@@ -30,6 +30,7 @@ from models.supervision import (
     SupervisionPolicy,
 )
 from store.repository import Store
+from tests.audit_keys import TEST_AUDIT_KEYS_SETTING, open_test_store
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +67,7 @@ class HeldDraftStub:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.from_url(f"sqlite:///{tmp_path / 'warmline.db'}")
+    opened = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
     opened.save_supervision_policy(SupervisionPolicy(supervisor_concurrent_cap=3), "tests")
     yield opened
     opened.close()
@@ -164,6 +165,7 @@ def _warmline(client: Client, store: Store, *args: str) -> str:
         "WARMLINE_DATABASE_URL": store.engine.url.render_as_string(hide_password=False),
         "WARMLINE_TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "WARMLINE_TEMPORAL_NAMESPACE": client.namespace,
+        "WARMLINE_AUDIT_KEYS": TEST_AUDIT_KEYS_SETTING,
     }
     result = CliRunner().invoke(supervise.app, list(args), env=env)
     assert result.exit_code == 0, result.output

@@ -119,7 +119,7 @@ async def test_rejected_draft_is_never_sent_and_escalates(stack: Stack) -> None:
             "draft_id": draft["draft_id"],
             "decision": "reject",
             "reviewer_id": "sup-3",
-            "reason": "wrong policy",
+            "reason": "wrong policy, customer is jane@example.com",
         },
     )
     sent = await reply
@@ -129,6 +129,10 @@ async def test_rejected_draft_is_never_sent_and_escalates(stack: Stack) -> None:
     assert all(e.sender is not Sender.AI for e in view.transcript)
     await handle.signal("human_resolved", {"agent_id": "agent-4"})
     assert (await handle.result()).pool.value == "ai_assisted"
+    # The reviewer's free-text reason is redacted before it enters the audit chain.
+    audited = [e for e in stack.store.audit_trail(handle.id) if e.kind == "review_decision"]
+    assert audited[0].payload["reason"] == "wrong policy, customer is [EMAIL]"
+    assert audited[0].actor == "sup-3"
 
 
 async def test_review_deadline_escalates(stack: Stack) -> None:

@@ -20,7 +20,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from cli.corpus import record_corpus
-from runtime.history_payloads import decode_payloads_in_place
+from runtime.history import decode_payloads_in_place
 from tests.integration.conftest import Stack
 from workers.replay import load_corpus, replay_histories
 from workflows.boundary import BoundaryInterceptor

@@ -21,8 +21,8 @@ from runtime.auto_rollback import AutoRollback
 from runtime.fleet_health import FleetHealth
 from runtime.health_sync import HealthSync, HealthSyncConfig, breaker_config_from_settings
 from runtime.settings import Settings
-from store import Store
 from store.health import HealthStore, PendingRollback
+from tests.audit_keys import open_test_store
 from tests.polling import eventually
 from warmline.auto_rollback import BreakerOpened
 from warmline.breaker import BreakerConfig
@@ -50,7 +50,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def health_store(tmp_path: Path) -> Iterator[HealthStore]:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'warmline.db'}")
+    store = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
     repo = HealthStore(store)
     repo.init_schema()
     yield repo

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from store import Store, create_store_engine, init_schema
 from store.tables import store_tables
+from tests.audit_keys import open_test_store
 from tests.pg import postgres_schema, require_postgres
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -49,7 +50,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def store(store_url: str) -> Iterator[Store]:
-    opened = Store.from_url(store_url)
+    opened = open_test_store(store_url)
     try:
         yield opened
     finally:

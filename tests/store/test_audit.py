@@ -8,8 +8,9 @@ from itertools import pairwise
 from sqlalchemy import text
 
 from store import Store
+from tests.audit_keys import TEST_AUDIT_KEYS
 from tests.store.builders import make_events, make_record
-from warmline.audit import GENESIS_HASH, chain_hash
+from warmline.audit import GENESIS_HASH, canonical_json
 
 
 def test_append_skips_events_already_stored(store: Store) -> None:
@@ -24,7 +25,9 @@ def test_append_skips_events_already_stored(store: Store) -> None:
     assert all(b.prev_hash == a.hash for a, b in pairwise(trail))
     first = trail[0]
     body = first.model_dump(include={"stream", "seq", "kind", "at", "actor", "payload"})
-    assert first.hash == chain_hash(GENESIS_HASH, body)
+    assert first.key_id == TEST_AUDIT_KEYS.signing_key_id
+    expected = TEST_AUDIT_KEYS.mac(first.key_id, GENESIS_HASH + canonical_json(body))
+    assert first.hash == expected
     assert store.verify_audit("fleet") == (True, None)
 
 
@@ -46,7 +49,7 @@ def test_late_event_is_chained_after_the_tail(store: Store) -> None:
 def test_record_interaction_continues_an_existing_stream(store: Store) -> None:
     store.append_audit(make_events("interaction-i-1", 2))
     assert store.record_interaction(make_record("i-1", events=4))
-    assert [e.seq for e in store.audit_trail("interaction-i-1")] == [1, 2, 3, 4]
+    assert [e.seq for e in store.audit_trail("interaction-i-1")] == [1, 2, 3, 4, 5]
     assert store.verify_audit("interaction-i-1") == (True, None)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import inspect, text
 from models.facts import InteractionFacts
 from store import Store, create_store_engine, init_schema
 from store.tables import FACT_FIELDS, InteractionFactRow, store_tables
+from tests.audit_keys import open_test_store
 
 
 def test_sqlite_engine_creates_directory_and_sets_pragmas(tmp_path: Path) -> None:
@@ -33,7 +34,7 @@ def test_postgres_urls_get_the_psycopg_driver() -> None:
 
 
 def test_in_memory_sqlite_keeps_its_schema() -> None:
-    store = Store.from_url("sqlite://")
+    store = open_test_store("sqlite://")
     assert store.count_facts() == 0
     store.close()
 

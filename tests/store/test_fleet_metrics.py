@@ -15,12 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
 
 from models.facts import InteractionFacts, RecordInteraction
 from models.fleet import ABTestConfig
 from models.fleet_analysis import LATENCY_BUCKET_EDGES_MS, AnalysisTemplate, VersionMetrics
-from store import Store, init_schema
+from store import Store
 from store.tables import parse_utc
 from tests.store.builders import make_record
 from warmline.ab_analysis import ab_report
@@ -144,12 +143,3 @@ def test_an_empty_window_gives_empty_metrics(store: Store) -> None:
     assert metrics == {CANARY: VersionMetrics(endpoint=CANARY)}
     assert metrics[CANARY] == version_metrics(CANARY, [])
     assert steps == {CANARY: 0}
-
-
-def test_a_store_made_before_the_index_gets_it_on_start(store: Store) -> None:
-    index = "ix_interaction_facts_endpoint_started"
-    with store.engine.begin() as conn:
-        conn.execute(text(f"DROP INDEX {index}"))
-    assert index not in {i["name"] for i in inspect(store.engine).get_indexes("interaction_facts")}
-    init_schema(store.engine)
-    assert index in {i["name"] for i in inspect(store.engine).get_indexes("interaction_facts")}

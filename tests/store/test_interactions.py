@@ -20,8 +20,9 @@ def test_record_once_then_retries_are_no_ops(store: Store) -> None:
 
     assert store.count_facts() == 1
     trail = store.audit_trail("interaction-i-1")
-    assert [e.seq for e in trail] == [1, 2, 3]
-    assert [e.payload for e in trail] == [e.payload for e in record.audit]
+    assert [e.seq for e in trail] == [1, 2, 3, 4]
+    assert trail[-1].kind == "archived"  # the closing archive's digest, chained
+    assert [e.payload for e in trail[:-1]] == [e.payload for e in record.audit]
     assert store.verify_audit("interaction-i-1") == (True, None)
 
 
@@ -51,7 +52,7 @@ def test_batch_records_each_interaction_once(store: Store) -> None:
     assert store.record_interactions([]) == []
     assert store.count_facts() == 3
     for stream in ("interaction-b-1", "interaction-b-2", "interaction-b-3"):
-        assert len(store.audit_trail(stream)) == 3
+        assert len(store.audit_trail(stream)) == 4
         assert store.verify_audit(stream) == (True, None)
 
 
@@ -71,4 +72,4 @@ def test_concurrent_retries_of_one_interaction_write_once(store: Store) -> None:
         results = list(pool.map(lambda _: store.record_interaction(record), range(8)))
     assert results.count(True) == 1
     assert store.count_facts() == 1
-    assert [e.seq for e in store.audit_trail("interaction-same")] == [1, 2, 3, 4]
+    assert [e.seq for e in store.audit_trail("interaction-same")] == [1, 2, 3, 4, 5]

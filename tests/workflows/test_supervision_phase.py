@@ -50,6 +50,7 @@ from models.supervision_phase import (
 from runtime.converter import BOUNDARY_CONVERTER
 from runtime.settings import Settings
 from store.repository import Store
+from tests.audit_keys import open_test_store
 from tests.store.builders import make_facts
 from warmline.supervision import mode_for
 from workers.supervision import build_worker
@@ -98,7 +99,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.from_url(f"sqlite:///{tmp_path / 'warmline.db'}")
+    opened = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
     try:
         yield opened
     finally:

@@ -59,6 +59,7 @@ def reroute_request(c: InteractionCarry) -> TriageRequest:
         channel=c.channel,
         segment=c.request.customer.segment,
         language=c.request.customer.language,
+        region=c.request.customer.region,
         entry_point=c.request.entry_point,
         pattern=c.pattern,
         classification=c.classification,

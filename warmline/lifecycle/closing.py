@@ -141,7 +141,13 @@ def _record(s: Step) -> None:
     s.audit("closed", {"outcome": outcome.value, "reason": c.close_reason})
     facts = build_facts(c, c.workflow_id, s.at, outcome)
     s.emit(review.search_attributes(c, state=InteractionState.CLOSED.value, pool=facts.pool))
-    record = RecordInteraction(facts=facts, audit=list(c.pending_audit), supervision=supervision)
+    record = RecordInteraction(
+        facts=facts,
+        audit=list(c.pending_audit),
+        supervision=supervision,
+        transcript=list(c.transcript),
+        decisions=list(c.decisions),
+    )
     op = s.next_op()
     s.emit(RecordOutcome(op=op, timeout_seconds=RECORD_SECONDS, record=record))
     s.wait(WaitKind.RECORD, op, RECORD_SECONDS, audited=len(c.pending_audit))

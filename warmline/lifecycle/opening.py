@@ -85,6 +85,7 @@ def on_pattern(s: Step, result: Event) -> None:
         channel=c.channel,
         segment=c.request.customer.segment,
         language=c.request.customer.language,
+        region=c.request.customer.region,
         entry_point=c.request.entry_point,
         pattern=c.pattern,
         upstream_intent=c.request.upstream_intent,

@@ -1,0 +1,55 @@
+"""``warmline audit export --interaction ID``: one report joining everything an auditor needs.
+
+The decrypted workflow history (while Temporal still has it), the interaction's audit records
+and whether they verify, the closing archive and whether it matches the digest its ``archived``
+record chained, and the facts. Decrypting is a privileged read, so the export itself is
+appended to the ``privileged-reads`` audit stream before anything is returned.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.client import Client
+
+from models.interaction import interaction_workflow_id
+from runtime.history import decrypted_runs
+from store.archive import ARCHIVED_KIND, archive_digest
+from store.repository import Store
+
+PRIVILEGED_READS_STREAM = "privileged-reads"
+
+
+async def interaction_report(
+    store: Store, client: Client | None, interaction_id: str, exported_by: str
+) -> dict[str, Any]:
+    workflow_id = interaction_workflow_id(interaction_id)
+    store.append_audit_auto(
+        PRIVILEGED_READS_STREAM,
+        "interaction_exported",
+        actor=exported_by,
+        payload={"interaction_id": interaction_id, "workflow_id": workflow_id},
+    )
+    trail = store.audit_trail(workflow_id)
+    chain_ok, _ = store.verify_audit(workflow_id)
+    archive = store.interaction_archive(interaction_id)
+    chained = [e.payload.get("digest") for e in trail if e.kind == ARCHIVED_KIND]
+    archive_ok = (
+        archive is not None
+        and archive_digest(archive.transcript, archive.decisions) == archive.digest
+        and chained == [archive.digest]
+    )
+    facts = store.get_facts(interaction_id)
+    return {
+        "format": "warmline-audit-report/1",
+        "interaction_id": interaction_id,
+        "workflow_id": workflow_id,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "exported_by": exported_by,
+        "checks": {"audit_chain": chain_ok and bool(trail), "archive": archive_ok},
+        "facts": facts.model_dump(mode="json") if facts else None,
+        "audit": [e.model_dump(mode="json") for e in trail],
+        "archive": archive.model_dump(mode="json") if archive else None,
+        "history": await decrypted_runs(client, workflow_id) if client else None,
+    }

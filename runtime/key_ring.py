@@ -1,0 +1,102 @@
+"""Key rings from a setting or, for the embedded stack only, a 0600 file in the data directory.
+
+One format for every ring Warmline keeps (payload encryption, the audit chain):
+``id:base64key[,id:base64key...]``, newest first. Production sets the ``WARMLINE_*`` variable
+on every process that needs the ring; ``warmline dev`` creates the file on first use, so a
+restarted stack (and CLI commands run from the same directory) share it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import logging
+import os
+import re
+import secrets
+import stat
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+_KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+log = logging.getLogger("warmline.keys")
+
+
+class KeyRingError(ValueError):
+    """A key ring (setting or key file) that cannot be used; raised at startup, not per call."""
+
+
+def parse_key_ring(
+    text: str,
+    *,
+    what: str,
+    key_bytes: int,
+    error: type[ValueError] = KeyRingError,
+) -> dict[str, bytes]:
+    """Parse ``id:base64key[,id:base64key...]`` (commas or newlines; ``#`` starts a comment).
+
+    Order matters: the first key is the one new data uses. Every key must be ``key_bytes`` long
+    and every id unique, so a typo fails at startup instead of producing data nobody can read.
+    """
+    ring: dict[str, bytes] = {}
+    entries = (
+        part.strip() for line in text.splitlines() for part in line.split("#", 1)[0].split(",")
+    )
+    for entry in entries:
+        if not entry:
+            continue
+        key_id, sep, encoded = entry.partition(":")
+        key_id = key_id.strip()
+        if not sep or not _KEY_ID.match(key_id):
+            raise error(
+                f"{what} keys must be 'id:base64key' with an id of letters, digits, '.', '_' "
+                "or '-' (at most 64)"
+            )
+        if key_id in ring:
+            raise error(f"{what} key id {key_id!r} appears twice")
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except binascii.Error:
+            raise error(f"{what} key {key_id!r} is not valid base64") from None
+        if len(key) != key_bytes:
+            raise error(f"{what} key {key_id!r} is {len(key)} bytes; it must be {key_bytes}")
+        ring[key_id] = key
+    if not ring:
+        raise error(f"the {what} key ring is empty")
+    return ring
+
+
+def format_key_ring(ring: Mapping[str, bytes]) -> str:
+    """The setting form of a key ring (what ``parse_key_ring`` reads)."""
+    return ",".join(f"{key_id}:{base64.b64encode(key).decode()}" for key_id, key in ring.items())
+
+
+def new_key(prefix: str, key_bytes: int) -> tuple[str, bytes]:
+    """A fresh random key with a random id, so ids of independently made keys never collide."""
+    return f"{prefix}-{secrets.token_hex(4)}", secrets.token_bytes(key_bytes)
+
+
+def read_or_create(path: Path, create: Callable[[], str]) -> str:
+    """The file's text; created (mode 0600) with ``create()`` first if missing.
+
+    Written aside and hard-linked into place, so two processes starting together agree on one
+    file instead of overwriting each other's.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(create())
+                out.flush()
+                os.fsync(out.fileno())
+            with contextlib.suppress(FileExistsError):  # another process won: use its file
+                os.link(draft, path)
+        finally:
+            draft.unlink(missing_ok=True)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        log.warning("%s is readable by other users (mode %o); chmod 600 it", path, mode)
+    return path.read_text()

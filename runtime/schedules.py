@@ -1,0 +1,67 @@
+"""The Temporal Schedules Warmline runs on, e.g. the one that enforces retention.
+
+Created if missing by the deploy step (``warmline setup``, and ``warmline dev`` for the
+embedded stack); ``warmline retention schedule`` also updates the retention interval.
+Overlapping runs are skipped: a run still purging when the next is due finishes first.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.client import ScheduleOverlapPolicy as Overlap
+
+from models.retention import RETENTION_SCHEDULE_ID, RETENTION_TASK_QUEUE, RETENTION_WORKFLOW
+from runtime.settings import Settings
+
+
+def retention_schedule(every: timedelta, task_queue: str = RETENTION_TASK_QUEUE) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            RETENTION_WORKFLOW, {}, id="warmline-retention-run", task_queue=task_queue
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=Overlap.SKIP),
+    )
+
+
+async def ensure_retention_schedule(
+    client: Client,
+    every: timedelta,
+    update: bool = False,
+    *,
+    schedule_id: str = RETENTION_SCHEDULE_ID,
+    task_queue: str = RETENTION_TASK_QUEUE,
+) -> bool:
+    """Create the schedule; True if created. With ``update``, an existing one gets ``every``.
+
+    ``schedule_id`` and ``task_queue`` exist for tests sharing a server with a running stack.
+    """
+    schedule = retention_schedule(every, task_queue)
+    try:
+        await client.create_schedule(schedule_id, schedule)
+        return True
+    except ScheduleAlreadyRunningError:
+        if update:
+
+            def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=schedule)
+
+            await client.get_schedule_handle(schedule_id).update(replace)
+        return False
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> None:
+    """Every Schedule Warmline runs on, created if missing: part of the deploy step."""
+    await ensure_retention_schedule(client, timedelta(minutes=settings.retention_every_minutes))
