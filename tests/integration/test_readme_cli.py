@@ -22,9 +22,9 @@ from api.app import create_api_app
 from cli.stack import temporal_cli
 from models.interaction import InteractionResult, Outcome, Reply
 from runtime.codec import ENCODING
+from runtime.history import iter_payloads
 from simulators.server import serve_app
 from tests.integration.conftest import Stack
-from tests.payloads import iter_payloads
 
 pytestmark = pytest.mark.integration
 
