@@ -148,6 +148,6 @@ async def test_json_logs_carry_ids_and_never_customer_text(
     mine = [line for line in lines if line.get("interaction_id") == iid]
     assert mine, "no log line names the interaction"
     assert all(line["workflow_id"] == handle.id and line.get("run_id") for line in mine)
-    assert any("payload ignored" in line["message"] for line in mine)
+    assert any("signal customer_message rejected" in line["message"] for line in mine)
     # The SDK's info dict is a field, not appended to the message.
     assert not any("'workflow_id'" in line["message"] for line in mine)
