@@ -208,15 +208,20 @@ class SignOffDecision(StrEnum):
     REFUSE = "refuse"
 
 
-class SignOff(_Doc):
-    """Payload of the ``sign_off`` signal: a human's answer to the pending promotion."""
+class SignOffAnswer(_Doc):
+    """A sign-off as asked through the API: the answer only; the approver is the caller."""
 
-    approver: str = Field(min_length=1, max_length=128)
     decision: SignOffDecision
     reason: str = Field(default="", max_length=500)
     proposal_id: str | None = Field(
         default=None, description="The proposal answered; None answers the pending one."
     )
+
+
+class SignOff(SignOffAnswer):
+    """Payload of the ``sign_off`` signal: a human's answer to the pending promotion."""
+
+    approver: str = Field(min_length=1, max_length=128)
 
 
 class NewModelVersion(_Doc):
@@ -263,8 +268,9 @@ class SupervisionPhaseState(_Doc):
         return self.channel or ANY
 
 
-class SupervisionPhaseInput(_Doc):
-    """Start a phase workflow for one intent (or intent x channel), or continue one."""
+class PhaseStart(_Doc):
+    """Start a phase workflow for one intent (or intent x channel): ``POST
+    /v1/supervision/phases``."""
 
     intent: str = Field(min_length=1, max_length=64)
     channel: str | None = Field(default=None, max_length=16)
@@ -273,6 +279,11 @@ class SupervisionPhaseInput(_Doc):
     evaluation_interval_seconds: float = Field(default=86_400.0, ge=1)
     sign_off_deadline_seconds: float = Field(default=7 * 86_400.0, ge=1)
     max_evaluations_per_run: int = Field(default=100, ge=1)
+
+
+class SupervisionPhaseInput(PhaseStart):
+    """Workflow input: a start, or a continue-as-new carrying ``state``."""
+
     state: SupervisionPhaseState | None = Field(
         default=None, description="Set by continue-as-new; a fresh start leaves it empty."
     )

@@ -23,16 +23,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import dataclasses
 import json
-import logging
 import os
 import re
 import secrets
-import stat
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -42,6 +38,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.exceptions import ApplicationError
 
+from runtime import secret_files
 from runtime.settings import Settings
 
 ENCODING = b"binary/encrypted"
@@ -51,7 +48,6 @@ KEY_BYTES = 32  # AES-256
 KEY_FILE_NAME = "payload-keys"
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-log = logging.getLogger("warmline.codec")
 
 
 class PayloadKeyError(ValueError):
@@ -123,41 +119,25 @@ def load_or_create_key_ring(settings: Settings) -> dict[str, bytes]:
     ``WARMLINE_PAYLOAD_KEYS`` wins (production: every worker, client and the API must share
     it). Without it, the embedded stack keeps one key in ``<data_dir>/payload-keys`` (mode
     0600), so ``warmline dev`` restarted on the same SQLite history can still read it, and
-    ``warmline supervise`` run from the same directory shares it. The file is created with
-    ``O_EXCL`` semantics (written aside, then hard-linked into place), so two processes starting
-    together agree on one key instead of overwriting each other's.
+    ``warmline supervise`` run from the same directory shares it. Two processes starting together
+    agree on one key (``runtime.secret_files.create_once``).
     """
     if settings.payload_keys is not None:
         return parse_key_ring(settings.payload_keys.get_secret_value())
     path = settings.data_dir / KEY_FILE_NAME
-    if not path.exists():
-        _create_key_file(path)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        log.warning("%s is readable by other users (mode %o); chmod 600 it", path, mode)
+    secret_files.create_once(path, _new_key_file)
     try:
-        return parse_key_ring(path.read_text())
+        return parse_key_ring(secret_files.read_private(path))
     except PayloadKeyError as exc:
         raise PayloadKeyError(f"{path}: {exc}") from None
 
 
-def _create_key_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _new_key_file() -> str:
     key_id, key = new_key("local")
-    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(
-                "# Warmline payload keys: id:base64key, one per line; the first encrypts.\n"
-                f"{format_key_ring({key_id: key})}\n"
-            )
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(FileExistsError):  # another process won the race: use its key
-            os.link(draft, path)
-    finally:
-        draft.unlink(missing_ok=True)
+    return (
+        "# Warmline payload keys: id:base64key, one per line; the first encrypts.\n"
+        f"{format_key_ring({key_id: key})}\n"
+    )
 
 
 class EncryptionCodec(PayloadCodec):

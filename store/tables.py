@@ -26,6 +26,7 @@ HUMAN_OVERRIDES = "human_overrides"
 SUPERVISION_FACTS = "supervision_facts"
 QA_REVIEWS = "qa_reviews"
 REVIEW_CLAIMS = "review_claims"
+API_KEYS = "api_keys"
 
 
 def utc_now() -> datetime:
@@ -342,6 +343,25 @@ class FleetEventRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
 
 
+class ApiKeyRow(SQLModel, table=True):
+    """A service account's API key: the secret itself is never stored, only its HMAC-SHA256
+    under the server's secret (``store/api_keys.py``). Revoked keys stay, for the audit."""
+
+    __tablename__ = API_KEYS
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_id: str = Field(unique=True, index=True, description="Public lookup id (in the token).")
+    name: str = Field(index=True)
+    roles: str = Field(description="JSON list of role names.")
+    digest: str = Field(description="HMAC-SHA256 hex of key id and secret.")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_by: str
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: str | None = None
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 def store_tables() -> list[Table]:
     """The store's tables only, so ``init_schema`` never creates another package's tables."""
     names = (
@@ -357,5 +377,6 @@ def store_tables() -> list[Table]:
         QA_REVIEWS,
         REVIEW_CLAIMS,
         FLEET_EVENTS,
+        API_KEYS,
     )
     return [SQLModel.metadata.tables[name] for name in names]
