@@ -80,6 +80,7 @@ async def _outcome(
     client = await services.temporal.client()
     handle = client.get_workflow_handle(workflow_id, result_type=result_type)
     with temporal_errors(workflow_id):
+        await handle.describe()  # an unknown workflow is 404, not "still running"
         result = await result_within(handle.result(), wait)
     return WorkflowOutcome(
         workflow_id=workflow_id,

@@ -48,8 +48,9 @@ class ApiRefusal(Exception):
 def resolve_token(settings: Settings) -> str:
     if _token_override:
         return _token_override[0]
-    if settings.api_token is not None:
-        return settings.api_token.get_secret_value()
+    configured = settings.api_token.get_secret_value().strip() if settings.api_token else ""
+    if configured:  # an empty WARMLINE_API_TOKEN= counts as unset
+        return configured
     local = local_token_path(settings)
     if urlsplit(settings.resolved_api_url).hostname in LOOPBACK_HOSTS and local.exists():
         return local.read_text().strip()

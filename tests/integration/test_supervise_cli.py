@@ -26,6 +26,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from typer.testing import CliRunner
 
 from api import review_ops as ops
+from api.services import PRIVILEGED_READS_STREAM
 from cli import supervise
 from models import search_attributes as sa
 from models.supervision import (
@@ -159,6 +160,12 @@ async def test_worklist_cap_and_decisions(
         # Visibility may still show the review just rejected; never the ones decided before.
         shown = [row["workflow_id"] for row in json.loads(listed)]
         assert shown in ([handles[2].id], [handles[1].id, handles[2].id])
+        # Reading an interaction's status (its transcript) is a recorded privileged read.
+        status = json.loads(await asyncio.to_thread(sup_1.warmline, "show", handles[2].id))
+        assert status["pending_draft"]["draft_id"] == "d-1"
+        (read,) = store.audit_trail(PRIVILEGED_READS_STREAM)
+        assert (read.kind, read.actor) == ("interaction_status_read", "sup-1")
+        assert read.payload["workflow_ids"] == [handles[2].id]
         await handles[2].terminate()
 
 
