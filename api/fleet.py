@@ -27,7 +27,8 @@ from models.fleet import (
 )
 from models.routing import RoutingConfig
 from warmline.default_config import default_routing_config, fleet_endpoint_url
-from warmline.registry import RegistryError, apply_changes, endpoint_shares, registration
+from warmline.registration import registration
+from warmline.registry import RegistryError, apply_changes, endpoint_shares
 
 router = APIRouter(prefix="/v1/fleet", tags=["fleet"])
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cli.main import app
 from cli.stack import ensure_local_token
@@ -27,6 +26,10 @@ from tests.identity import serve_api
 runner = CliRunner()
 
 
+def _invoke(args: list[str], env: dict[str, str]) -> Result:
+    return runner.invoke(app, args, env=env)
+
+
 @dataclass
 class Deployment:
     url: str
@@ -36,7 +39,7 @@ class Deployment:
 
     async def warmline(self, *args: str, **env: str) -> Result:
         merged = {**self.env, **env}
-        return await asyncio.to_thread(runner.invoke, app, list(args), env=merged)
+        return await asyncio.to_thread(_invoke, list(args), merged)
 
 
 @pytest.fixture

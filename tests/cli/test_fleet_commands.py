@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cli.canary import build_rollout
 from cli.fleet import app
@@ -37,8 +36,12 @@ async def cli_env(tmp_path: Path) -> AsyncIterator[tuple[dict[str, str], Store]]
     store.close()
 
 
+def _invoke(args: list[str], env: dict[str, str]) -> Result:
+    return runner.invoke(app, args, env=env)
+
+
 async def fleet(env: dict[str, str], *args: str) -> Result:
-    return await asyncio.to_thread(runner.invoke, app, list(args), env=env)
+    return await asyncio.to_thread(_invoke, list(args), env)
 
 
 async def listing(env: dict[str, str]) -> dict[str, object]:

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from api import review_ops as ops
 from api.services import PRIVILEGED_READS_STREAM

@@ -11,6 +11,7 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import jwt
@@ -98,7 +99,7 @@ async def test_subject_and_roles_come_from_the_configured_claims(
     ],
 )
 async def test_time_issuer_and_audience_are_checked(
-    idp: LoopbackIdP, http: httpx.AsyncClient, claims: dict[str, object], reason: str
+    idp: LoopbackIdP, http: httpx.AsyncClient, claims: dict[str, Any], reason: str
 ) -> None:
     check, _ = verifier(idp, http)
     with pytest.raises(CredentialRejected, match=reason):
@@ -115,9 +116,14 @@ async def test_unsigned_and_shared_secret_tokens_are_refused(
     idp: LoopbackIdP, http: httpx.AsyncClient
 ) -> None:
     check, _ = verifier(idp, http)
-    claims = {"iss": idp.settings().oidc_issuer, "aud": "warmline-api", "sub": "eve",
-              "exp": int(time.time()) + 300, "roles": ["admin"]}  # fmt: skip
-    unsigned = jwt.encode(claims, None, algorithm="none", headers={"kid": idp.keys[0].kid})
+    claims: dict[str, Any] = {
+        "iss": idp.settings().oidc_issuer,
+        "aud": "warmline-api",
+        "sub": "eve",
+        "exp": int(time.time()) + 300,
+        "roles": ["admin"],
+    }
+    unsigned = jwt.encode(claims, "", algorithm="none", headers={"kid": idp.keys[0].kid})
     with pytest.raises(CredentialRejected, match="'none' is not accepted"):
         await check.verify(unsigned)
     # The classic confusion: HS256 keyed with the RSA public key an attacker can download.
@@ -131,7 +137,7 @@ async def test_unsigned_and_shared_secret_tokens_are_refused(
         await check.verify(ec_signed)
 
 
-def _hs256(claims: dict[str, object], secret: bytes, kid: str) -> str:
+def _hs256(claims: dict[str, Any], secret: bytes, kid: str) -> str:
     """An HS256 token built by hand (PyJWT refuses PEM-looking HMAC secrets, attackers do not)."""
     import hashlib
     import hmac
