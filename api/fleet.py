@@ -1,4 +1,5 @@
-"""The model registry through the API: list versions, register one, change weights and roles.
+"""The model registry through the API: list versions, register one, change weights and roles,
+and close every breaker after maintenance.
 
 Each change is one new routing config version authored by the caller and one event on the
 ``fleet`` audit stream, in one transaction (``Store.apply_registry_edit``); a change the registry
@@ -8,6 +9,7 @@ cannot take (unknown version, retiring the last live one) is refused with 409 an
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -21,11 +23,14 @@ from models.access import Permission, Principal
 from models.commands import RegisterVersion, RegistryEdit
 from models.fleet import (
     FLEET_AUDIT_STREAM,
+    OperatorNote,
     RegisterEndpoint,
     RegistryChangeResult,
     RegistryView,
 )
+from models.health import FLEET_HEALTH_STREAM
 from models.routing import RoutingConfig
+from store.health import HealthStore
 from warmline.default_config import default_routing_config, fleet_endpoint_url
 from warmline.registration import registration
 from warmline.registry import RegistryError, apply_changes, endpoint_shares
@@ -118,3 +123,21 @@ async def change(
     return await _apply(
         services, principal, lambda base: apply_changes(base, request.changes), payload, agents
     )
+
+
+@router.post("/health/reset")
+async def reset_breakers(
+    note: OperatorNote,
+    services: Services,
+    principal: Annotated[Principal, requires(Permission.FLEET_CHANGE)],
+) -> dict[str, int]:
+    """Close every breaker and forget every health window (workers adopt it within a second);
+    audited on ``fleet-health`` as the caller."""
+
+    def reset() -> int:
+        health = HealthStore(services.store)
+        health.init_schema()
+        reason = note.reason or "maintenance done"
+        return health.reset_all(time.time(), principal.subject, reason, FLEET_HEALTH_STREAM)
+
+    return {"closed": await asyncio.to_thread(reset)}

@@ -106,6 +106,7 @@ def spec() -> list[Call]:
         call("GET", "/v1/fleet/registry", readers, {200}),
         call("POST", "/v1/fleet/versions", {RM, OPS}, {201},
              {"agent": "care-bot", "version": f"{RUN}.1"}),
+        call("POST", "/v1/fleet/health/reset", {RM, OPS}, {200}, {"reason": "matrix"}),
         call("POST", "/v1/fleet/changes", {RM, OPS}, {200},
              {"changes": [{"op": "set_weight", "agent": "care-bot", "version": "2026.10",
                            "weight": 1}]}),
