@@ -31,7 +31,7 @@ def test_issue_then_authenticate_and_nothing_secret_is_stored(
     info = keys.authenticate(issued.token, SECRET)
     assert (info.name, set(info.roles)) == ("ccaas", {Role.INTERACTION_CLIENT, Role.WFM_READER})
     assert info.created_by == "admin@example.com" and info.last_used_at is not None
-    secret_part = issued.token.rsplit("_", 1)[1]
+    secret_part = issued.token.split("_", 2)[2]
     with Session(store.engine) as session:
         row = session.exec(select(ApiKeyRow)).one()
     assert secret_part not in row.model_dump_json()
@@ -48,7 +48,7 @@ def test_a_changed_secret_or_server_secret_does_not_authenticate(keys: ApiKeySto
         keys.authenticate(flipped, SECRET)
     with pytest.raises(ApiKeyRejected, match="not recognised"):
         keys.authenticate(token, b"another-server-secret" * 3)
-    unknown_id = "wl_ffffffffffff_" + token.rsplit("_", 1)[1]
+    unknown_id = "wl_ffffffffffff_" + token.split("_", 2)[2]
     with pytest.raises(ApiKeyRejected, match="not recognised"):
         keys.authenticate(unknown_id, SECRET)
     with pytest.raises(ApiKeyRejected, match="malformed"):
