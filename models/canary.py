@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from models.boundary import ContinuableInput
 from models.fleet import OperatorCommand
 from models.fleet_analysis import (
     AnalysisOutcome,
@@ -175,11 +176,11 @@ class CanaryStart(_Doc):
     reason: str = ""
 
 
-class CanaryRolloutInput(CanaryStart):
-    """Workflow input: the request, who asked, and ``state`` (set only by continue-as-new)."""
+class CanaryRolloutInput(CanaryStart, ContinuableInput[CanaryState]):
+    """Workflow input: the request, who asked, and ``state`` (set only by continue-as-new,
+    ``models.boundary``)."""
 
     requested_by: str = Field(default="release-manager", min_length=1)
-    state: CanaryState | None = None
 
 
 class PauseRollout(OperatorCommand):

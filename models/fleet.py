@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from models.boundary import ContinuableInput
 from models.fleet_analysis import (
     ABReport,
 )
@@ -447,11 +448,11 @@ class ABTestStart(_Doc):
         return self
 
 
-class ABTestInput(ABTestStart):
-    """Workflow input: the request, who asked, and ``state`` (set only by continue-as-new)."""
+class ABTestInput(ABTestStart, ContinuableInput[ABTestState]):
+    """Workflow input: the request, who asked, and ``state`` (set only by continue-as-new,
+    ``models.boundary``)."""
 
     requested_by: str = Field(default="release-manager", min_length=1)
-    state: ABTestState | None = None
 
     def resolved_split(self) -> dict[str, float]:
         if self.split:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.boundary import ContinuableInput
 from models.supervision import ANY, SupervisionMode
 
 SUPERVISION_TASK_QUEUE = "supervision"
@@ -281,12 +282,9 @@ class PhaseStart(_Doc):
     max_evaluations_per_run: int = Field(default=100, ge=1)
 
 
-class SupervisionPhaseInput(PhaseStart):
-    """Workflow input: a start, or a continue-as-new carrying ``state``."""
-
-    state: SupervisionPhaseState | None = Field(
-        default=None, description="Set by continue-as-new; a fresh start leaves it empty."
-    )
+class SupervisionPhaseInput(PhaseStart, ContinuableInput[SupervisionPhaseState]):
+    """Workflow input: a start, or a continued run carrying its ``state``
+    (``models.boundary.ContinuableInput``)."""
 
     def initial_state(self) -> SupervisionPhaseState:
         return SupervisionPhaseState(

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import json
 import os
 import re
@@ -34,11 +33,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.exceptions import ApplicationError
 
 from runtime import secret_files
+from runtime.converter import boundary_data_converter
 from runtime.settings import Settings
 
 ENCODING = b"binary/encrypted"
@@ -193,11 +192,11 @@ class EncryptionCodec(PayloadCodec):
 
 
 def warmline_data_converter(settings: Settings) -> DataConverter:
-    """The pydantic converter every Warmline client and worker uses, encrypting when enabled."""
+    """The converter every Warmline client and worker uses (``runtime.converter``: pydantic
+    JSON with the workflow boundary's rules), encrypting when enabled."""
     if not settings.payload_encryption:
-        return pydantic_data_converter
-    codec = EncryptionCodec(load_or_create_key_ring(settings))
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+        return boundary_data_converter()
+    return boundary_data_converter(EncryptionCodec(load_or_create_key_ring(settings)))
 
 
 def payloads_from_json(body: bytes | str) -> list[Payload]:

@@ -19,6 +19,7 @@ from activities.interaction import InteractionDeps
 from models.fleet import FLEET_TASK_QUEUE
 from runtime.settings import Settings
 from workflows.ab_test import ABTestWorkflow
+from workflows.boundary import BoundaryInterceptor
 from workflows.canary import CanaryRolloutWorkflow
 from workflows.rollback import RollbackWorkflow
 
@@ -48,6 +49,7 @@ def fleet_worker(
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        interceptors=[BoundaryInterceptor()],
         **options,
     )
 

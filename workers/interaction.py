@@ -26,6 +26,7 @@ from runtime.supervision_cache import SupervisionPolicyCache
 from store.repository import Store
 from warmline.default_config import default_routing_config
 from warmline.default_supervision import default_supervision_policy
+from workflows.boundary import BoundaryInterceptor
 from workflows.interaction import InteractionWorkflow
 
 WORKFLOWS: list[type] = [InteractionWorkflow]
@@ -108,4 +109,5 @@ def interaction_worker(
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        interceptors=[BoundaryInterceptor()],
     )

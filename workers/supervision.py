@@ -16,6 +16,7 @@ from models.supervision_phase import (
     SUPERVISION_TASK_QUEUE,
 )
 from runtime.settings import Settings
+from workflows.boundary import BoundaryInterceptor
 from workflows.supervision_phase import SupervisionPhaseWorkflow
 
 WORKFLOWS: list[type] = [SupervisionPhaseWorkflow]
@@ -43,5 +44,6 @@ def build_worker(
             MAX_CONCURRENT_ACTIVITIES, settings.worker_max_concurrent_activities
         ),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        interceptors=[BoundaryInterceptor()],
         max_cached_workflows=max_cached_workflows,
     )

@@ -12,13 +12,12 @@ roles come back unless ``restore_on_finish`` is off.
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.fleet import FleetActivities
+    from models.boundary import RejectedPayload
     from models.fleet import (
         AB_TEST_WORKFLOW,
         ABPhase,
@@ -33,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.fleet_analysis import ABReport
     from models.routing import LIVE_ROLES, EndpointRole
+    from workflows import boundary
     from workflows import fleet_helpers as helpers
 
 
@@ -42,6 +42,7 @@ class ABTestWorkflow:
         self._input: ABTestInput | None = None
         self._state: ABTestState | None = None
         self._stop: StopABTest | None = None
+        self._rejected = helpers.RejectedSignals()
 
     @property
     def input(self) -> ABTestInput:
@@ -54,29 +55,36 @@ class ABTestWorkflow:
         return self._state
 
     @workflow.run
-    async def run(self, request: dict[str, Any]) -> ABTestState:
-        self._input = helpers.parse_input(ABTestInput, request)
-        if self.input.state is None:
+    async def run(self, request: ABTestInput) -> ABTestState:
+        self._input = request
+        carried = boundary.carried_state(request)
+        if carried is None:
             await self._start()
         else:
-            carried = self.input.state
             self._state = carried.model_copy(
                 update={"polls_this_run": 0, "run_index": carried.run_index + 1}
             )
         clock = helpers.PollClock(self.input.config.poll_seconds)
         while self.state.phase is ABPhase.RUNNING:
             clock.start()
-            await workflow.wait_condition(lambda: self._stop is not None or clock.fired())
-            clock.take()
+            await workflow.wait_condition(
+                lambda: self._stop is not None or bool(self._rejected) or clock.fired()
+            )
+            await self._rejected.audit()
+            if self._stop is None and not clock.take():
+                continue
             report = await self._observe()
             if self._stop is not None:
                 await self._finish(ABPhase.STOPPED, f"stopped by {self._stop.by}", report)
             elif report is not None and report.concluded:
                 await self._finish(ABPhase.CONCLUDED, report.reasons[0], report)
             elif self._continue_as_new_due():
-                workflow.continue_as_new(self.input.model_copy(update={"state": self.state}))
+                await boundary.continue_as_new(self.input, self.state, idle=self._idle)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
+
+    def _idle(self) -> bool:
+        return self._stop is None and not self._rejected
 
     def _continue_as_new_due(self) -> bool:
         return (
@@ -89,7 +97,7 @@ class ABTestWorkflow:
         try:
             view = await helpers.read_registry(agent)
         except ActivityError as err:
-            raise helpers.invalid_input("ABTestInput", f"agent: {err.cause}") from None
+            raise boundary.invalid_input("ABTestInput", f"agent: {err.cause}") from None
         roles = self._check_arms(view)
         self._state = ABTestState(
             agent=agent,
@@ -120,7 +128,7 @@ class ABTestWorkflow:
         for version in self.input.versions:
             if version not in roles or roles[version] is EndpointRole.RETIRED:
                 found = roles[version].value if version in roles else "not registered"
-                raise helpers.invalid_input("ABTestInput", f"versions: {version} is {found}")
+                raise boundary.invalid_input("ABTestInput", f"versions: {version} is {found}")
         outside = [
             row.version
             for row in view.endpoints
@@ -129,7 +137,7 @@ class ABTestWorkflow:
             and row.version not in self.input.versions
         ]
         if outside:
-            raise helpers.invalid_input(
+            raise boundary.invalid_input(
                 "ABTestInput", f"agent: canary {', '.join(outside)} is live outside the test"
             )
         return roles
@@ -211,10 +219,10 @@ class ABTestWorkflow:
         )
 
     @workflow.signal(name="stop")
-    def stop(self, payload: dict[str, Any] | None = None) -> None:
-        command = helpers.parse_command(StopABTest, payload, "stop")
-        if command is not None and self._stop is None:
-            self._stop = command
+    def stop(self, command: StopABTest | RejectedPayload | None = None) -> None:
+        accepted = self._rejected.accept(command, StopABTest, "stop")
+        if accepted is not None and self._stop is None:
+            self._stop = accepted
 
     @workflow.query(name="status")
     def status(self) -> ABTestState:

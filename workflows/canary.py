@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.fleet import FleetActivities
+    from models.boundary import RejectedPayload
     from models.canary import (
         AbortRequested,
         AbortRollout,
@@ -53,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from models.fleet_analysis import AnalysisResult
     from models.routing import EndpointRole
     from warmline.rollout import transition, waiting_for
+    from workflows import boundary
     from workflows import fleet_helpers as helpers
 
 
@@ -63,6 +65,7 @@ class CanaryRolloutWorkflow:
         self._state: CanaryState | None = None
         # Signals only queue events; the run loop feeds them to the machine in order.
         self._events: list[RolloutEvent] = []
+        self._rejected = helpers.RejectedSignals()
 
     @property
     def input(self) -> CanaryRolloutInput:
@@ -75,9 +78,10 @@ class CanaryRolloutWorkflow:
         return self._state
 
     @workflow.run
-    async def run(self, request: dict[str, Any]) -> CanaryState:
-        self._input = helpers.parse_input(CanaryRolloutInput, request)
-        if self.input.state is None:
+    async def run(self, request: CanaryRolloutInput) -> CanaryState:
+        self._input = request
+        carried = boundary.carried_state(request)
+        if carried is None:
             baseline = await self._baseline_versions()
             self._state = CanaryState(
                 agent=self.input.agent,
@@ -86,7 +90,6 @@ class CanaryRolloutWorkflow:
             )
             await self._feed(RolloutStarted(at=helpers.now(), by=self.input.requested_by))
         else:
-            carried = self.input.state
             self._state = carried.model_copy(
                 update={"polls_this_run": 0, "run_index": carried.run_index + 1}
             )
@@ -94,14 +97,16 @@ class CanaryRolloutWorkflow:
         while not self.state.terminal:
             if self.state.phase is CanaryPhase.BAKING:
                 clock.start()  # paused rollouts do not poll
-            await workflow.wait_condition(lambda: bool(self._events) or clock.fired())
+            await workflow.wait_condition(lambda: not self._idle() or clock.fired())
+            if self._rejected:
+                await self._rejected.audit()
             if self._events:
                 await self._feed(self._events.pop(0))
                 continue
             if clock.take() and self.state.phase is CanaryPhase.BAKING:
                 await self._poll()
             if self._continue_as_new_due():
-                workflow.continue_as_new(self.input.model_copy(update={"state": self.state}))
+                await boundary.continue_as_new(self.input, self.state, idle=self._idle)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
 
@@ -111,12 +116,12 @@ class CanaryRolloutWorkflow:
         try:
             view = await helpers.read_registry(self.input.agent)
         except ActivityError as err:
-            raise helpers.invalid_input("CanaryRolloutInput", f"agent: {err.cause}") from None
+            raise boundary.invalid_input("CanaryRolloutInput", f"agent: {err.cause}") from None
         roles = {row.version: row.role for row in view.endpoints}
         canary = self.input.canary_version
         if roles.get(canary) is not EndpointRole.CANARY:
             found = roles[canary].value if canary in roles else "not registered"
-            raise helpers.invalid_input(
+            raise boundary.invalid_input(
                 "CanaryRolloutInput", f"canary_version: {self.input.agent}:{canary} is {found}"
             )
         baseline = self.input.baseline_versions or [
@@ -124,7 +129,7 @@ class CanaryRolloutWorkflow:
         ]
         missing = [v for v in baseline if roles.get(v) is not EndpointRole.PRODUCTION]
         if not baseline or missing:
-            raise helpers.invalid_input(
+            raise boundary.invalid_input(
                 "CanaryRolloutInput",
                 f"baseline_versions: no production baseline ({', '.join(missing) or 'none'})",
             )
@@ -160,8 +165,12 @@ class CanaryRolloutWorkflow:
         state.polls_this_run += 1
         await self._feed(MetricsObserved(at=observation.at, observation=observation))
 
+    def _idle(self) -> bool:
+        """Nothing queued by a signal for the loop."""
+        return not self._events and not self._rejected
+
     def _continue_as_new_due(self) -> bool:
-        if self._events or self.state.terminal:
+        if not self._idle() or self.state.terminal:
             return False
         return (
             self.state.polls_this_run >= self.input.rollout.max_polls_per_run
@@ -224,40 +233,36 @@ class CanaryRolloutWorkflow:
 
     # -- signals and query ---------------------------------------------------------------------
     @workflow.signal(name="pause")
-    def pause(self, payload: dict[str, Any] | None = None) -> None:
-        command = helpers.parse_command(PauseRollout, payload, "pause")
-        if command is not None:
+    def pause(self, command: PauseRollout | RejectedPayload | None = None) -> None:
+        if (accepted := self._rejected.accept(command, PauseRollout, "pause")) is not None:
             self._events.append(
-                PauseRequested(at=helpers.now(), by=command.by, reason=command.reason)
+                PauseRequested(at=helpers.now(), by=accepted.by, reason=accepted.reason)
             )
 
     @workflow.signal(name="resume")
-    def resume(self, payload: dict[str, Any] | None = None) -> None:
-        command = helpers.parse_command(ResumeRollout, payload, "resume")
-        if command is not None:
+    def resume(self, command: ResumeRollout | RejectedPayload | None = None) -> None:
+        if (accepted := self._rejected.accept(command, ResumeRollout, "resume")) is not None:
             self._events.append(
-                ResumeRequested(at=helpers.now(), by=command.by, reason=command.reason)
+                ResumeRequested(at=helpers.now(), by=accepted.by, reason=accepted.reason)
             )
 
     @workflow.signal(name="abort")
-    def abort(self, payload: dict[str, Any] | None = None) -> None:
-        command = helpers.parse_command(AbortRollout, payload, "abort")
-        if command is not None:
+    def abort(self, command: AbortRollout | RejectedPayload | None = None) -> None:
+        if (accepted := self._rejected.accept(command, AbortRollout, "abort")) is not None:
             self._events.append(
                 AbortRequested(
                     at=helpers.now(),
-                    by=command.by,
-                    reason=command.reason,
-                    leave_weights=command.leave_weights,
+                    by=accepted.by,
+                    reason=accepted.reason,
+                    leave_weights=accepted.leave_weights,
                 )
             )
 
     @workflow.signal(name="promote_now")
-    def promote_now(self, payload: dict[str, Any] | None = None) -> None:
-        command = helpers.parse_command(PromoteNow, payload, "promote_now")
-        if command is not None:
+    def promote_now(self, command: PromoteNow | RejectedPayload | None = None) -> None:
+        if (accepted := self._rejected.accept(command, PromoteNow, "promote_now")) is not None:
             self._events.append(
-                PromoteNowRequested(at=helpers.now(), by=command.by, reason=command.reason)
+                PromoteNowRequested(at=helpers.now(), by=accepted.by, reason=accepted.reason)
             )
 
     @workflow.query(name="status")

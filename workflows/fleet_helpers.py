@@ -1,4 +1,4 @@
-"""What the fleet workflows share: activity options, input parsing, registry changes.
+"""What the fleet workflows share: activity options, rejected signals, registry changes.
 
 Kept out of the workflow classes so each ``run()`` reads as its lifecycle. Everything here runs
 inside workflow code and is deterministic.
@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     from activities.fleet import FleetActivities
+    from models.boundary import RejectedPayload
     from models.fleet import (
         ApplyRegistryChange,
         FleetAuditEvent,
@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         RegistryChangeResult,
         RegistryView,
     )
+    from workflows import boundary
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -49,33 +50,47 @@ OBSERVE_RETRY = RetryPolicy(
 """A poll that keeps failing is skipped; the next poll reads the same facts."""
 
 
-def describe(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
-    )
+class RejectedSignals:
+    """Signals whose payload was rejected, kept until the run loop audits them.
 
+    Handlers stay synchronous and only queue (an activity awaited in a handler would race the
+    run's continue-as-new); the loop calls ``audit`` and counts this as pending work, so a
+    rejection is on the ``fleet`` audit stream before the run moves on.
+    """
 
-def invalid_input(what: str, detail: str) -> ApplicationError:
-    """Input that retrying cannot fix: fail the workflow at once, naming the field."""
-    return ApplicationError(f"invalid {what}: {detail}", type="InvalidInput", non_retryable=True)
+    def __init__(self) -> None:
+        self._queue: list[tuple[str, RejectedPayload]] = []
+        self._audited = 0
 
+    def __bool__(self) -> bool:
+        return bool(self._queue)
 
-def parse_input(model: type[ModelT], payload: Any) -> ModelT:
-    if isinstance(payload, model):
-        return payload
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise invalid_input(model.__name__, describe(exc)) from None
+    def accept(
+        self, payload: ModelT | RejectedPayload | None, model: type[ModelT], signal: str
+    ) -> ModelT | None:
+        """The signal's command, or None when it was rejected (then queued for the audit)."""
+        command = boundary.accept(payload, model, signal)
+        if isinstance(command, RejectedPayload):
+            self._queue.append((signal, command))
+            return None
+        return command
 
-
-def parse_command(model: type[ModelT], payload: Any, signal: str) -> ModelT | None:
-    """A signal cannot be refused; a malformed one is logged and ignored, never fatal."""
-    try:
-        return model.model_validate(payload or {})
-    except ValidationError as exc:
-        workflow.logger.warning("signal %s ignored: %s", signal, describe(exc))
-        return None
+    async def audit(self) -> None:
+        info = workflow.info()
+        while self._queue:
+            signal, rejected = self._queue.pop(0)
+            self._audited += 1
+            await audit(
+                f"{info.workflow_id}/{info.run_id}/rejected-{self._audited}",
+                "signal_rejected",
+                f"signal:{signal}",
+                {
+                    "workflow_id": info.workflow_id,
+                    "run_id": info.run_id,
+                    "signal": signal,
+                    **rejected.model_dump(),
+                },
+            )
 
 
 def key_prefix() -> str:

@@ -13,8 +13,6 @@ weights.
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, FailureError
 
@@ -34,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.routing import EndpointRole
     from warmline.rollback_plan import shift_change
+    from workflows import boundary
     from workflows import fleet_helpers as helpers
 
 WFM_EVENT_TIMEOUT = helpers.AUDIT_TIMEOUT
@@ -56,8 +55,8 @@ class RollbackWorkflow:
         return self._state
 
     @workflow.run
-    async def run(self, request: dict[str, Any]) -> RollbackState:
-        self._input = helpers.parse_input(RollbackInput, request)
+    async def run(self, request: RollbackInput) -> RollbackState:
+        self._input = request
         self._state = RollbackState(mode=self.input.mode, started_at=helpers.now())
         if self.input.mode is RollbackMode.FAILOVER_TO_HUMAN:
             await self._failover_to_human()
@@ -103,7 +102,7 @@ class RollbackWorkflow:
                 retry_policy=helpers.REGISTRY_RETRY,
             )
         except ActivityError as err:
-            raise helpers.invalid_input("RollbackInput", str(err.cause or err)) from None
+            raise boundary.invalid_input("RollbackInput", str(err.cause or err)) from None
         state = self.state
         state.plan = plan
         state.phase = RollbackPhase.SHIFTING

@@ -18,12 +18,10 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, ValidationError
-
     from activities.supervision import SupervisionActivities
+    from models.boundary import RejectedPayload
     from models.supervision_phase import (
         HISTORY_KEPT,
         NEW_MODEL_VERSION_SIGNAL,
@@ -47,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         supervision_phase_stream,
     )
     from warmline.supervision import evaluate_phase
+    from workflows import boundary
 
 EVIDENCE_TIMEOUT = timedelta(seconds=60)
 """One evidence query over the window's facts; generous for a large PostgreSQL table."""
@@ -62,25 +61,14 @@ STORE_RETRY = RetryPolicy(
 SYSTEM_ACTOR = "warmline"
 
 
-class RejectedSignal(BaseModel):
-    """A signal whose payload failed validation: recorded, never allowed to fail the run."""
-
-    signal: str
-    error: str
-
-
-Inbox = SignOff | NewModelVersion | RejectedSignal
-
-
-def _describe(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
-    )
+Inbox = SignOff | NewModelVersion | tuple[str, RejectedPayload]
+"""A command, or a rejected signal (its name and why): recorded, never allowed to fail the run."""
 
 
 @workflow.defn(name=SUPERVISION_PHASE_WORKFLOW)
 class SupervisionPhaseWorkflow:
     def __init__(self) -> None:
+        self._start: SupervisionPhaseInput | None = None
         self._s: SupervisionPhaseState | None = None
         # Signals only queue here, in arrival order; the run loop acts on them one at a time,
         # so a reset and a sign-off arriving together are handled in the order they were sent.
@@ -88,16 +76,10 @@ class SupervisionPhaseWorkflow:
 
     # -- lifecycle ------------------------------------------------------------------------
     @workflow.run
-    async def run(self, request: dict[str, Any]) -> SupervisionPhaseState:
-        try:
-            start = SupervisionPhaseInput.model_validate(request)
-        except ValidationError as exc:
-            raise ApplicationError(
-                f"invalid SupervisionPhaseInput: {_describe(exc)}",
-                type="InvalidInput",
-                non_retryable=True,
-            ) from exc
-        if start.state is None:
+    async def run(self, start: SupervisionPhaseInput) -> SupervisionPhaseState:
+        self._start = start
+        carried = boundary.carried_state(start)
+        if carried is None:
             self._s = start.initial_state()
             self._s.audit_seq = await workflow.execute_activity_method(
                 SupervisionActivities.phase_stream_tail,
@@ -109,7 +91,7 @@ class SupervisionPhaseWorkflow:
                 MoveKind.START, Phase.PILOT, SYSTEM_ACTOR, ["new intent starts in pilot"]
             )
         else:
-            self._s = start.state
+            self._s = carried
         evaluations_this_run = 0
         while True:
             while self._inbox:
@@ -153,37 +135,25 @@ class SupervisionPhaseWorkflow:
         return max(wake - workflow.now(), timedelta(seconds=1))
 
     async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        s = self.state
-        s.run_index += 1
-        carry = SupervisionPhaseInput(
-            intent=s.intent,
-            channel=s.channel,
-            model_version=s.model_version,
-            criteria=s.criteria,
-            evaluation_interval_seconds=s.evaluation_interval_seconds,
-            sign_off_deadline_seconds=s.sign_off_deadline_seconds,
-            max_evaluations_per_run=s.max_evaluations_per_run,
-            state=s,
-        )
-        workflow.continue_as_new(carry.model_dump(mode="json"))
+        assert self._start is not None
+        state = self.state.model_copy(update={"run_index": self.state.run_index + 1})
+        await boundary.continue_as_new(self._start, state, idle=lambda: not self._inbox)
 
     # -- messages -------------------------------------------------------------------------
     @workflow.signal(name=SIGN_OFF_SIGNAL)
-    def sign_off(self, payload: dict[str, Any]) -> None:
-        self._queue(SIGN_OFF_SIGNAL, SignOff, payload)
+    def sign_off(self, command: SignOff | RejectedPayload | None = None) -> None:
+        self._queue(SIGN_OFF_SIGNAL, boundary.accept(command, SignOff, SIGN_OFF_SIGNAL))
 
     @workflow.signal(name=NEW_MODEL_VERSION_SIGNAL)
-    def new_model_version(self, payload: dict[str, Any]) -> None:
-        self._queue(NEW_MODEL_VERSION_SIGNAL, NewModelVersion, payload)
+    def new_model_version(self, command: NewModelVersion | RejectedPayload | None = None) -> None:
+        self._queue(
+            NEW_MODEL_VERSION_SIGNAL,
+            boundary.accept(command, NewModelVersion, NEW_MODEL_VERSION_SIGNAL),
+        )
 
-    def _queue(self, name: str, model: type[SignOff | NewModelVersion], payload: Any) -> None:
-        # Raising here would fail the workflow task (a hang) or the run (losing the intent's
-        # phase for a typo): a bad payload is recorded as rejected instead.
-        try:
-            self._inbox.append(model.model_validate(payload))
-        except ValidationError as exc:
-            self._inbox.append(RejectedSignal(signal=name, error=_describe(exc)))
+    def _queue(self, name: str, command: SignOff | NewModelVersion | RejectedPayload) -> None:
+        # A bad payload is recorded as rejected: failing the run would lose the intent's phase.
+        self._inbox.append((name, command) if isinstance(command, RejectedPayload) else command)
 
     @workflow.query(name="status")
     def status(self) -> SupervisionPhaseStatus:
@@ -192,10 +162,9 @@ class SupervisionPhaseWorkflow:
         return SupervisionPhaseStatus(workflow_id=workflow.info().workflow_id, state=s, mode=s.mode)
 
     async def _handle(self, message: Inbox) -> None:
-        if isinstance(message, RejectedSignal):
-            await self._note(
-                "signal_rejected", SYSTEM_ACTOR, [f"{message.signal}: {message.error}"]
-            )
+        if isinstance(message, tuple):
+            signal, rejected = message
+            await self._note("signal_rejected", SYSTEM_ACTOR, [f"{signal}: {rejected.reason}"])
         elif isinstance(message, NewModelVersion):
             await self._reset(message)
         else:

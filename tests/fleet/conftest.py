@@ -24,7 +24,6 @@ import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -35,12 +34,14 @@ from models import search_attributes
 from models.canary import CanaryRolloutInput, CanaryState, CanaryStatus
 from models.fleet import (
     CANARY_WORKFLOW,
+    FLEET_AUDIT_STREAM,
     FLEET_TASK_QUEUE,
     ab_test_workflow_id,
     canary_workflow_id,
 )
 from models.interaction import InteractionResult
 from models.routing import AIEndpoint, Classification, EndpointRole, RoutingConfig, ThresholdRule
+from runtime.converter import BOUNDARY_CONVERTER
 from runtime.settings import Settings
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
@@ -48,6 +49,7 @@ from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.bot_replies import topic_of
 from simulators.server import serve_app
 from simulators.traffic import Ending, ScriptedInteraction
+from store.audit_chain import StoredAuditEvent
 from store.repository import Store
 from warmline.default_config import (
     CARE_BOT,
@@ -195,6 +197,15 @@ class FleetStack:
     async def status(self, handle: WorkflowHandle[Any, Any]) -> CanaryStatus:
         return await handle.query("status", result_type=CanaryStatus)
 
+    def rejected_signals(self, handle: WorkflowHandle[Any, Any]) -> list[StoredAuditEvent]:
+        """``signal_rejected`` events this run of ``handle`` audited on the fleet stream."""
+        return [
+            event
+            for event in self.store.audit_trail(FLEET_AUDIT_STREAM)
+            if event.kind == "signal_rejected"
+            and event.payload["run_id"] == (handle.result_run_id or handle.run_id)
+        ]
+
     def start_fleet_worker(self) -> None:
         self.fleet_worker = fleet_worker(self.client, self.deps, max_cached_workflows=0)
         self.fleet_task = asyncio.create_task(self.fleet_worker.run())
@@ -250,7 +261,7 @@ def test_server_path() -> str:
 async def fleet_session(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FleetStack]:
     data = tmp_path_factory.mktemp("fleet")
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
+        test_server_existing_path=test_server_path(), data_converter=BOUNDARY_CONVERTER
     )
     await register_search_attributes(env.client)
     store = Store.from_url(f"sqlite:///{data / 'warmline.db'}")
@@ -286,7 +297,7 @@ async def _save_histories(stack: FleetStack) -> None:
         return
     HISTORIES.mkdir(parents=True, exist_ok=True)
     for name, history in await stack.histories(saved_only=True):
-        # Compact JSON: the files are kept in the repository (< 200 KB together).
+        # Compact JSON: the files are kept in the repository (< 240 KB together).
         compact = json.dumps(json.loads(history.to_json()), separators=(",", ":"))
         (HISTORIES / f"{name}.json").write_text(compact + "\n")
 

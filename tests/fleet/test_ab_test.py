@@ -23,7 +23,7 @@ from models.fleet import (
 from models.routing import EndpointRole
 from simulators.ai_fleet import FaultMode, FaultRule
 from tests.fleet.conftest import CANARY_VERSION, FleetStack
-from tests.polling import until
+from tests.polling import eventually, until
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION
 from warmline.registry import find, live_shares
 
@@ -101,6 +101,11 @@ async def test_stop_concludes_at_once(stack: FleetStack) -> None:
     handle = await start(
         stack, ABTestConfig(design=ABDesign.SEQUENTIAL, sample_size_per_arm=1000, poll_seconds=POLL)
     )
+    await handle.signal("stop", {"by": "", "reason": "enough"})
+    await eventually(lambda: stack.rejected_signals(handle), "the malformed stop audited")
+    assert (await handle.query("status", result_type=ABTestState)).phase is ABPhase.RUNNING
+    [rejected] = stack.rejected_signals(handle)
+    assert rejected.payload["reason"] == "by: String should have at least 1 character"
     await handle.signal("stop", StopABTest(by="analyst", reason="enough"))
     state = await asyncio.wait_for(handle.result(), timeout=RESULT_TIMEOUT_SECONDS)
     assert state.phase is ABPhase.STOPPED and state.reasons[-2] == "stopped by analyst"

@@ -30,6 +30,7 @@ from models.fleet_analysis import (
 from models.routing import EndpointRole
 from simulators.ai_fleet import FaultMode, FaultRule
 from tests.fleet.conftest import CANARY_VERSION, FleetStack
+from tests.polling import eventually
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION
 from warmline.registry import find, live_shares
 
@@ -197,6 +198,21 @@ async def test_pause_resume_and_promote_now_act(stack: FleetStack) -> None:
         )
     )
     await stack.env.sleep(ROUND)
+    # Malformed commands are audited as rejected; the rollout carries on.
+    await handle.signal("pause", "peak hour")
+    await handle.signal("abort", {"by": "ops", "leave_weights": "perhaps"})
+    await handle.signal("resume", args=[{"by": "ops"}, {"by": "ops"}])
+    await eventually(
+        lambda: len(stack.rejected_signals(handle)) == 3, "three rejected signals audited"
+    )
+    rejected = stack.rejected_signals(handle)
+    assert [(e.payload["signal"], e.payload["expected"]) for e in rejected] == [
+        ("pause", "PauseRollout"),
+        ("abort", "AbortRollout"),
+        ("resume", "signal resume"),
+    ]
+    assert "leave_weights: Input should be a valid boolean" in rejected[1].payload["reason"]
+    assert (await stack.status(handle)).state.phase is CanaryPhase.BAKING
     await handle.signal("pause", PauseRollout(by="ops", reason="peak hour"))
     await stack.env.sleep(POLL)
     status = await stack.status(handle)

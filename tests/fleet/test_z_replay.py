@@ -8,10 +8,9 @@ Runs last (file name) so the other fleet tests have left their workflows. With
 from __future__ import annotations
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
 
 from tests.fleet.conftest import FleetStack
+from tests.replay.replayer import warmline_replayer
 from workers.fleet import WORKFLOWS
 
 pytestmark = pytest.mark.integration
@@ -21,7 +20,7 @@ async def test_every_recorded_fleet_history_replays(fleet_session: FleetStack) -
     histories = await fleet_session.histories()
     if not histories:
         pytest.skip("run with the other fleet tests: they record the histories")
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = warmline_replayer(WORKFLOWS)
     for name, history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, f"{name}: {result.replay_failure}"

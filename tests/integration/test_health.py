@@ -84,7 +84,7 @@ def wfm_events(stack: Stack, endpoint: str) -> list[WfmCapacityEvent]:
     return [
         WfmCapacityEvent.model_validate(e.payload)
         for e in stack.store.audit_trail(WFM_EVENTS_STREAM)
-        if e.payload["endpoint"] == endpoint
+        if e.payload.get("endpoint") == endpoint  # the stream also carries phase moves
     ]
 
 

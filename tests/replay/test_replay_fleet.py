@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
 
+from tests.replay.replayer import warmline_replayer
 from workers.fleet import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories_fleet").glob("*.json"))
-MAX_TOTAL_BYTES = 200_000
+MAX_TOTAL_BYTES = 240_000
 
 
 def test_each_fleet_workflow_type_has_a_history() -> None:
@@ -34,5 +33,4 @@ def test_each_fleet_workflow_type_has_a_history() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_recorded_fleet_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
-    await replayer.replay_workflow(history)
+    await warmline_replayer(WORKFLOWS).replay_workflow(history)

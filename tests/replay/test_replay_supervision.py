@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
 
 from models.supervision_phase import (
     supervision_phase_workflow_id,
 )
+from tests.replay.replayer import warmline_replayer
 from workflows.supervision_phase import SupervisionPhaseWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories_supervision").glob("*.json"))
@@ -31,7 +30,4 @@ def test_supervision_histories_are_present() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_recorded_supervision_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(supervision_phase_workflow_id(path.stem), path.read_text())
-    replayer = Replayer(
-        workflows=[SupervisionPhaseWorkflow], data_converter=pydantic_data_converter
-    )
-    await replayer.replay_workflow(history)
+    await warmline_replayer([SupervisionPhaseWorkflow]).replay_workflow(history)

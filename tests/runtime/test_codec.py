@@ -26,6 +26,7 @@ from runtime.codec import (
     payloads_to_json,
     warmline_data_converter,
 )
+from runtime.converter import BOUNDARY_CONVERTER
 from runtime.settings import Settings
 
 SECRET = "my card is 4111 1111 1111 1111 and I was charged twice"
@@ -121,7 +122,7 @@ async def test_data_converter_round_trips_a_contract_model() -> None:
 
 
 def test_encryption_off_is_the_plain_pydantic_converter() -> None:
-    assert warmline_data_converter(Settings(payload_encryption=False)) is pydantic_data_converter
+    assert warmline_data_converter(Settings(payload_encryption=False)) is BOUNDARY_CONVERTER
 
 
 def test_key_ring_parsing_keeps_order_and_rejects_bad_keys() -> None:

@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -48,6 +47,7 @@ from models.supervision_phase import (
     supervision_phase_stream,
     supervision_phase_workflow_id,
 )
+from runtime.converter import BOUNDARY_CONVERTER
 from runtime.settings import Settings
 from store.repository import Store
 from tests.store.builders import make_facts
@@ -88,7 +88,7 @@ CRITERIA = PhaseCriteria(
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     server = Path(sys.executable).parent / "temporal-test-server"
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(server), data_converter=pydantic_data_converter
+        test_server_existing_path=str(server), data_converter=BOUNDARY_CONVERTER
     )
     try:
         yield environment
@@ -125,13 +125,14 @@ def _facts(
     *,
     model_version: str = "v1",
     human: int = 3,
+    batch: str = "",
 ) -> None:
     records: list[RecordInteraction] = []
     for n in range(ai):
         records.append(
             RecordInteraction(
                 facts=make_facts(
-                    f"{intent}-ai-{n}",
+                    f"{intent}-ai{batch}-{n}",
                     intent=intent,
                     route="ai",
                     pool="ai_contained" if n < contained else "ai_assisted",
@@ -147,7 +148,7 @@ def _facts(
         records.append(
             RecordInteraction(
                 facts=make_facts(
-                    f"{intent}-human-{n}",
+                    f"{intent}-human{batch}-{n}",
                     intent=intent,
                     route="human",
                     pool="human_only",
@@ -231,10 +232,13 @@ def _cell(store: Store, intent: str) -> SupervisionMode:
     return mode_for(policy, intent, "chat")[0]
 
 
-async def test_good_evidence_with_sign_off_promotes_and_tells_wfm(
-    env: WorkflowEnvironment, store: Store, worker: None
-) -> None:
-    intent = _intent()
+async def _signed_off_to_scaling(
+    env: WorkflowEnvironment, store: Store, intent: str
+) -> tuple[WorkflowHandle[Any, SupervisionPhaseState], SupervisionPhaseStatus]:
+    """The real road to scaling: good pilot evidence, a proposal, a human's sign-off.
+
+    (A client cannot start an intent in a later phase: the carried state is the workflow's.)
+    """
     start = await env.get_current_time()
     _facts(store, intent, start + timedelta(hours=1), ai=30, contained=27)
     _reviews(store, intent, start + timedelta(hours=1), count=12, approved=11)
@@ -250,7 +254,14 @@ async def test_good_evidence_with_sign_off_promotes_and_tells_wfm(
     await handle.signal(
         SIGN_OFF_SIGNAL, {"approver": "ops-lead", "decision": "approve", "reason": "looks good"}
     )
-    status = await _until(handle, lambda s: s.state.phase is Phase.SCALING)
+    return handle, await _until(handle, lambda s: s.state.phase is Phase.SCALING)
+
+
+async def test_good_evidence_with_sign_off_promotes_and_tells_wfm(
+    env: WorkflowEnvironment, store: Store, worker: None
+) -> None:
+    intent = _intent()
+    handle, status = await _signed_off_to_scaling(env, store, intent)
     assert status.mode is SupervisionMode.SEMI_AUTONOMOUS
     assert status.state.history[-1].actor == "ops-lead"
     assert _cell(store, intent) is SupervisionMode.SEMI_AUTONOMOUS
@@ -302,30 +313,18 @@ async def test_without_sign_off_the_proposal_lapses_and_a_refusal_holds(
     await _finish(handle, "lapse_and_refusal")
 
 
-def _continued(intent: str, phase: Phase, entered_at: datetime) -> SupervisionPhaseState:
-    """A state as continue-as-new would carry it: the intent already in ``phase``."""
-    return SupervisionPhaseState(
-        intent=intent,
-        phase=phase,
-        entered_at=entered_at,
-        model_version="v1",
-        criteria=CRITERIA,
-        evaluation_interval_seconds=DAY.total_seconds(),
-        sign_off_deadline_seconds=2 * DAY.total_seconds(),
-    )
-
-
 async def test_a_regression_demotes_without_waiting_for_anyone(
     env: WorkflowEnvironment, store: Store, worker: None
 ) -> None:
     intent = _intent()
-    start = await env.get_current_time()
-    _facts(store, intent, start + timedelta(hours=1), ai=20, contained=5)
-    handle = await _start(env, intent, state=_continued(intent, Phase.SCALING, start))
+    handle, _ = await _signed_off_to_scaling(env, store, intent)
+    now = await env.get_current_time()
+    # Since the promotion, 10 of 60 contained: below scaling's 0.5.
+    _facts(store, intent, now + timedelta(hours=1), ai=60, contained=10, batch="-late")
     await env.sleep(DAY + timedelta(hours=1))
     status = await _until(handle, lambda s: s.state.phase is Phase.PILOT)
     assert status.state.history[-1].kind == "demotion"
-    assert "containment 0.250 < 0.5" in status.state.history[-1].reasons[0]
+    assert "containment 0.167 < 0.5" in status.state.history[-1].reasons[0]
     assert _cell(store, intent) is SupervisionMode.FULLY_SUPERVISED
     wfm = [e for e in store.audit_trail(WFM_EVENTS_STREAM) if e.payload["intent"] == intent]
     assert wfm[-1].payload["move"] == "demotion"
@@ -337,8 +336,7 @@ async def test_a_new_model_version_starts_the_intent_in_pilot_again(
     env: WorkflowEnvironment, store: Store, worker: None
 ) -> None:
     intent = _intent()
-    start = await env.get_current_time()
-    handle = await _start(env, intent, state=_continued(intent, Phase.MATURITY, start))
+    handle, _ = await _signed_off_to_scaling(env, store, intent)
     await handle.signal(NEW_MODEL_VERSION_SIGNAL, {"version": "v2"})
     status = await _until(handle, lambda s: s.state.phase is Phase.PILOT)
     assert status.state.model_version == "v2"
