@@ -46,7 +46,7 @@ ACTIVITY = ActivitySerializationContext(
 
 
 def converter(context: Any = WORKFLOW) -> PayloadConverter:
-    return BOUNDARY_CONVERTER.payload_converter.with_context(context)  # type: ignore[attr-defined, no-any-return]
+    return BOUNDARY_CONVERTER.payload_converter.with_context(context)  # type: ignore[attr-defined]
 
 
 def encode(value: Any) -> Payload:
@@ -67,9 +67,7 @@ def invalid(payload: Payload, hint: Any = Command) -> ApplicationError:
 
 def test_a_valid_payload_decodes_to_the_contract_model() -> None:
     assert decode(encode({"approver": "ops"}), Command) == Command(approver="ops")
-    assert decode(encode({"approver": "ops"}), Command | RejectedPayload) == Command(
-        approver="ops"
-    )
+    assert decode(encode({"approver": "ops"}), Command | RejectedPayload) == Command(approver="ops")
     assert decode(encode(None), Command | RejectedPayload | None) is None
 
 
