@@ -2,8 +2,9 @@
 promote-now).
 
 The rollout is ``CanaryRolloutWorkflow`` on the ``fleet`` task queue with id
-``canary-<agent>``: any Temporal client can do what these commands do, and Temporal refuses a
-second rollout of the same agent while one runs.
+``canary-<agent>``; these commands ask the API (``cli.api_client``), which records the caller's
+identity as who started or steered it. Temporal refuses a second rollout of the same agent while
+one runs.
 """
 
 from __future__ import annotations
@@ -14,25 +15,20 @@ from typing import Annotated
 
 import typer
 
-from cli import fleet_client as fc
+from cli import fleet_views as views
+from cli.api_client import call
 from models.canary import (
-    AbortRollout,
-    CanaryRolloutInput,
+    CanaryStart,
     CanaryState,
     CanaryStatus,
-    OperatorCommand,
-    PauseRollout,
-    PromoteNow,
-    ResumeRollout,
     RolloutConfig,
     RolloutStep,
 )
-from models.fleet import CANARY_WORKFLOW, canary_workflow_id
+from models.fleet import OperatorNote
 from models.fleet_analysis import AnalysisTemplate
 
 app = typer.Typer(help="Canary rollouts of AI agent versions.", no_args_is_help=True)
 
-ByOpt = Annotated[str, typer.Option("--by", help="Who acts (audited).")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (audited).")]
 
 
@@ -67,7 +63,6 @@ def build_rollout(
 def start(
     agent: Annotated[str, typer.Argument(help="Logical agent, e.g. care-bot.")],
     version: Annotated[str, typer.Argument(help="The registered canary version.")],
-    by: ByOpt,
     steps: Annotated[str, typer.Option(help="Canary weights in %.")] = "1,5,25,50,100",
     bake: Annotated[float, typer.Option(min=0, help="Bake seconds per step.")] = 3600.0,
     min_sample: Annotated[
@@ -80,16 +75,16 @@ def start(
     reason: ReasonOpt = "",
 ) -> None:
     """Start a rollout: each step bakes, gathers its sample, is analysed, then advances."""
-    request = CanaryRolloutInput(
+    request = CanaryStart(
         agent=agent,
         canary_version=version,
         rollout=build_rollout(steps, bake, min_sample, poll, template),
-        requested_by=by,
         reason=reason,
     )
-
-    started = fc.start_workflow(CANARY_WORKFLOW, request, canary_workflow_id(agent))
-    fc.console.print(f"started {started}; follow it with: warmline canary status {agent}")
+    started = call(lambda api: api.post("/v1/canaries", request.model_dump(mode="json")))
+    views.console.print(
+        f"started {started['workflow_id']}; follow it with: warmline canary status {agent}"
+    )
 
 
 @app.command()
@@ -98,45 +93,46 @@ def status(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Where the rollout is, what it waits for, the last analysis and the decisions."""
-
-    view = fc.query_status(canary_workflow_id(agent), CanaryStatus)
+    view = CanaryStatus.model_validate(call(lambda api: api.get(f"/v1/canaries/{agent}")))
     if as_json:
         print(json.dumps(view.model_dump(mode="json"), indent=2))
         return
-    fc.console.print(fc.canary_view(view))
+    views.console.print(views.canary_view(view))
 
 
-def _signal(agent: str, name: str, command: OperatorCommand) -> None:
-    fc.signal(canary_workflow_id(agent), name, command)
+def _command(agent: str, command: str, reason: str) -> None:
+    body = OperatorNote(reason=reason).model_dump(mode="json")
+    sent = call(lambda api: api.post(f"/v1/canaries/{agent}/{command}", body))
+    views.console.print(f"{sent['sent']} sent to {sent['workflow_id']}")
 
 
 @app.command()
-def pause(agent: Annotated[str, typer.Argument()], by: ByOpt, reason: ReasonOpt = "") -> None:
+def pause(agent: Annotated[str, typer.Argument()], reason: ReasonOpt = "") -> None:
     """Hold the current weight; nothing advances or promotes until resume."""
-    _signal(agent, "pause", PauseRollout(by=by, reason=reason))
+    _command(agent, "pause", reason)
 
 
 @app.command()
-def resume(agent: Annotated[str, typer.Argument()], by: ByOpt, reason: ReasonOpt = "") -> None:
+def resume(agent: Annotated[str, typer.Argument()], reason: ReasonOpt = "") -> None:
     """Continue the current step with a fresh wait window."""
-    _signal(agent, "resume", ResumeRollout(by=by, reason=reason))
+    _command(agent, "resume", reason)
 
 
 @app.command()
-def abort(agent: Annotated[str, typer.Argument()], by: ByOpt, reason: ReasonOpt = "") -> None:
+def abort(agent: Annotated[str, typer.Argument()], reason: ReasonOpt = "") -> None:
     """End the rollout: the canary is retired and production takes all traffic again."""
-    _signal(agent, "abort", AbortRollout(by=by, reason=reason))
+    _command(agent, "abort", reason)
 
 
 @app.command("promote-now")
-def promote_now(agent: Annotated[str, typer.Argument()], by: ByOpt, reason: ReasonOpt = "") -> None:
+def promote_now(agent: Annotated[str, typer.Argument()], reason: ReasonOpt = "") -> None:
     """Skip the remaining steps: the canary becomes production, production is kept warm."""
-    _signal(agent, "promote_now", PromoteNow(by=by, reason=reason))
+    _command(agent, "promote-now", reason)
 
 
 @app.command()
 def wait(agent: Annotated[str, typer.Argument()]) -> None:
     """Block until the rollout ends; print its outcome."""
-
-    state = fc.wait_result(canary_workflow_id(agent), CanaryState)
-    fc.console.print(f"{agent}: {state.phase.value} at step {state.step_index + 1}")
+    result = call(lambda api: api.wait_result(f"/v1/canaries/{agent}/result"))
+    state = CanaryState.model_validate(result)
+    views.console.print(f"{agent}: {state.phase.value} at step {state.step_index + 1}")

@@ -1,42 +1,40 @@
 """``warmline fleet``: the model registry (list, register, set-weight, retire) and A/B tests.
 
-Each registry command stores one new routing config version authored by ``--author`` and one
-event on the ``fleet`` audit stream; workers route on it within seconds. A new version
-registers as canary at weight 0 (it takes no traffic until a rollout or an operator gives it
-some), with the capability profile of the agent's production version unless told otherwise.
+Through the API (``cli.api_client``): each registry command stores one new routing config
+version authored by the caller's identity and one event on the ``fleet`` audit stream; workers
+route on it within seconds. A new version registers as canary at weight 0 (it takes no traffic
+until a rollout or an operator gives it some), with the capability profile of the agent's
+production version unless told otherwise.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from cli import fleet_client as fc
+from cli import fleet_views as views
+from cli.api_client import call
+from models.commands import RegisterVersion, RegistryEdit
 from models.fleet import (
-    AB_TEST_WORKFLOW,
     ABDesign,
     ABTestConfig,
-    ABTestInput,
+    ABTestStart,
     ABTestState,
-    RegisterEndpoint,
+    OperatorNote,
+    RegistryChangeResult,
+    RegistryView,
     RetireEndpoint,
     SetWeight,
-    StopABTest,
-    ab_test_workflow_id,
 )
-from models.routing import AIEndpoint, EndpointRole
-from runtime.settings import load_settings
-from warmline.default_config import fleet_endpoint_url
-from warmline.registry import versions_of
+from models.routing import EndpointRole
 
 app = typer.Typer(help="AI agent versions: registry, weights, A/B tests.", no_args_is_help=True)
 ab_app = typer.Typer(help="A/B tests between versions of one agent.", no_args_is_help=True)
 app.add_typer(ab_app, name="ab-test")
 
-AuthorOpt = Annotated[str, typer.Option("--author", help="Who makes the change (audited).")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (audited).")]
 
 
@@ -46,15 +44,29 @@ def list_versions(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
     """Every registered version with its role, weight and share of its agent's traffic."""
-    from warmline.registry import endpoint_shares
-
-    settings = load_settings()
-    config = fc.active_config(fc.open_store(settings), settings)
+    view = RegistryView.model_validate(call(lambda api: api.get("/v1/fleet/registry", agent=agent)))
     if as_json:
-        rows = [row.model_dump(mode="json") for row in endpoint_shares(config, agent)]
-        print(json.dumps({"config_version": config.version, "endpoints": rows}, indent=2))
+        print(json.dumps(view.model_dump(mode="json"), indent=2))
         return
-    fc.console.print(fc.registry_table(config, agent))
+    views.console.print(views.registry_view_table(view))
+
+
+def _show(result: RegistryChangeResult) -> None:
+    """What changed, and the touched agents' registry as it now stands."""
+    views.console.print(f"v{result.config_version}: {'; '.join(result.reasons)}")
+    views.console.print(
+        views.registry_view_table(
+            RegistryView(config_version=result.config_version, endpoints=result.endpoints)
+        )
+    )
+
+
+def _edit(body: RegistryEdit) -> None:
+    _show(
+        RegistryChangeResult.model_validate(
+            call(lambda api: api.post("/v1/fleet/changes", body.model_dump(mode="json")))
+        )
+    )
 
 
 def _pairs(values: list[str], what: str) -> dict[str, float]:
@@ -75,7 +87,6 @@ def _pairs(values: list[str], what: str) -> dict[str, float]:
 def register(
     agent: Annotated[str, typer.Argument(help="Logical agent, e.g. care-bot.")],
     version: Annotated[str, typer.Argument()],
-    author: AuthorOpt,
     url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible base URL; default: simulated fleet.")
     ] = None,
@@ -94,33 +105,22 @@ def register(
     reason: ReasonOpt = "",
 ) -> None:
     """Register a new version of an agent (canary at weight 0 unless told otherwise)."""
-    settings = load_settings()
-    config = fc.active_config(fc.open_store(settings), settings)
-    siblings = versions_of(config, agent)
-    template = next((e for e in siblings if e.version == like), None) if like else None
-    template = template or next((e for e in siblings if e.role is EndpointRole.PRODUCTION), None)
-    if like and (template is None or template.version != like):
-        raise typer.BadParameter(f"--like: {agent}:{like} is not registered")
-    base: dict[str, Any] = template.model_dump() if template else {"capability": {"*": 0.8}}
-    base.update(
-        name=agent,
+    body = RegisterVersion(
+        agent=agent,
         version=version,
+        url=url,
         role=role,
         weight=weight,
-        url=url or fleet_endpoint_url(settings.ai_fleet_url, agent, version),
+        like=like,
+        capability=_pairs(capability, "--capability"),
+        region=region,
+        cost_per_1k_tokens=cost_per_1k,
+        max_concurrent=max_concurrent,
+        model=model,
+        reason=reason,
     )
-    if capability:
-        base["capability"] = {**base.get("capability", {}), **_pairs(capability, "--capability")}
-    for field, value in (
-        ("region", region),
-        ("cost_per_1k_tokens", cost_per_1k),
-        ("max_concurrent", max_concurrent),
-        ("model", model),
-    ):
-        if value is not None:
-            base[field] = value
-    endpoint = AIEndpoint.model_validate(base)
-    fc.apply_and_show([RegisterEndpoint(endpoint=endpoint)], author, reason, agent)
+    result = call(lambda api: api.post("/v1/fleet/versions", body.model_dump(mode="json")))
+    _show(RegistryChangeResult.model_validate(result))
 
 
 @app.command("set-weight")
@@ -128,12 +128,13 @@ def set_weight(
     agent: Annotated[str, typer.Argument()],
     version: Annotated[str, typer.Argument()],
     weight: Annotated[float, typer.Argument(min=0)],
-    author: AuthorOpt,
     reason: ReasonOpt = "",
 ) -> None:
     """Set a live version's weight (relative to the agent's other live versions)."""
-    fc.apply_and_show(
-        [SetWeight(agent=agent, version=version, weight=weight)], author, reason, agent
+    _edit(
+        RegistryEdit(
+            changes=[SetWeight(agent=agent, version=version, weight=weight)], reason=reason
+        )
     )
 
 
@@ -141,7 +142,6 @@ def set_weight(
 def retire(
     agent: Annotated[str, typer.Argument()],
     version: Annotated[str, typer.Argument()],
-    author: AuthorOpt,
     force: Annotated[
         bool, typer.Option(help="Even if it carries all of the agent's traffic.")
     ] = False,
@@ -149,14 +149,13 @@ def retire(
 ) -> None:
     """Retire a version: weight 0, never called again."""
     change = RetireEndpoint(agent=agent, version=version, force=force)
-    fc.apply_and_show([change], author, reason, agent)
+    _edit(RegistryEdit(changes=[change], reason=reason))
 
 
 @ab_app.command("start")
 def ab_start(
     agent: Annotated[str, typer.Argument()],
     versions: Annotated[list[str], typer.Argument(help="Arms; the first is the control.")],
-    by: Annotated[str, typer.Option("--by", help="Who starts it (audited).")],
     split: Annotated[
         list[str], typer.Option(help="version=percent, repeatable; default equal.")
     ] = [],  # noqa: B006 - typer needs a literal default
@@ -169,7 +168,7 @@ def ab_start(
     reason: ReasonOpt = "",
 ) -> None:
     """Start an A/B test: a fixed split until the sample or a sequential test concludes."""
-    request = ABTestInput(
+    request = ABTestStart(
         agent=agent,
         versions=versions,
         split=_pairs(split, "--split"),
@@ -179,25 +178,24 @@ def ab_start(
             poll_seconds=poll,
             restore_on_finish=not keep_split,
         ),
-        requested_by=by,
         reason=reason,
     )
-
-    started = fc.start_workflow(AB_TEST_WORKFLOW, request, ab_test_workflow_id(agent))
-    fc.console.print(f"started {started}; follow it with: warmline fleet ab-test status {agent}")
+    started = call(lambda api: api.post("/v1/ab-tests", request.model_dump(mode="json")))
+    views.console.print(
+        f"started {started['workflow_id']}; follow it with: warmline fleet ab-test status {agent}"
+    )
 
 
 @ab_app.command("status")
 def ab_status(agent: Annotated[str, typer.Argument()]) -> None:
     """Split, arms, lift with confidence intervals and the blended containment for WFM."""
-
-    state = fc.query_status(ab_test_workflow_id(agent), ABTestState)
-    fc.console.print(f"{agent}: {state.phase.value}; split {state.split}")
+    state = ABTestState.model_validate(call(lambda api: api.get(f"/v1/ab-tests/{agent}")))
+    views.console.print(f"{agent}: {state.phase.value}; split {state.split}")
     report = state.last_report
     if report is None:
-        fc.console.print("no analysis yet")
+        views.console.print("no analysis yet")
         return
-    fc.console.print(
+    views.console.print(
         f"blended containment for WFM: {report.blended_containment or 0:.1%} "
         f"[{report.blended_ci_low or 0:.1%}, {report.blended_ci_high or 0:.1%}]"
     )
@@ -215,9 +213,9 @@ def ab_status(agent: Annotated[str, typer.Argument()]) -> None:
                 f"[{_g(lift.ci_low)}, {_g(lift.ci_high)}]",
                 _g(lift.p_value),
             )
-    fc.console.print(table)
+    views.console.print(table)
     for reason in report.reasons:
-        fc.console.print(reason)
+        views.console.print(reason)
 
 
 def _g(value: float | None) -> str:
@@ -225,11 +223,8 @@ def _g(value: float | None) -> str:
 
 
 @ab_app.command("stop")
-def ab_stop(
-    agent: Annotated[str, typer.Argument()],
-    by: Annotated[str, typer.Option("--by")],
-    reason: ReasonOpt = "",
-) -> None:
+def ab_stop(agent: Annotated[str, typer.Argument()], reason: ReasonOpt = "") -> None:
     """Conclude the A/B test now with the evidence so far."""
-
-    fc.signal(ab_test_workflow_id(agent), "stop", StopABTest(by=by, reason=reason))
+    note = OperatorNote(reason=reason).model_dump(mode="json")
+    sent = call(lambda api: api.post(f"/v1/ab-tests/{agent}/stop", note))
+    views.console.print(f"{sent['sent']} sent to {sent['workflow_id']}")

@@ -1,7 +1,8 @@
 """``warmline health``: the fleet's breakers, windows, degradation and WFM events, from the store.
 
-Reads what every worker flushes, so it works from any machine that can reach the store, with or
-without workers running on it. ``reset`` closes every breaker (after maintenance), audited.
+``status`` and ``events`` read what every worker flushes, so they work from any machine that
+can reach the store, with or without workers running on it. ``reset`` closes every breaker
+(after maintenance) through the API, audited as the caller's identity.
 """
 
 from __future__ import annotations
@@ -171,10 +172,11 @@ def events(
 
 @app.command("reset")
 def reset(
-    author: Annotated[str, typer.Option(help="Who closes the breakers (audited).")],
     reason: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "maintenance done",
 ) -> None:
     """Close every breaker and forget every window (workers adopt it within a second)."""
-    store = _health_store(load_settings())
-    count = store.reset_all(time.time(), author, reason, FLEET_HEALTH_STREAM)
-    console.print(f"closed {count} breaker(s); audited in {FLEET_HEALTH_STREAM}")
+    from cli.api_client import call
+
+    body = {"reason": reason}
+    closed = call(lambda api: api.post("/v1/fleet/health/reset", body))
+    console.print(f"closed {closed['closed']} breaker(s); audited in {FLEET_HEALTH_STREAM}")

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
 from models import acd, canary, fleet, interaction, routing, supervision
-from runtime.settings import Settings, load_settings
+from runtime.settings import load_settings
 
 app = typer.Typer(
     name="warmline",
@@ -115,7 +115,8 @@ def dev() -> None:
                 f"[bold green]Warmline is running.[/bold green] Temporal "
                 f"{settings.temporal_address} (UI {stack.ui_url}), API "
                 f"http://127.0.0.1:{settings.api_port}, AI fleet {settings.ai_fleet_url}, "
-                f"ACD {settings.acd_url}. Ctrl-C to stop."
+                f"ACD {settings.acd_url}. `warmline` commands on this machine act through the "
+                f"API with the local key in {settings.data_dir / 'api-token'}. Ctrl-C to stop."
             )
             await asyncio.Event().wait()
 
@@ -173,18 +174,38 @@ def worker() -> None:
     _exit(_run(run_worker(load_settings())))
 
 
+@app.callback()
+def options(
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            help="Bearer token for the API (an OIDC access token or a Warmline API key); "
+            "default: WARMLINE_API_TOKEN.",
+        ),
+    ] = None,
+) -> None:
+    """Durable orchestration of AI and human agents for contact centers."""
+    from cli.api_client import use_token
+
+    use_token(token)
+
+
 @app.command()
 def api() -> None:
-    """Serve the HTTP API (WFM polling, routing config, /metrics, the codec server)."""
+    """Serve the HTTP API (reviews, rollouts, routing, WFM reads, access, the codec server);
+    Prometheus metrics also on WARMLINE_METRICS_PORT for an internal scraper."""
     import uvicorn
 
     from api.app import create_api_app
     from runtime.audit_keys import open_store
     from runtime.logs import configure_logging
+    from runtime.metrics import start_metrics_server
 
     settings = load_settings()
     configure_logging(settings)
     store = open_store(settings)
+    start_metrics_server(settings.metrics_port, addr=settings.metrics_host)
     served = create_api_app(store, settings)
     # log_config=None: uvicorn's loggers go through the handler above (JSON when configured).
     uvicorn.run(served, host=settings.api_host, port=settings.api_port, log_config=None)
@@ -205,46 +226,44 @@ def schema(
     console.print(f"wrote {len(schemas)} schemas to {out}")
 
 
-def _store(settings: Settings) -> Any:
-    from runtime.audit_keys import open_store
-
-    return open_store(settings)
-
-
 @config_app.command("show")
 def config_show(version: Annotated[int | None, typer.Option()] = None) -> None:
     """Print the active (or a given) routing config version as JSON."""
-    store = _store(load_settings())
-    config = store.get_routing_config(version) if version else store.active_routing_config()
-    if config is None:
-        console.print("no routing config stored yet (workers store the default on first use)")
-        raise typer.Exit(1)
-    print(config.model_dump_json(indent=2))
+    from cli.api_client import call
+
+    path = f"/v1/routing-config/versions/{version}" if version else "/v1/routing-config"
+    print(json.dumps(call(lambda api: api.get(path)), indent=2))
 
 
 @config_app.command("versions")
 def config_versions() -> None:
     """List stored routing config versions with author and time."""
-    for version, author, created in _store(load_settings()).list_routing_configs():
-        console.print(f"v{version}  {created}  {author}")
+    from cli.api_client import call
+
+    for row in call(lambda api: api.get("/v1/routing-config/versions")):
+        console.print(f"v{row['version']}  {row['created_at']}  {row['author']}")
 
 
 @config_app.command("set")
-def config_set(
-    file: Annotated[Path, typer.Argument(exists=True, readable=True)],
-    author: Annotated[str, typer.Option(help="Who makes this change (audited).")],
-) -> None:
-    """Store a routing config document as a new version (workers pick it up within seconds)."""
-    settings = load_settings()
-    store = _store(settings)
-    config = routing.RoutingConfig.model_validate_json(file.read_text())
-    saved = store.save_routing_config(config, author)
-    console.print(f"stored routing config v{saved.version} by {author}")
+def config_set(file: Annotated[Path, typer.Argument(exists=True, readable=True)]) -> None:
+    """Store a routing config document as a new version, authored by you (workers pick it up
+    within seconds)."""
+    from cli.api_client import call
+
+    try:
+        config = routing.RoutingConfig.model_validate_json(file.read_text())
+    except ValidationError as exc:
+        console.print(f"[red]{file} is not a routing config:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    body = config.model_dump(mode="json")
+    saved = call(lambda api: api.post("/v1/routing-config", body))
+    console.print(f"stored routing config v{saved['version']} by {saved['author']}")
 
 
 def _mount_capabilities() -> None:
     """Sub-commands live in their own modules, one per capability."""
     from cli import (
+        access,
         audit,
         canary,
         classifier,
@@ -261,6 +280,7 @@ def _mount_capabilities() -> None:
     app.command("setup")(setup.setup)
 
     for name, module in (
+        ("access", access),
         ("classifier", classifier),
         ("fleet", fleet),
         ("canary", canary),

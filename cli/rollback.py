@@ -3,20 +3,22 @@
 ``start --mode instant`` gives the bad version's share to the target at once (the target must
 be warm); ``graduated`` moves it in steps (``--step-percent`` or ``--intervals``, one every
 ``--interval`` seconds); ``failover`` sets every AI version of the agents to weight 0 and tells
-WFM. The workflow is ``RollbackWorkflow`` (id ``rollback-<agent>``); the health monitor starts
-the same workflow with ``runtime.rollback_start.start_rollback``.
+WFM. The workflow is ``RollbackWorkflow`` (id ``rollback-<agent>``), started through the API
+with the caller's identity as requester; the health monitor starts the same workflow with
+``runtime.rollback_start.start_rollback``.
 """
 
 from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from cli import fleet_client as fc
-from models.fleet import RollbackInput, RollbackMode, RollbackState, rollback_workflow_id
+from cli import fleet_views as views
+from cli.api_client import WarmlineApi, call
+from models.fleet import RollbackMode, RollbackStart, RollbackState, rollback_agent
 
 app = typer.Typer(help="Instant, graduated or to-human rollbacks.", no_args_is_help=True)
 
@@ -37,7 +39,6 @@ MODES = {
 @app.command()
 def start(
     mode: Annotated[CliMode, typer.Option(help="instant | graduated | failover (to human).")],
-    by: Annotated[str, typer.Option("--by", help="Who asks (audited).")],
     agent: Annotated[
         list[str], typer.Option(help="Agent; repeatable for failover (none = every agent).")
     ] = [],  # noqa: B006 - typer needs a literal default
@@ -56,7 +57,7 @@ def start(
     workflow_mode = MODES[mode]
     if workflow_mode is not RollbackMode.FAILOVER_TO_HUMAN and len(agent) != 1:
         raise typer.BadParameter("--agent: exactly one agent for instant and graduated")
-    request = RollbackInput(
+    request = RollbackStart(
         mode=workflow_mode,
         agent=agent[0] if workflow_mode is not RollbackMode.FAILOVER_TO_HUMAN else None,
         agents=agent if workflow_mode is RollbackMode.FAILOVER_TO_HUMAN else [],
@@ -66,22 +67,22 @@ def start(
         intervals=intervals,
         interval_seconds=interval,
         expected_duration_minutes=expected_minutes,
-        requested_by=by,
         reason=reason,
     )
 
-    async def main() -> RollbackState | str:
-        from runtime.rollback_start import start_rollback
+    def work(api: WarmlineApi) -> tuple[str, dict[str, Any] | None]:
+        started = api.post("/v1/rollbacks", request.model_dump(mode="json"))
+        if not wait:
+            return started["workflow_id"], None
+        return started["workflow_id"], api.wait_result(
+            "/v1/rollbacks/result", agent=rollback_agent(request)
+        )
 
-        client = await fc.client()
-        handle = await start_rollback(client, request)
-        return await handle.result() if wait else handle.id
-
-    outcome = fc.run(main())
-    if isinstance(outcome, str):
-        fc.console.print(f"started {outcome}; follow it with: warmline rollback status")
+    workflow_id, result = call(work)
+    if result is None:
+        views.console.print(f"started {workflow_id}; follow it with: warmline rollback status")
         return
-    _show(outcome)
+    _show(RollbackState.model_validate(result))
 
 
 @app.command()
@@ -92,8 +93,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The plan, the shifts applied so far and the WFM event, if any."""
-
-    state = fc.query_status(rollback_workflow_id(agent), RollbackState)
+    state = RollbackState.model_validate(
+        call(lambda api: api.get("/v1/rollbacks/status", agent=agent))
+    )
     if as_json:
         print(json.dumps(state.model_dump(mode="json"), indent=2))
         return
@@ -101,21 +103,23 @@ def status(
 
 
 def _show(state: RollbackState) -> None:
-    fc.console.print(f"{state.mode.value} rollback: {state.phase.value}")
+    views.console.print(f"{state.mode.value} rollback: {state.phase.value}")
     if state.plan is not None:
         plan = state.plan
-        fc.console.print(
+        views.console.print(
             f"{plan.agent}: {plan.from_version} -> {plan.to_version}, "
             f"{state.shifts_applied}/{len(plan.shifts)} shifts"
         )
         for index, shares in enumerate(plan.shifts):
             done = "x" if index < state.shifts_applied else " "
-            fc.console.print(f"  [{done}] " + ", ".join(f"{v} {s:g}%" for v, s in shares.items()))
+            views.console.print(
+                f"  [{done}] " + ", ".join(f"{v} {s:g}%" for v, s in shares.items())
+            )
     if state.wfm_event is not None:
         event = state.wfm_event
-        fc.console.print(
+        views.console.print(
             f"WFM told: {event.kind.value}, ~{event.ai_interactions_per_minute:g} interactions/"
             f"min to humans ({', '.join(event.agents)})"
         )
     for reason in state.reasons:
-        fc.console.print(f"- {reason}")
+        views.console.print(f"- {reason}")

@@ -22,7 +22,7 @@ from rich.live import Live
 from rich.table import Table
 
 from cli.demo import drive_interaction
-from cli.fleet_client import canary_view, registry_table
+from cli.fleet_views import canary_view, registry_table
 from cli.scenarios import scenario
 from cli.stack import RunningStack
 from models.canary import (

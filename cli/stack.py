@@ -21,6 +21,9 @@ from temporalio.client import Client
 
 from api.app import create_api_app
 from models import search_attributes
+from models.access import ApiKeyRequest, Role
+from runtime import secret_files
+from runtime.api_key_secret import api_key_secret, local_token_path
 from runtime.audit_keys import open_store
 from runtime.schedules import ensure_schedules
 from runtime.settings import Settings
@@ -31,10 +34,12 @@ from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
 from simulators.supervisors import SupervisorDesk
+from store.api_keys import ApiKeyRejected, ApiKeyStore
 from store.repository import Store
 from workers.main import worker_process
 
 SERVER_READY_TIMEOUT_SECONDS = 60.0
+LOCAL_KEY_NAME = "local-dev"
 
 
 def temporal_cli() -> str:
@@ -119,6 +124,28 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def ensure_local_token(store: Store, settings: Settings) -> str:
+    """The embedded stack's own API key (every role), kept in ``<data_dir>/api-token``.
+
+    ``warmline supervise``, ``canary`` and the rest, run on this machine against the loopback
+    API, use it when no token is configured; a restart reuses it while it still authenticates.
+    It acts as ``apikey:local-dev``: on a single developer machine one identity does all.
+    """
+    path = local_token_path(settings)
+    secret = api_key_secret(settings)
+    keys = ApiKeyStore(store)
+    if path.exists():
+        token = path.read_text().strip()
+        with contextlib.suppress(ApiKeyRejected):
+            keys.authenticate(token, secret)
+            return token
+    issued = keys.issue(
+        ApiKeyRequest(name=LOCAL_KEY_NAME, roles=list(Role)), "warmline-dev", secret
+    )
+    secret_files.replace(path, issued.token + "\n")
+    return issued.token
+
+
 @contextlib.asynccontextmanager
 async def _supervisor_desk(
     client: Client, supervisors: int
@@ -158,6 +185,7 @@ async def embedded_stack(
         await apply_setup(client, settings.temporal_namespace, settings.temporal_retention_days)
         await ensure_schedules(client, settings)
         store = open_store(settings)
+        await asyncio.to_thread(ensure_local_token, store, settings)
         fleet = FleetSimState(default_latency_ms=ai_latency_ms)
         acd = AcdSimulator(
             TemporalSignaler(client),
@@ -167,9 +195,12 @@ async def embedded_stack(
         async with (
             serve_app(create_ai_fleet_app(fleet), port=settings.ai_fleet_port),
             serve_app(create_acd_app(acd), port=settings.acd_port),
-            # Loopback-only bind (serve_app's default host), so the codec server may answer
-            # the local UI and CLI without a token when no admin token is configured.
-            serve_app(create_api_app(store, settings, codec_open=True), port=settings.api_port),
+            # Loopback-only bind (serve_app's default host): the dev UI, which has no login, may
+            # call the codec without a token (as `local-ui`, audited); nothing else may.
+            serve_app(
+                create_api_app(store, settings, temporal=client, local_ui=True),
+                port=settings.api_port,
+            ),
             worker_process(client, settings, store=store),
             _supervisor_desk(client, supervisors) as desk,
         ):

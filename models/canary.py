@@ -163,8 +163,9 @@ class CanaryState(_Doc):
         return self.phase in TERMINAL_CANARY_PHASES
 
 
-class CanaryRolloutInput(ContinuableInput[CanaryState]):
-    """Workflow input; ``state`` is set only by continue-as-new (``models.boundary``)."""
+class CanaryStart(_Doc):
+    """What a release manager asks for (``POST /v1/canaries``); who asked comes from the
+    credential, never the request."""
 
     agent: str = Field(min_length=1)
     canary_version: str = Field(min_length=1)
@@ -172,8 +173,14 @@ class CanaryRolloutInput(ContinuableInput[CanaryState]):
         default_factory=list, description="Default: the agent's production versions at start."
     )
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
-    requested_by: str = Field(default="release-manager", min_length=1)
     reason: str = ""
+
+
+class CanaryRolloutInput(CanaryStart, ContinuableInput[CanaryState]):
+    """Workflow input: the request, who asked, and ``state`` (set only by continue-as-new,
+    ``models.boundary``)."""
+
+    requested_by: str = Field(default="release-manager", min_length=1)
 
 
 class PauseRollout(OperatorCommand):

@@ -189,9 +189,17 @@ class RegistryView(_Doc):
     endpoints: list[EndpointShare]
 
 
-class OperatorCommand(_Doc):
+class OperatorNote(_Doc):
+    """Body of a human command through the API (pause, resume, abort, promote, stop): only why;
+    who is the caller's identity."""
+
+    reason: str = Field(default="", max_length=500)
+
+
+class OperatorCommand(OperatorNote):
+    """Signal payload of an operator command: the note and who gave it."""
+
     by: str = Field(default="operator", min_length=1)
-    reason: str = ""
 
 
 class FleetAuditEvent(_Doc):
@@ -254,7 +262,9 @@ class RollbackMode(StrEnum):
     FAILOVER_TO_HUMAN = "failover_to_human"
 
 
-class RollbackInput(_Doc):
+class RollbackStart(_Doc):
+    """What an operator or release manager asks for (``POST /v1/rollbacks``)."""
+
     mode: RollbackMode
     agent: str | None = Field(default=None, description="Required for instant and graduated.")
     agents: list[str] = Field(
@@ -275,23 +285,33 @@ class RollbackInput(_Doc):
     expected_duration_minutes: float | None = Field(
         default=None, ge=0.0, description="For the WFM event, if known."
     )
-    requested_by: str = Field(default="operator", min_length=1)
     reason: str = ""
 
     @model_validator(mode="after")
-    def _agent_for_version_moves(self) -> RollbackInput:
+    def _agent_for_version_moves(self) -> RollbackStart:
         if self.mode is not RollbackMode.FAILOVER_TO_HUMAN and not self.agent:
             raise ValueError(f"agent is required for mode {self.mode.value}")
         return self
 
 
-def rollback_workflow_id_for(request: RollbackInput) -> str:
+class RollbackInput(RollbackStart):
+    """Workflow input: the request and who asked (a person, or the health monitor)."""
+
+    requested_by: str = Field(default="operator", min_length=1)
+
+
+def rollback_agent(request: RollbackStart) -> str | None:
+    """The agent a rollback is filed under: its agent, the one agent of a failover, or None
+    (``rollback-all``) for a failover of several or every agent."""
+    if request.mode is not RollbackMode.FAILOVER_TO_HUMAN:
+        return request.agent
+    return request.agents[0] if len(request.agents) == 1 else None
+
+
+def rollback_workflow_id_for(request: RollbackStart) -> str:
     """One rollback per agent at a time: ``rollback-<agent>``, or ``rollback-all`` for a
     failover of several (or every) agent."""
-    agent = request.agent if request.mode is not RollbackMode.FAILOVER_TO_HUMAN else None
-    if agent is None and len(request.agents) == 1:
-        agent = request.agents[0]
-    return rollback_workflow_id(agent)
+    return rollback_workflow_id(rollback_agent(request))
 
 
 class RollbackPlan(_Doc):
@@ -403,8 +423,9 @@ class ABTestState(_Doc):
     finished_at: str | None = None
 
 
-class ABTestInput(ContinuableInput[ABTestState]):
-    """Workflow input; ``state`` is set only by continue-as-new (``models.boundary``)."""
+class ABTestStart(_Doc):
+    """What a release manager asks for (``POST /v1/ab-tests``); who asked comes from the
+    credential, never the request."""
 
     agent: str = Field(min_length=1)
     versions: list[str] = Field(min_length=2, description="Arms; the first is control.")
@@ -412,11 +433,10 @@ class ABTestInput(ContinuableInput[ABTestState]):
         default_factory=dict, description="version -> percent; default equal."
     )
     config: ABTestConfig = Field(default_factory=ABTestConfig)
-    requested_by: str = Field(default="release-manager", min_length=1)
     reason: str = ""
 
     @model_validator(mode="after")
-    def _split_matches(self) -> ABTestInput:
+    def _split_matches(self) -> ABTestStart:
         if len(set(self.versions)) != len(self.versions):
             raise ValueError("versions: each version may appear once")
         if self.split:
@@ -426,6 +446,13 @@ class ABTestInput(ContinuableInput[ABTestState]):
             if abs(total - 100.0) > 1e-6 or min(self.split.values()) <= 0:
                 raise ValueError(f"split: shares must be > 0 and sum to 100, got {total:g}")
         return self
+
+
+class ABTestInput(ABTestStart, ContinuableInput[ABTestState]):
+    """Workflow input: the request, who asked, and ``state`` (set only by continue-as-new,
+    ``models.boundary``)."""
+
+    requested_by: str = Field(default="release-manager", min_length=1)
 
     def resolved_split(self) -> dict[str, float]:
         if self.split:

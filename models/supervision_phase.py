@@ -209,15 +209,20 @@ class SignOffDecision(StrEnum):
     REFUSE = "refuse"
 
 
-class SignOff(_Doc):
-    """Payload of the ``sign_off`` signal: a human's answer to the pending promotion."""
+class SignOffAnswer(_Doc):
+    """A sign-off as asked through the API: the answer only; the approver is the caller."""
 
-    approver: str = Field(min_length=1, max_length=128)
     decision: SignOffDecision
     reason: str = Field(default="", max_length=500)
     proposal_id: str | None = Field(
         default=None, description="The proposal answered; None answers the pending one."
     )
+
+
+class SignOff(SignOffAnswer):
+    """Payload of the ``sign_off`` signal: a human's answer to the pending promotion."""
+
+    approver: str = Field(min_length=1, max_length=128)
 
 
 class NewModelVersion(_Doc):
@@ -264,9 +269,9 @@ class SupervisionPhaseState(_Doc):
         return self.channel or ANY
 
 
-class SupervisionPhaseInput(ContinuableInput[SupervisionPhaseState]):
-    """Start a phase workflow for one intent (or intent x channel); a continued run carries
-    its ``state`` (``models.boundary.ContinuableInput``)."""
+class PhaseStart(_Doc):
+    """Start a phase workflow for one intent (or intent x channel): ``POST
+    /v1/supervision/phases``."""
 
     intent: str = Field(min_length=1, max_length=64)
     channel: str | None = Field(default=None, max_length=16)
@@ -275,6 +280,11 @@ class SupervisionPhaseInput(ContinuableInput[SupervisionPhaseState]):
     evaluation_interval_seconds: float = Field(default=86_400.0, ge=1)
     sign_off_deadline_seconds: float = Field(default=7 * 86_400.0, ge=1)
     max_evaluations_per_run: int = Field(default=100, ge=1)
+
+
+class SupervisionPhaseInput(PhaseStart, ContinuableInput[SupervisionPhaseState]):
+    """Workflow input: a start, or a continued run carrying its ``state``
+    (``models.boundary.ContinuableInput``)."""
 
     def initial_state(self) -> SupervisionPhaseState:
         return SupervisionPhaseState(

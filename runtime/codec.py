@@ -22,7 +22,6 @@ Warmline's own clients always encrypt.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -44,8 +43,6 @@ KEY_ID_METADATA = "encryption-key-id"
 NONCE_BYTES = 12
 KEY_BYTES = 32  # AES-256
 KEY_FILE_NAME = "payload-keys"
-
-log = logging.getLogger("warmline.codec")
 
 
 class PayloadKeyError(ValueError):

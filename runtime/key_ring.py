@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import logging
-import os
 import re
 import secrets
-import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from runtime import secret_files
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("warmline.keys")
@@ -78,25 +77,7 @@ def new_key(prefix: str, key_bytes: int) -> tuple[str, bytes]:
 
 
 def read_or_create(path: Path, create: Callable[[], str]) -> str:
-    """The file's text; created (mode 0600) with ``create()`` first if missing.
-
-    Written aside and hard-linked into place, so two processes starting together agree on one
-    file instead of overwriting each other's.
-    """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as out:
-                out.write(create())
-                out.flush()
-                os.fsync(out.fileno())
-            with contextlib.suppress(FileExistsError):  # another process won: use its file
-                os.link(draft, path)
-        finally:
-            draft.unlink(missing_ok=True)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        log.warning("%s is readable by other users (mode %o); chmod 600 it", path, mode)
-    return path.read_text()
+    """The file's text; created (mode 0600) with ``create()`` first if missing, atomically, so
+    two processes starting together agree on one key (``runtime.secret_files``)."""
+    secret_files.create_once(path, create)
+    return secret_files.read_private(path)

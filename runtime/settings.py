@@ -10,9 +10,23 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ASYMMETRIC_JWT_ALGORITHMS = (
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+)  # fmt: skip
+"""Signature algorithms a JWKS can vouch for: never ``none``, never a shared-secret HS*."""
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _trusted_key_url(url: str) -> bool:
+    """https, or plain http to this machine (a test or sidecar IdP): signing keys fetched over
+    the network in clear could be swapped by anyone on the path."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
 
 
 class Settings(BaseSettings):
@@ -54,9 +68,6 @@ class Settings(BaseSettings):
     )
     classifier_threads: int | None = Field(
         default=None, ge=1, description="Torch threads per worker process (default: min(2, cores))"
-    )
-    admin_token: SecretStr | None = Field(
-        default=None, description="Bearer token for routing changes through the API"
     )
     payload_encryption: bool = Field(
         default=True, description="Encrypt every Temporal payload (runtime/codec.py)"
@@ -164,6 +175,69 @@ class Settings(BaseSettings):
         ge=0,
         description="Sticky cache: interactions kept in memory per worker (README: Sizing)",
     )
+
+    # Access (README "Security model"): OIDC bearer tokens for people, API keys for services.
+    oidc_issuer: str | None = Field(default=None, description="Expected `iss` of OIDC tokens")
+    oidc_audience: str | None = Field(default=None, description="Expected `aud` (this API)")
+    oidc_jwks_url: str | None = Field(
+        default=None, description="The issuer's JWKS (https, or http on loopback only)"
+    )
+    oidc_roles_claim: str = Field(
+        default="roles", description="Claim holding Warmline roles; dotted for nested claims"
+    )
+    oidc_subject_claim: str = Field(
+        default="sub", description="Claim recorded as who acted (e.g. email, preferred_username)"
+    )
+    oidc_algorithms: list[str] = Field(
+        default_factory=lambda: ["RS256", "ES256"],
+        description="Accepted signature algorithms (asymmetric only; `none` and HS* refused)",
+    )
+    oidc_leeway_seconds: float = Field(default=30.0, ge=0, le=300, description="Clock skew")
+    oidc_jwks_cache_seconds: float = Field(
+        default=300.0, gt=0, description="How long fetched signing keys are trusted"
+    )
+    oidc_jwks_refresh_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="An unknown `kid` refetches the JWKS at most this often (IdP key rotation)",
+    )
+    api_key_secret: SecretStr | None = Field(
+        default=None,
+        description="Server secret of the API-key HMAC; default: a file in data_dir (single "
+        "host only). Changing it invalidates every API key",
+    )
+    api_url: str | None = Field(
+        default=None, description="The API the CLI acts through; default http://127.0.0.1:api_port"
+    )
+    api_token: SecretStr | None = Field(
+        default=None, description="The CLI's bearer token: an OIDC access token or an API key"
+    )
+
+    @model_validator(mode="after")
+    def _oidc_complete_and_safe(self) -> Settings:
+        given = [self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url]
+        if any(given) and not all(given):
+            raise ValueError(
+                "OIDC needs WARMLINE_OIDC_ISSUER, WARMLINE_OIDC_AUDIENCE and "
+                "WARMLINE_OIDC_JWKS_URL together"
+            )
+        refused = [a for a in self.oidc_algorithms if a not in ASYMMETRIC_JWT_ALGORITHMS]
+        if refused or not self.oidc_algorithms:
+            raise ValueError(
+                f"WARMLINE_OIDC_ALGORITHMS: {refused or 'empty'} not allowed; choose from "
+                f"{', '.join(ASYMMETRIC_JWT_ALGORITHMS)}"
+            )
+        if self.oidc_jwks_url and not _trusted_key_url(self.oidc_jwks_url):
+            raise ValueError("WARMLINE_OIDC_JWKS_URL must be https (http only on loopback)")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_jwks_url is not None
+
+    @property
+    def resolved_api_url(self) -> str:
+        return (self.api_url or f"http://127.0.0.1:{self.api_port}").rstrip("/")
 
     @property
     def resolved_codec_cors_origins(self) -> list[str]:

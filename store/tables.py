@@ -26,6 +26,7 @@ HUMAN_OVERRIDES = "human_overrides"
 SUPERVISION_FACTS = "supervision_facts"
 QA_REVIEWS = "qa_reviews"
 REVIEW_CLAIMS = "review_claims"
+API_KEYS = "api_keys"
 
 
 def utc_now() -> datetime:
@@ -347,6 +348,25 @@ class FleetEventRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
 
 
+class ApiKeyRow(SQLModel, table=True):
+    """A service account's API key: the secret itself is never stored, only its HMAC-SHA256
+    under the server's secret (``store/api_keys.py``). Revoked keys stay, for the audit."""
+
+    __tablename__ = API_KEYS
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_id: str = Field(unique=True, index=True, description="Public lookup id (in the token).")
+    name: str = Field(index=True)
+    roles: str = Field(description="JSON list of role names.")
+    digest: str = Field(description="HMAC-SHA256 hex of key id and secret.")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_by: str
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: str | None = None
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 def store_tables() -> list[Table]:
     """The store's tables (the migrations own these and the fleet health tables)."""
     # Audit, archive and retention tables live in their own modules; importing them here
@@ -372,5 +392,6 @@ def store_tables() -> list[Table]:
         archive.INTERACTION_ARCHIVES,
         retention_tables.RETENTION_POLICIES,
         retention_tables.LEGAL_HOLDS,
+        API_KEYS,
     )
     return [SQLModel.metadata.tables[name] for name in names]

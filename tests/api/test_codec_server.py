@@ -1,10 +1,12 @@
-"""The API's remote codec server over real loopback HTTP: protocol, CORS and authorization."""
+"""The API's remote codec server over real loopback HTTP: protocol, CORS, who may decrypt, and
+the audit of every decode. Tokens come from a JWKS the test serves itself (no external IdP)."""
 
 from __future__ import annotations
 
 import base64
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,8 @@ import pytest
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 
-from api.app import create_api_app
+from api.services import PRIVILEGED_READS_STREAM
+from models.access import Role
 from runtime.codec import (
     ENCODING,
     EncryptionCodec,
@@ -23,10 +26,10 @@ from runtime.codec import (
     payloads_to_json,
 )
 from runtime.settings import Settings
-from simulators.server import serve_app
+from store.repository import Store
 from tests.audit_keys import open_test_store
+from tests.identity import LoopbackIdP, bearer, serve_api, serve_idp
 
-TOKEN = "s3cret-admin-token"
 MESSAGE = "I was charged twice, my IBAN is GB33BUKB20201555555555"
 UI_ORIGIN = "http://localhost:8233"
 
@@ -40,112 +43,169 @@ def plain_body(text: str = MESSAGE) -> dict[str, Any]:
     return {"payloads": [{"metadata": {"encoding": b64(b"json/plain")}, "data": b64(data)}]}
 
 
+@dataclass
+class Codec:
+    http: httpx.AsyncClient
+    idp: LoopbackIdP
+    store: Store
+    keys: dict[str, bytes]
+
+    def as_role(self, subject: str, role: Role) -> dict[str, str]:
+        return bearer(self.idp.token(subject, [role]))
+
+
 @pytest.fixture
 def keys() -> dict[str, bytes]:
     return dict([new_key("api")])
 
 
-async def serve(
-    tmp_path: Path, keys: dict[str, bytes], *, token: str | None, codec_open: bool = False
-) -> AsyncIterator[str]:
-    settings = Settings(
-        data_dir=tmp_path,
-        payload_keys=SecretStr(format_key_ring(keys)),
-        admin_token=SecretStr(token) if token else None,
-    )
+async def _serve(tmp_path: Path, keys: dict[str, bytes], **options: Any) -> AsyncIterator[Codec]:
     store = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
-    async with serve_app(create_api_app(store, settings, codec_open=codec_open)) as url:
-        yield url
-
-
-@pytest.fixture
-async def guarded(tmp_path: Path, keys: dict[str, bytes]) -> AsyncIterator[str]:
-    async for url in serve(tmp_path, keys, token=TOKEN):
-        yield url
-
-
-@pytest.fixture
-async def loopback_open(tmp_path: Path, keys: dict[str, bytes]) -> AsyncIterator[str]:
-    async for url in serve(tmp_path, keys, token=None, codec_open=True):
-        yield url
-
-
-async def test_encode_then_decode_with_the_token(guarded: str, keys: dict[str, bytes]) -> None:
-    auth = {"Authorization": f"Bearer {TOKEN}", "X-Namespace": "default"}
-    async with httpx.AsyncClient(base_url=guarded, headers=auth) as http:
-        encoded = await http.post("/codec/encode", json=plain_body())
-        assert encoded.status_code == 200, encoded.text
-        assert MESSAGE.encode() not in encoded.content
-        (sealed,) = payloads_from_json(encoded.content)
-        assert sealed.metadata["encoding"] == ENCODING
-        # The workers' codec (same key ring) reads what the server encrypted, and vice versa.
-        (opened,) = await EncryptionCodec(keys).decode([sealed])
-        assert json.loads(opened.data) == {"text": MESSAGE}
-
-        decoded = await http.post("/codec/decode", content=encoded.content)
-        assert decoded.status_code == 200, decoded.text
-        assert decoded.json() == plain_body()
-
-        # Plaintext (a plain client's input) decodes to itself.
-        passthrough = await http.post("/codec/decode", json=plain_body("hello"))
-        assert passthrough.json() == plain_body("hello")
-
-
-async def test_without_or_with_a_wrong_token_is_401(guarded: str) -> None:
-    async with httpx.AsyncClient(base_url=guarded) as http:
-        for path in ("/codec/encode", "/codec/decode"):
-            missing = await http.post(path, json=plain_body())
-            assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
-            assert MESSAGE not in missing.text
-        wrong = await http.post(
-            "/codec/decode", json=plain_body(), headers={"Authorization": "Bearer nope"}
+    async with serve_idp() as idp:
+        settings: Settings = idp.settings(
+            data_dir=tmp_path, payload_keys=SecretStr(format_key_ring(keys))
         )
-        assert wrong.status_code == 401
+        async with (
+            serve_api(store, settings, **options) as url,
+            httpx.AsyncClient(base_url=url) as http,
+        ):
+            yield Codec(http, idp, store, keys)
+    store.close()
 
 
-async def test_unknown_key_and_bad_bodies_are_client_errors(guarded: str) -> None:
+@pytest.fixture
+async def codec(tmp_path: Path, keys: dict[str, bytes]) -> AsyncIterator[Codec]:
+    async for served in _serve(tmp_path, keys):
+        yield served
+
+
+async def test_clients_encode_and_only_supervisors_and_auditors_decode(codec: Codec) -> None:
+    client = codec.as_role("svc-ccaas", Role.INTERACTION_CLIENT)
+    encoded = await codec.http.post("/codec/encode", json=plain_body(), headers=client)
+    assert encoded.status_code == 200, encoded.text
+    assert MESSAGE.encode() not in encoded.content
+    (sealed,) = payloads_from_json(encoded.content)
+    assert sealed.metadata["encoding"] == ENCODING
+    # The workers' codec (same key ring) reads what the server encrypted.
+    (opened,) = await EncryptionCodec(codec.keys).decode([sealed])
+    assert json.loads(opened.data) == {"text": MESSAGE}
+
+    for role in (Role.INTERACTION_CLIENT, Role.OPERATOR, Role.ADMIN, Role.RELEASE_MANAGER):
+        refused = await codec.http.post(
+            "/codec/decode", content=encoded.content, headers=codec.as_role("x", role)
+        )
+        assert refused.status_code == 403 and "payload_decode" in refused.json()["error"]
+        assert MESSAGE not in refused.text
+    for role in (Role.SUPERVISOR, Role.AUDITOR):
+        decoded = await codec.http.post(
+            "/codec/decode", content=encoded.content, headers=codec.as_role(f"{role}-1", role)
+        )
+        assert decoded.status_code == 200 and decoded.json() == plain_body()
+    # Plaintext (a plain client's input) decodes to itself.
+    passthrough = await codec.http.post(
+        "/codec/decode", json=plain_body("hello"), headers=codec.as_role("a", Role.AUDITOR)
+    )
+    assert passthrough.json() == plain_body("hello")
+
+
+async def test_every_decode_is_audited_with_who_where_and_how_many(codec: Codec) -> None:
+    sealed = await EncryptionCodec(codec.keys).encode(
+        [Payload(metadata={"encoding": b"json/plain"}, data=b'{"a": 1}')] * 2
+    )
+    headers = {
+        **codec.as_role("auditor@example.com", Role.AUDITOR),
+        "X-Namespace": "default",
+        "X-Workflow-Id": "interaction-42",
+    }
+    response = await codec.http.post(
+        "/codec/decode", content=payloads_to_json(sealed), headers=headers
+    )
+    assert response.status_code == 200
+    ui_page = f"{UI_ORIGIN}/namespaces/default/workflows/interaction-7/run-1/history"
+    await codec.http.post(
+        "/codec/decode",
+        json=plain_body("hi"),
+        headers={**codec.as_role("sup@example.com", Role.SUPERVISOR), "Referer": ui_page},
+    )
+    first, second = codec.store.audit_trail(PRIVILEGED_READS_STREAM)
+    assert (first.kind, first.actor) == ("payloads_decoded", "auditor@example.com")
+    assert first.payload == {
+        "via": "jwt",
+        "namespace": "default",
+        "workflow_ids": ["interaction-42"],
+        "payloads": 2,
+        "encrypted": 2,
+        "origin": None,
+    }
+    assert second.actor == "sup@example.com" and second.payload["workflow_ids"] == ["interaction-7"]
+    assert second.payload["encrypted"] == 0
+    # Refused decodes read nothing, so they leave no read record.
+    await codec.http.post(
+        "/codec/decode", json=plain_body(), headers=codec.as_role("o", Role.OPERATOR)
+    )
+    assert len(codec.store.audit_trail(PRIVILEGED_READS_STREAM)) == 2
+
+
+async def test_without_a_credential_is_401(codec: Codec) -> None:
+    for path in ("/codec/encode", "/codec/decode"):
+        missing = await codec.http.post(path, json=plain_body())
+        assert missing.status_code == 401
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        assert MESSAGE not in missing.text
+    wrong = await codec.http.post(
+        "/codec/decode", json=plain_body(), headers={"Authorization": "Bearer nope"}
+    )
+    assert wrong.status_code == 401
+
+
+async def test_unknown_key_and_bad_bodies_are_client_errors(codec: Codec) -> None:
     foreign = EncryptionCodec(dict([new_key("elsewhere")]))
     (sealed,) = await foreign.encode([Payload(metadata={"encoding": b"json/plain"}, data=b"{}")])
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    async with httpx.AsyncClient(base_url=guarded, headers=auth) as http:
-        unknown = await http.post("/codec/decode", content=payloads_to_json([sealed]))
-        assert unknown.status_code == 422 and "elsewhere" in unknown.json()["error"]
-        garbage = await http.post("/codec/decode", content=b"not json")
-        assert garbage.status_code == 400
+    auditor = codec.as_role("a", Role.AUDITOR)
+    unknown = await codec.http.post(
+        "/codec/decode", content=payloads_to_json([sealed]), headers=auditor
+    )
+    assert unknown.status_code == 422 and "elsewhere" in unknown.json()["error"]
+    garbage = await codec.http.post("/codec/decode", content=b"not json", headers=auditor)
+    assert garbage.status_code == 400
 
 
-async def test_cors_admits_the_temporal_ui_only(guarded: str) -> None:
+async def test_cors_admits_the_temporal_ui_on_the_codec_only(codec: Codec) -> None:
     preflight = {
         "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization,content-type,x-namespace",
     }
-    async with httpx.AsyncClient(base_url=guarded) as http:
-        ui = await http.options("/codec/decode", headers={"Origin": UI_ORIGIN, **preflight})
-        assert ui.status_code == 200
-        assert ui.headers["access-control-allow-origin"] == UI_ORIGIN
-        assert "x-namespace" in ui.headers["access-control-allow-headers"].lower()
-        other = await http.options(
-            "/codec/decode", headers={"Origin": "https://evil.example", **preflight}
-        )
-        assert other.status_code == 400
-        assert "access-control-allow-origin" not in other.headers
-        # CORS covers the codec only, not routing administration.
-        admin = await http.options("/v1/routing-config", headers={"Origin": UI_ORIGIN, **preflight})
-        assert "access-control-allow-origin" not in admin.headers
+    ui = await codec.http.options("/codec/decode", headers={"Origin": UI_ORIGIN, **preflight})
+    assert ui.status_code == 200
+    assert ui.headers["access-control-allow-origin"] == UI_ORIGIN
+    assert ui.headers["access-control-allow-credentials"] == "true"
+    assert "x-namespace" in ui.headers["access-control-allow-headers"].lower()
+    other = await codec.http.options(
+        "/codec/decode", headers={"Origin": "https://evil.example", **preflight}
+    )
+    assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
+    # A refusal reaches the UI readable (CORS headers on the 401), so it can show the reason.
+    refused = await codec.http.post(
+        "/codec/decode", json=plain_body(), headers={"Origin": UI_ORIGIN}
+    )
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == UI_ORIGIN
+    # CORS covers the codec only, not routing administration.
+    admin = await codec.http.options(
+        "/v1/routing-config", headers={"Origin": UI_ORIGIN, **preflight}
+    )
+    assert "access-control-allow-origin" not in admin.headers
 
 
-async def test_loopback_stack_answers_without_a_token(loopback_open: str) -> None:
-    async with httpx.AsyncClient(base_url=loopback_open) as http:
-        encoded = await http.post("/codec/encode", json=plain_body())
-        assert encoded.status_code == 200
-        decoded = await http.post("/codec/decode", content=encoded.content)
-        assert decoded.json() == plain_body()
-
-
-async def test_public_api_without_a_token_refuses_to_decrypt(
+async def test_the_embedded_stack_ui_decodes_without_a_login_and_is_audited(
     tmp_path: Path, keys: dict[str, bytes]
 ) -> None:
-    async for url in serve(tmp_path, keys, token=None, codec_open=False):
-        async with httpx.AsyncClient(base_url=url) as http:
-            refused = await http.post("/codec/decode", json=plain_body())
-            assert refused.status_code == 403 and "WARMLINE_ADMIN_TOKEN" in refused.text
+    async for codec in _serve(tmp_path, keys, local_ui=True):
+        encoded = await codec.http.post("/codec/encode", json=plain_body())
+        assert encoded.status_code == 200
+        decoded = await codec.http.post("/codec/decode", content=encoded.content)
+        assert decoded.json() == plain_body()
+        (read,) = codec.store.audit_trail(PRIVILEGED_READS_STREAM)
+        assert (read.actor, read.payload["via"]) == ("local-ui", "local")
+        # Only the codec: the rest of the API still wants a credential.
+        assert (await codec.http.get("/v1/wfm/summary")).status_code == 401

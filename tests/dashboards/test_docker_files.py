@@ -211,9 +211,12 @@ def test_prometheus_scrapes_the_ports_compose_exposes(
                     continue
                 assert host in services, f"{job['job_name']} scrapes unknown service {host}"
                 assert int(port) in container_ports(services[host]), target
+    # The API's internal metrics port: its public port wants a credential for /metrics.
+    api = environment(services["warmline-api"])
     assert jobs["warmline-api"]["static_configs"][0]["targets"] == [
-        f"warmline-api:{environment(services['warmline-api'])['WARMLINE_API_PORT']}"
+        f"warmline-api:{api['WARMLINE_METRICS_PORT']}"
     ]
+    assert api["WARMLINE_METRICS_PORT"] != api["WARMLINE_API_PORT"]
 
 
 def test_grafana_provisioning_points_at_prometheus_and_the_dashboards(

@@ -45,6 +45,7 @@ from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.server import serve_app
 from store.repository import Store
 from tests.audit_keys import open_test_store
+from tests.identity import LoopbackIdP, serve_api, serve_idp
 from warmline.default_config import default_routing_config
 from workers.interaction import interaction_deps, load_classifier
 from workers.registry import running_workers
@@ -167,6 +168,32 @@ async def stack_session(
             running_workers(temporal_client, deps, settings),
         ):
             yield Stack(temporal_client, store, fleet, acd, deps, settings)
+
+
+@dataclass
+class StackApi:
+    """The API over the session stack, and the identity provider whose tokens it trusts."""
+
+    url: str
+    idp: LoopbackIdP
+
+    def env(self, subject: str, *roles: str) -> dict[str, str]:
+        """What a ``warmline`` command needs to act as ``subject`` through this API."""
+        return {"WARMLINE_API_URL": self.url, "WARMLINE_API_TOKEN": self.idp.token(subject, roles)}
+
+
+@pytest.fixture(scope="session")
+async def stack_api(stack_session: Stack) -> AsyncIterator[StackApi]:
+    """The real API (FastAPI over uvicorn on loopback) holding the stack's store and client;
+    tokens from a JWKS this test session serves itself (no external IdP runs here)."""
+    async with serve_idp() as idp:
+        settings = idp.settings(
+            **stack_session.settings.model_dump(
+                exclude={"oidc_issuer", "oidc_audience", "oidc_jwks_url"}
+            )
+        )
+        async with serve_api(stack_session.store, settings, temporal=stack_session.client) as url:
+            yield StackApi(url, idp)
 
 
 @pytest.fixture

@@ -89,7 +89,8 @@ async def test_readme_temporal_commands_drive_an_interaction(stack: Stack) -> No
     suffix = uuid.uuid4().hex[:8]
     ids = {"demo-1": f"readme-1-{suffix}", "demo-2": f"readme-2-{suffix}"}
     start, update, query, signal, update_with_start = readme_commands()
-    app = create_api_app(stack.store, stack.settings, codec_open=True)
+    # As `warmline dev` serves it: the login-less local UI and CLI may use the codec (audited).
+    app = create_api_app(stack.store, stack.settings, temporal=stack.client, local_ui=True)
     async with serve_app(app) as api_url:
         codec = f"{api_url}/codec"
         await run(start, address, codec, ids)

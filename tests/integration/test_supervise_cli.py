@@ -1,5 +1,7 @@
-"""``warmline supervise`` against the real dev server: the worklist visibility query, the
-supervisor cap, and decisions delivered as ``review_response`` signals.
+"""``warmline supervise`` against the real dev server, through the real API: the worklist
+visibility query, the supervisor cap, and decisions delivered as ``review_response`` signals.
+The supervisor is who their token says (issued by a JWKS this test serves itself; no external
+identity provider can run here).
 
 A small stand-in workflow holds one draft the way ``InteractionWorkflow`` does (search
 attributes upserted, ``status`` exposing ``pending_draft``, ``review_response`` ending the
@@ -20,17 +22,19 @@ from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
+from api import review_ops as ops
+from api.services import PRIVILEGED_READS_STREAM
 from cli import supervise
-from cli import supervise_ops as ops
 from models import search_attributes as sa
 from models.supervision import (
     REVIEW_RESPONSE_SIGNAL,
     SupervisionPolicy,
 )
 from store.repository import Store
-from tests.audit_keys import TEST_AUDIT_KEYS_SETTING, open_test_store
+from tests.audit_keys import open_test_store
+from tests.identity import LoopbackIdP, serve_api, serve_idp
 
 pytestmark = pytest.mark.integration
 
@@ -84,17 +88,24 @@ async def _pending(client: Client, store: Store, intent: str, count: int) -> lis
         await asyncio.sleep(0.2)
 
 
-async def test_worklist_cap_and_decisions(temporal_client: Client, store: Store) -> None:
+async def test_worklist_cap_and_decisions(
+    temporal_client: Client, store: Store, tmp_path: Path
+) -> None:
     intent = f"cli{uuid.uuid4().hex[:8]}"
     queue = f"supervise-cli-{intent}"
     # Unsandboxed: the stub is trivially deterministic, and the sandbox would re-import this
     # module's heavy imports (store, CLI) for every run it starts.
-    async with Worker(
-        temporal_client,
-        task_queue=queue,
-        workflows=[HeldDraftStub],
-        workflow_runner=UnsandboxedWorkflowRunner(),
+    async with (
+        Worker(
+            temporal_client,
+            task_queue=queue,
+            workflows=[HeldDraftStub],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ),
+        serve_idp() as idp,
+        serve_api(store, idp.settings(data_dir=tmp_path), temporal=temporal_client) as api_url,
     ):
+        sup_1 = Supervisor(api_url, idp, "sup-1")
         handles: list[WorkflowHandle[Any, Any]] = []
         for n in range(4):
             handles.append(
@@ -136,37 +147,45 @@ async def test_worklist_cap_and_decisions(temporal_client: Client, store: Store)
 
         # The shipped command, as a supervisor types it, decides one of the held reviews.
         await asyncio.to_thread(
-            _warmline,
-            temporal_client,
-            store,
-            "reject",
-            handles[1].id,
-            "--reviewer",
-            "sup-1",
-            "--reason",
-            "wrong refund policy",
+            sup_1.warmline, "reject", handles[1].id, "--reason", "wrong refund policy"
         )
-        assert (await handles[1].result())[0]["decision"] == "reject"
-        listed = await asyncio.to_thread(
-            _warmline, temporal_client, store, "list", "--json", "--intent", intent
+        rejected = (await handles[1].result())[0]
+        assert (rejected["decision"], rejected["reviewer_id"]) == ("reject", "sup-1")
+        # Another supervisor's token cannot take over sup-1's hold, whatever they type.
+        other = await asyncio.to_thread(
+            Supervisor(api_url, idp, "sup-2").run, "approve", handles[2].id
         )
+        assert other.exit_code == 2 and "held by sup-1" in other.output
+        listed = await asyncio.to_thread(sup_1.warmline, "list", "--json", "--intent", intent)
         # Visibility may still show the review just rejected; never the ones decided before.
         shown = [row["workflow_id"] for row in json.loads(listed)]
         assert shown in ([handles[2].id], [handles[1].id, handles[2].id])
+        # Reading an interaction's status (its transcript) is a recorded privileged read.
+        status = json.loads(await asyncio.to_thread(sup_1.warmline, "show", handles[2].id))
+        assert status["pending_draft"]["draft_id"] == "d-1"
+        (read,) = store.audit_trail(PRIVILEGED_READS_STREAM)
+        assert (read.kind, read.actor) == ("interaction_status_read", "sup-1")
+        assert read.payload["workflow_ids"] == [handles[2].id]
         await handles[2].terminate()
 
 
-def _warmline(client: Client, store: Store, *args: str) -> str:
-    """Run the ``warmline supervise`` command in-process against this test's server and store.
+class Supervisor:
+    """Runs the ``warmline supervise`` command in-process as a supervisor with an IdP token.
 
-    Called through a thread: the command runs its own event loop, as it does in a terminal.
+    Called through a thread: the command runs its own HTTP client, as it does in a terminal,
+    while the API answers from the test's event loop.
     """
-    env = {
-        "WARMLINE_DATABASE_URL": store.engine.url.render_as_string(hide_password=False),
-        "WARMLINE_TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "WARMLINE_TEMPORAL_NAMESPACE": client.namespace,
-        "WARMLINE_AUDIT_KEYS": TEST_AUDIT_KEYS_SETTING,
-    }
-    result = CliRunner().invoke(supervise.app, list(args), env=env)
-    assert result.exit_code == 0, result.output
-    return result.output
+
+    def __init__(self, api_url: str, idp: LoopbackIdP, subject: str) -> None:
+        self.env = {
+            "WARMLINE_API_URL": api_url,
+            "WARMLINE_API_TOKEN": idp.token(subject, ["supervisor"]),
+        }
+
+    def run(self, *args: str) -> Result:
+        return CliRunner().invoke(supervise.app, list(args), env=self.env)
+
+    def warmline(self, *args: str) -> str:
+        result = self.run(*args)
+        assert result.exit_code == 0, result.output
+        return result.output

@@ -422,9 +422,21 @@ async def test_fleet_reports_and_the_cli_read_the_store(
     assert "closed -> open" in events.output
     wfm = CliRunner().invoke(health_cli.app, ["events"], env=env)
     assert "more interactions per 15 min need a human" in wfm.output
-    reset = CliRunner().invoke(health_cli.app, ["reset", "--author", "ops"], env=env)
+    # Closing the breakers is an operator's action through the API, recorded as the caller.
+    from models.access import Role
+    from tests.identity import api_key, serve_api
+
+    settings = Settings(data_dir=tmp_path)
+    token = api_key(health_store.store, settings, "ops", Role.OPERATOR)
+    async with serve_api(health_store.store, settings) as api_url:
+        api_env = {"WARMLINE_API_URL": api_url, "WARMLINE_API_TOKEN": token}
+        reset = await asyncio.to_thread(
+            CliRunner().invoke, health_cli.app, ["reset", "--reason", "fixed"], env=api_env
+        )
     assert reset.exit_code == 0 and "closed 1 breaker(s)" in reset.output
     assert [b.state for b in health_store.breakers()] == ["closed"]
+    last = health_store.store.audit_trail(FLEET_HEALTH_STREAM)[-1]
+    assert (last.kind, last.actor) == ("breaker_reset", "apikey:ops")
 
 
 async def test_each_sync_publishes_the_breaker_gauge(

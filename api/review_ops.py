@@ -1,4 +1,5 @@
-"""What ``warmline supervise`` does, as plain async functions over a Temporal client and the store.
+"""What the review routes (``warmline supervise``) do: async functions over a Temporal client and
+the store, run by the API on behalf of the authenticated supervisor.
 
 The worklist is a visibility query on the search attributes ``InteractionWorkflow`` upserts
 (``WarmlinePendingReview = true``), oldest wait first. Decisions are the ``review_response``
@@ -22,6 +23,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
+from api.temporal import QUERY_TIMEOUT
 from models import search_attributes as sa
 from models.interaction import interaction_workflow_id
 from models.supervision import (
@@ -125,7 +127,8 @@ async def pending_reviews(
 
 
 async def interaction_status(client: Client, target: str) -> dict[str, Any]:
-    result = await client.get_workflow_handle(workflow_id_for(target)).query("status")
+    handle = client.get_workflow_handle(workflow_id_for(target))
+    result = await handle.query("status", rpc_timeout=QUERY_TIMEOUT)
     if hasattr(result, "model_dump"):
         return dict(result.model_dump(mode="json"))
     return dict(result)
@@ -241,7 +244,7 @@ async def start_phase(client: Client, start: SupervisionPhaseInput) -> str:
 
 async def phase_status(client: Client, intent: str, channel: str | None) -> dict[str, Any]:
     handle = client.get_workflow_handle(supervision_phase_workflow_id(intent, channel))
-    result = await handle.query("status")
+    result = await handle.query("status", rpc_timeout=QUERY_TIMEOUT)
     return dict(result.model_dump(mode="json")) if hasattr(result, "model_dump") else dict(result)
 
 
