@@ -84,6 +84,7 @@ class ApiKeyStore:
     def __init__(self, store: Store) -> None:
         self._engine = store.engine
         self._writer = write_engine(store.engine)
+        self._session_info = store.session_info  # the audit key ring every write links with
 
     def issue(self, request: ApiKeyRequest, created_by: str, server_secret: bytes) -> IssuedApiKey:
         """A new key for ``request.name`` with its token (shown once)."""
@@ -122,7 +123,7 @@ class ApiKeyStore:
             )
             return _info(row)
 
-        info = write_with_retry(self._writer, attempt)
+        info = write_with_retry(self._writer, attempt, self._session_info)
         return IssuedApiKey(key=info, token=format_api_key(info.key_id, secret))
 
     def authenticate(self, token: str, server_secret: bytes) -> ApiKeyInfo:
@@ -156,7 +157,7 @@ class ApiKeyStore:
             row.last_used_at = now
             session.add(row)
 
-        write_with_retry(self._writer, attempt)
+        write_with_retry(self._writer, attempt, self._session_info)
 
     def list(self, include_revoked: bool = False) -> list[ApiKeyInfo]:
         """Keys, oldest first; revoked ones only when asked."""
@@ -189,4 +190,4 @@ class ApiKeyStore:
                 )
             return _info(row)
 
-        return write_with_retry(self._writer, attempt)
+        return write_with_retry(self._writer, attempt, self._session_info)

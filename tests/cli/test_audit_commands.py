@@ -17,6 +17,7 @@ from cli.main import app
 from models.interaction import Sender, TranscriptEntry
 from runtime.audit_keys import open_store
 from runtime.settings import Settings
+from store.migrate import head_revision
 from tests.store.builders import make_events, make_record
 from warmline.audit_checkpoint import public_key_bytes
 
@@ -39,9 +40,10 @@ def warmline(*args: str, code: int = 0) -> str:
 
 
 def test_db_upgrade_migrates_once(data_dir: Path) -> None:
-    assert "schema unversioned -> 0002" in warmline("db", "upgrade")
-    assert "schema 0002 -> 0002" in warmline("db", "upgrade")
-    assert "database at 0002; newest 0002" in warmline("db", "current")
+    head = head_revision()
+    assert f"schema unversioned -> {head}" in warmline("db", "upgrade")
+    assert f"schema {head} -> {head}" in warmline("db", "upgrade")
+    assert f"database at {head}; newest {head}" in warmline("db", "current")
 
 
 def test_verify_passes_then_names_the_first_bad_record(data_dir: Path) -> None:
