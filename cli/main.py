@@ -37,18 +37,6 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def _options(
-    show_version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version."
-        ),
-    ] = False,
-) -> None:
-    """Durable orchestration of AI and human agents for contact centers."""
-
-
 PUBLIC_SCHEMAS: dict[str, type[BaseModel]] = {
     "InteractionInput": interaction.InteractionInput,
     "CustomerMessage": interaction.CustomerMessage,
@@ -92,13 +80,6 @@ def _run(main: Coroutine[Any, Any, int | None]) -> int:
         return 0
 
 
-def _exit(code: int) -> None:
-    """Leave without interpreter teardown: the SDK's native threads have crashed it at exit."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 @app.command()
 def dev() -> None:
     """Start Temporal (SQLite file), workers, API and simulators; Ctrl-C stops them all."""
@@ -120,7 +101,7 @@ def dev() -> None:
             )
             await asyncio.Event().wait()
 
-    _exit(_run(main()))
+    raise typer.Exit(_run(main()))
 
 
 @app.command()
@@ -163,7 +144,7 @@ def demo(
                 )
             return 0 if summary.total >= interactions else 1
 
-    _exit(_run(main()))
+    raise typer.Exit(_run(main()))
 
 
 @app.command()
@@ -171,11 +152,17 @@ def worker() -> None:
     """Run an interaction worker against the configured Temporal, ACD and AI endpoints."""
     from workers.main import run_worker
 
-    _exit(_run(run_worker(load_settings())))
+    raise typer.Exit(_run(run_worker(load_settings())))
 
 
 @app.callback()
 def options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
     token: Annotated[
         str | None,
         typer.Option(
@@ -299,7 +286,21 @@ _mount_capabilities()
 
 
 def main() -> None:
-    app()
+    """The ``warmline`` command. Every sub-command's exit code is kept, then the process leaves
+    without interpreter teardown: the Temporal SDK's native threads have crashed it at exit
+    (SIGABRT) after the work was done, turning a success into a failure."""
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
