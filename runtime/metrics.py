@@ -241,6 +241,26 @@ class WarmlineMetrics:
             ("queue",),
         )
 
+        # -- customer-facing safety: abuse limits, injection, reply checks, PII --------------
+        self.abuse_limit_hits = counter(
+            "abuse_limit_hits_total",
+            "Starts and turns not admitted as they came, by limit rule, stage and answer.",
+            ("rule", "stage", "answer"),
+        )
+        self.injection_detections = counter(
+            "injection_detections_total",
+            "Customer messages flagged as prompt-injection attempts, by channel and action.",
+            ("channel", "action"),
+        )
+        self.reply_violations = counter(
+            "reply_violations_total",
+            "AI replies that broke the safety policy, by finding and action.",
+            ("finding", "action"),
+        )
+        self.pii_entities = counter(
+            "pii_entities_total", "PII spans redacted from customer text, by kind.", ("kind",)
+        )
+
     # -- lifecycle helpers ---------------------------------------------------------------------
 
     def interaction_started(self, channel: str, pattern: str) -> None:
@@ -377,6 +397,20 @@ class WarmlineMetrics:
 
     def set_human_queue_waiting(self, queue: str, waiting: int) -> None:
         self.human_queue_waiting.labels(queue=queue).set(waiting)
+
+    # -- safety helpers ------------------------------------------------------------------------
+
+    def abuse_limit_hit(self, rule: str, stage: str, answer: str) -> None:
+        self.abuse_limit_hits.labels(rule, stage, answer).inc()
+
+    def injection_detected(self, channel: str, action: str) -> None:
+        self.injection_detections.labels(channel, action).inc()
+
+    def reply_violation(self, finding: str, action: str) -> None:
+        self.reply_violations.labels(finding, action).inc()
+
+    def pii_redacted(self, kind: str, count: int = 1) -> None:
+        self.pii_entities.labels(kind).inc(count)
 
 
 @cache
