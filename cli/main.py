@@ -219,7 +219,7 @@ def config_set(
 
 def _mount_capabilities() -> None:
     """Sub-commands live in their own modules, one per capability."""
-    from cli import canary, classifier, fleet, health, rollback, supervise
+    from cli import canary, classifier, fleet, health, redact, rollback, safety, supervise
 
     for name, module in (
         ("classifier", classifier),
@@ -228,8 +228,10 @@ def _mount_capabilities() -> None:
         ("rollback", rollback),
         ("supervise", supervise),
         ("health", health),
+        ("safety", safety),
     ):
         app.add_typer(module.app, name=name)
+    app.command("redact")(redact.redact)
 
 
 _mount_capabilities()

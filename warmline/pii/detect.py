@@ -27,7 +27,7 @@ from warmline.pii.written import dates_of_birth, emails, spoken_emails
 
 _DIGIT_CLUSTER_RE = re.compile(r"\d(?:[ .()/-]{0,3}\d){5,}")
 # Triggers run on the lower-cased view: literal alternatives without IGNORECASE are fast.
-_AT_RE = re.compile(r"(?<![a-z])at(?![a-z])|arroba|arobase|chiocciola")
+_AT_RE = re.compile(r"(?<![a-z])at(?![a-z])|arroba|arobase|chiocciola|@")
 _BIRTH_RE = re.compile(r"born|birth|dob|d\.o\.b|naci|nasc|naiss|geb|(?<![a-z])n[ée]e?|nat[oa] ")
 # The middle of a codice fiscale (year, month letter, day, first letter of the town).
 _FISCAL_RE = re.compile(r"\d\d[a-z]\d\d[a-z]")

@@ -44,6 +44,7 @@ _IBAN_END_RE = re.compile(r"[A-Za-z0-9](?=[ .-]|$)")
 _SSN_RE = re.compile(r"(?<![\w-])\d{3}([- .])\d{2}\1\d{4}(?![\w-])")
 _BARE_9_RE = re.compile(r"(?<![\w+.,/-])\d{9}(?![\w-]|[.,]\d)")
 _SIN_GROUPED_RE = re.compile(r"(?<![\w+.,/-])\d{3}([ -])\d{3}\1\d{3}(?![\w-]|[.,]\d)")
+_COUNTRY_CODE_BEFORE_RE = re.compile(r"(?:\+|\b00)\d{1,3}[ .-]*$")
 _SSN_WORDS_RE = re.compile(
     r"\b(?:ssn|ss#|social security|soc(?:ial)?\.? sec|tax ?id|itin|tin)\b", re.IGNORECASE
 )
@@ -158,6 +159,8 @@ def bare_nine(text: str) -> Iterator[Found]:
         elif _SSN_WORDS_RE.search(context) and ssn_valid(digits):
             yield PiiKind.SSN, match.start(), match.end()
     for match in _SIN_GROUPED_RE.finditer(text):
+        if _COUNTRY_CODE_BEFORE_RE.search(text[max(0, match.start() - 6) : match.start()]):
+            continue  # "+34 662 925 627" is a phone number
         if sin_valid(digits_of(match.group())):
             yield PiiKind.SIN, match.start(), match.end()
 

@@ -126,7 +126,11 @@ def redact_message(
     detection = detect(text, spans)
     found = _spans(detection)
     pending = state.pending if join_split else None
-    candidates = splits.heads(detection.view) if pending is not None else []
+    candidates = (
+        splits.heads(detection.view, letters=pending.iban_head is not None)
+        if pending is not None
+        else []
+    )
     completed, first = _complete(pending, candidates) if pending is not None else (None, None)
     if completed is not None and first is not None:
         # A completed split outranks what this message alone suggests ("0532 0130 00" ends an
@@ -136,6 +140,12 @@ def redact_message(
     elif candidates:
         first = candidates[0]
     last = splits.tail(detection.view) if join_split else None
+    if last is not None and not last.numeric:
+        # "IT12 1014 5998 3781 1358": the start of an IBAN whose digits may pass for a card or
+        # a phone; it is kept as an IBAN fragment (masked) until the next message tells.
+        inside = [s for s in found if last.start <= s.start and s.end <= last.end]
+        if inside and all(s.kind in (PiiKind.CARD, PiiKind.PHONE) for s in inside):
+            found = [s for s in found if s not in inside]
     if last is not None and _overlaps(found, last):
         last = None
     masked = last is not None and splits.should_mask(last, text)

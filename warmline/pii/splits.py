@@ -86,16 +86,17 @@ def tail(view: TextView) -> Fragment | None:
         match = pattern.search(window)
         if match is not None:
             found = _fragment(view, offset, match)
-            if pattern is _IBAN_TAIL_RE or len(found.digits) >= MIN_DIGITS:
+            if pattern is _IBAN_TAIL_RE or len(found.digits) >= MIN_DIGITS or found.phone_prefix:
                 return found
     return None
 
 
-def heads(view: TextView) -> list[Fragment]:
+def heads(view: TextView, letters: bool = False) -> list[Fragment]:
     """Numbers that may start the message, longest first: every run of groups from the start
-    (digits, or letters and digits continuing an IBAN), since words may follow them."""
+    (digits, or with ``letters`` letters and digits continuing an IBAN), since words may
+    follow them."""
     match = _HEAD_RE.search(view.text[:_REACH])
-    if match is None or not match.group("frag")[0].isdigit():
+    if match is None or not (letters or match.group("frag")[0].isdigit()):
         return []
     frag = match.group("frag")
     found: list[Fragment] = []

@@ -145,8 +145,9 @@ def _spoken_email(text: str, match: re.Match[str]) -> bool:
     local = match.group("local")
     separated = re.search(_SEP, local) is not None or any(ch.isdigit() for ch in local)
     keyword = _EMAIL_WORDS_RE.search(text[max(0, match.start() - 40) : match.start()])
-    spoken_dot = len(words) < len(domain)  # "example dot com": nobody writes prose like that
-    return separated or keyword is not None or (has_tld and spoken_dot)
+    # "example dot com" or "jdoe at outlook.es": nobody writes prose like that.
+    spoken_dot = len(words) < len(domain)
+    return separated or keyword is not None or (has_tld and (spoken_dot or provider))
 
 
 _MONTHS = (
