@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from models.redaction import ModelSpan
 
 ANY = "*"
+MAX_SCAN_CHARS = 20_000
 
 
 class _Doc(BaseModel):
@@ -163,3 +166,25 @@ class ReplyCheck(_Doc):
     @property
     def passed(self) -> bool:
         return not self.findings
+
+
+class ScanRequest(_Doc):
+    """One customer turn to scan before anything keeps or answers it."""
+
+    text: str = Field(min_length=1, max_length=MAX_SCAN_CHARS)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must contain non-whitespace text")
+        return value
+
+
+class TurnScan(_Doc):
+    """What the local models found in one customer turn: names and addresses for the
+    redaction (offsets in the text as sent) and the injection score for the safety policy."""
+
+    spans: list[ModelSpan] = Field(default_factory=list)
+    injection: InjectionScore
+    tagger_version: str

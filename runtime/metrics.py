@@ -18,6 +18,7 @@ only from activities, the worker process and the API, each at the point where th
 | fleet / ACD snapshot readers       | ``set_breaker_state``, ``set_ai_capacity``,     |
 |                                    | ``set_human_queue_waiting``                     |
 | API (Temporal visibility counts)   | ``set_active_interactions``                     |
+| abuse gate (``runtime.abuse_gate``) | ``abuse_limit_hit``                            |
 
 Rates (containment, escalation, error rate, cost per interaction) are never pre-computed in the
 process: they are ratios of counters in PromQL, so they aggregate correctly across any number of
@@ -241,24 +242,11 @@ class WarmlineMetrics:
             ("queue",),
         )
 
-        # -- customer-facing safety: abuse limits, injection, reply checks, PII --------------
+        # -- customer-facing safety -----------------------------------------------------------
         self.abuse_limit_hits = counter(
             "abuse_limit_hits_total",
             "Starts and turns not admitted as they came, by limit rule, stage and answer.",
             ("rule", "stage", "answer"),
-        )
-        self.injection_detections = counter(
-            "injection_detections_total",
-            "Customer messages flagged as prompt-injection attempts, by channel and action.",
-            ("channel", "action"),
-        )
-        self.reply_violations = counter(
-            "reply_violations_total",
-            "AI replies that broke the safety policy, by finding and action.",
-            ("finding", "action"),
-        )
-        self.pii_entities = counter(
-            "pii_entities_total", "PII spans redacted from customer text, by kind.", ("kind",)
         )
 
     # -- lifecycle helpers ---------------------------------------------------------------------
@@ -402,15 +390,6 @@ class WarmlineMetrics:
 
     def abuse_limit_hit(self, rule: str, stage: str, answer: str) -> None:
         self.abuse_limit_hits.labels(rule, stage, answer).inc()
-
-    def injection_detected(self, channel: str, action: str) -> None:
-        self.injection_detections.labels(channel, action).inc()
-
-    def reply_violation(self, finding: str, action: str) -> None:
-        self.reply_violations.labels(finding, action).inc()
-
-    def pii_redacted(self, kind: str, count: int = 1) -> None:
-        self.pii_entities.labels(kind).inc(count)
 
 
 @cache

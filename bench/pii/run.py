@@ -35,6 +35,7 @@ if str(REPO) not in sys.path:  # when run as a script
     sys.path.insert(0, str(REPO))
 
 from bench.pii.corpus import Line, names_addresses, split_pairs, structured  # noqa: E402
+from bench.report import print_figures  # noqa: E402
 from classifier.pii.training import clinc  # noqa: E402
 
 GOALS = {"structured": 0.99, "name": 0.90, "address": 0.90, "clean_altered": 0.02,
@@ -51,12 +52,14 @@ def _covered(line: Line, spans: list[tuple[int, int]]) -> list[bool]:
     return hits
 
 
-def _redact_all(lines: list[str], use_model: bool) -> tuple[list[Any], float, float]:
+def _redact_all(
+    lines: list[str], use_model: bool, tagger_dir: Path | None
+) -> tuple[list[Any], float, float]:
     """(entities per line, cpu seconds, wall seconds) of the whole pipeline."""
     from classifier.pii.tagger import load_shared_tagger
     from warmline.pii import redact_text
 
-    tagger = load_shared_tagger() if use_model else None
+    tagger = load_shared_tagger(tagger_dir) if use_model else None
     if tagger is not None:
         tagger.find_batch(lines[:64])  # warm up
     cpu, wall = time.process_time(), time.perf_counter()
@@ -94,6 +97,7 @@ def main(
     per_kind: Annotated[int, typer.Option(help="Structured lines per identifier kind.")] = 150,
     names: Annotated[int, typer.Option(help="Generated name/address lines.")] = 1500,
     model: Annotated[bool, typer.Option("--model/--no-model")] = True,
+    tagger_dir: Annotated[Path | None, typer.Option("--tagger", help="Tagger directory.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json")] = None,
 ) -> None:
     import torch
@@ -102,7 +106,7 @@ def main(
     clean_lines = [Line(t, [], "clean") for t in clinc("test")]
     fillers = clinc("test")
     lines = structured(per_kind) + names_addresses(names, fillers) + clean_lines
-    results, cpu_seconds, wall_seconds = _redact_all([ln.text for ln in lines], model)
+    results, cpu_seconds, wall_seconds = _redact_all([ln.text for ln in lines], model, tagger_dir)
     recall: dict[str, list[bool]] = defaultdict(list)
     altered = 0
     for line, (text, entities) in zip(lines, results, strict=True):
@@ -123,10 +127,7 @@ def main(
     figures["model"] = model
     figures.update(_split_figures())
     figures["load_average"] = os.getloadavg()[0]
-    for key, value in figures.items():
-        goal = GOALS.get(key.removeprefix("recall_"))
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-        print(f"{key:28s} {shown:>12s}" + (f"   goal {goal}" if goal is not None else ""))
+    print_figures(figures, GOALS)
     if json_out is not None:
         json_out.write_text(json.dumps(figures, indent=2) + "\n")
 

@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # when run as a script
     sys.path.insert(0, str(REPO))
 
+from bench.report import print_figures  # noqa: E402
 from classifier.injection.attacks import TEST, attacks  # noqa: E402
 from classifier.injection.detector import InjectionDetector  # noqa: E402
 from classifier.injection.training import clinc, deepset, hard_benign  # noqa: E402
@@ -94,10 +95,7 @@ def main(
     figures["latency_p95_ms"] = times[int(0.95 * (len(times) - 1))]
     figures["cpu_ms_per_message"] = cpu_ms  # all threads; what a quiet core would take
     figures["load_average"] = os.getloadavg()[0]
-    for key, value in figures.items():
-        goal = GOALS.get(key)
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-        print(f"{key:32s} {shown:>10s}" + (f"   goal {goal}" if goal is not None else ""))
+    print_figures(figures, GOALS)
     if json_out is not None:
         json_out.write_text(json.dumps(figures, indent=2) + "\n")
 

@@ -80,13 +80,12 @@ _PHONE_NATIONAL_RE = re.compile(r"(?<![\w+.-])0\d(?:[ .-]?\d){8,9}(?![\w-]|[.,]\
 # Indian mobiles as written at home: 98765 43210, 0 98765 43210.
 _PHONE_INDIA_RE = re.compile(r"(?<![\w+.-])(?:0[ -]?)?[6-9]\d{4}[ -]\d{5}(?![\w-]|[.,]\d)")
 _BARE_10_RE = re.compile(r"(?<![\w+.,/-])\d{10}(?![\w-]|[.,]\d)")
-# Words after which a bare digit run is an id the agent needs, not a phone number.
-_ID_WORDS_RE = re.compile(
+ID_WORDS = (
     r"\b(?:order|ticket|tracking|case|ref|reference|invoice|confirmation|booking|receipt"
-    r"|transaction|parcel|package|shipment|claim|policy|serial|model|sku|item|pnr)"
-    r"\b[^\d\n]{0,20}$",
-    re.IGNORECASE,
+    r"|transaction|parcel|package|shipment|claim|policy|serial|model|sku|item|pnr)\b"
 )
+"""Words after which a digit run is an id the agent needs, not a phone number or a card."""
+_ID_WORDS_RE = re.compile(ID_WORDS + r"[^\d\n]{0,20}$", re.IGNORECASE)
 _PHONE_WORDS_RE = re.compile(
     r"(\b(?:phone|mobile|cell|tel|telephone|landline|call me|text me|whatsapp|reach me"
     r"|portable|telefono|móvil|movil|cellulare|handy|numéro|numero)\b[^\d\n]{0,30}?)"

@@ -22,6 +22,7 @@ from warmline.pii.checksums import (
     luhn_sums,
     mod97,
 )
+from warmline.pii.numbers import ID_WORDS
 from warmline.pii.view import TextView
 
 _REACH = 96  # characters looked at for a tail or a head: longer than any identifier
@@ -41,11 +42,7 @@ _SUSPECT_WORD_RE = re.compile(
     r"|ssn|social|sin|phone|mobile|cell|number)\b",
     re.IGNORECASE,
 )
-_ID_WORD_RE = re.compile(
-    r"\b(?:order|ticket|tracking|case|ref|reference|invoice|confirmation|booking|receipt"
-    r"|parcel|package|claim|policy|sku|item|pnr)\b",
-    re.IGNORECASE,
-)
+_ID_WORD_RE = re.compile(ID_WORDS, re.IGNORECASE)
 MIN_DIGITS = 4
 MAX_CARD_DIGITS = 19
 MAX_IBAN_CHARS = 34
