@@ -109,6 +109,40 @@ def _output_offset(rendered: _Rendered, original: int) -> int:
     return original + shift
 
 
+def _join_head(
+    pending: PendingFragment | None, detection: Detection, found: list[_Span]
+) -> tuple[list[_Span], PiiKind | None, splits.Fragment | None]:
+    """The message's leading number, and what it completes with the pending parts (if)."""
+    if pending is None:
+        return found, None, None
+    candidates = splits.heads(detection.view, letters=pending.iban_head is not None)
+    completed, first = _complete(pending, candidates)
+    if completed is not None and first is not None:
+        # A completed split outranks what this message alone suggests ("0532 0130 00" ends an
+        # IBAN before it is a French phone number): the residues matched a check digit.
+        found = [s for s in found if s.end <= first.start or s.start >= first.end]
+        return [*found, _Span(completed, first.start, first.end, SPLIT)], completed, first
+    return found, None, candidates[0] if candidates else None
+
+
+def _mask_tail(
+    detection: Detection, found: list[_Span], text: str
+) -> tuple[list[_Span], splits.Fragment | None]:
+    """The message's trailing number that may start a split identifier, masked if suspect."""
+    last = splits.tail(detection.view)
+    if last is not None and not last.numeric:
+        # "IT12 1014 5998 3781 1358": the start of an IBAN whose digits may pass for a card or
+        # a phone; it is kept as an IBAN fragment (masked) until the next message tells.
+        inside = [s for s in found if last.start <= s.start and s.end <= last.end]
+        if inside and all(s.kind in (PiiKind.CARD, PiiKind.PHONE) for s in inside):
+            found = [s for s in found if s not in inside]
+    if last is None or _overlaps(found, last):
+        return found, None
+    if splits.should_mask(last, text):
+        found = [*found, _Span(PiiKind.NUMBER, last.start, last.end, SPLIT)]
+    return found, last
+
+
 def redact_message(
     state: RedactionState,
     text: str,
@@ -124,33 +158,9 @@ def redact_message(
     """
     message = state.messages
     detection = detect(text, spans)
-    found = _spans(detection)
     pending = state.pending if join_split else None
-    candidates = (
-        splits.heads(detection.view, letters=pending.iban_head is not None)
-        if pending is not None
-        else []
-    )
-    completed, first = _complete(pending, candidates) if pending is not None else (None, None)
-    if completed is not None and first is not None:
-        # A completed split outranks what this message alone suggests ("0532 0130 00" ends an
-        # IBAN before it is a French phone number): the residues matched a check digit.
-        found = [s for s in found if s.end <= first.start or s.start >= first.end]
-        found.append(_Span(completed, first.start, first.end, SPLIT))
-    elif candidates:
-        first = candidates[0]
-    last = splits.tail(detection.view) if join_split else None
-    if last is not None and not last.numeric:
-        # "IT12 1014 5998 3781 1358": the start of an IBAN whose digits may pass for a card or
-        # a phone; it is kept as an IBAN fragment (masked) until the next message tells.
-        inside = [s for s in found if last.start <= s.start and s.end <= last.end]
-        if inside and all(s.kind in (PiiKind.CARD, PiiKind.PHONE) for s in inside):
-            found = [s for s in found if s not in inside]
-    if last is not None and _overlaps(found, last):
-        last = None
-    masked = last is not None and splits.should_mask(last, text)
-    if last is not None and masked:
-        found.append(_Span(PiiKind.NUMBER, last.start, last.end, SPLIT))
+    found, completed, first = _join_head(pending, detection, _spans(detection))
+    found, last = _mask_tail(detection, found, text) if join_split else (found, None)
     book = TokenBook(state)
     rendered = _render(text, found, book)
     revisions: list[Revision] = []
