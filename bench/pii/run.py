@@ -19,8 +19,6 @@ on a loaded machine) and per wall second (the load average is printed).
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import sys
 import time
@@ -35,7 +33,7 @@ if str(REPO) not in sys.path:  # when run as a script
     sys.path.insert(0, str(REPO))
 
 from bench.pii.corpus import Line, names_addresses, split_pairs, structured  # noqa: E402
-from bench.report import print_figures  # noqa: E402
+from bench.report import report  # noqa: E402
 from classifier.pii.training import clinc  # noqa: E402
 
 GOALS = {"structured": 0.99, "name": 0.90, "address": 0.90, "clean_altered": 0.02,
@@ -126,10 +124,7 @@ def main(
     figures["lines_per_wall_second"] = len(lines) / wall_seconds
     figures["model"] = model
     figures.update(_split_figures())
-    figures["load_average"] = os.getloadavg()[0]
-    print_figures(figures, GOALS)
-    if json_out is not None:
-        json_out.write_text(json.dumps(figures, indent=2) + "\n")
+    report(figures, GOALS, json_out)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,6 @@ printed because the cores may be shared.
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import statistics
 import sys
@@ -36,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # when run as a script
     sys.path.insert(0, str(REPO))
 
-from bench.report import print_figures  # noqa: E402
+from bench.report import report  # noqa: E402
 from classifier.injection.attacks import TEST, attacks  # noqa: E402
 from classifier.injection.detector import InjectionDetector  # noqa: E402
 from classifier.injection.training import clinc, deepset, hard_benign  # noqa: E402
@@ -94,10 +92,7 @@ def main(
     figures["latency_p50_ms"] = statistics.median(times)
     figures["latency_p95_ms"] = times[int(0.95 * (len(times) - 1))]
     figures["cpu_ms_per_message"] = cpu_ms  # all threads; what a quiet core would take
-    figures["load_average"] = os.getloadavg()[0]
-    print_figures(figures, GOALS)
-    if json_out is not None:
-        json_out.write_text(json.dumps(figures, indent=2) + "\n")
+    report(figures, GOALS, json_out)
 
 
 if __name__ == "__main__":
