@@ -182,14 +182,22 @@ def _tree_digest(root: Path, skip: set[str]) -> list[str]:
     return lines
 
 
+def content_version(prefix: str, model_dir: Path, encoder_dir: Path | None) -> str:
+    """``prefix`` + 12 hex digits over a model directory (bar metrics and README) and the
+    encoder it references: what any Warmline model reports as its version."""
+    lines = _tree_digest(model_dir, _NOT_VERSIONED)
+    if encoder_dir is not None:
+        lines += [f"encoder:{line}" for line in _tree_digest(encoder_dir, {"README.md"})]
+    return prefix + hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:12]
+
+
 def model_version(model_dir: Path, spec: ModelSpec | None = None) -> str:
     """Content hash of everything that decides predictions (see the module docstring)."""
     spec = spec or read_spec(model_dir)
-    lines = _tree_digest(model_dir, _NOT_VERSIONED)
+    encoder_dir = None
     if spec.kind == KIND_HEAD:
-        encoder_dir = resolve_encoder(spec.encoder_ref, model_dir).resolve()
-        if not encoder_dir.is_relative_to(model_dir.resolve()):
+        resolved = resolve_encoder(spec.encoder_ref, model_dir).resolve()
+        if not resolved.is_relative_to(model_dir.resolve()):
             # A referenced encoder (bundled or elsewhere) is part of the model: hash it too.
-            lines += [f"encoder:{line}" for line in _tree_digest(encoder_dir, {"README.md"})]
-    digest = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
-    return VERSION_PREFIX + digest[:12]
+            encoder_dir = resolved
+    return content_version(VERSION_PREFIX, model_dir, encoder_dir)

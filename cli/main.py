@@ -258,8 +258,10 @@ def _mount_capabilities() -> None:
         db,
         fleet,
         health,
+        redact,
         retention,
         rollback,
+        safety,
         setup,
         supervise,
     )
@@ -278,8 +280,10 @@ def _mount_capabilities() -> None:
         ("audit", audit),
         ("retention", retention),
         ("db", db),
+        ("safety", safety),
     ):
         app.add_typer(module.app, name=name)
+    app.command("redact")(redact.redact)
 
 
 _mount_capabilities()

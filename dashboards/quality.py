@@ -256,6 +256,20 @@ def quality() -> JSON:
             width=8,
             height=8,
         ),
+        row("Abuse limits"),
+        timeseries(
+            "Limit hits per minute by rule and answer",
+            [
+                Target(
+                    f"{sum_by(('rule', 'answer'), rate('warmline_abuse_limit_hits_total'))} * 60",
+                    "{{rule}} {{answer}}",
+                )
+            ],
+            description="Starts and turns throttled, queued or refused (runtime/abuse_gate.py).",
+            style=FieldStyle(unit="short", min=0),
+            stack=True,
+            width=24,
+        ),
     ]
     return dashboard(
         QUALITY_UID,

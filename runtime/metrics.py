@@ -18,6 +18,7 @@ only from activities, the worker process and the API, each at the point where th
 | fleet / ACD snapshot readers       | ``set_breaker_state``, ``set_ai_capacity``,     |
 |                                    | ``set_human_queue_waiting``                     |
 | API (Temporal visibility counts)   | ``set_active_interactions``                     |
+| abuse gate (``runtime.abuse_gate``) | ``abuse_limit_hit``                            |
 
 Rates (containment, escalation, error rate, cost per interaction) are never pre-computed in the
 process: they are ratios of counters in PromQL, so they aggregate correctly across any number of
@@ -241,6 +242,13 @@ class WarmlineMetrics:
             ("queue",),
         )
 
+        # -- customer-facing safety -----------------------------------------------------------
+        self.abuse_limit_hits = counter(
+            "abuse_limit_hits_total",
+            "Starts and turns not admitted as they came, by limit rule, stage and answer.",
+            ("rule", "stage", "answer"),
+        )
+
     # -- lifecycle helpers ---------------------------------------------------------------------
 
     def interaction_started(self, channel: str, pattern: str) -> None:
@@ -377,6 +385,11 @@ class WarmlineMetrics:
 
     def set_human_queue_waiting(self, queue: str, waiting: int) -> None:
         self.human_queue_waiting.labels(queue=queue).set(waiting)
+
+    # -- safety helpers ------------------------------------------------------------------------
+
+    def abuse_limit_hit(self, rule: str, stage: str, answer: str) -> None:
+        self.abuse_limit_hits.labels(rule, stage, answer).inc()
 
 
 @cache

@@ -33,6 +33,7 @@ from models.supervision_phase import (
     SupervisionPhaseState,
     VerdictAction,
 )
+from warmline.amounts import find_worded_amounts
 from warmline.splitting import bucket
 
 MONITORED_ROUTE = "ai_monitored"
@@ -117,7 +118,8 @@ def _number(text: str) -> float:
 
 
 def find_amounts(text: str) -> list[float]:
-    """Monetary amounts written in ``text`` ("$1,250.00", "€300", "500 dollars", "USD 2k").
+    """Monetary amounts written in ``text`` ("$1,250.00", "€300", "500 dollars", "USD 2k",
+    "five thousand dollars").
 
     Currencies are not converted: thresholds compare face values, which errs towards asking
     a human for weak currencies rather than missing a large transaction.
@@ -128,7 +130,7 @@ def find_amounts(text: str) -> list[float]:
             value = _number(match.group(f"num{index}"))
             scale = match.group(f"scale{index}")
             amounts.append(value * _SCALES[scale.lower()] if scale else value)
-    return amounts
+    return amounts + find_worded_amounts(text)
 
 
 def _topic_pattern(topic: str) -> re.Pattern[str]:

@@ -1,0 +1,104 @@
+"""Fleet-wide abuse counters: one row per counter and fixed window, incremented atomically.
+
+Why the store: limits must hold across every worker (a flood spread over ten workers is still
+one flood), and every worker already shares the store. Each increment is one
+``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count`` (SQLite 3.35+ and
+PostgreSQL alike), so concurrent increments never lose a count and no lock is held across a
+read and a write. Rows outlive their window by one window (the sliding estimate reads the
+previous one) and are pruned after that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, Table, delete, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel
+
+from models.abuse import CounterKey, CounterReading
+from store.db import write_engine
+from store.writes import write_with_retry
+
+ABUSE_COUNTERS = "abuse_counters"
+
+
+class AbuseCounterRow(SQLModel, table=True):
+    """Events counted for one key in one fixed window."""
+
+    __tablename__ = ABUSE_COUNTERS
+
+    name: str = Field(primary_key=True, max_length=300)
+    window_start: float = Field(primary_key=True)
+    count: int = 0
+    expires_at: float = Field(index=True, description="Epoch seconds after which it is pruned.")
+
+
+def _table() -> Table:
+    return SQLModel.metadata.tables[ABUSE_COUNTERS]
+
+
+def abuse_tables() -> list[Table]:
+    return [SQLModel.metadata.tables[ABUSE_COUNTERS]]
+
+
+class AbuseStore:
+    """Counters over a store engine (SQLite or PostgreSQL); thread-safe."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = write_engine(engine)
+
+    def init_schema(self) -> None:
+        tables = abuse_tables()
+        tables[0].metadata.create_all(self._engine, tables=tables, checkfirst=True)
+
+    def _upsert(self, session: Session, key: CounterKey) -> int:
+        table = _table()
+        values = {
+            "name": key.name,
+            "window_start": key.window_start,
+            "count": 1,
+            "expires_at": key.window_start + 2 * key.window_seconds,
+        }
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["name", "window_start"], set_={"count": table.c.count + 1}
+        ).returning(table.c.count)
+        return int(session.execute(statement).scalar_one())
+
+    def increment(self, keys: Sequence[CounterKey]) -> list[CounterReading]:
+        """Count one event on every key; return each key's count now and the window before."""
+        if not keys:
+            return []
+
+        def work(session: Session) -> list[CounterReading]:
+            current = [self._upsert(session, key) for key in keys]
+            wanted = [(k.name, k.window_start - k.window_seconds) for k in keys]
+            table = _table()
+            rows = session.execute(
+                select(table.c.name, table.c.window_start, table.c.count).where(
+                    tuple_(table.c.name, table.c.window_start).in_(wanted)
+                )
+            ).all()
+            previous = {(name, start): count for name, start, count in rows}
+            return [
+                CounterReading(
+                    key=key,
+                    current=count,
+                    previous=previous.get((key.name, key.window_start - key.window_seconds), 0),
+                )
+                for key, count in zip(keys, current, strict=True)
+            ]
+
+        return write_with_retry(self._writer, work)
+
+    def prune(self, now: float) -> int:
+        """Delete counters whose windows no estimate reads any more."""
+
+        def work(session: Session) -> int:
+            result = session.execute(delete(_table()).where(_table().c.expires_at < now))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+        return write_with_retry(self._writer, work)
