@@ -219,7 +219,7 @@ def config_set(
 
 def _mount_capabilities() -> None:
     """Sub-commands live in their own modules, one per capability."""
-    from cli import canary, classifier, fleet, health, rollback, supervise
+    from cli import canary, classifier, fleet, health, rollback, supervise, wfm
 
     for name, module in (
         ("classifier", classifier),
@@ -228,6 +228,7 @@ def _mount_capabilities() -> None:
         ("rollback", rollback),
         ("supervise", supervise),
         ("health", health),
+        ("wfm", wfm),
     ):
         app.add_typer(module.app, name=name)
 
