@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         default=360.0, gt=0, description="Human AHT when the store has no recent handle times"
     )
 
+    # WFM integration (issue 15): intervals, events, the polling API, exports.
+    wfm_rollup_every_seconds: float = Field(
+        default=60.0, ge=0, description="Interval rollup schedule period; 0 creates no schedule"
+    )
+
     @property
     def resolved_codec_cors_origins(self) -> list[str]:
         if self.codec_cors_origins is not None:

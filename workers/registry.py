@@ -15,10 +15,15 @@ from temporalio.worker import Worker
 
 from activities.interaction import InteractionDeps
 from runtime.settings import Settings
-from workers import fleet, health, supervision
+from workers import fleet, health, supervision, wfm
 from workers.interaction import interaction_worker
 
-CAPABILITY_WORKERS = (fleet.build_worker, supervision.build_worker, health.build_worker)
+CAPABILITY_WORKERS = (
+    fleet.build_worker,
+    supervision.build_worker,
+    health.build_worker,
+    wfm.build_worker,
+)
 
 
 def build_workers(client: Client, deps: InteractionDeps, settings: Settings) -> list[Worker]:

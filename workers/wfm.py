@@ -1,0 +1,124 @@
+"""The ``wfm`` task queue: the interval rollup workflow and its activity, plus the process's
+WFM event pump (``runtime.wfm_events``) for as long as the worker runs.
+
+``workers.registry`` picks this module up. When the worker starts it makes sure the Temporal
+Schedule that runs the rollup exists (``runtime.wfm_schedule``); every worker does, the first
+creates it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
+from typing import Any, Protocol
+
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import (
+    Plugin,
+    Replayer,
+    ReplayerConfig,
+    Worker,
+    WorkerConfig,
+    WorkflowReplayResult,
+)
+
+from activities.wfm import WfmActivities
+from models.wfm import WFM_TASK_QUEUE
+from runtime.settings import Settings
+from runtime.wfm_schedule import ensure_rollup_schedule
+from store.intervals import IntervalStore
+from store.repository import Store
+from workflows.wfm_intervals import WfmIntervalRollupWorkflow
+
+WORKFLOWS: list[type] = [WfmIntervalRollupWorkflow]
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+MAX_CONCURRENT_ACTIVITIES = 4
+"""Rollups are skipped when one is running; a few slots leave room for a manual backfill."""
+
+log = logging.getLogger("warmline.wfm")
+
+
+class HasStore(Protocol):
+    store: Store
+
+
+class WfmBackground(Plugin):
+    """Runs the process's WFM background tasks for the lifetime of the worker."""
+
+    def __init__(self, *tasks: Callable[[Worker], Coroutine[Any, Any, None]]) -> None:
+        self.tasks = tasks
+
+    def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
+        return config
+
+    async def run_worker(self, worker: Worker, next: Callable[[Worker], Awaitable[None]]) -> None:
+        running = [asyncio.create_task(task(worker), name="warmline-wfm") for task in self.tasks]
+        try:
+            await next(worker)
+        finally:
+            for task in running:
+                task.cancel()
+            for task in running:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
+        return config
+
+    def run_replayer(
+        self,
+        replayer: Replayer,
+        histories: AsyncIterator[WorkflowHistory],
+        next: Callable[
+            [Replayer, AsyncIterator[WorkflowHistory]],
+            AbstractAsyncContextManager[AsyncIterator[WorkflowReplayResult]],
+        ],
+    ) -> AbstractAsyncContextManager[AsyncIterator[WorkflowReplayResult]]:
+        return next(replayer, histories)
+
+
+def schedule_task(
+    settings: Settings, task_queue: str
+) -> Callable[[Worker], Coroutine[Any, Any, None]]:
+    async def ensure(worker: Worker) -> None:
+        if settings.wfm_rollup_every_seconds <= 0:
+            return
+        try:
+            await ensure_rollup_schedule(
+                worker.client,
+                settings.wfm_rollup_every_seconds,
+                settings.wfm_interval_minutes,
+                task_queue,
+            )
+        except Exception:  # Temporal unreachable now: the next worker start tries again
+            log.exception("could not create or update the interval rollup schedule")
+
+    return ensure
+
+
+def build_worker(
+    client: Client,
+    deps: HasStore,
+    settings: Settings,
+    task_queue: str = WFM_TASK_QUEUE,
+    max_cached_workflows: int | None = None,
+) -> Worker:
+    intervals = IntervalStore(deps.store.engine)
+    intervals.init_schema()
+    options: dict[str, Any] = {}
+    if max_cached_workflows is not None:
+        options["max_cached_workflows"] = max_cached_workflows
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=WfmActivities(intervals).all(),
+        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        plugins=[WfmBackground(schedule_task(settings, task_queue))],
+        **options,
+    )
