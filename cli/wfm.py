@@ -8,13 +8,24 @@ Everything here is what a WFM analyst runs by hand; the same numbers are served 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
 
+from runtime.settings import load_settings
+from store.intervals import IntervalStore, to_record
+from store.repository import Store
 from warmline.erlang import staffing as size_staffing
+from warmline.wfm_export import LAYOUTS, ExportError, render
+
+MAX_EXPORT_DAYS = 366
 
 app = typer.Typer(
     help="WFM integration: staffing, interval exports, events, schedule sync.",
@@ -83,4 +94,72 @@ def staffing(
         f"{body['traffic_erlangs']:g} Erlangs: {result.raw_agents} productive agents, "
         f"{result.scheduled_agents} scheduled; service level {result.service_level:.1%}, "
         f"P(wait) {result.p_wait:.1%}, ASA {asa}, occupancy {result.occupancy:.1%}"
+    )
+
+
+def site_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise typer.BadParameter(f"unknown time zone {name!r}") from exc
+
+
+def parse_bound(text: str, zone: ZoneInfo, option: str) -> datetime:
+    """A date (local midnight at the site) or an ISO-8601 time (naive: site local)."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), clock(), zone).astimezone(UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option}: {text!r} is not a date or ISO time") from exc
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+
+
+@app.command("export")
+def export(
+    start: Annotated[str, typer.Option("--from", help="First day (site date) or ISO time.")],
+    end: Annotated[str, typer.Option("--to", help="Day after the last (site date) or ISO time.")],
+    layout: Annotated[str, typer.Option(help=f"One of: {', '.join(LAYOUTS)}.")] = "generic",
+    timezone: Annotated[
+        str | None, typer.Option(help="Site time zone (default WARMLINE_WFM_SITE_TIMEZONE).")
+    ] = None,
+    interval_minutes: Annotated[
+        int | None, typer.Option(help="15, 30 or 60 (default WARMLINE_WFM_INTERVAL_MINUTES).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="File to write; default standard output.")
+    ] = None,
+    rollup: Annotated[bool, typer.Option(help="Roll new facts into intervals first.")] = True,
+) -> None:
+    """Write interval data in a WFM import layout (see README, "WFM integration")."""
+    settings = load_settings()
+    zone = site_zone(timezone or settings.wfm_site_timezone)
+    minutes = interval_minutes or settings.wfm_interval_minutes
+    lo, hi = parse_bound(start, zone, "--from"), parse_bound(end, zone, "--to")
+    if hi <= lo:
+        raise typer.BadParameter("--to must be after --from")
+    if hi - lo > timedelta(days=MAX_EXPORT_DAYS):
+        raise typer.BadParameter(f"at most {MAX_EXPORT_DAYS} days per export")
+    if layout not in LAYOUTS:
+        raise typer.BadParameter(f"unknown layout {layout!r}; choose one of {sorted(LAYOUTS)}")
+    store = Store.from_url(settings.resolved_database_url)
+    intervals = IntervalStore(store.engine)
+    intervals.init_schema()
+    started = time.perf_counter()
+    try:
+        if rollup:
+            intervals.rollup(minutes)
+        records = [to_record(row) for row in intervals.rows(minutes, lo, hi)]
+        text = render(layout, records, zone)
+    except ExportError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    finally:
+        store.close()
+    if out is None:
+        print(text, end="")
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(
+        f"wrote {len(records)} interval row(s) as {layout} to {out} "
+        f"in {time.perf_counter() - started:.2f} s"
     )

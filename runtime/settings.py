@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     wfm_rollup_every_seconds: float = Field(
         default=60.0, ge=0, description="Interval rollup schedule period; 0 creates no schedule"
     )
+    wfm_site_timezone: str = Field(
+        default="UTC", description="IANA zone of the site: local days and times in exports"
+    )
 
     @property
     def resolved_codec_cors_origins(self) -> list[str]:

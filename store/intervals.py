@@ -21,11 +21,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import Engine, Index, Table, bindparam, text
 from sqlmodel import Field, Session, SQLModel, col, delete, func, select
 
+from models.wfm import IntervalRecord, SegmentTimes
 from store.db import write_engine
 from store.tables import InteractionFactRow, UTCDateTime, utc_now
 from store.writes import write_with_retry
@@ -377,5 +378,40 @@ class IntervalStore:
             )
 
 
-def as_dict(row: IntervalRow) -> dict[str, Any]:
-    return row.model_dump()
+def _segment(row: IntervalRow, name: str) -> SegmentTimes:
+    count: int = getattr(row, f"{name}_count")
+    total: float = getattr(row, f"{name}_sum")
+    return SegmentTimes(
+        count=count,
+        sum_seconds=round(total, 6),
+        mean_seconds=round(total / count, 6) if count else None,
+        p50_seconds=getattr(row, f"{name}_p50"),
+        p90_seconds=getattr(row, f"{name}_p90"),
+    )
+
+
+def to_record(row: IntervalRow) -> IntervalRecord:
+    ai_pool = row.pool in AI_POOLS
+    return IntervalRecord(
+        interval_start=datetime.fromtimestamp(row.start_epoch, UTC),
+        interval_minutes=row.interval_minutes,
+        queue=row.queue,
+        channel=row.channel,
+        intent=row.intent,
+        pool=row.pool,
+        offered=row.offered,
+        handled=row.handled,
+        abandoned=row.abandoned,
+        deflected=row.deflected,
+        callbacks=row.callbacks,
+        contained=row.contained,
+        escalated=row.escalated,
+        ai=_segment(row, "ai"),
+        queue_wait=_segment(row, "queue"),
+        human=_segment(row, "human"),
+        after_transfer=_segment(row, "after_transfer"),
+        containment_rate=round(row.contained / row.offered, 6) if ai_pool and row.offered else None,
+        csat_mean=round(row.csat_sum / row.csat_count, 6) if row.csat_count else None,
+        csat_count=row.csat_count,
+        cost_usd=round(row.cost_usd, 6),
+    )
