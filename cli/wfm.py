@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 from rich.console import Console
 
-from runtime.settings import load_settings
+from runtime.settings import Settings, load_settings
+from store.health import HealthStore
 from store.intervals import IntervalStore, to_record
 from store.repository import Store
 from warmline.erlang import staffing as size_staffing
@@ -163,3 +164,74 @@ def export(
         f"wrote {len(records)} interval row(s) as {layout} to {out} "
         f"in {time.perf_counter() - started:.2f} s"
     )
+
+
+events_app = typer.Typer(help="The WFM event outbox: delivered, pending, dead letter.")
+app.add_typer(events_app, name="events")
+
+
+def _outbox(settings: Settings) -> HealthStore:
+    outbox = HealthStore(Store.from_url(settings.resolved_database_url))
+    outbox.init_schema()
+    return outbox
+
+
+@events_app.command("list")
+def events_list(
+    dead: Annotated[bool, typer.Option("--dead", help="Only the dead letter.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, oldest first.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """WFM events in the outbox with their delivery state."""
+    rows = _outbox(load_settings()).outbox(dead_only=dead, limit=limit)
+    for row in rows:
+        if as_json:
+            print(json.dumps(row, default=str))
+            continue
+        state = "dead" if row["dead"] else "delivered" if row["delivered"] else "pending"
+        payload = row["payload"]
+        kind = str(payload.get("type", "")).rsplit(".", 1)[-1]
+        error = f"  last error: {row['last_error']}" if row["last_error"] else ""
+        console.print(
+            f"{row['created_at'][:19]}  {state:9}  {row['attempts']:>2} attempt(s)  "
+            f"{kind:22} {row['event_id']}{error}"
+        )
+    if not rows and not as_json:
+        console.print("no events" + (" in the dead letter" if dead else ""))
+
+
+@events_app.command("retry")
+def events_retry(
+    event_ids: Annotated[list[str] | None, typer.Argument(help="Dead-lettered event ids.")] = None,
+    all_dead: Annotated[bool, typer.Option("--all-dead", help="Every dead event.")] = False,
+) -> None:
+    """Send dead-lettered events again (workers deliver them within a poll)."""
+    if not event_ids and not all_dead:
+        raise typer.BadParameter("name event ids or pass --all-dead")
+    count = _outbox(load_settings()).outbox_retry(None if all_dead else event_ids)
+    console.print(f"{count} event(s) back in the outbox")
+
+
+@app.command("deliver")
+def deliver(
+    worker_id: Annotated[
+        str | None, typer.Option(help="Name of this deliverer (default host:pid).")
+    ] = None,
+) -> None:
+    """Run the WFM event pump alone (detectors and signed delivery) until stopped."""
+    import asyncio
+    import os
+    import socket
+
+    from runtime.wfm_events import PumpConfig, WfmEventPump
+
+    settings = load_settings()
+    store = Store.from_url(settings.resolved_database_url)
+    name = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+    pump = WfmEventPump(store, PumpConfig.from_settings(settings), name)
+    try:
+        asyncio.run(pump.run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()

@@ -34,9 +34,15 @@ def fleet_worker(
     *,
     task_queue: str = FLEET_TASK_QUEUE,
     max_cached_workflows: int | None = None,
+    settings: Settings | None = None,
 ) -> Worker:
     """The worker; tests pass ``max_cached_workflows=0`` so every task replays its history."""
-    activities = FleetActivities(deps.store, deps.configs)
+    activities = FleetActivities(
+        deps.store,
+        deps.configs,
+        wfm_webhook_url=settings.wfm_webhook_url if settings else None,
+        wfm_event_source=settings.wfm_event_source if settings else "warmline",
+    )
     options: dict[str, Any] = {}
     if max_cached_workflows is not None:
         options["max_cached_workflows"] = max_cached_workflows
@@ -54,4 +60,4 @@ def fleet_worker(
 
 def build_worker(client: Client, deps: InteractionDeps, settings: Settings) -> Worker:
     """Entry point for ``workers.registry``: the fleet worker of this process."""
-    return fleet_worker(client, deps)
+    return fleet_worker(client, deps, settings=settings)

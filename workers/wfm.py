@@ -3,7 +3,8 @@ WFM event pump (``runtime.wfm_events``) for as long as the worker runs.
 
 ``workers.registry`` picks this module up. When the worker starts it makes sure the Temporal
 Schedule that runs the rollup exists (``runtime.wfm_schedule``); every worker does, the first
-creates it.
+creates it. The event pump watches the facts for containment drops and escalation spikes and
+delivers every WFM event, signed (``runtime.wfm_events``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
@@ -29,6 +32,7 @@ from temporalio.worker import (
 from activities.wfm import WfmActivities
 from models.wfm import WFM_TASK_QUEUE
 from runtime.settings import Settings
+from runtime.wfm_events import PumpConfig, WfmEventPump
 from runtime.wfm_schedule import ensure_rollup_schedule
 from store.intervals import IntervalStore
 from store.repository import Store
@@ -100,6 +104,20 @@ def schedule_task(
     return ensure
 
 
+def pump_task(
+    store: Store, settings: Settings, worker_id: str
+) -> Callable[[Worker], Coroutine[Any, Any, None]]:
+    async def pump(_: Worker) -> None:
+        await WfmEventPump(store, PumpConfig.from_settings(settings), worker_id).run()
+
+    return pump
+
+
+def _worker_id(deps: HasStore) -> str:
+    health = getattr(deps, "health", None)
+    return str(getattr(health, "worker_id", None) or f"{socket.gethostname()}:{os.getpid()}")
+
+
 def build_worker(
     client: Client,
     deps: HasStore,
@@ -119,6 +137,11 @@ def build_worker(
         activities=WfmActivities(intervals).all(),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-        plugins=[WfmBackground(schedule_task(settings, task_queue))],
+        plugins=[
+            WfmBackground(
+                schedule_task(settings, task_queue),
+                pump_task(deps.store, settings, _worker_id(deps)),
+            )
+        ],
         **options,
     )
