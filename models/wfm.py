@@ -73,3 +73,62 @@ class IntervalRecord(_Doc):
     csat_mean: float | None
     csat_count: int
     cost_usd: float
+
+
+# -- schedule sync: planned human capacity pushed by the WFM platform ---------------------------
+class PlannedInterval(_Doc):
+    """Planned human capacity of one queue in one interval (from the WFM schedule)."""
+
+    interval_start: datetime = Field(description="UTC start of the interval (aware ISO 8601).")
+    queue: str = Field(min_length=1, max_length=200)
+    planned_agents: int = Field(ge=0, le=100_000, description="Productive agents scheduled.")
+    planned_volume: float | None = Field(
+        default=None, ge=0, description="Forecast human-bound contacts in the interval."
+    )
+    planned_aht_seconds: float | None = Field(
+        default=None, gt=0, le=86_400, description="Forecast average handle time."
+    )
+
+
+class PlanPush(_Doc):
+    """A schedule push: every row is applied, or none."""
+
+    interval_minutes: int = Field(default=15, description="15, 30 or 60.")
+    intervals: list[PlannedInterval] = Field(min_length=1, max_length=50_000)
+
+
+class PlanApplied(_Doc):
+    rows: int
+    queues: list[str]
+    first_interval: datetime
+    last_interval: datetime
+
+
+class PlanVsActual(_Doc):
+    """One interval of one queue: the plan against what happened (human-bound work)."""
+
+    interval_start: datetime
+    queue: str
+    planned_agents: int | None
+    planned_volume: float | None
+    actual_volume: int = Field(
+        description="Human-bound interactions offered (AI-assisted and human-only pools)."
+    )
+    actual_aht_seconds: float | None = Field(description="Mean human handle time.")
+    required_agents: int | None = Field(
+        description="Erlang C agents the actual volume and AHT needed at the target service "
+        "level; null without volume."
+    )
+    staffing_variance: int | None = Field(description="planned_agents - required_agents.")
+    volume_variance: float | None = Field(description="actual_volume - planned_volume.")
+
+
+class Reforecast(_Doc):
+    """Intraday re-forecast of one future interval's human-bound volume."""
+
+    interval_start: datetime
+    queue: str
+    planned_volume: float
+    reforecast_volume: float
+    ratio: float = Field(description="Actual / planned volume so far today, bounded.")
+    reasons: list[str] = Field(default_factory=list)
