@@ -8,6 +8,7 @@ ACD restart delays a hand-off but never loses it.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -21,13 +22,20 @@ from models.acd import (
     TransferAck,
     TransferRequest,
 )
-from models.routing import HumanAvailability
+from models.routing import HumanAvailability, PlannedStaffing
 
 CAPACITY_TTL_SECONDS = 1.0
 
+PlanSource = Callable[[], Awaitable[dict[str, list[PlannedStaffing]]]]
+
 
 class AcdClient:
-    def __init__(self, base_url: str, timeout_seconds: float = 5.0) -> None:
+    def __init__(
+        self, base_url: str, timeout_seconds: float = 5.0, plan: PlanSource | None = None
+    ) -> None:
+        """``plan``: the WFM staffing plan per queue (schedule sync), attached to each queue's
+        availability so routing and spillover can act ahead of a planned drop."""
+        self._plan = plan
         self._base = base_url.rstrip("/")
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds, connect=2.0))
         self._capacity: list[HumanAvailability] = []
@@ -79,6 +87,17 @@ class AcdClient:
     async def capacity(self, fresh: bool = False) -> list[HumanAvailability]:
         """Human availability, cached briefly: routing reads it on every interaction.
         Spillover and metering ask for a ``fresh`` reading: they decide who may join a queue."""
+        live = await self._live_capacity(fresh)
+        if self._plan is None:
+            return live
+        plan = await self._plan()
+        if not plan:
+            return live
+        return [
+            q.model_copy(update={"plan": plan[q.queue]}) if q.queue in plan else q for q in live
+        ]
+
+    async def _live_capacity(self, fresh: bool) -> list[HumanAvailability]:
         now = time.monotonic()
         if not fresh and now - self._capacity_at < CAPACITY_TTL_SECONDS:
             return self._capacity
