@@ -1,5 +1,6 @@
-"""Warmline's HTTP API: WFM polling, routing-config administration, ``/metrics`` and the
-Temporal remote codec server (``/codec/encode``, ``/codec/decode``).
+"""Warmline's HTTP API: WFM polling and schedule sync (``/v1/wfm``, FastAPI, ``api/wfm.py``),
+routing-config administration, ``/metrics`` and the Temporal remote codec server
+(``/codec/encode``, ``/codec/decode``).
 
 Reads are open to the WFM platform on the internal network; changes to routing need the admin
 token (``WARMLINE_ADMIN_TOKEN``), and every change is a new stored version with its author,
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Callable
 
+from fastapi import FastAPI, HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -25,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from api.wfm import wfm_router
 from models.routing import RoutingConfig
 from runtime.codec import (
     EncryptionCodec,
@@ -35,7 +39,6 @@ from runtime.codec import (
 )
 from runtime.settings import Settings
 from store.repository import Store
-from store.summary import summarize
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -92,22 +95,62 @@ def create_api_app(store: Store, settings: Settings, *, codec_open: bool = False
         saved = await asyncio.to_thread(store.save_routing_config, config, author)
         return JSONResponse({"version": saved.version}, status_code=201)
 
-    async def wfm_summary(request: Request) -> JSONResponse:
-        since = request.query_params.get("since")
-        summary = await asyncio.to_thread(summarize, store, since)
-        return JSONResponse(summary.model_dump(mode="json"))
-
     routes: list[BaseRoute] = [
         Route("/healthz", health),
         Route("/metrics", metrics),
         Route("/v1/routing-config", get_config, methods=["GET"]),
         Route("/v1/routing-config", put_config, methods=["POST"]),
         Route("/v1/routing-config/versions", list_configs),
-        Route("/v1/wfm/summary", wfm_summary),
+        Mount("/v1/wfm", app=wfm_app(store, settings, open_without_token=codec_open)),
     ]
     if settings.payload_encryption:
         routes.append(Mount("/codec", app=_codec_app(settings, admin_token, codec_open)))
     return Starlette(routes=routes)
+
+
+def _bearer_check(
+    tokens: list[str], open_without_token: bool, what: str
+) -> Callable[[Request], None]:
+    """TEMPORARY placeholder until track ``access`` wires its authentication and roles: a
+    bearer token compared in constant time. No token configured: open only on the loopback-bound
+    embedded stack, else every request is refused."""
+
+    def check(request: Request) -> None:
+        if not tokens:
+            if open_without_token:
+                return
+            raise HTTPException(403, f"{what} needs a configured token (WARMLINE_WFM_READER_TOKEN)")
+        if not any(_bearer_matches(request, token) for token in tokens):
+            raise HTTPException(
+                401, f"{what} needs Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
+            )
+
+    return check
+
+
+def wfm_app(store: Store, settings: Settings, *, open_without_token: bool = False) -> FastAPI:
+    """The WFM API as a FastAPI sub-application (its own OpenAPI document and docs)."""
+    admin = settings.admin_token.get_secret_value() if settings.admin_token else None
+    reader = settings.wfm_reader_token.get_secret_value() if settings.wfm_reader_token else None
+    readers = [t for t in (reader, admin) if t]
+    planners = [admin] if admin else []
+    app = FastAPI(
+        title="Warmline WFM API",
+        version="1",
+        description="Interval data, intraday snapshot, capacity, plan vs actual, containment "
+        "trends, and the schedule push, for workforce-management platforms.",
+    )
+    app.include_router(
+        wfm_router(
+            store,
+            _bearer_check(readers, open_without_token, "the WFM API"),
+            _bearer_check(planners, open_without_token, "the schedule push"),
+            interval_minutes=settings.wfm_interval_minutes,
+            target_service_level=settings.wfm_target_service_level,
+            target_answer_seconds=settings.wfm_target_answer_seconds,
+        )
+    )
+    return app
 
 
 def _codec_app(settings: Settings, admin_token: str | None, open_without_token: bool) -> Starlette:

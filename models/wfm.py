@@ -7,9 +7,9 @@ API's answers, CloudEvents) and what comes back (planned human capacity per inte
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictInt
 
 WFM_TASK_QUEUE: Final = "wfm"
 INTERVAL_ROLLUP_WORKFLOW: Final = "WfmIntervalRollupWorkflow"
@@ -76,16 +76,28 @@ class IntervalRecord(_Doc):
 
 
 # -- schedule sync: planned human capacity pushed by the WFM platform ---------------------------
-class PlannedInterval(_Doc):
-    """Planned human capacity of one queue in one interval (from the WFM schedule)."""
+def _time_text(value: object) -> object:
+    """Plan times come as ISO 8601 text (or datetimes from the CSV parser), never as numbers."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("an ISO 8601 time with an offset is required")
+    return value
 
-    interval_start: datetime = Field(description="UTC start of the interval (aware ISO 8601).")
-    queue: str = Field(min_length=1, max_length=200)
-    planned_agents: int = Field(ge=0, le=100_000, description="Productive agents scheduled.")
-    planned_volume: float | None = Field(
-        default=None, ge=0, description="Forecast human-bound contacts in the interval."
+
+class PlannedInterval(_Doc):
+    """Planned human capacity of one queue in one interval (from the WFM schedule).
+
+    Numbers are strict (``true`` is not 1 agent) and times are ISO 8601 text: a plan that does
+    not say what it means is refused rather than guessed."""
+
+    interval_start: Annotated[datetime, BeforeValidator(_time_text)] = Field(
+        description="UTC start of the interval (aware ISO 8601)."
     )
-    planned_aht_seconds: float | None = Field(
+    queue: str = Field(min_length=1, max_length=200)
+    planned_agents: StrictInt = Field(ge=0, le=100_000, description="Productive agents scheduled.")
+    planned_volume: Annotated[float, Strict()] | None = Field(
+        default=None, ge=0, le=1e9, description="Forecast human-bound contacts in the interval."
+    )
+    planned_aht_seconds: Annotated[float, Strict()] | None = Field(
         default=None, gt=0, le=86_400, description="Forecast average handle time."
     )
 
@@ -93,7 +105,7 @@ class PlannedInterval(_Doc):
 class PlanPush(_Doc):
     """A schedule push: every row is applied, or none."""
 
-    interval_minutes: int = Field(default=15, description="15, 30 or 60.")
+    interval_minutes: Literal[15, 30, 60] = Field(default=15, description="15, 30 or 60.")
     intervals: list[PlannedInterval] = Field(min_length=1, max_length=50_000)
 
 
@@ -132,3 +144,66 @@ class Reforecast(_Doc):
     reforecast_volume: float
     ratio: float = Field(description="Actual / planned volume so far today, bounded.")
     reasons: list[str] = Field(default_factory=list)
+
+
+# -- the polling API's answers -----------------------------------------------------------------
+class IntervalPage(_Doc):
+    items: list[IntervalRecord]
+    next_page_token: str | None = Field(description="Pass as page_token for the next page.")
+    total: int = Field(description="Rows in the whole range.")
+
+
+class ContainmentPoint(_Doc):
+    period_start: datetime
+    ai_interactions: int = Field(description="Closed interactions an AI took part in.")
+    contained: int
+    containment_rate: float | None
+
+
+class ContainmentTrend(_Doc):
+    granularity: str = Field(
+        description="5m (rolling windows from the facts), hour, day, week "
+        "(ISO, from Monday) or month; UTC."
+    )
+    points: list[ContainmentPoint]
+
+
+class EndpointCapacity(_Doc):
+    endpoint: str
+    breaker: str = Field(description="closed | degraded | open | half_open")
+    degradation: str | None = Field(description="Graceful degradation level, when applied.")
+    reasons: list[str]
+    updated_at: datetime | None
+
+
+class CapacityStatus(_Doc):
+    status: str = Field(description="available | degraded | unavailable (AI capacity overall).")
+    endpoints: list[EndpointCapacity]
+    open: int
+    degraded: int
+
+
+class IntradaySnapshot(_Doc):
+    day_start: datetime = Field(description="UTC start of the day the numbers cover.")
+    as_of: datetime
+    offered: int
+    handled: int
+    human_bound: int = Field(description="Offered to humans: AI-assisted and human-only pools.")
+    ai_contained: int
+    containment_today: float | None
+    containment_5m: float | None = Field(description="Rolling 5-minute AI containment.")
+    capacity: CapacityStatus
+    current_interval: list[PlanVsActual]
+
+
+class PlanVsActualReport(_Doc):
+    intervals: list[PlanVsActual]
+    reforecast: list[Reforecast] = Field(
+        description="Intervals still ahead: human-bound volume re-forecast by today's ratio."
+    )
+
+
+class ErrorDetail(_Doc):
+    """A 4xx answer: what was wrong with the request."""
+
+    detail: str

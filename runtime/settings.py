@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     wfm_rollup_every_seconds: float = Field(
         default=60.0, ge=0, description="Interval rollup schedule period; 0 creates no schedule"
     )
+    wfm_reader_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the WFM API's reads (temporary, until roles land); the "
+        "admin token also reads and is the one that pushes schedules",
+    )
     wfm_webhook_secret: SecretStr | None = Field(
         default=None,
         description="Standard Webhooks signing secret (whsec_<base64>) for WFM events; "

@@ -107,7 +107,8 @@ class RollupResult:
 
 
 # -- the SQL ----------------------------------------------------------------------------------
-def _epoch(dialect: str, column: str) -> str:
+def epoch_sql(dialect: str, column: str) -> str:
+    """Epoch seconds of a UTC time column, as an integer, on either backend."""
     if dialect == "sqlite":
         return f"CAST(strftime('%s', {column}) AS INTEGER)"
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
@@ -184,7 +185,7 @@ def _rollup_sql(dialect: str, length: int) -> str:
     join = " AND ".join(f"t.{k} = p.{k}" for k in ("start_epoch", "q", "channel", "intent", "pool"))
     return f"""
 WITH f AS (
-    SELECT ({_epoch(dialect, "started_at_utc")} / {length}) * {length} AS start_epoch,
+    SELECT ({epoch_sql(dialect, "started_at_utc")} / {length}) * {length} AS start_epoch,
            COALESCE(queue, human_queue, 'unassigned') AS q, channel, intent, pool, outcome,
            csat, cost_usd, ai_seconds, queue_seconds, human_seconds, after_transfer_seconds
     FROM interaction_facts
@@ -225,7 +226,7 @@ FROM totals t LEFT JOIN pivot p ON {join}
 
 
 def _changed_starts_sql(dialect: str, length: int) -> str:
-    epoch = _epoch(dialect, "started_at_utc")
+    epoch = epoch_sql(dialect, "started_at_utc")
     return (
         f"SELECT DISTINCT ({epoch} / {length}) * {length} FROM interaction_facts "
         "WHERE recorded_at_utc > :since"
@@ -233,7 +234,7 @@ def _changed_starts_sql(dialect: str, length: int) -> str:
 
 
 def _all_starts_sql(dialect: str, length: int) -> str:
-    epoch = _epoch(dialect, "started_at_utc")
+    epoch = epoch_sql(dialect, "started_at_utc")
     return f"SELECT DISTINCT ({epoch} / {length}) * {length} FROM interaction_facts"
 
 
