@@ -52,7 +52,7 @@ def _app() -> Any:
 
 APP = _app()
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
-CLIENT = TestClient(APP)  # type: ignore[arg-type]
+CLIENT = TestClient(APP)
 
 
 def send(case: schemathesis.Case) -> Any:
