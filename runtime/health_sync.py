@@ -172,6 +172,8 @@ class BreakerGauge(Protocol):
 
     def set_breaker_state(self, agent: str, version: str, state: str) -> None: ...
 
+    def set_ai_capacity(self, agent: str, version: str, sessions: int) -> None: ...
+
 
 class HealthSync:
     def __init__(
@@ -256,9 +258,13 @@ class HealthSync:
             # once; their outbox rows (claimed by it) are the safety net should it die first.
             claimed_until = request.now + self.config.rollback_lease_seconds
             self._auto_rollback.submit(result.opened, self._states, claimed_until)
-        if self._metrics is not None:  # the dashboards' breaker panels read this gauge
+        if self._metrics is not None:  # the dashboards' breaker and utilisation panels
             for e in result.endpoints:
                 self._metrics.set_breaker_state(e.name, e.version, e.breaker.state.value)
+            for endpoint in routing.ai_endpoints if routing is not None else ():
+                self._metrics.set_ai_capacity(
+                    endpoint.name, endpoint.version, endpoint.max_concurrent
+                )
         return result
 
     def sync_blocking(self, request: SyncRequest, routing: RoutingConfig | None) -> SyncResult:

@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     wfm_alert_min_window: int = Field(
         default=20, ge=1, description="Interactions the window needs before it is judged"
     )
+    wfm_census_seconds: float = Field(
+        default=15.0, gt=0, description="How often open interactions are counted for the gauge"
+    )
     wfm_site_timezone: str = Field(
         default="UTC", description="IANA zone of the site: local days and times in exports"
     )

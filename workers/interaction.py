@@ -60,10 +60,14 @@ async def interaction_deps(
     store = store or Store.from_url(settings.resolved_database_url)
     if store.active_supervision_policy() is None:
         store.save_supervision_policy(default_supervision_policy(), "bootstrap")
-    ai = AIClient(max_connections=settings.ai_max_connections)
+    ai = AIClient(max_connections=settings.ai_max_connections, metrics=default_metrics())
     plans = PlanStore(store.engine)
     plans.init_schema()
-    acd = AcdClient(settings.acd_url, plan=PlanCache(plans, settings.wfm_interval_minutes).upcoming)
+    acd = AcdClient(
+        settings.acd_url,
+        plan=PlanCache(plans, settings.wfm_interval_minutes).upcoming,
+        metrics=default_metrics(),
+    )
     batching = BatchingClassifier(
         classifier
         or load_classifier(

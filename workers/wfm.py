@@ -31,6 +31,8 @@ from temporalio.worker import (
 
 from activities.wfm import WfmActivities
 from models.wfm import WFM_TASK_QUEUE
+from runtime.interaction_census import run_census
+from runtime.metrics import default_metrics
 from runtime.settings import Settings
 from runtime.wfm_events import PumpConfig, WfmEventPump
 from runtime.wfm_schedule import ensure_rollup_schedule
@@ -113,6 +115,13 @@ def pump_task(
     return pump
 
 
+def census_task(every_seconds: float) -> Callable[[Worker], Coroutine[Any, Any, None]]:
+    async def census(worker: Worker) -> None:
+        await run_census(worker.client, default_metrics(), every_seconds)
+
+    return census
+
+
 def _worker_id(deps: HasStore) -> str:
     health = getattr(deps, "health", None)
     return str(getattr(health, "worker_id", None) or f"{socket.gethostname()}:{os.getpid()}")
@@ -141,6 +150,7 @@ def build_worker(
             WfmBackground(
                 schedule_task(settings, task_queue),
                 pump_task(deps.store, settings, _worker_id(deps)),
+                census_task(settings.wfm_census_seconds),
             )
         ],
         **options,

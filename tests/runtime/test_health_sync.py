@@ -423,6 +423,9 @@ async def test_each_sync_publishes_the_breaker_gauge(
         def set_breaker_state(self, agent: str, version: str, state: str) -> None:
             seen[(agent, version)] = state
 
+        def set_ai_capacity(self, agent: str, version: str, sessions: int) -> None:
+            pass
+
     health = FleetHealth(CONFIG, clock=clock, worker_id="w1")
     sync = HealthSync(health, health_store, metrics=Gauge())
     sync.start()
