@@ -128,7 +128,8 @@ def _by_bucket(values: list[int], column: str) -> str:
     return f"CASE {column} {whens} END"
 
 
-_KEYS = "start_epoch, q, channel, intent, pool"
+GID_FACTOR = 1_000_000
+"""Room for this many (queue, channel, intent, pool) combinations per rollup range."""
 _SEGMENT_COLUMNS = {
     "ai": "ai_seconds",
     "queue": "queue_seconds",
@@ -156,7 +157,7 @@ def _rollup_sql(dialect: str, length: int) -> str:
         for s, c in _SEGMENT_COLUMNS.items()
     )
     samples = " UNION ALL ".join(
-        f"SELECT {_KEYS}, {i} AS seg, {_bucket_expr(c)} AS b FROM f WHERE {c} > 0"
+        f"SELECT gid, {i} AS seg, {_bucket_expr(c)} AS b FROM f WHERE {c} > 0"
         for i, c in enumerate(_SEGMENT_COLUMNS.values())
     )
     lower = _by_bucket(list(HANDLE_TIME_EDGES), "b")
@@ -182,46 +183,71 @@ def _rollup_sql(dialect: str, length: int) -> str:
         "cost_usd",
     ]
     percentile_columns = [f"{s}_{p}" for s in SEGMENTS for p in ("p50", "p90")]
-    join = " AND ".join(f"t.{k} = p.{k}" for k in ("start_epoch", "q", "channel", "intent", "pool"))
+    dims = "q, channel, intent, pool"
+    same = " AND ".join(f"raw.{k} = dims.{k}" for k in ("q", "channel", "intent", "pool"))
+    # Groups are sorted and partitioned by one integer, gid = interval start x 1e6 + a dense
+    # number for the (queue, channel, intent, pool) combination: sorting six text-and-integer
+    # keys per histogram row was most of the rollup's time on SQLite.
     return f"""
-WITH f AS (
+WITH raw AS MATERIALIZED (
     SELECT ({epoch_sql(dialect, "started_at_utc")} / {length}) * {length} AS start_epoch,
            COALESCE(queue, human_queue, 'unassigned') AS q, channel, intent, pool, outcome,
            csat, cost_usd, ai_seconds, queue_seconds, human_seconds, after_transfer_seconds
     FROM interaction_facts
     WHERE started_at_utc >= :lo AND started_at_utc < :hi
 ),
+dims AS MATERIALIZED (
+    SELECT {dims}, ROW_NUMBER() OVER (ORDER BY {dims}) AS d
+    FROM (SELECT DISTINCT {dims} FROM raw) AS combinations
+),
+f AS MATERIALIZED (
+    SELECT raw.start_epoch * {GID_FACTOR} + dims.d AS gid, outcome, csat, cost_usd,
+           ai_seconds, queue_seconds, human_seconds, after_transfer_seconds
+    FROM raw JOIN dims ON {same}
+),
 totals AS (
-    SELECT {_KEYS}, COUNT(*) AS offered,
+    SELECT gid, COUNT(*) AS offered,
            {", ".join(f"{expr} AS {name}" for name, expr in outcome.items())},
            {segment_totals},
            COALESCE(SUM(csat), 0) AS csat_sum, COUNT(csat) AS csat_count,
            SUM(cost_usd) AS cost_usd
-    FROM f GROUP BY {_KEYS}
+    FROM f GROUP BY gid
 ),
 samples AS ({samples}),
-buckets AS (SELECT {_KEYS}, seg, b, COUNT(*) AS n FROM samples GROUP BY {_KEYS}, seg, b),
+buckets AS (SELECT gid, seg, b, COUNT(*) AS n FROM samples GROUP BY gid, seg, b),
 cumulative AS (  -- PostgreSQL sums BIGINT into NUMERIC: cast back for integer ranks
-    SELECT {_KEYS}, seg, b, n,
-           CAST(SUM(n) OVER (PARTITION BY {_KEYS}, seg ORDER BY b) AS BIGINT) AS cum,
-           CAST(SUM(n) OVER (PARTITION BY {_KEYS}, seg) AS BIGINT) AS total
+    SELECT gid, seg, b, n,
+           CAST(SUM(n) OVER (PARTITION BY gid, seg ORDER BY b) AS BIGINT) AS cum,
+           CAST(SUM(n) OVER (PARTITION BY gid, seg) AS BIGINT) AS total
     FROM buckets
 ),
 ranked AS (
-    SELECT {_KEYS}, seg, b, n, cum,
+    SELECT gid, seg, b, n, cum,
            (50 * total + 99) / 100 AS r50, (90 * total + 99) / 100 AS r90
     FROM cumulative
 ),
 percentiles AS (
-    SELECT {_KEYS}, seg, {pick("r50")} AS p50, {pick("r90")} AS p90
-    FROM ranked GROUP BY {_KEYS}, seg
+    SELECT gid, seg, {pick("r50")} AS p50, {pick("r90")} AS p90
+    FROM ranked GROUP BY gid, seg
 ),
-pivot AS (SELECT {_KEYS}, {pivot} FROM percentiles GROUP BY {_KEYS})
+pivot AS (SELECT gid, {pivot} FROM percentiles GROUP BY gid),
+merged AS (  -- totals and percentiles side by side without a join (SQLite would nest loops)
+    SELECT gid, {", ".join(columns)}, {", ".join(f"NULL AS {c}" for c in percentile_columns)}
+    FROM totals
+    UNION ALL
+    SELECT gid, {", ".join(f"NULL AS {c}" for c in columns)}, {", ".join(percentile_columns)}
+    FROM pivot
+),
+grouped AS (
+    SELECT gid, {", ".join(f"MAX({c}) AS {c}" for c in columns)},
+           {", ".join(f"MAX({c}) AS {c}" for c in percentile_columns)}
+    FROM merged GROUP BY gid
+)
 INSERT INTO {WFM_INTERVALS} (interval_minutes, start_epoch, queue, channel, intent, pool,
     {", ".join(columns)}, {", ".join(percentile_columns)})
-SELECT {length // 60}, t.start_epoch, t.q, t.channel, t.intent, t.pool,
-       {", ".join(f"t.{c}" for c in columns)}, {", ".join(f"p.{c}" for c in percentile_columns)}
-FROM totals t LEFT JOIN pivot p ON {join}
+SELECT {length // 60}, g.gid / {GID_FACTOR}, dims.q, dims.channel, dims.intent, dims.pool,
+       {", ".join(f"g.{c}" for c in [*columns, *percentile_columns])}
+FROM grouped g JOIN dims ON dims.d = g.gid % {GID_FACTOR}
 """
 
 
@@ -382,7 +408,7 @@ class IntervalStore:
 def _segment(row: IntervalRow, name: str) -> SegmentTimes:
     count: int = getattr(row, f"{name}_count")
     total: float = getattr(row, f"{name}_sum")
-    return SegmentTimes(
+    return SegmentTimes.model_construct(
         count=count,
         sum_seconds=round(total, 6),
         mean_seconds=round(total / count, 6) if count else None,
@@ -392,8 +418,10 @@ def _segment(row: IntervalRow, name: str) -> SegmentTimes:
 
 
 def to_record(row: IntervalRow) -> IntervalRecord:
+    """The contract view of a stored row (built without re-validation: the store wrote it, and
+    an export of a month is tens of thousands of rows)."""
     ai_pool = row.pool in AI_POOLS
-    return IntervalRecord(
+    return IntervalRecord.model_construct(
         interval_start=datetime.fromtimestamp(row.start_epoch, UTC),
         interval_minutes=row.interval_minutes,
         queue=row.queue,
