@@ -86,41 +86,47 @@ class WfmEventStore:
         tables[0].metadata.create_all(self._engine, tables=tables, checkfirst=True)
 
     # -- observations -----------------------------------------------------------------------
-    def _window(self, since: datetime, until: datetime) -> tuple[Any, ...]:
-        return (col(F.recorded_at_utc) >= since, col(F.recorded_at_utc) < until)
-
-    def containment(self, now: float, config: AlertConfig) -> Observation:
-        """Contained / AI-handled per intent, in the window and in the baseline before it."""
+    def _observe(
+        self, now: float, config: AlertConfig, counts: Callable[[Session, Any], Counts]
+    ) -> Observation:
+        """``counts`` over the window ending ``now`` and over the baseline before it."""
         end = _utc(now)
         start = end - timedelta(seconds=config.window_seconds)
         base = start - timedelta(seconds=config.baseline_seconds)
 
-        def counts(session: Session, lo: datetime, hi: datetime) -> Counts:
+        def closed(lo: datetime, hi: datetime) -> tuple[Any, ...]:
+            return (col(F.recorded_at_utc) >= lo, col(F.recorded_at_utc) < hi)
+
+        with Session(self._engine) as session:
+            return Observation(
+                now, counts(session, closed(start, end)), counts(session, closed(base, start))
+            )
+
+    def containment(self, now: float, config: AlertConfig) -> Observation:
+        """Contained / AI-handled per intent, in the window and in the baseline before it."""
+
+        def counts(session: Session, window: Any) -> Counts:
             rows = session.exec(
                 select(
                     F.intent,
                     func.sum(case((col(F.pool) == "ai_contained", 1), else_=0)),
                     func.count(),
                 )
-                .where(*self._window(lo, hi), col(F.pool).in_(AI_POOLS))
+                .where(*window, col(F.pool).in_(AI_POOLS))
                 .group_by(F.intent)
             ).all()
             return Counts({str(i): (int(c or 0), int(n)) for i, c, n in rows})
 
-        with Session(self._engine) as session:
-            return Observation(now, counts(session, start, end), counts(session, base, start))
+        return self._observe(now, config, counts)
 
     def escalations(self, now: float, config: AlertConfig) -> Observation:
         """AI-to-human escalations per trigger, in the window and the baseline before it."""
-        end = _utc(now)
-        start = end - timedelta(seconds=config.window_seconds)
-        base = start - timedelta(seconds=config.baseline_seconds)
 
-        def counts(session: Session, lo: datetime, hi: datetime) -> Counts:
+        def counts(session: Session, window: Any) -> Counts:
             rows = session.exec(
                 select(F.escalation_trigger, func.count())
                 .where(
-                    *self._window(lo, hi),
+                    *window,
                     col(F.pool) == "ai_assisted",
                     col(F.escalation_trigger).is_not(None),
                 )
@@ -128,8 +134,7 @@ class WfmEventStore:
             ).all()
             return Counts({str(t): (int(n), int(n)) for t, n in rows})
 
-        with Session(self._engine) as session:
-            return Observation(now, counts(session, start, end), counts(session, base, start))
+        return self._observe(now, config, counts)
 
     # -- detector state -----------------------------------------------------------------------
     def state(self, name: str) -> AlertState:

@@ -9,25 +9,15 @@ delivers every WFM event, signed (``runtime.wfm_events``).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any, Protocol
 
-from temporalio.client import Client, WorkflowHistory
-from temporalio.worker import (
-    Plugin,
-    Replayer,
-    ReplayerConfig,
-    Worker,
-    WorkerConfig,
-    WorkflowReplayResult,
-)
+from temporalio.client import Client
+from temporalio.worker import Worker
 
 from activities.wfm import WfmActivities
 from models.wfm import WFM_TASK_QUEUE
@@ -38,6 +28,7 @@ from runtime.wfm_events import PumpConfig, WfmEventPump
 from runtime.wfm_schedule import ensure_rollup_schedule
 from store.intervals import IntervalStore
 from store.repository import Store
+from workers.background import BackgroundTasks
 from workflows.wfm_intervals import WfmIntervalRollupWorkflow
 
 WORKFLOWS: list[type] = [WfmIntervalRollupWorkflow]
@@ -50,41 +41,6 @@ log = logging.getLogger("warmline.wfm")
 
 class HasStore(Protocol):
     store: Store
-
-
-class WfmBackground(Plugin):
-    """Runs the process's WFM background tasks for the lifetime of the worker."""
-
-    def __init__(self, *tasks: Callable[[Worker], Coroutine[Any, Any, None]]) -> None:
-        self.tasks = tasks
-
-    def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
-        return config
-
-    async def run_worker(self, worker: Worker, next: Callable[[Worker], Awaitable[None]]) -> None:
-        running = [asyncio.create_task(task(worker), name="warmline-wfm") for task in self.tasks]
-        try:
-            await next(worker)
-        finally:
-            for task in running:
-                task.cancel()
-            for task in running:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
-        return config
-
-    def run_replayer(
-        self,
-        replayer: Replayer,
-        histories: AsyncIterator[WorkflowHistory],
-        next: Callable[
-            [Replayer, AsyncIterator[WorkflowHistory]],
-            AbstractAsyncContextManager[AsyncIterator[WorkflowReplayResult]],
-        ],
-    ) -> AbstractAsyncContextManager[AsyncIterator[WorkflowReplayResult]]:
-        return next(replayer, histories)
 
 
 def schedule_task(
@@ -147,10 +103,11 @@ def build_worker(
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         plugins=[
-            WfmBackground(
+            BackgroundTasks(
                 schedule_task(settings, task_queue),
                 pump_task(deps.store, settings, _worker_id(deps)),
                 census_task(settings.wfm_census_seconds),
+                task_name="warmline-wfm",
             )
         ],
         **options,
