@@ -40,6 +40,7 @@ from models.routing import RoutingConfig
 from runtime.config_cache import RoutingConfigCache
 from store.repository import Store
 from store.tables import parse_utc
+from store.wfm_events import WfmEventStore
 from warmline.ab_analysis import ab_report
 from warmline.canary_analysis import analyse
 from warmline.fleet_metrics import merge_metrics
@@ -59,9 +60,18 @@ def registry_error(exc: Exception) -> ApplicationError:
 class FleetActivities:
     """Activities of the ``fleet`` task queue over the store and the routing config cache."""
 
-    def __init__(self, store: Store, configs: RoutingConfigCache) -> None:
+    def __init__(
+        self,
+        store: Store,
+        configs: RoutingConfigCache,
+        wfm_webhook_url: str | None = None,
+        wfm_event_source: str = "warmline",
+    ) -> None:
         self.store = store
         self.configs = configs
+        self.wfm_webhook_url = wfm_webhook_url
+        """Where WFM events go (settings only); with it each event also enters the outbox."""
+        self.wfm_events = WfmEventStore(store.engine, wfm_event_source)
 
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -213,17 +223,17 @@ class FleetActivities:
             expected_duration_minutes=request.expected_duration_minutes,
             blended_containment=request.blended_containment,
         )
+        audit = AuditEvent(
+            stream=WFM_EVENT_STREAM,
+            seq=0,
+            kind=request.kind.value,
+            at=request.at,
+            actor=request.requested_by,
+            payload=event.model_dump(mode="json"),
+        )
+        # The audit entry and the signed delivery commit together, once per key.
         written = await asyncio.to_thread(
-            self.store.record_fleet_event,
-            AuditEvent(
-                stream=WFM_EVENT_STREAM,
-                seq=0,
-                kind=request.kind.value,
-                at=request.at,
-                actor=request.requested_by,
-                payload=event.model_dump(mode="json"),
-            ),
-            request.key,
+            self.wfm_events.record_fleet_event, audit, request.key, self.wfm_webhook_url
         )
         if written:
             log.warning(

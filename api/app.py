@@ -22,11 +22,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import access, fleet, phases, reviews, rollouts, routing, system
-from api.auth import AuthenticationMiddleware, Authenticator
+from api.auth import AuthenticationMiddleware, Authenticator, PermissionCheck
 from api.codec import codec_router
 from api.errors import install_error_handlers
 from api.services import ApiServices
 from api.temporal import TemporalAccess
+from api.wfm import wfm_router
+from models.access import Permission
 from runtime.api_key_secret import api_key_secret
 from runtime.codec import EncryptionCodec, load_or_create_key_ring
 from runtime.oidc import JwksCache, JwtVerifier
@@ -113,6 +115,17 @@ def create_api_app(
     install_error_handlers(app)
     for module in (system, routing, fleet, rollouts, reviews, phases, access):
         app.include_router(module.router)
+    app.include_router(
+        wfm_router(
+            store,
+            PermissionCheck(Permission.WFM_READ),
+            PermissionCheck(Permission.SCHEDULE_PUSH),
+            interval_minutes=settings.wfm_interval_minutes,
+            target_service_level=settings.wfm_target_service_level,
+            target_answer_seconds=settings.wfm_target_answer_seconds,
+        ),
+        prefix="/v1/wfm",
+    )
     if settings.payload_encryption:
         app.include_router(codec_router(EncryptionCodec(load_or_create_key_ring(settings))))
     authenticator = Authenticator(keys, server_secret, _jwt_verifier(settings, http))

@@ -20,7 +20,6 @@ from api.auth import requires
 from api.errors import ApiError
 from api.services import Services
 from models.access import Permission
-from store.summary import summarize
 
 router = APIRouter()
 
@@ -50,21 +49,6 @@ async def ready(services: Services) -> dict[str, str]:
 async def metrics() -> Response:
     """This process's Prometheus metrics."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
-@router.get("/v1/wfm/summary", tags=["wfm"], dependencies=[requires(Permission.WFM_READ)])
-async def wfm_summary(
-    services: Services,
-    since: str | None = Query(default=None, description="ISO-8601 start; default: everything"),
-) -> dict[str, Any]:
-    """Volume by pool, containment, outcomes and handle times since ``since``."""
-    if since is not None:
-        try:
-            datetime.fromisoformat(since)
-        except ValueError:
-            raise ApiError(422, f"since: not an ISO-8601 time: {since!r}") from None
-    summary = await asyncio.to_thread(summarize, services.store, since)
-    return summary.model_dump(mode="json")
 
 
 @router.get("/v1/supervision/volume", tags=["wfm"], dependencies=[requires(Permission.WFM_READ)])

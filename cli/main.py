@@ -264,6 +264,7 @@ def _mount_capabilities() -> None:
         safety,
         setup,
         supervise,
+        wfm,
     )
 
     app.command("setup")(setup.setup)
@@ -281,6 +282,7 @@ def _mount_capabilities() -> None:
         ("retention", retention),
         ("db", db),
         ("safety", safety),
+        ("wfm", wfm),
     ):
         app.add_typer(module.app, name=name)
     app.command("redact")(redact.redact)

@@ -39,6 +39,13 @@ WFM_UID: Final = "warmline-wfm"
 WFM_INTERVALS: Final = ("15m", "30m", "1h")
 
 
+def _containment(window: str) -> str:
+    return ratio(
+        sum_by((), increase("warmline_ai_contained_total", window=window)),
+        sum_by((), increase("warmline_ai_handled_total", window=window)),
+    )
+
+
 def wfm() -> JSON:
     """Volume decomposition, human impact, handle times and queues (WFM and real-time managers)."""
     closed = "warmline_interactions_closed_total"
@@ -103,6 +110,32 @@ def wfm() -> JSON:
             bars=True,
             stack=True,
             min_interval=per_interval,
+        ),
+        row("Containment trend"),
+        timeseries(
+            "AI containment: 5-minute rolling and hourly",
+            [
+                Target(_containment("5m"), "5-minute rolling"),
+                Target(_containment("1h"), "hourly"),
+            ],
+            description="Real-time (5 min) for routing and breakers, hourly for intraday WFM; a "
+            "drop precedes more human-bound volume (alert rule: warmline-containment-drop).",
+            style=PERCENT,
+            width=12,
+        ),
+        *(
+            stat(
+                f"AI containment, {label}",
+                [Target(_containment(window), label, instant=True)],
+                description=f"Over the last {label}: {use}.",
+                style=FieldStyle(unit="percentunit", decimals=1),
+                width=4,
+            )
+            for window, label, use in (
+                ("1d", "day", "short-term forecast input"),
+                ("7d", "week", "planning cycle input"),
+                ("30d", "month", "long-term planning input"),
+            )
         ),
         row("Human volume impact"),
         timeseries(

@@ -44,6 +44,8 @@ class Permission(StrEnum):
     FLEET_READ = "fleet_read"
     SUPERVISION_READ = "supervision_read"
     WFM_READ = "wfm_read"
+    SCHEDULE_PUSH = "schedule_push"
+    """Planned human capacity pushed by the WFM platform (bidirectional schedule sync)."""
     METRICS_READ = "metrics_read"
     EXPORT = "export"
     ACCESS_ADMIN = "access_admin"

@@ -34,6 +34,11 @@ class InteractionFacts(BaseModel):
     ai_endpoint: str | None = None
     human_queue: str | None = None
     human_agent: str | None = None
+    queue: str | None = Field(
+        default=None,
+        description="The human queue this interaction counts in for WFM: the one it was "
+        "transferred to, else the one routing chose for it (AI routes too).",
+    )
     started_at: str
     ended_at: str
     turns: int
@@ -41,6 +46,11 @@ class InteractionFacts(BaseModel):
     queue_seconds: float = 0.0
     human_seconds: float = 0.0
     total_seconds: float = 0.0
+    after_transfer_seconds: float = Field(
+        default=0.0,
+        description="From the AI's warm transfer to the close (queue wait, the human, wrap-up); "
+        "0 when no AI handed the interaction over.",
+    )
     ai_calls: int = Field(default=0, description="AI turns attempted (for per-version error rate).")
     ai_failures: int = Field(default=0, description="AI turns that failed after retries.")
     ai_latency_ms_total: float = 0.0

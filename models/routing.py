@@ -145,6 +145,33 @@ class AutoRollbackPolicy(_Doc):
     interval_seconds: float = Field(default=60.0, gt=0.0, description="Graduated: between shifts.")
 
 
+class ScheduleAwareness(_Doc):
+    """How routing uses the WFM staffing plan (schedule sync): ahead of a drop in planned human
+    capacity, borderline interactions stay with AI (monitored) instead of joining the queue."""
+
+    enabled: bool = True
+    lookahead_intervals: int = Field(
+        default=2, ge=1, le=8, description="Planned intervals looked at, the current one first."
+    )
+    low_capacity_ratio: float = Field(
+        default=0.75,
+        gt=0.0,
+        le=1.0,
+        description="Capacity counts as low when planned agents fall below this share of the "
+        "agents staffed now.",
+    )
+    min_planned_agents: int = Field(
+        default=0, ge=0, description="Capacity is low at or below this many planned agents."
+    )
+    retain_margin: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=0.5,
+        description="Confidence this far below monitored_min still goes to AI (monitored) "
+        "while capacity is low.",
+    )
+
+
 class AIEndpoint(_Doc):
     """An AI agent version the router may target, with its continuous skill profile."""
 
@@ -230,6 +257,7 @@ class RoutingConfig(_Doc):
     spillover: SpilloverPolicy = Field(default_factory=SpilloverPolicy)
     auto_rollback: AutoRollbackPolicy = Field(default_factory=AutoRollbackPolicy)
     residency: ResidencyPolicy = Field(default_factory=ResidencyPolicy)
+    schedule: ScheduleAwareness = Field(default_factory=ScheduleAwareness)
     ai_endpoints: list[AIEndpoint] = Field(default_factory=list)
     human_queues: list[HumanQueue] = Field(default_factory=lambda: [HumanQueue(name="general")])
     min_ai_fit: float = Field(
@@ -257,12 +285,23 @@ class EndpointHealth(_Doc):
     )
 
 
+class PlannedStaffing(_Doc):
+    """One interval of the WFM staffing plan for a queue (schedule sync)."""
+
+    interval_start: str = Field(description="UTC ISO 8601 start of the interval.")
+    planned_agents: int = Field(ge=0)
+
+
 class HumanAvailability(_Doc):
     queue: str
     agents: int = Field(default=0, description="Staffed agents in the queue.")
     available_agents: int = 0
     queued: int = 0
     estimated_wait_seconds: float = 0.0
+    plan: list[PlannedStaffing] = Field(
+        default_factory=list,
+        description="The WFM plan for this queue from the current interval on (schedule sync).",
+    )
 
 
 class FleetSnapshot(_Doc):

@@ -8,7 +8,9 @@ ACD restart delays a hand-off but never loses it.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import httpx
 from temporalio.exceptions import ApplicationError
@@ -21,13 +23,38 @@ from models.acd import (
     TransferAck,
     TransferRequest,
 )
-from models.routing import HumanAvailability
+from models.routing import HumanAvailability, PlannedStaffing
 
 CAPACITY_TTL_SECONDS = 1.0
 
+PlanSource = Callable[[], Awaitable[dict[str, list[PlannedStaffing]]]]
+COUNTED_TRANSFERS = 10_000
+"""Transfer keys remembered so a retried transfer is counted once as an escalation."""
+
+
+class AcdMetrics(Protocol):
+    """``runtime.metrics.WarmlineMetrics``: escalations and queue lengths as the ACD saw them."""
+
+    def escalated(self, trigger: str) -> None: ...
+
+    def set_human_queue_waiting(self, queue: str, waiting: int) -> None: ...
+
 
 class AcdClient:
-    def __init__(self, base_url: str, timeout_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout_seconds: float = 5.0,
+        plan: PlanSource | None = None,
+        metrics: AcdMetrics | None = None,
+    ) -> None:
+        """``plan``: the WFM staffing plan per queue (schedule sync), attached to each queue's
+        availability so routing and spillover can act ahead of a planned drop. ``metrics``:
+        escalations counted when the ACD accepts a warm transfer (real-time human demand), and
+        each queue's waiting count whenever capacity is read."""
+        self._plan = plan
+        self._metrics = metrics
+        self._counted: OrderedDict[str, None] = OrderedDict()
         self._base = base_url.rstrip("/")
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds, connect=2.0))
         self._capacity: list[HumanAvailability] = []
@@ -64,9 +91,15 @@ class AcdClient:
             response.raise_for_status()
 
     async def transfer(self, request: TransferRequest) -> TransferAck:
-        return TransferAck.model_validate(
+        ack = TransferAck.model_validate(
             await self._call("POST", "/transfers", request.model_dump(mode="json"))
         )
+        if self._metrics is not None and request.idempotency_key not in self._counted:
+            self._counted[request.idempotency_key] = None
+            if len(self._counted) > COUNTED_TRANSFERS:
+                self._counted.popitem(last=False)
+            self._metrics.escalated(request.context.trigger.value)
+        return ack
 
     async def forward(self, message: ForwardMessage) -> None:
         await self._call(
@@ -79,6 +112,17 @@ class AcdClient:
     async def capacity(self, fresh: bool = False) -> list[HumanAvailability]:
         """Human availability, cached briefly: routing reads it on every interaction.
         Spillover and metering ask for a ``fresh`` reading: they decide who may join a queue."""
+        live = await self._live_capacity(fresh)
+        if self._plan is None:
+            return live
+        plan = await self._plan()
+        if not plan:
+            return live
+        return [
+            q.model_copy(update={"plan": plan[q.queue]}) if q.queue in plan else q for q in live
+        ]
+
+    async def _live_capacity(self, fresh: bool) -> list[HumanAvailability]:
         now = time.monotonic()
         if not fresh and now - self._capacity_at < CAPACITY_TTL_SECONDS:
             return self._capacity
@@ -98,4 +142,7 @@ class AcdClient:
             for q in body.get("queues", [])
         ]
         self._capacity_at = now
+        if self._metrics is not None:
+            for queue in self._capacity:
+                self._metrics.set_human_queue_waiting(queue.queue, queue.queued)
         return self._capacity

@@ -7,10 +7,11 @@ tool calls can take part without a Warmline-specific protocol.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -133,10 +134,20 @@ def parse_completion(
     return content.strip(), action, assessment, prompt_tokens, completion_tokens, version
 
 
+class InFlightGauge(Protocol):
+    """``runtime.metrics.WarmlineMetrics``: the AI calls in progress."""
+
+    def ai_call_in_flight(
+        self, agent: str, version: str
+    ) -> contextlib.AbstractContextManager[None]: ...
+
+
 class AIClient:
     """One pooled ``httpx.AsyncClient`` per worker process; closed on shutdown."""
 
-    def __init__(self, max_connections: int = 200) -> None:
+    def __init__(self, max_connections: int = 200, metrics: InFlightGauge | None = None) -> None:
+        """``metrics`` holds the in-flight gauge up during each call (AI sessions in flight)."""
+        self._metrics = metrics
         self._http = httpx.AsyncClient(
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
@@ -163,13 +174,19 @@ class AIClient:
             endpoint.timeout_seconds, connect=min(2.0, endpoint.timeout_seconds)
         )
         started = time.perf_counter()
+        in_flight = (
+            self._metrics.ai_call_in_flight(endpoint.name, endpoint.version)
+            if self._metrics is not None
+            else contextlib.nullcontext()
+        )
         try:
-            response = await self._http.post(
-                f"{endpoint.url.rstrip('/')}/chat/completions",
-                json=body,
-                headers=headers,
-                timeout=timeout,
-            )
+            with in_flight:
+                response = await self._http.post(
+                    f"{endpoint.url.rstrip('/')}/chat/completions",
+                    json=body,
+                    headers=headers,
+                    timeout=timeout,
+                )
         except httpx.TimeoutException as exc:
             raise AITimeout(f"{endpoint.name}:{endpoint.version} timed out: {exc!r}") from exc
         except httpx.TransportError as exc:

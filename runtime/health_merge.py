@@ -46,6 +46,7 @@ from warmline.degradation import (
     severity,
 )
 from warmline.health import WindowAggregate, endpoint_metrics, merge
+from warmline.wfm_events import CAPACITY_CHANGED, cloud_event
 from warmline.wfm_signal import (
     SpilloverInputs,
     WfmParams,
@@ -74,6 +75,8 @@ class MergeContext:
     degradation: DegradationConfig = field(default_factory=DegradationConfig)
     wfm: WfmParams = field(default_factory=WfmParams)
     webhook_url: str | None = None
+    event_source: str = "warmline"
+    """CloudEvents ``source`` of the capacity events (``WARMLINE_WFM_EVENT_SOURCE``)."""
     human_load: HumanLoad = lambda: (0.0, None)
 
 
@@ -231,7 +234,18 @@ def decide_endpoint(
             )
         )
     outbox = [
-        OutboxItem(e.event_id, ctx.webhook_url, e.model_dump(mode="json"))
+        OutboxItem(
+            e.event_id,
+            ctx.webhook_url,
+            cloud_event(
+                event_type=CAPACITY_CHANGED,
+                event_id=e.event_id,
+                source=ctx.event_source,
+                occurred_at=ctx.now,
+                data=e.model_dump(mode="json"),
+                subject=e.endpoint,
+            ),
+        )
         for e in wfm
         if ctx.webhook_url
     ]

@@ -4,9 +4,9 @@ Every ``flush_seconds`` (and at once when ``FleetHealth`` notices a transition i
 sync runs in a thread: this worker's windows are written, every fresh worker's windows and every
 breaker row are read, each endpoint is decided on the merge (``runtime.health_merge``) and
 changes are committed with a compare-and-set, then the fleet's view comes back into the
-worker's memory, which ``snapshot()`` serves to routing without I/O. WFM events that were
-committed to the outbox are POSTed to the configured webhook with retries and backoff; any
-worker may deliver them, one at a time per event (a claim with a lease). An opening this
+worker's memory, which ``snapshot()`` serves to routing without I/O. WFM capacity events commit
+to the WFM outbox as CloudEvents with the transition; ``runtime.wfm_events`` delivers them,
+signed, with the other WFM events. An opening this
 worker's compare-and-set committed goes to ``runtime.auto_rollback`` (in the background),
 which starts the ``RollbackWorkflow`` the policy calls for: once, fleet-wide. The opening also
 commits an automatic rollback outbox row, claimed by this worker for
@@ -24,8 +24,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
-
-import httpx
 
 from models.health import (
     FLEET_HEALTH_STREAM,
@@ -77,9 +75,7 @@ class HealthSyncConfig:
     flush_seconds: float = 1.0
     stale_seconds: float = 5.0
     webhook_url: str | None = None
-    webhook_timeout_seconds: float = 5.0
-    outbox_lease_seconds: float = 30.0
-    max_backoff_seconds: float = 300.0
+    event_source: str = "warmline"
     rollback_lease_seconds: float = 30.0
     """How long the worker handling an opening's rollback holds it before others may."""
     rollback_poll_seconds: float = 2.0
@@ -93,6 +89,7 @@ class HealthSyncConfig:
             flush_seconds=settings.health_flush_seconds,
             stale_seconds=settings.health_stale_seconds,
             webhook_url=settings.wfm_webhook_url,
+            event_source=settings.wfm_event_source,
             rollback_lease_seconds=settings.auto_rollback_lease_seconds,
             rollback_poll_seconds=settings.auto_rollback_poll_seconds,
             wfm=WfmParams(
@@ -175,6 +172,8 @@ class BreakerGauge(Protocol):
 
     def set_breaker_state(self, agent: str, version: str, state: str) -> None: ...
 
+    def set_ai_capacity(self, agent: str, version: str, sessions: int) -> None: ...
+
 
 class HealthSync:
     def __init__(
@@ -183,7 +182,6 @@ class HealthSync:
         store: HealthStore,
         config: HealthSyncConfig | None = None,
         routing: Callable[[], Awaitable[RoutingConfig]] | None = None,
-        http: httpx.AsyncClient | None = None,
         metrics: BreakerGauge | None = None,
         auto_rollback: AutoRollback | None = None,
     ) -> None:
@@ -193,8 +191,6 @@ class HealthSync:
         self.store = store
         self.config = config or HealthSyncConfig()
         self._routing = routing
-        self._http = http
-        self._owns_http = http is None
         self._wake = asyncio.Event()
         self._last_prune = 0.0
         self._states: dict[tuple[str, str], str] = {}
@@ -227,8 +223,6 @@ class HealthSync:
                 self._wake.clear()
                 started = loop.time()
                 await self.sync_once()
-                if self.config.webhook_url:
-                    await self.deliver_due()
                 if self._auto_rollback is not None and started >= next_takeover:
                     next_takeover = started + self.config.rollback_poll_seconds
                     await self.take_over_rollbacks()
@@ -239,8 +233,6 @@ class HealthSync:
             self.health.unshare()
             if self._auto_rollback is not None:
                 await self._auto_rollback.drain()
-            if self._owns_http and self._http is not None:
-                await self._http.aclose()
 
     # -- one sync ----------------------------------------------------------------------------------
     async def sync_once(self) -> SyncResult | None:
@@ -266,9 +258,13 @@ class HealthSync:
             # once; their outbox rows (claimed by it) are the safety net should it die first.
             claimed_until = request.now + self.config.rollback_lease_seconds
             self._auto_rollback.submit(result.opened, self._states, claimed_until)
-        if self._metrics is not None:  # the dashboards' breaker panels read this gauge
+        if self._metrics is not None:  # the dashboards' breaker and utilisation panels
             for e in result.endpoints:
                 self._metrics.set_breaker_state(e.name, e.version, e.breaker.state.value)
+            for endpoint in routing.ai_endpoints if routing is not None else ():
+                self._metrics.set_ai_capacity(
+                    endpoint.name, endpoint.version, endpoint.max_concurrent
+                )
         return result
 
     def sync_blocking(self, request: SyncRequest, routing: RoutingConfig | None) -> SyncResult:
@@ -318,6 +314,7 @@ class HealthSync:
             degradation=self.config.degradation,
             wfm=self.config.wfm,
             webhook_url=self.config.webhook_url,
+            event_source=self.config.event_source,
             human_load=human_load,
         )
         transitions = 0
@@ -391,38 +388,6 @@ class HealthSync:
             degradation=degradation,
             updated_at=breaker_row.updated_at.timestamp() if breaker_row.updated_at else None,
         )
-
-    # -- the WFM webhook ---------------------------------------------------------------------------
-    async def deliver_due(self) -> int:
-        """POST due outbox events; returns how many were delivered."""
-        url = self.config.webhook_url
-        if not url:
-            return 0
-        now = self.health.clock()
-        items = await asyncio.to_thread(
-            self.store.claim_outbox, self.health.worker_id, now, self.config.outbox_lease_seconds
-        )
-        if not items:
-            return 0
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.config.webhook_timeout_seconds)
-        delivered = 0
-        for item in items:
-            try:
-                response = await self._http.post(
-                    item.url, json=item.payload, headers={"Idempotency-Key": item.event_id}
-                )
-                response.raise_for_status()
-            except httpx.HTTPError as exc:
-                backoff = min(self.config.max_backoff_seconds, 2.0 ** (item.attempts + 1))
-                await asyncio.to_thread(
-                    self.store.outbox_failed, item.event_id, repr(exc), now + backoff
-                )
-                log.warning("WFM webhook %s failed (%r); retry in %.0f s", item.url, exc, backoff)
-                continue
-            await asyncio.to_thread(self.store.outbox_delivered, item.event_id)
-            delivered += 1
-        return delivered
 
 
 def fleet_reports(

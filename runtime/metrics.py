@@ -19,6 +19,11 @@ only from activities, the worker process and the API, each at the point where th
 |                                    | ``set_human_queue_waiting``                     |
 | API (Temporal visibility counts)   | ``set_active_interactions``                     |
 | abuse gate (``runtime.abuse_gate``) | ``abuse_limit_hit``                            |
+| AI client (each call)              | ``ai_call_in_flight``                           |
+| ACD client (transfer accepted,     | ``escalated``, ``set_human_queue_waiting``      |
+| capacity read)                     |                                                 |
+| health sync (breakers, routing)    | ``set_breaker_state``, ``set_ai_capacity``      |
+| WFM worker (visibility counts)     | ``set_active_interactions``                     |
 
 Rates (containment, escalation, error rate, cost per interaction) are never pre-computed in the
 process: they are ratios of counters in PromQL, so they aggregate correctly across any number of
@@ -170,7 +175,7 @@ class WarmlineMetrics:
         )
         self.interactions_active = gauge(
             "interactions_active",
-            "Open interactions by lifecycle state, as counted by the API from Temporal.",
+            "Open interactions by lifecycle state, counted from Temporal visibility.",
             ("state",),
         )
 
@@ -298,9 +303,10 @@ class WarmlineMetrics:
             self.csat.labels(pool=pool).observe(csat)
 
     def reservation_released(self, queue: str, saved_wait_seconds: float) -> None:
+        """Both series exist from the first release on (a 0 s saving adds 0, but the panel
+        has a series to draw)."""
         self.reservations_released.labels(queue=queue).inc()
-        if saved_wait_seconds > 0:
-            self.saved_wait_seconds.labels(queue=queue).inc(saved_wait_seconds)
+        self.saved_wait_seconds.labels(queue=queue).inc(max(0.0, saved_wait_seconds))
 
     def record_interaction_facts(self, facts: InteractionFacts) -> None:
         """Everything known at close, from the one row analytics stores.

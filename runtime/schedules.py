@@ -24,6 +24,7 @@ from temporalio.client import ScheduleOverlapPolicy as Overlap
 
 from models.retention import RETENTION_SCHEDULE_ID, RETENTION_TASK_QUEUE, RETENTION_WORKFLOW
 from runtime.settings import Settings
+from runtime.wfm_schedule import ensure_rollup_schedule
 
 
 def retention_schedule(every: timedelta, task_queue: str = RETENTION_TASK_QUEUE) -> Schedule:
@@ -63,5 +64,10 @@ async def ensure_retention_schedule(
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:
-    """Every Schedule Warmline runs on, created if missing: part of the deploy step."""
+    """Every Schedule Warmline runs on, created if missing (or brought in step with the
+    settings): part of the deploy step."""
     await ensure_retention_schedule(client, timedelta(minutes=settings.retention_every_minutes))
+    if settings.wfm_rollup_every_seconds > 0:
+        await ensure_rollup_schedule(
+            client, settings.wfm_rollup_every_seconds, settings.wfm_interval_minutes
+        )

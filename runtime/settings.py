@@ -239,6 +239,49 @@ class Settings(BaseSettings):
     def resolved_api_url(self) -> str:
         return (self.api_url or f"http://127.0.0.1:{self.api_port}").rstrip("/")
 
+    # WFM integration (issue 15): intervals, events, the polling API, exports.
+    wfm_rollup_every_seconds: float = Field(
+        default=60.0, ge=0, description="Interval rollup schedule period; 0 creates no schedule"
+    )
+    wfm_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Standard Webhooks signing secret (whsec_<base64>) for WFM events; "
+        "without it nothing is delivered",
+    )
+    wfm_event_source: str = Field(
+        default="warmline", description="CloudEvents source of every WFM event"
+    )
+    wfm_webhook_max_attempts: int = Field(
+        default=12, ge=1, description="Delivery attempts before an event goes to the dead letter"
+    )
+    wfm_outbox_lease_seconds: float = Field(
+        default=30.0, gt=0, description="How long a worker holds an event it is delivering"
+    )
+    wfm_event_poll_seconds: float = Field(
+        default=0.1, gt=0, description="How often a worker looks for due WFM events"
+    )
+    wfm_alert_window_seconds: float = Field(
+        default=300.0, gt=0, description="Rolling window of the containment and escalation watch"
+    )
+    wfm_alert_baseline_seconds: float = Field(
+        default=3600.0, gt=0, description="Baseline the rolling window is compared with"
+    )
+    wfm_containment_drop_points: float = Field(
+        default=0.05, gt=0, lt=1, description="Containment drop (share) that fires an event"
+    )
+    wfm_escalation_spike_factor: float = Field(
+        default=2.0, gt=1, description="Escalations per minute vs baseline that fire an event"
+    )
+    wfm_alert_min_window: int = Field(
+        default=20, ge=1, description="Interactions the window needs before it is judged"
+    )
+    wfm_census_seconds: float = Field(
+        default=15.0, gt=0, description="How often open interactions are counted for the gauge"
+    )
+    wfm_site_timezone: str = Field(
+        default="UTC", description="IANA zone of the site: local days and times in exports"
+    )
+
     @property
     def resolved_codec_cors_origins(self) -> list[str]:
         if self.codec_cors_origins is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
 from models.abuse import CounterKey, CounterReading
+from store.db import init_schema as migrate_schema
 from store.db import write_engine
 from store.writes import write_with_retry
 
@@ -50,8 +51,8 @@ class AbuseStore:
         self._writer = write_engine(engine)
 
     def init_schema(self) -> None:
-        tables = abuse_tables()
-        tables[0].metadata.create_all(self._engine, tables=tables, checkfirst=True)
+        """Bring the schema (these tables included) to the newest migration."""
+        migrate_schema(self._engine)
 
     def _upsert(self, session: Session, key: CounterKey) -> int:
         table = _table()

@@ -99,6 +99,12 @@ class WfmOutboxRow(SQLModel, table=True):
     claimed_until: float = 0.0
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)
+    dead_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """Dead letter: delivery gave up after the last attempt (``warmline wfm events retry``)."""
+
+
+DEAD_LETTER_AT: float = 1e18
+"""``next_attempt_at`` of a dead-lettered event: never due until an operator retries it."""
 
 
 class AutoRollbackOutboxRow(SQLModel, table=True):
@@ -584,16 +590,58 @@ class HealthStore:
             next_attempt_at,
         )
 
-    def outbox(self) -> list[dict[str, Any]]:
-        """Every outbox row (CLI, tests), oldest first."""
+    def outbox_dead(self, event_id: str, error: str) -> None:
+        """The last attempt failed: park the event in the dead letter (visible, never due)."""
+
+        def work(session: Session) -> None:
+            session.exec(
+                update(WfmOutboxRow)
+                .where(
+                    col(WfmOutboxRow.event_id) == event_id, col(WfmOutboxRow.delivered_at).is_(None)
+                )
+                .values(
+                    attempts=WfmOutboxRow.attempts + 1,
+                    next_attempt_at=DEAD_LETTER_AT,
+                    claimed_by=None,
+                    claimed_until=0.0,
+                    dead_at=utc_now(),
+                    last_error=error[:500],
+                )
+            )
+
+        self._write(work)
+
+    def outbox_retry(self, event_ids: Sequence[str] | None = None) -> int:
+        """Take dead-lettered events (these, or all) out of the dead letter: due at once."""
+
+        def work(session: Session) -> int:
+            query = update(WfmOutboxRow).where(col(WfmOutboxRow.dead_at).is_not(None))
+            if event_ids is not None:
+                query = query.where(col(WfmOutboxRow.event_id).in_(list(event_ids)))
+            result = session.exec(
+                query.values(dead_at=None, attempts=0, next_attempt_at=0.0, claimed_until=0.0)
+            )
+            return int(result.rowcount or 0)
+
+        return self._write(work)
+
+    def outbox(self, dead_only: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+        """Outbox rows (CLI, tests), oldest first; the dead letter only with ``dead_only``."""
+        query = select(WfmOutboxRow).order_by(col(WfmOutboxRow.id))
+        if dead_only:
+            query = query.where(col(WfmOutboxRow.dead_at).is_not(None))
+        if limit is not None:
+            query = query.limit(limit)
         with Session(self._engine) as session:
-            rows = session.exec(select(WfmOutboxRow).order_by(col(WfmOutboxRow.id))).all()
+            rows = session.exec(query).all()
             return [
                 {
                     "event_id": r.event_id,
                     "url": r.url,
                     "attempts": r.attempts,
                     "delivered": r.delivered_at is not None,
+                    "dead": r.dead_at is not None,
+                    "created_at": r.created_at.isoformat(),
                     "last_error": r.last_error,
                     "payload": json.loads(r.payload),
                 }

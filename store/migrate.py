@@ -37,11 +37,23 @@ ADVISORY_LOCK_KEY = 0x5741524D  # "WARM": one migrator at a time per PostgreSQL 
 @cache
 def migrated_metadata() -> MetaData:
     """Every table the migrations own (the store's and the fleet health tables)."""
+    from store.abuse import abuse_tables
     from store.health import health_tables
+    from store.intervals import interval_tables
+    from store.staffing_plan import plan_tables
     from store.tables import store_tables
+    from store.wfm_events import wfm_event_tables
 
     metadata = MetaData()
-    for table in [*store_tables(), *health_tables()]:
+    tables = [
+        *store_tables(),
+        *health_tables(),
+        *interval_tables(),
+        *plan_tables(),
+        *wfm_event_tables(),
+        *abuse_tables(),
+    ]
+    for table in tables:
         table.to_metadata(metadata)
     return metadata
 

@@ -1,18 +1,18 @@
 """The numbers a demo (or a WFM lead) asks first: volume per pool, containment, handle times.
 
-Counts and sums run in SQL; percentiles are computed here by nearest rank, because SQLite has no
-percentile function and PostgreSQL's interpolating ones would disagree with any emulation. Both
-backends therefore report identical numbers for identical facts.
+Everything runs in SQL, percentiles included: each segment's samples are ranked with a window
+function and the nearest-rank sample is picked by its row number (SQLite has no percentile
+function, and PostgreSQL's interpolating ones would disagree with any emulation), so both
+backends report identical numbers for identical facts, and no fact row reaches Python.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Engine, case, func
+from sqlalchemy import ColumnElement, Engine, case, func, literal, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -57,32 +57,46 @@ class DemoSummary(BaseModel):
     csat_by_pool: dict[str, float | None] = Field(description="Mean CSAT of rated interactions.")
 
 
-def nearest_rank(values: Sequence[float], percent: int) -> float | None:
-    """The smallest value with at least ``percent``% of the sample at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, (percent * len(ordered) + 99) // 100)  # ceil without float error
-    return ordered[rank - 1]
+def _samples(where: list[ColumnElement[bool]]) -> Any:
+    """(pool, segment, seconds) of every sample: ``DemoSummary.handle_times`` says which count."""
+    parts = [
+        sa_select(
+            col(F.pool).label("pool"), literal("ai").label("seg"), col(F.ai_seconds).label("v")
+        ).where(*where, col(F.pool).in_(sorted(AI_POOLS))),
+        sa_select(col(F.pool), literal("queue"), col(F.queue_seconds)).where(
+            *where, col(F.queue_seconds) > 0
+        ),
+        sa_select(col(F.pool), literal("human"), col(F.human_seconds)).where(
+            *where, col(F.human_seconds) > 0
+        ),
+        sa_select(col(F.pool), literal("total"), col(F.total_seconds)).where(*where),
+    ]
+    return union_all(*parts).subquery("samples")
 
 
-def handle_times(values: Sequence[float]) -> HandleTimes:
-    p50, p90, p95 = (nearest_rank(values, p) for p in PERCENTILES)
-    return HandleTimes(count=len(values), p50=p50, p90=p90, p95=p95)
+def _percentile_rows(session: Session, where: list[ColumnElement[bool]], by_pool: bool) -> Any:
+    """The nearest-rank samples of every segment (per pool, or over all pools) and the counts."""
+    samples = _samples(where)
+    keys = [samples.c.pool, samples.c.seg] if by_pool else [samples.c.seg]
+    ranked = sa_select(
+        *keys,
+        samples.c.v,
+        func.row_number().over(partition_by=keys, order_by=samples.c.v).label("rn"),
+        func.count().over(partition_by=keys).label("n"),
+    ).subquery("ranked")
+    rank = {p: (p * ranked.c.n + 99) // 100 for p in PERCENTILES}  # ceil, in integers
+    picked = sa_select(
+        *(ranked.c.pool,) if by_pool else (),
+        ranked.c.seg,
+        ranked.c.n,
+        *(func.max(case((ranked.c.rn == r, ranked.c.v))).label(f"p{p}") for p, r in rank.items()),
+    ).group_by(*((ranked.c.pool,) if by_pool else ()), ranked.c.seg, ranked.c.n)
+    return session.connection().execute(picked).all()
 
 
-def _segment_samples(rows: Sequence[Any]) -> dict[str, list[float]]:
-    """Which seconds count for each segment (see ``DemoSummary.handle_times``)."""
-    samples: dict[str, list[float]] = {segment: [] for segment in SEGMENTS}
-    for pool, ai, queue, human, total in rows:
-        if pool in AI_POOLS:
-            samples["ai"].append(ai)
-        if queue > 0:
-            samples["queue"].append(queue)
-        if human > 0:
-            samples["human"].append(human)
-        samples["total"].append(total)
-    return samples
+def _times(count: int, values: Sequence[float | None]) -> HandleTimes:
+    p50, p90, p95 = (None if v is None else float(v) for v in values)
+    return HandleTimes(count=int(count), p50=p50, p90=p90, p95=p95)
 
 
 def _filters(since: str | None, interaction_prefix: str | None) -> list[ColumnElement[bool]]:
@@ -129,22 +143,20 @@ def summarize(
             .where(*where, col(F.csat).is_not(None))
             .group_by(F.pool)
         ).all()
-        # Five columns: beyond sqlmodel's typed select(), so through the Core connection.
-        samples = sa_select(
-            col(F.pool),
-            col(F.ai_seconds),
-            col(F.queue_seconds),
-            col(F.human_seconds),
-            col(F.total_seconds),
-        )
-        rows = session.connection().execute(samples.where(*where)).all()
+        overall = _percentile_rows(session, where, by_pool=False)
+        per_pool = _percentile_rows(session, where, by_pool=True)
         by_outcome = counts(F.outcome)
         by_channel = counts(F.channel)
         escalation_reasons = counts(F.escalation_trigger, col(F.escalation_trigger).is_not(None))
 
-    per_pool: dict[str, list[Any]] = defaultdict(list)
-    for row in rows:
-        per_pool[row[0]].append(row)
+    handle = {segment: HandleTimes() for segment in SEGMENTS}
+    for seg, n, *values in overall:
+        handle[str(seg)] = _times(n, values)
+    handle_by_pool = {pool: {segment: HandleTimes() for segment in SEGMENTS} for pool in by_pool}
+    for pool, seg, n, *values in per_pool:
+        handle_by_pool.setdefault(str(pool), {s: HandleTimes() for s in SEGMENTS})[str(seg)] = (
+            _times(n, values)
+        )
     csat_means = {str(pool): round(float(mean), _DIGITS) for pool, mean in csat}
     ai_contained = int(ai_contained or 0)
     return DemoSummary(
@@ -156,16 +168,8 @@ def summarize(
         ai_contained=ai_contained,
         containment_rate=round(ai_contained / ai_routed, _DIGITS) if ai_routed else None,
         escalation_reasons=escalation_reasons,
-        handle_times={
-            segment: handle_times(values) for segment, values in _segment_samples(rows).items()
-        },
-        handle_times_by_pool={
-            pool: {
-                segment: handle_times(values)
-                for segment, values in _segment_samples(per_pool[pool]).items()
-            }
-            for pool in by_pool
-        },
+        handle_times=handle,
+        handle_times_by_pool=handle_by_pool,
         reservations_released=int(released or 0),
         saved_wait_seconds=round(float(saved_wait or 0.0), _DIGITS),
         cost_usd=round(float(cost or 0.0), _DIGITS),

@@ -88,6 +88,8 @@ class InteractionFactRow(SQLModel, table=True):
         Index("ix_interaction_facts_started_at_utc", "started_at_utc"),
         # Canary and A/B polls: a few versions since a rollout began, aggregated in SQL.
         Index("ix_interaction_facts_endpoint_started", "ai_endpoint", "started_at_utc"),
+        # WFM: intervals touched by late facts, and the 5-minute rolling containment.
+        Index("ix_interaction_facts_recorded_at_utc", "recorded_at_utc"),
     )
 
     interaction_id: str = Field(primary_key=True)
@@ -110,6 +112,7 @@ class InteractionFactRow(SQLModel, table=True):
     ai_endpoint: str | None = None
     human_queue: str | None = None
     human_agent: str | None = None
+    queue: str | None = None
     started_at: str
     ended_at: str
     turns: int
@@ -117,6 +120,7 @@ class InteractionFactRow(SQLModel, table=True):
     queue_seconds: float = 0.0
     human_seconds: float = 0.0
     total_seconds: float = 0.0
+    after_transfer_seconds: float = 0.0
     ai_calls: int = 0
     ai_failures: int = 0
     ai_latency_ms_total: float = 0.0
@@ -130,6 +134,8 @@ class InteractionFactRow(SQLModel, table=True):
     channel_switches: int = 0
     # Not part of the contract: ``since`` filters compare times, not differently spelled strings.
     started_at_utc: datetime = Field(sa_type=UTCDateTime)
+    recorded_at_utc: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    """When the store wrote the row: which intervals a late fact changes (``store.intervals``)."""
 
 
 FACT_FIELDS = frozenset(InteractionFacts.model_fields)

@@ -50,7 +50,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.METRICS_READ,
         }
     ),
-    Role.WFM_READER: frozenset({P.WFM_READ, P.METRICS_READ}),
+    Role.WFM_READER: frozenset({P.WFM_READ, P.SCHEDULE_PUSH, P.METRICS_READ}),
     Role.OPERATOR: frozenset(
         {
             P.PAYLOAD_ENCODE,
@@ -61,6 +61,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.FLEET_READ,
             P.SUPERVISION_READ,
             P.WFM_READ,
+            P.SCHEDULE_PUSH,
             P.METRICS_READ,
         }
     ),

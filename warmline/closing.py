@@ -55,6 +55,14 @@ def handle_segments(carry: InteractionCarry, ended_at: str) -> dict[str, float]:
     }
 
 
+def after_transfer_seconds(carry: InteractionCarry, ended_at: str) -> float:
+    """The part of an AI-assisted interaction after the AI handed it to a human: what makes
+    escalated interactions longer than human-only ones (0 when the AI never handed over)."""
+    if carry.ai_turns == 0 or not carry.human.requested_at:
+        return 0.0
+    return round(_seconds(carry.human.requested_at, ended_at), 3)
+
+
 def build_facts(
     carry: InteractionCarry, workflow_id: str, ended_at: str, outcome: Outcome
 ) -> InteractionFacts:
@@ -84,6 +92,7 @@ def build_facts(
         ai_endpoint=f"{endpoint.name}:{endpoint.version}" if endpoint else None,
         human_queue=carry.human.queue,
         human_agent=carry.human.agent_id,
+        queue=carry.human.queue or (decision.human_queue if decision else None),
         started_at=carry.started_at,
         ended_at=ended_at,
         turns=carry.turns,
@@ -91,6 +100,7 @@ def build_facts(
         queue_seconds=segments["queue"],
         human_seconds=segments["human"],
         total_seconds=segments["total"],
+        after_transfer_seconds=after_transfer_seconds(carry, ended_at),
         ai_calls=carry.usage.ai_calls,
         ai_failures=carry.usage.ai_failures,
         ai_latency_ms_total=round(carry.usage.ai_latency_ms_total, 3),

@@ -30,6 +30,7 @@ from models.routing import (
 )
 from warmline.intents import OUT_OF_SCOPE
 from warmline.splitting import pick_weighted
+from warmline.staffing_plan import capacity_outlook
 
 _AI_ROUTES = (Route.AI, Route.AI_MONITORED)
 
@@ -113,7 +114,11 @@ def _post_classification_eligible(config: RoutingConfig, intent: str) -> tuple[b
 
 
 def _intended_route(
-    request: RouteRequest, config: RoutingConfig, pattern: OrchestrationPattern, reasons: list[str]
+    request: RouteRequest,
+    config: RoutingConfig,
+    pattern: OrchestrationPattern,
+    reasons: list[str],
+    snapshot: FleetSnapshot,
 ) -> Route:
     """Steps a-d: where the interaction should go if AI capacity were no concern."""
     classification = request.classification
@@ -142,6 +147,10 @@ def _intended_route(
         reasons.append(f"{below}, >= monitored_min {_fmt(rule.monitored_min)} {where}")
         return Route.AI_MONITORED
     reasons.append(f"{below}, < monitored_min {_fmt(rule.monitored_min)} {where}")
+    retained = _retained_ahead_of_low_capacity(request, config, snapshot, rule)
+    if retained is not None:
+        reasons.append(retained)
+        return Route.AI_MONITORED
     return Route.HUMAN
 
 
@@ -152,6 +161,27 @@ def _outside(region: str, allowed: frozenset[str] | None) -> bool:
 def _residency_reason(request: RouteRequest, allowed: frozenset[str]) -> str:
     regions = ", ".join(sorted(allowed)) or "no region"
     return f"residency: data of region {request.region or 'unknown'} may be processed in {regions}"
+
+
+def _retained_ahead_of_low_capacity(
+    request: RouteRequest, config: RoutingConfig, snapshot: FleetSnapshot, rule: ThresholdRule
+) -> str | None:
+    """Schedule sync: a borderline interaction (within ``retain_margin`` below monitored_min)
+    stays with AI, monitored, when the plan says the queue's human capacity is about to drop."""
+    policy = config.schedule
+    floor = rule.monitored_min - policy.retain_margin
+    if request.classification.confidence < floor:
+        return None
+    queue = _best_human_queue(request, config, snapshot)
+    humans = {h.queue: h for h in snapshot.humans}
+    outlook = capacity_outlook(humans.get(queue) if queue else None, policy)
+    if not outlook.low:
+        return None
+    return (
+        f"human capacity low ahead ({outlook.reason}): borderline confidence "
+        f"{_fmt(request.classification.confidence)} >= {_fmt(floor)} "
+        f"(monitored_min - {_fmt(policy.retain_margin)}) retained in AI, monitored"
+    )
 
 
 def _exclusion(
@@ -277,18 +307,41 @@ def _select_human_queue(
     if not config.human_queues:
         reasons.append("no human queue configured")
         return None
+    fit, agents, name, notes = _scored_queues(request, config, snapshot)
+    reasons.extend(notes)
+    if fit <= 0.0:
+        reasons.append(
+            f"no human queue covers intent {request.classification.intent}; using {name}"
+        )
+    else:
+        reasons.append(f"human queue {name} fit {_fmt(fit)}, {agents} agents available")
+    return name
+
+
+def _best_human_queue(
+    request: RouteRequest, config: RoutingConfig, snapshot: FleetSnapshot
+) -> str | None:
+    return _scored_queues(request, config, snapshot)[2] if config.human_queues else None
+
+
+def _scored_queues(
+    request: RouteRequest, config: RoutingConfig, snapshot: FleetSnapshot
+) -> tuple[float, int, str, list[str]]:
+    """(fit, available agents, name) of the best-fitting human queue in an allowed region, and
+    what residency did to the choice."""
     available = {h.queue: h.available_agents for h in snapshot.humans}
     intent = request.classification.intent
     allowed = config.residency.allowed(request.region)
     queues = list(enumerate(config.human_queues))
     in_region = [(i, q) for i, q in queues if q.region == ANY or not _outside(q.region, allowed)]
+    notes: list[str] = []
     if not in_region:
-        reasons.append(
+        notes.append(
             f"residency: no human queue works in an allowed region for {request.region}; "
             "choosing among all (configure an in-region queue)"
         )
     elif len(in_region) < len(queues):
-        reasons.append(f"residency: human queues limited to {len(in_region)} in region")
+        notes.append(f"residency: human queues limited to {len(in_region)} in region")
     scored = [
         (
             skill_fit(
@@ -306,11 +359,7 @@ def _select_human_queue(
         for index, queue in (in_region or queues)
     ]
     fit, agents, _, name = max(scored)
-    if fit <= 0.0:
-        reasons.append(f"no human queue covers intent {intent}; using {name}")
-    else:
-        reasons.append(f"human queue {name} fit {_fmt(fit)}, {agents} agents available")
-    return name
+    return fit, agents, name, notes
 
 
 def decide_route(
@@ -326,7 +375,7 @@ def decide_route(
         f"{_fmt(classification.confidence)} from {classification.source} "
         f"{classification.model_version}"
     ]
-    route = _intended_route(request, config, pattern, reasons)
+    route = _intended_route(request, config, pattern, reasons, snapshot)
     endpoint: AIEndpoint | None = None
     shadow: AIEndpoint | None = None
     allowed = config.residency.allowed(request.region)

@@ -70,10 +70,23 @@ def spillover_action(
             SpilloverAction.CALLBACK,
             [seen, f"voice wait above {policy.voice_callback_when_wait_above_seconds:.0f}s"],
         )
-    limit = policy.max_queued_per_agent * max(1, capacity.agents)
+    agents, planned = capacity.agents, _planned_drop(capacity)
+    if planned is not None:
+        agents = planned[0]
+        seen += f"; plan: {planned[0]} agents from {planned[1]}, metering on them"
+    limit = policy.max_queued_per_agent * max(1, agents)
     if capacity.available_agents == 0 and capacity.queued >= limit:
         return SpilloverVerdict(
             SpilloverAction.BUFFER,
             [seen, f"metering: {capacity.queued} queued >= limit {limit:g}; buffered"],
         )
     return SpilloverVerdict(SpilloverAction.TRANSFER, [seen])
+
+
+def _planned_drop(capacity: HumanAvailability) -> tuple[int, str] | None:
+    """The next planned interval's agents when fewer than are staffed now: a queue admitted
+    for today's agents would be served by the smaller shift that follows (schedule sync)."""
+    upcoming = capacity.plan[1:2]
+    if upcoming and upcoming[0].planned_agents < capacity.agents:
+        return upcoming[0].planned_agents, upcoming[0].interval_start
+    return None

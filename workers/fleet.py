@@ -37,7 +37,12 @@ def fleet_worker(
     settings: Settings | None = None,
 ) -> Worker:
     """The worker; tests pass ``max_cached_workflows=0`` so every task replays its history."""
-    activities = FleetActivities(deps.store, deps.configs)
+    activities = FleetActivities(
+        deps.store,
+        deps.configs,
+        wfm_webhook_url=settings.wfm_webhook_url if settings else None,
+        wfm_event_source=settings.wfm_event_source if settings else "warmline",
+    )
     options: dict[str, Any] = worker_options(settings or Settings(), LONG_RUNNING)
     if max_cached_workflows is not None:
         options["max_cached_workflows"] = max_cached_workflows

@@ -10,21 +10,10 @@ on the ``fleet`` queue) when a breaker opens on a live version.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from temporalio.client import Client, WorkflowHistory
-from temporalio.worker import (
-    Plugin,
-    Replayer,
-    ReplayerConfig,
-    Worker,
-    WorkerConfig,
-    WorkflowReplayResult,
-)
+from temporalio.client import Client
+from temporalio.worker import Worker
 
 from activities.health import HealthActivities
 from models.health import FLEET_HEALTH_TASK_QUEUE
@@ -36,6 +25,7 @@ from runtime.rollback_start import start_rollback
 from runtime.settings import Settings
 from store.health import HealthStore
 from store.repository import Store
+from workers.background import BackgroundTasks, Task
 from workers.versioning import NO_WORKFLOWS, worker_options
 
 
@@ -45,37 +35,11 @@ class HasHealth(Protocol):
     configs: RoutingConfigCache
 
 
-class HealthSyncPlugin(Plugin):
-    """Runs the health sync for the lifetime of the worker it is attached to."""
+def sync_task(sync: HealthSync) -> Task:
+    async def run(_: Worker) -> None:
+        await sync.run()
 
-    def __init__(self, sync: HealthSync) -> None:
-        self.sync = sync
-
-    def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
-        return config
-
-    async def run_worker(self, worker: Worker, next: Callable[[Worker], Awaitable[None]]) -> None:
-        pump = asyncio.create_task(self.sync.run(), name="warmline-health-sync")
-        try:
-            await next(worker)
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
-
-    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
-        return config
-
-    def run_replayer(
-        self,
-        replayer: Replayer,
-        histories: AsyncIterator[WorkflowHistory],
-        next: Callable[
-            [Replayer, AsyncIterator[WorkflowHistory]],
-            AbstractAsyncContextManager[AsyncIterator[WorkflowReplayResult]],
-        ],
-    ) -> AbstractAsyncContextManager[AsyncIterator[WorkflowReplayResult]]:
-        return next(replayer, histories)
+    return run
 
 
 def build_sync(deps: HasHealth, settings: Settings, client: Client | None = None) -> HealthSync:
@@ -111,6 +75,10 @@ def build_worker(
         task_queue=task_queue,
         activities=HealthActivities(deps.health).all(),
         max_concurrent_activities=10,
-        plugins=[HealthSyncPlugin(build_sync(deps, settings, client))],
+        plugins=[
+            BackgroundTasks(
+                sync_task(build_sync(deps, settings, client)), task_name="warmline-health-sync"
+            )
+        ],
         **worker_options(settings, NO_WORKFLOWS),
     )

@@ -22,8 +22,10 @@ from runtime.config_cache import RoutingConfigCache
 from runtime.fleet_health import FleetHealth
 from runtime.metrics import default_metrics
 from runtime.settings import Settings
+from runtime.staffing_plan import PlanCache
 from runtime.supervision_cache import SupervisionPolicyCache
 from store.repository import Store
+from store.staffing_plan import PlanStore
 from warmline.default_config import default_routing_config
 from warmline.default_supervision import default_supervision_policy
 from workers.versioning import INTERACTIONS, worker_options
@@ -59,8 +61,14 @@ async def interaction_deps(
     store = store or open_store(settings)
     if store.active_supervision_policy() is None:
         store.save_supervision_policy(default_supervision_policy(), "bootstrap")
-    ai = AIClient(max_connections=settings.ai_max_connections)
-    acd = AcdClient(settings.acd_url)
+    ai = AIClient(max_connections=settings.ai_max_connections, metrics=default_metrics())
+    plans = PlanStore(store.engine)
+    plans.init_schema()
+    acd = AcdClient(
+        settings.acd_url,
+        plan=PlanCache(plans, settings.wfm_interval_minutes).upcoming,
+        metrics=default_metrics(),
+    )
     batching = BatchingClassifier(
         classifier
         or load_classifier(

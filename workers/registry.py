@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from activities.interaction import InteractionDeps
 from runtime.settings import Settings
-from workers import fleet, health, retention, supervision
+from workers import fleet, health, retention, supervision, wfm
 from workers.interaction import interaction_worker
 
 CAPABILITY_WORKERS = (
@@ -24,6 +24,7 @@ CAPABILITY_WORKERS = (
     supervision.build_worker,
     health.build_worker,
     retention.build_worker,
+    wfm.build_worker,
 )
 
 

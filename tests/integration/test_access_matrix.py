@@ -83,6 +83,10 @@ def call(
     return Call(method, path, route or path, frozenset(allowed), frozenset(ok), body, params)
 
 
+DAY_START = "2026-01-05T00:00:00+00:00"
+DAY_END = "2026-01-06T00:00:00+00:00"
+
+
 def spec() -> list[Call]:
     readers = {RM, AUD, OPS, ADM}
     rollout = {RM}
@@ -94,6 +98,17 @@ def spec() -> list[Call]:
         call("POST", "/codec/decode", {SUP, AUD}, {200}, _payloads()),
         call("GET", "/metrics", {AUD, WFM, OPS}, {200}),
         call("GET", "/v1/wfm/summary", wfm, {200}),
+        call("GET", "/v1/wfm/intervals", wfm, {200}, start=DAY_START, end=DAY_END),
+        call("GET", "/v1/wfm/capacity", wfm, {200}),
+        call("GET", "/v1/wfm/containment", wfm, {200}, granularity="hour",
+             start=DAY_START, end=DAY_END),
+        call("GET", "/v1/wfm/plan-vs-actual", wfm, {200}, start=DAY_START, end=DAY_END),
+        call("GET", "/v1/wfm/intraday", wfm, {200}),
+        # The WFM platform's service account pushes planned capacity (schedule sync).
+        call("PUT", "/v1/wfm/plan", {WFM, OPS}, {200},
+             {"interval_minutes": 15, "intervals": [
+                 {"interval_start": DAY_START, "queue": "general", "planned_agents": 4}]}),
+        call("POST", "/v1/wfm/plan.csv", {WFM, OPS}, {200, 422}, interval=15),
         call("GET", "/v1/supervision/volume", wfm, {200}),
         # Routing config: read widely, changed by operators only.
         call("GET", "/v1/routing-config", readers, {200}),

@@ -7,12 +7,10 @@ shared hand-moved clock; syncs are driven one by one, so every interleaving is e
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-import httpx
 import pytest
 
 from models.health import FLEET_HEALTH_STREAM, WFM_EVENTS_STREAM, WfmCapacityEvent
@@ -64,7 +62,6 @@ class Worker:
         store: HealthStore,
         clock: Clock,
         webhook: str | None = None,
-        http: httpx.AsyncClient | None = None,
         auto_rollback: AutoRollback | None = None,
     ) -> None:
         self.health = FleetHealth(CONFIG, clock=clock, worker_id=name)
@@ -78,7 +75,6 @@ class Worker:
             store,
             HealthSyncConfig(webhook_url=webhook),
             routing=config,
-            http=http,
             auto_rollback=auto_rollback,
         )
         self.sync.start()
@@ -329,29 +325,20 @@ async def test_reset_closes_the_fleets_breakers_at_once(
     assert w2.health.state(*BOT) == "closed"
 
 
-async def test_wfm_events_are_posted_through_the_outbox(
+async def test_wfm_capacity_events_enter_the_outbox_as_cloudevents(
     health_store: HealthStore, clock: Clock
 ) -> None:
-    received: list[httpx.Request] = []
-    outcomes = [503, 200]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        received.append(request)
-        return httpx.Response(outcomes.pop(0))
-
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    w1 = Worker("w1", health_store, clock, webhook="http://wfm.test/hook", http=http)
+    """The transition commits its event for delivery (``runtime.wfm_webhooks`` sends it)."""
+    w1 = Worker("w1", health_store, clock, webhook="http://wfm.test/hook")
     w1.calls(False, 5)
     await w1.sync.sync_once()
-    assert await w1.sync.deliver_due() == 0  # the WFM platform answered 503
-    assert health_store.outbox()[0]["attempts"] == 1
-    clock.now += 2.0
-    assert await w1.sync.deliver_due() == 1
-    assert [r.headers["idempotency-key"] for r in received] == ["care-bot:2026.10:r1:open"] * 2
-    body = json.loads(received[-1].content)
-    assert body["to_state"] == "open" and body["extra_agents_needed"] >= 0
-    assert health_store.outbox()[0]["delivered"]
-    await http.aclose()
+    (row,) = health_store.outbox()
+    envelope = row["payload"]
+    assert row["event_id"] == envelope["id"] == "care-bot:2026.10:r1:open"
+    assert envelope["type"] == "com.warmline.wfm.capacity_changed"
+    assert envelope["specversion"] == "1.0" and envelope["subject"] == "care-bot:2026.10"
+    assert envelope["data"]["to_state"] == "open" and envelope["data"]["extra_agents_needed"] >= 0
+    assert row["url"] == "http://wfm.test/hook" and not row["delivered"]
 
 
 async def test_the_sync_loop_decides_an_outage_within_milliseconds(
@@ -447,6 +434,9 @@ async def test_each_sync_publishes_the_breaker_gauge(
     class Gauge:
         def set_breaker_state(self, agent: str, version: str, state: str) -> None:
             seen[(agent, version)] = state
+
+        def set_ai_capacity(self, agent: str, version: str, sessions: int) -> None:
+            pass
 
     health = FleetHealth(CONFIG, clock=clock, worker_id="w1")
     sync = HealthSync(health, health_store, metrics=Gauge())

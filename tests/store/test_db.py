@@ -49,4 +49,5 @@ def test_init_schema_is_idempotent(store: Store) -> None:
 def test_fact_row_mirrors_the_contract() -> None:
     """A field added to InteractionFacts must be added to the table too."""
     assert set(InteractionFacts.model_fields) == FACT_FIELDS
-    assert set(InteractionFactRow.model_fields) == FACT_FIELDS | {"started_at_utc"}
+    derived = {"started_at_utc", "recorded_at_utc"}
+    assert set(InteractionFactRow.model_fields) == FACT_FIELDS | derived

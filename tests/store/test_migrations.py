@@ -73,7 +73,9 @@ def legacy_chain(stream: str, count: int) -> list[dict[str, object]]:
 
 
 def fill_release(engine: Engine) -> None:
-    facts = make_record("old-1").facts.model_dump()
+    # Only the columns that release's table had (facts gained fields since).
+    released = {c["name"] for c in inspect(engine).get_columns("interaction_facts")}
+    facts = {k: v for k, v in make_record("old-1").facts.model_dump().items() if k in released}
     columns = ", ".join(facts)
     with engine.begin() as conn:
         conn.execute(

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from store import HandleTimes, Store, summarize
-from store.summary import nearest_rank
 from tests.store.builders import make_record
 
 AI, MON, HUMAN = "ai", "ai_monitored", "human"
@@ -83,11 +82,15 @@ def _times(count: int, p50: float | None, p90: float | None, p95: float | None) 
     return HandleTimes(count=count, p50=p50, p90=p90, p95=p95)
 
 
-def test_nearest_rank() -> None:
-    assert nearest_rank([], 50) is None
-    assert nearest_rank([7.0], 95) == 7.0
-    values = [float(v) for v in range(1, 21)]  # 1..20
-    assert [nearest_rank(values, p) for p in (50, 90, 95)] == [10.0, 18.0, 19.0]
+def test_nearest_rank_in_sql(store: Store) -> None:
+    """The smallest sample with at least p% at or below it, picked by row number in SQL."""
+    store.record_interactions(
+        [make_record(f"r_{v:02d}", total_seconds=float(v)) for v in range(20, 0, -1)]
+    )
+    assert summarize(store).handle_times["total"] == _times(20, 10.0, 18.0, 19.0)
+    assert summarize(store, interaction_prefix="r_07").handle_times["total"] == _times(
+        1, 7.0, 7.0, 7.0
+    )
 
 
 @pytest.mark.parametrize("since", ["2025-01-01T00:00:00Z", "2025-01-01T01:00:00+01:00"])

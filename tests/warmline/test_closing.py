@@ -274,3 +274,22 @@ def test_facts_of_a_human_route_have_no_ai_endpoint() -> None:
     facts = build_facts(carry(Route.HUMAN), "interaction-demo-1", at(10), Outcome.HUMAN_ONLY)
     assert facts.route == "human" and facts.ai_endpoint is None
     assert facts.config_version == 7
+
+
+# --- WFM fields: the queue an interaction counts in, time after the AI's hand-over --------------
+
+
+def test_after_transfer_time_runs_from_the_hand_over_to_the_close() -> None:
+    facts = build_facts(escalated_after_ai(), "interaction-demo-1", at(210), Outcome.ESCALATED)
+    assert facts.after_transfer_seconds == 150.0  # requested at 60 s, closed at 210 s
+    assert facts.queue == "general"
+
+
+def test_no_hand_over_means_no_after_transfer_time_and_the_routed_queue() -> None:
+    contained = carry(ai_turns=2, ai_started_at=at(0), ai_ended_at=at(45))
+    facts = build_facts(contained, "interaction-demo-1", at(50), Outcome.CONTAINED)
+    assert facts.after_transfer_seconds == 0.0
+    assert facts.queue == "general"  # routing's queue, though no human took part
+    human_only = carry(Route.HUMAN, human=HumanLeg(queue="billing", requested_at=at(1)))
+    facts = build_facts(human_only, "interaction-demo-1", at(90), Outcome.HUMAN_ONLY)
+    assert facts.after_transfer_seconds == 0.0 and facts.queue == "billing"

@@ -70,3 +70,115 @@ def test_bad_inputs_are_refused() -> None:
         agents_needed(10, 180, 900, 1.0, 20)
     with pytest.raises(ValueError):
         erlang_b(-1, 1.0)
+
+
+# -- exact limits, shrinkage, ASA targets, the staffing summary --------------------------------
+from fractions import Fraction  # noqa: E402
+
+from warmline.erlang import (  # noqa: E402
+    agents_for_asa,
+    occupancy,
+    offered_load,
+    scheduled_agents,
+    staffing,
+    within_occupancy,
+)
+
+
+def test_call_centre_helper_worked_example() -> None:
+    """Call Centre Helper, "Erlang C Formula - Made Simple With an Easy Worked Example":
+    100 calls per 30 minutes, AHT 180 s, 80% in 20 s, max occupancy 85%, shrinkage 30%:
+    10 Erlangs, 14 agents (SL 88.8%, P(wait) 17.4%, ASA 7.8 s, occupancy 71.4%),
+    14 / (1 - 0.3) = 20 agents scheduled."""
+    result = staffing(
+        arrivals=100,
+        interval_seconds=1800,
+        aht_seconds=180,
+        target_sl=0.8,
+        target_answer_seconds=20,
+        max_occupancy=0.85,
+        shrinkage=0.3,
+    )
+    assert result.traffic_erlangs == 10.0
+    assert (result.raw_agents, result.scheduled_agents) == (14, 20)
+    assert result.service_level == pytest.approx(0.8884, abs=5e-5)
+    assert result.p_wait == pytest.approx(0.1741, abs=5e-5)
+    assert result.asa_s == pytest.approx(7.8, abs=0.05)
+    assert result.occupancy == pytest.approx(10 / 14)
+
+
+def test_westbay_worked_example_at_a_given_head_count() -> None:
+    """Mitan Ltd, "The Erlang-C Formula" (the step-by-step calculation page): 360 calls
+    per half hour, 4 minutes each, 55 agents, 15 s target:
+    48 Erlangs, occupancy 87.3%, P(wait) 23.9%, ASA 8.2 s, service level 84.6%."""
+    result = staffing(
+        arrivals=360,
+        interval_seconds=1800,
+        aht_seconds=240,
+        target_sl=0.8,
+        target_answer_seconds=15,
+        agents=55,
+    )
+    assert result.traffic_erlangs == 48.0
+    assert result.raw_agents == 55
+    assert result.occupancy == pytest.approx(0.8727, abs=5e-5)
+    assert result.p_wait == pytest.approx(0.2387, abs=5e-4)
+    assert result.asa_s == pytest.approx(8.2, abs=0.05)
+    assert result.service_level == pytest.approx(0.846, abs=5e-4)
+
+
+def test_occupancy_exactly_on_the_cap_is_within_it() -> None:
+    # 153 calls of 180 s per 30 minutes on 18 agents: 15.3 / 18 = 0.85 exactly. In floating
+    # point it is 0.8500000000000001 and a float check would demand a 19th agent.
+    assert 153 * 180 / 1800 / 18 > 0.85
+    assert occupancy(18, offered_load(153, 180, 1800)) == Fraction(17, 20)
+    assert within_occupancy(18, offered_load(153, 180, 1800), 0.85)
+    assert not within_occupancy(17, offered_load(153, 180, 1800), 0.85)
+    sized = staffing(
+        arrivals=153,
+        interval_seconds=1800,
+        aht_seconds=180,
+        target_sl=0.0,
+        target_answer_seconds=20,
+        max_occupancy=0.85,
+    )
+    assert sized.raw_agents == 18
+
+
+def test_shrinkage_exactly_on_a_whole_agent() -> None:
+    # 21 / 0.7 = 30 exactly; in floating point 30.000000000000004, which rounds up to 31.
+    assert math.ceil(21 / (1 - 0.3)) == 31
+    assert scheduled_agents(21, 0.3) == 30
+    assert scheduled_agents(14, 0.3) == 20
+    assert scheduled_agents(15, 0.3) == 22
+    assert scheduled_agents(7, 0) == 7
+    with pytest.raises(ValueError):
+        scheduled_agents(7, 1.0)
+
+
+def test_asa_target_sizes_to_the_first_head_count_under_it() -> None:
+    # The ten-Erlang table: ASA 17.1 s at 13 agents, 7.8 s at 14.
+    assert agents_for_asa(10, 180, 20.0) == 13
+    assert agents_for_asa(10, 180, 10.0) == 14
+    both = staffing(
+        arrivals=100,
+        interval_seconds=1800,
+        aht_seconds=180,
+        target_sl=0.7,
+        target_answer_seconds=20,
+        target_asa_seconds=10,
+    )
+    assert both.raw_agents == 14  # SL alone would be 13; the ASA target needs 14
+
+
+def test_understaffed_head_count_reports_no_asa() -> None:
+    result = staffing(
+        arrivals=100,
+        interval_seconds=1800,
+        aht_seconds=180,
+        target_sl=0.8,
+        target_answer_seconds=20,
+        agents=9,
+    )
+    assert result.asa_s is None and result.p_wait == 1.0 and result.service_level == 0.0
+    assert result.occupancy == 1.0
