@@ -71,7 +71,7 @@ class FleetActivities:
         self.configs = configs
         self.wfm_webhook_url = wfm_webhook_url
         """Where WFM events go (settings only); with it each event also enters the outbox."""
-        self.wfm_events = WfmEventStore(store.engine, wfm_event_source)
+        self.wfm_events = WfmEventStore(store, wfm_event_source)
 
     def all(self) -> list[Callable[..., Any]]:
         return [

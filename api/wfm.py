@@ -122,7 +122,7 @@ def wfm_router(
     plans.init_schema()
     health = HealthStore(store)
     health.init_schema()
-    events = WfmEventStore(store.engine)
+    events = WfmEventStore(store)
     views = WfmViews(store.engine)
     read = APIRouter(dependencies=[Depends(require_reader)], responses=ERRORS, tags=["wfm"])
     write = APIRouter(dependencies=[Depends(require_planner)], responses=ERRORS, tags=["schedule"])

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 from rich.console import Console
 
+from runtime.audit_keys import open_store
 from runtime.settings import Settings, load_settings
 from store.health import HealthStore
 from store.intervals import IntervalStore, to_record
-from store.repository import Store
 from warmline.erlang import staffing as size_staffing
 from warmline.wfm_export import LAYOUTS, ExportError, render
 
@@ -143,7 +143,7 @@ def export(
         raise typer.BadParameter(f"at most {MAX_EXPORT_DAYS} days per export")
     if layout not in LAYOUTS:
         raise typer.BadParameter(f"unknown layout {layout!r}; choose one of {sorted(LAYOUTS)}")
-    store = Store.from_url(settings.resolved_database_url)
+    store = open_store(settings)
     intervals = IntervalStore(store.engine)
     intervals.init_schema()
     started = time.perf_counter()
@@ -171,7 +171,7 @@ app.add_typer(events_app, name="events")
 
 
 def _outbox(settings: Settings) -> HealthStore:
-    outbox = HealthStore(Store.from_url(settings.resolved_database_url))
+    outbox = HealthStore(open_store(settings))
     outbox.init_schema()
     return outbox
 
@@ -226,7 +226,7 @@ def deliver(
     from runtime.wfm_events import PumpConfig, WfmEventPump
 
     settings = load_settings()
-    store = Store.from_url(settings.resolved_database_url)
+    store = open_store(settings)
     name = worker_id or f"{socket.gethostname()}:{os.getpid()}"
     pump = WfmEventPump(store, PumpConfig.from_settings(settings), name)
     try:

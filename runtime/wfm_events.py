@@ -65,7 +65,7 @@ class WfmEventPump:
     def __init__(self, store: Store, config: PumpConfig, worker_id: str) -> None:
         self.config = config
         self.worker_id = worker_id
-        self.events = WfmEventStore(store.engine, config.source)
+        self.events = WfmEventStore(store, config.source)
         self.events.init_schema()
         self.outbox = HealthStore(store)
         self.outbox.init_schema()

@@ -26,6 +26,7 @@ from store.db import init_schema as migrate_schema
 from store.db import write_engine
 from store.fleet import record_event_once
 from store.health import WfmOutboxRow
+from store.repository import Store
 from store.tables import InteractionFactRow, UTCDateTime, parse_utc, utc_now
 from store.writes import WriteConflict, write_with_retry
 from warmline.wfm_events import (
@@ -77,9 +78,10 @@ def add_outbox(session: Session, event_id: str, url: str, envelope: dict[str, An
 class WfmEventStore:
     """Detector state, observations and event writes over a store's engine; thread-safe."""
 
-    def __init__(self, engine: Engine, source: str = "warmline") -> None:
-        self._engine = engine
-        self._writer = write_engine(engine)
+    def __init__(self, store: Store, source: str = "warmline") -> None:
+        self._engine: Engine = store.engine
+        self._writer = write_engine(self._engine)
+        self._session_info = store.session_info  # events are audited: links need the key ring
         self.source = source
 
     def init_schema(self) -> None:
@@ -193,7 +195,7 @@ class WfmEventStore:
                 )
             return alerts
 
-        return write_with_retry(self._writer, work)
+        return write_with_retry(self._writer, work, self._session_info)
 
     def _record(
         self,
@@ -244,6 +246,7 @@ class WfmEventStore:
             lambda session: self._record(
                 session, event_type, event_id, occurred_at, data, webhook_url, actor, subject
             ),
+            self._session_info,
         )
 
     def record_fleet_event(self, audit: AuditEvent, key: str, webhook_url: str | None) -> bool:
@@ -265,7 +268,7 @@ class WfmEventStore:
                 add_outbox(session, key, webhook_url, envelope)
             return True
 
-        return write_with_retry(self._writer, work)
+        return write_with_retry(self._writer, work, self._session_info)
 
 
 def _state(row: AlertStateRow | None) -> AlertState:

@@ -169,7 +169,7 @@ async def webhook_bench(events: int) -> None:
             store, PumpConfig(webhook_url=url, webhook_secret=receiver.secret), "bench"
         )
         task = asyncio.create_task(pump.run())
-        fleet = WfmEventStore(store.engine, "bench")
+        fleet = WfmEventStore(store, "bench")
         try:
             for n in range(events):
                 if n % 2:

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from store.repository import Store
+from tests.audit_keys import TEST_AUDIT_KEYS_SETTING, open_test_store
 from tests.store.builders import make_record
 
 runner = CliRunner()
@@ -102,7 +102,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WARMLINE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("WARMLINE_DATABASE_URL", raising=False)
     monkeypatch.setenv("WARMLINE_WFM_SITE_TIMEZONE", "America/New_York")
-    store = Store.from_url(f"sqlite:///{(tmp_path / 'warmline.db').resolve()}")
+    monkeypatch.setenv("WARMLINE_AUDIT_KEYS", TEST_AUDIT_KEYS_SETTING)  # the CLI's store too
+    store = open_test_store(f"sqlite:///{(tmp_path / 'warmline.db').resolve()}")
     store.record_interactions(
         [
             make_record(

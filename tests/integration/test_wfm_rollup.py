@@ -21,6 +21,7 @@ from runtime.settings import Settings
 from runtime.wfm_schedule import ensure_rollup_schedule
 from store.intervals import IntervalStore
 from store.repository import Store
+from tests.audit_keys import open_test_store
 from tests.polling import eventually
 from tests.store.builders import make_record
 from workers.wfm import build_worker
@@ -50,7 +51,7 @@ async def plain_client(temporal_client: Client) -> Client:
 async def rollup_stack(
     plain_client: Client, tmp_path: Path
 ) -> AsyncIterator[tuple[Client, Store, str]]:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'wfm.db'}")
+    store = open_test_store(f"sqlite:///{tmp_path / 'wfm.db'}")
     store.record_interactions(
         [
             make_record(

@@ -31,6 +31,7 @@ from simulators.server import serve_app
 from store.health import HealthStore
 from store.repository import Store
 from store.wfm_events import WfmEventStore
+from tests.audit_keys import open_test_store
 from tests.polling import eventually
 from tests.store.builders import make_record
 from tests.wfm_receiver import Receiver
@@ -45,9 +46,9 @@ def new_secret() -> str:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.from_url(f"sqlite:///{tmp_path / 'warmline.db'}")
+    opened = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
     HealthStore(opened).init_schema()
-    WfmEventStore(opened.engine).init_schema()
+    WfmEventStore(opened).init_schema()
     yield opened
     opened.close()
 
@@ -134,7 +135,7 @@ async def test_events_arrive_as_signed_cloudevents_and_each_once(
     other = WfmEventPump(store, config, "w2")
     assert pump.detect(now.timestamp()) == 1
     assert other.detect(now.timestamp()) == 0, "a second worker finds the drop already decided"
-    events = WfmEventStore(store.engine, "warmline")
+    events = WfmEventStore(store, "warmline")
     assert events.record_fleet_event(failover_audit("failover-1"), "failover-1", url)
     assert not events.record_fleet_event(failover_audit("failover-1"), "failover-1", url)
     assert pump.delivery is not None
@@ -162,7 +163,7 @@ async def test_refused_deliveries_back_off_then_dead_letter_and_retry(
 ) -> None:
     held, url = receiver
     outbox = HealthStore(store)
-    events = WfmEventStore(store.engine)
+    events = WfmEventStore(store)
     events.record_fleet_event(failover_audit("failover-2"), "failover-2", url)
     wrong = WebhookDelivery(
         outbox, WebhookSigner(new_secret()), "w1", DeliveryConfig(max_attempts=2)
@@ -194,7 +195,7 @@ async def test_a_deliverer_killed_mid_delivery_loses_and_duplicates_nothing(
     store: Store, receiver: tuple[Receiver, str]
 ) -> None:
     held, url = receiver
-    events = WfmEventStore(store.engine)
+    events = WfmEventStore(store)
     ids = [f"failover-k{n}" for n in range(20)]
     for key in ids:
         events.record_fleet_event(failover_audit(key), key, url)

@@ -52,7 +52,11 @@ def test_duties_are_separated() -> None:
     assert not admin & changes
     assert roles_with(Permission.ACCESS_ADMIN) == [Role.ADMIN]
     assert ROLE_PERMISSIONS[Role.INTERACTION_CLIENT] == {Permission.PAYLOAD_ENCODE}
-    assert ROLE_PERMISSIONS[Role.WFM_READER] == {Permission.WFM_READ, Permission.METRICS_READ}
+    assert ROLE_PERMISSIONS[Role.WFM_READER] == {
+        Permission.WFM_READ,
+        Permission.SCHEDULE_PUSH,
+        Permission.METRICS_READ,
+    }
 
 
 def test_permissions_of_is_the_union() -> None:
