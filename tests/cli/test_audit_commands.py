@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from models.interaction import Sender, TranscriptEntry
 from runtime.audit_keys import open_store
+from runtime.local_secrets import ensure_local_secrets
 from runtime.settings import Settings
 from store.migrate import head_revision
 from tests.store.builders import make_events, make_record
@@ -26,10 +27,12 @@ runner = CliRunner()
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The data directory a ``warmline dev`` left behind (its key files), no key settings."""
     for name in ("WARMLINE_DATABASE_URL", "WARMLINE_AUDIT_KEYS", "WARMLINE_AUDIT_SIGNING_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WARMLINE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("COLUMNS", "400")  # error boxes on one line
+    ensure_local_secrets(Settings(data_dir=tmp_path))
     return tmp_path
 
 
