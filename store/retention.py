@@ -213,6 +213,20 @@ class RetentionStore:
             ).all()
         return make_plan(self.active_policy(), now, checkpoints)
 
+    def expected_plan(self, now: datetime) -> RetentionPlan:
+        """The plan a run at ``now`` would make, with what each step would delete and keep."""
+        made = self.plan(now)
+        expected = [self.count(step, made.audit_anchor) for step in made.steps]
+        return made.model_copy(update={"expected": expected})
+
+    def record_run_request(self, schedule_id: str, by: str) -> None:
+        """Audit who asked for a purge run now (before the Schedule is triggered)."""
+        self._write(
+            lambda session: self._audit(
+                session, "retention_run_requested", by, {"schedule_id": schedule_id}
+            )
+        )
+
     def count(self, step: PurgeStep, audit_anchor: int | None = None) -> PurgeCount:
         """What purging ``step`` now would delete, and what a legal hold keeps."""
         with Session(self._engine) as session:
