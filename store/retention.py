@@ -122,11 +122,24 @@ class RetentionStore:
 
     # -- policy ------------------------------------------------------------------------------
     def save_policy(self, policy: RetentionPolicy, author: str) -> RetentionPolicy:
+        # A rule's ``regulation`` is free text that is stored, shown and audited: redacted.
+        rules = [
+            rule.model_copy(update={"regulation": redact(rule.regulation)})
+            if rule.regulation
+            else rule
+            for rule in policy.rules
+        ]
+
         def attempt(session: Session) -> RetentionPolicy:
             highest = session.exec(select(func.max(RetentionPolicyRow.version))).one() or 0
             now = utc_now()
             saved = policy.model_copy(
-                update={"version": highest + 1, "author": author, "created_at": now.isoformat()}
+                update={
+                    "version": highest + 1,
+                    "author": author,
+                    "created_at": now.isoformat(),
+                    "rules": rules,
+                }
             )
             session.add(
                 RetentionPolicyRow(

@@ -24,11 +24,13 @@ async def test_identities_come_from_the_token_and_bad_input_is_named(tmp_path: P
     ):
         admin = bearer(idp.token("dpo@example.com", [Role.ADMIN]))
         auditor = bearer(idp.token("legal@example.com", [Role.AUDITOR]))
-        claimed = {"rules": [{"data_class": "facts", "keep_days": 400}], "author": "someone-else",
-                   "version": 42}  # fmt: skip
+        rule = {"data_class": "facts", "keep_days": 400, "regulation": "ask jane@example.com"}
+        claimed = {"rules": [rule], "author": "someone-else", "version": 42}
         saved = await http.post("/v1/retention/policy", json=claimed, headers=admin)
         assert saved.status_code == 201
         assert (saved.json()["version"], saved.json()["author"]) == (1, "dpo@example.com")
+        shown = (await http.get("/v1/retention/policy", headers=auditor)).json()
+        assert shown["version"] == 1 and "jane@example.com" not in str(shown)  # redacted
 
         for body, field in (
             ({"interaction_id": "i-1", "reason": "x" * (MAX_HOLD_REASON_CHARS + 1)}, "reason"),
@@ -46,7 +48,9 @@ async def test_identities_come_from_the_token_and_bad_input_is_named(tmp_path: P
         assert not_a_number.status_code == 422
         listed = await http.get("/v1/retention/holds", headers=admin)
         assert [h["interaction_id"] for h in listed.json()] == ["i-1"]
-    actors = [(e.kind, e.actor) for e in store.audit_trail(RETENTION_STREAM)]
+    trail = store.audit_trail(RETENTION_STREAM)
+    assert "jane@example.com" not in str([e.payload for e in trail])
+    actors = [(e.kind, e.actor) for e in trail]
     assert actors == [
         ("retention_policy_saved", "dpo@example.com"),
         ("legal_hold_set", "legal@example.com"),
