@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import ast
 import base64
-import os
 import stat
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from runtime.local_secrets import ensure_local_secrets
 from runtime.secret_files import MissingSecret
 from runtime.settings import Settings
 from tests.audit_keys import TEST_AUDIT_KEYS_SETTING, TEST_SIGNING_KEY_SETTING
+from tests.ops.conftest import warmline_command
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_FILES = ("audit-keys", "audit-signing-key", "api-key-secret")
@@ -96,23 +95,11 @@ def test_the_embedded_stack_makes_no_file_for_a_configured_key(bare: Settings) -
 
 
 def _warmline(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """The real ``warmline`` entry point in a child process with no key setting."""
-    child = {k: v for k, v in os.environ.items() if k not in KEY_SETTINGS}
-    child.update(
-        PYTHONPATH=str(ROOT),
-        WARMLINE_DATA_DIR=str(data_dir),
-        WARMLINE_TEMPORAL_ADDRESS="127.0.0.1:9",  # nothing to reach: refusing comes first
-        **env,
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        cwd=ROOT,
-        env=child,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    """The real ``warmline`` entry point in a child process with no key setting (an empty
+    variable counts as unset) and no Temporal to reach: refusing must come first."""
+    unset = dict.fromkeys(KEY_SETTINGS, "")
+    nowhere = {"WARMLINE_DATA_DIR": str(data_dir), "WARMLINE_TEMPORAL_ADDRESS": "127.0.0.1:9"}
+    return warmline_command(args, {**unset, **nowhere, **env})
 
 
 AUDIT_KEYS_ONLY = {"WARMLINE_AUDIT_KEYS": TEST_AUDIT_KEYS_SETTING}
