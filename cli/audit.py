@@ -131,7 +131,8 @@ def export(
     path = f"/v1/audit/interactions/{quote(interaction, safe='')}"
     report = call(lambda api: api.get(path, history=str(not no_history).lower()))
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"audit-{interaction}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
-    stem.with_suffix(".html").write_text(render_html(report))
-    console.print(f"wrote {stem}.json and {stem}.html (exported by {report['exported_by']})")
+    stem = f"audit-{interaction}"  # the API accepted it: no path separators
+    json_file, html_file = out_dir / f"{stem}.json", out_dir / f"{stem}.html"
+    json_file.write_text(json.dumps(report, indent=1, default=str))
+    html_file.write_text(render_html(report))
+    console.print(f"wrote {json_file} and {html_file} (exported by {report['exported_by']})")

@@ -112,27 +112,27 @@ async def test_export_through_the_api_as_the_auditor_writes_escaped_html(
 ) -> None:
     hostile = "<script>alert('x')</script> & <b>bold</b>"
     entry = TranscriptEntry(turn=1, sender=Sender.CUSTOMER, text=hostile, at="t")
-    record = make_record("i-9").model_copy(update={"transcript": [entry]})
+    record = make_record("case.9").model_copy(update={"transcript": [entry]})
     assert deployment.store.record_interaction(record)
     out = tmp_path / "reports"
     auditor = deployment.token("audit-team", Role.AUDITOR)
     done = await deployment.warmline(
-        "--token", auditor, "audit", "export", "--interaction", "i-9", "--out-dir", str(out),
+        "--token", auditor, "audit", "export", "--interaction", "case.9", "--out-dir", str(out),
         "--no-history",
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     assert "exported by apikey:audit-team" in done.output
-    report = json.loads((out / "audit-i-9.json").read_text())
+    report = json.loads((out / "audit-case.9.json").read_text())
     assert report["checks"] == {"audit_chain": True, "archive": True}
     assert report["archive"]["transcript"][0]["text"] == hostile and report["history"] is None
-    page = (out / "audit-i-9.html").read_text()
+    page = (out / "audit-case.9.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page and "<b>bold" not in page
     reads = deployment.store.audit_trail(PRIVILEGED_READS_STREAM)
     assert [(e.kind, e.actor) for e in reads] == [("interaction_exported", "apikey:audit-team")]
 
     operator = deployment.token("ops", Role.OPERATOR)
     refused = await deployment.warmline(
-        "--token", operator, "audit", "export", "--interaction", "i-9", "--no-history"
+        "--token", operator, "audit", "export", "--interaction", "case.9", "--no-history"
     )
     assert refused.exit_code == 1 and "lacks permission 'export'" in refused.output
     invalid = await deployment.warmline(
