@@ -1,9 +1,10 @@
 """Warmline's HTTP API (FastAPI; OpenAPI at ``/docs`` and ``/openapi.json``).
 
 What it serves: the human-facing actions the CLI takes (reviews, sign-offs, canaries, A/B tests,
-rollbacks, the model registry, routing config), WFM reads, access administration, ``/metrics``
-and the Temporal remote codec server. It holds the Temporal client, the payload key ring and the
-store, so supervisors and release managers need none of them: only a credential.
+rollbacks, the model registry, routing config, audit exports, retention and legal holds), WFM
+reads, access administration, ``/metrics`` and the Temporal remote codec server. It holds the
+Temporal client, the payload key ring and the store, so supervisors, release managers and
+auditors need none of them: only a credential.
 
 Every request is authenticated (``api.auth``: OIDC bearer JWTs for people, hashed API keys for
 services) except ``/healthz``, ``/readyz`` and the API's own documentation, and every route names
@@ -21,7 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import access, fleet, phases, reviews, rollouts, routing, system
+from api import access, audit, fleet, phases, retention, reviews, rollouts, routing, system
 from api.auth import AuthenticationMiddleware, Authenticator, PermissionCheck
 from api.codec import codec_router
 from api.errors import install_error_handlers
@@ -113,7 +114,7 @@ def create_api_app(
         server_secret=server_secret,
     )
     install_error_handlers(app)
-    for module in (system, routing, fleet, rollouts, reviews, phases, access):
+    for module in (system, routing, fleet, rollouts, reviews, phases, access, audit, retention):
         app.include_router(module.router)
     app.include_router(
         wfm_router(

@@ -6,26 +6,33 @@
 - ``checkpoint create`` signs the records appended since the last checkpoint (the retention
   schedule does this every run); ``checkpoint export`` writes them all for safekeeping.
 - ``export --interaction ID`` writes one JSON report and a readable HTML page.
+
+``export`` acts through the API with a token (``cli.api_client``): the exporter is the token's
+identity, and the API holds the payload keys that decrypt the history. ``verify`` and the
+checkpoint commands read the store directly, on purpose: verifying needs no privilege beyond
+read access to the audit tables and the keys that check them (the HMAC ring, the checkpoint
+public key), changes nothing, and must not depend on the API an auditor may be checking.
+``checkpoint create`` needs the signing key, which only the retention workers (and whoever
+runs this command for them) hold.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from sqlmodel import Session
 
+from cli.api_client import call
 from models.audit import CheckpointExport
-from runtime.audit_export import interaction_report
 from runtime.audit_keys import load_audit_keys, load_signing_key, open_store, trusted_public_keys
 from runtime.settings import load_settings
-from runtime.temporal_client import connect
 from store.audit_checkpoints import export_checkpoints, stored_public_keys, take_checkpoint
 from store.audit_verify import verify_trail
 from warmline.audit_checkpoint import key_fingerprint
@@ -113,24 +120,19 @@ def checkpoint_export(
 @app.command("export")
 def export(
     interaction: Annotated[str, typer.Option(help="Interaction id.")],
-    by: Annotated[str, typer.Option(help="Who exports (audited as a privileged read).")],
     out_dir: Annotated[Path, typer.Option(help="Directory for the JSON and HTML.")] = Path("."),
     no_history: Annotated[bool, typer.Option(help="Skip Temporal (store records only).")] = False,
 ) -> None:
-    """One report: decrypted history, audit records, archived transcript (JSON and HTML)."""
-    settings = load_settings()
-    store = open_store(settings)
+    """One report: decrypted history, audit records, archived transcript (JSON and HTML).
 
-    async def build() -> dict[str, object]:
-        client = None if no_history else await connect(settings)
-        return await interaction_report(store, client, interaction, by)
-
-    report = asyncio.run(build())
-    if report["facts"] is None and report["archive"] is None and not report["audit"]:
-        console.print(f"[red]no records of interaction {interaction}[/red]")
-        raise typer.Exit(1)
+    Through the API as your token's identity (auditors: ``export``), audited as a privileged
+    read; the API decrypts, so you need neither the payload keys nor database access.
+    """
+    path = f"/v1/audit/interactions/{quote(interaction, safe='')}"
+    report = call(lambda api: api.get(path, history=str(not no_history).lower()))
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"audit-{interaction}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
-    stem.with_suffix(".html").write_text(render_html(report))
-    console.print(f"wrote {stem}.json and {stem}.html")
+    stem = f"audit-{interaction}"  # the API accepted it: no path separators
+    json_file, html_file = out_dir / f"{stem}.json", out_dir / f"{stem}.html"
+    json_file.write_text(json.dumps(report, indent=1, default=str))
+    html_file.write_text(render_html(report))
+    console.print(f"wrote {json_file} and {html_file} (exported by {report['exported_by']})")

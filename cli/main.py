@@ -192,8 +192,8 @@ def api() -> None:
     settings = load_settings()
     configure_logging(settings)
     store = open_store(settings)
+    served = create_api_app(store, settings)  # refuses without its keys, before binding a port
     start_metrics_server(settings.metrics_port, addr=settings.metrics_host)
-    served = create_api_app(store, settings)
     # log_config=None: uvicorn's loggers go through the handler above (JSON when configured).
     uvicorn.run(served, host=settings.api_host, port=settings.api_port, log_config=None)
 
@@ -295,9 +295,17 @@ def main() -> None:
     """The ``warmline`` command. Every sub-command's exit code is kept, then the process leaves
     without interpreter teardown: the Temporal SDK's native threads have crashed it at exit
     (SIGABRT) after the work was done, turning a success into a failure."""
+    from runtime.api_key_secret import ApiKeySecretError
+    from runtime.secret_files import MissingSecret
+    from warmline.audit import AuditKeyError
+
     try:
         app()
         code = 0
+    except (MissingSecret, AuditKeyError, ApiKeySecretError) as exc:
+        # No key, or a broken one: refuse to start, saying which setting (never invent one).
+        Console(stderr=True).print(f"[red]warmline: refusing to start:[/red] {exc}", soft_wrap=True)
+        code = 2
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             code = exc.code or 0

@@ -25,6 +25,7 @@ from models.access import ApiKeyRequest, Role
 from runtime import secret_files
 from runtime.api_key_secret import api_key_secret, local_token_path
 from runtime.audit_keys import open_store
+from runtime.local_secrets import ensure_local_secrets
 from runtime.schedules import ensure_schedules
 from runtime.settings import Settings
 from runtime.temporal_client import connect
@@ -174,6 +175,7 @@ async def embedded_stack(
 ) -> AsyncIterator[RunningStack]:
     process: subprocess.Popen[bytes] | None = None
     client: Client | None = None
+    ensure_local_secrets(settings)  # the embedded stack is the one process that creates keys
     try:
         with contextlib.suppress(Exception):
             client = await asyncio.wait_for(connect(settings), timeout=2)

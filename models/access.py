@@ -48,6 +48,12 @@ class Permission(StrEnum):
     """Planned human capacity pushed by the WFM platform (bidirectional schedule sync)."""
     METRICS_READ = "metrics_read"
     EXPORT = "export"
+    """An interaction's audit report: decrypted history, audit records, closing archive."""
+    RETENTION_READ = "retention_read"
+    RETENTION_CHANGE = "retention_change"
+    """A new retention policy version, or a purge run now: what may be deleted, and when."""
+    LEGAL_HOLD = "legal_hold"
+    """Set or release a legal hold: what must be kept whatever the policy says."""
     ACCESS_ADMIN = "access_admin"
 
 

@@ -12,10 +12,13 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from models.interaction import INTERACTION_ID_PATTERN
+
 ANY_REGION = "*"
 RETENTION_WORKFLOW = "RetentionWorkflow"
 RETENTION_TASK_QUEUE = "retention"
 RETENTION_SCHEDULE_ID = "warmline-retention"
+MAX_HOLD_REASON_CHARS = 1000
 
 
 class _Doc(BaseModel):
@@ -85,6 +88,24 @@ class LegalHold(_Doc):
     set_at: str
     released_by: str | None = None
     released_at: str | None = None
+
+
+class LegalHoldRequest(_Doc):
+    """``POST /v1/retention/holds``: keep every record of an interaction until released."""
+
+    interaction_id: str = Field(pattern=INTERACTION_ID_PATTERN)
+    reason: str = Field(
+        min_length=1,
+        max_length=MAX_HOLD_REASON_CHARS,
+        description="Why (a case number, a request); redacted before it is stored or audited.",
+    )
+
+
+class RetentionRunRequested(_Doc):
+    """``POST /v1/retention/runs``: the Schedule was triggered, on whose request."""
+
+    schedule_id: str
+    requested_by: str
 
 
 class PurgeStep(_Doc):

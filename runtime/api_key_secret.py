@@ -2,7 +2,10 @@
 
 ``WARMLINE_API_KEY_SECRET`` keys the HMAC the store keeps of every API key; every API replica of a
 deployment needs the same value, and changing it invalidates every key (issue new ones). Without
-it a single host keeps a random one in ``<data_dir>/api-key-secret``.
+it only the embedded stack has one: ``warmline dev`` keeps a random one in
+``<data_dir>/api-key-secret`` (``ensure_local_api_key_secret``); ``warmline api`` or ``warmline
+access ... --direct`` without either refuses to start, since a secret it invented would match
+no key any other replica issued.
 
 ``<data_dir>/api-token`` is the embedded stack's own admin key (``warmline dev`` mints it), which
 the CLI on the same machine uses when no token is configured and the API is on loopback.
@@ -17,6 +20,7 @@ from runtime import secret_files
 from runtime.settings import Settings
 
 API_KEY_SECRET_FILE = "api-key-secret"
+API_KEY_SECRET_SETTING = "WARMLINE_API_KEY_SECRET"
 LOCAL_TOKEN_FILE = "api-token"
 MIN_SECRET_CHARS = 32
 
@@ -26,19 +30,32 @@ class ApiKeySecretError(ValueError):
 
 
 def api_key_secret(settings: Settings) -> bytes:
-    """The configured secret, else the data directory's, created on first use."""
+    """The configured secret, else the embedded stack's file; never a new one."""
     if settings.api_key_secret is not None:
         value = settings.api_key_secret.get_secret_value()
-        where = "WARMLINE_API_KEY_SECRET"
+        where = API_KEY_SECRET_SETTING
     else:
         path = settings.data_dir / API_KEY_SECRET_FILE
-        secret_files.create_once(path, lambda: secrets.token_urlsafe(48) + "\n")
-        value = secret_files.read_private(path)
+        value = secret_files.read_local(
+            path,
+            what="API-key server secret",
+            setting=API_KEY_SECRET_SETTING,
+            why="every API replica checks API keys with the same one",
+        )
         where = str(path)
     value = value.strip()
     if len(value) < MIN_SECRET_CHARS:
         raise ApiKeySecretError(f"{where} must be at least {MIN_SECRET_CHARS} characters")
     return value.encode()
+
+
+def ensure_local_api_key_secret(settings: Settings) -> None:
+    """For the embedded stack only: create ``<data_dir>/api-key-secret`` (mode 0600) unless
+    the secret is configured or the file exists."""
+    if settings.api_key_secret is None:
+        secret_files.create_once(
+            settings.data_dir / API_KEY_SECRET_FILE, lambda: secrets.token_urlsafe(48) + "\n"
+        )
 
 
 def local_token_path(settings: Settings) -> Path:

@@ -1,10 +1,13 @@
 """Secrets the embedded stack keeps in its data directory when no setting provides them.
 
-The payload key ring, the API-key server secret and the local API token all follow one rule:
-production passes them as ``WARMLINE_*`` settings; a single host without them keeps each in a
-file of the data directory, mode 0600, created once. Creation is atomic and exclusive (written
-aside, then hard-linked into place), so two processes starting together agree on one value
-instead of overwriting each other's.
+The payload key ring, the audit keys, the API-key server secret and the local API token all
+follow one rule: production passes them as ``WARMLINE_*`` settings; the embedded stack
+(``warmline dev``, ``warmline demo``, the benchmarks) creates each in a file of its data
+directory, mode 0600, once, in an ``ensure_local_*`` function. Every other process only reads
+such a file (``read_local``), so a CLI command run from the same directory shares the stack's
+keys, and refuses to start without setting or file (``MissingSecret``, naming the setting)
+instead of inventing a key nobody else holds. Creation is atomic and exclusive (written aside,
+then hard-linked into place), so two processes starting together agree on one value.
 """
 
 from __future__ import annotations
@@ -18,6 +21,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger("warmline.secrets")
+
+
+class MissingSecret(ValueError):
+    """Neither the setting nor the embedded stack's file: the process must not start."""
+
+    def __init__(self, what: str, setting: str, path: Path, why: str) -> None:
+        super().__init__(
+            f"no {what}: set {setting} ({why}), or run from the directory of `warmline dev`, "
+            f"which creates {path}; nothing but the embedded stack creates keys"
+        )
+        self.setting = setting
 
 
 def _write_aside(path: Path, content: str) -> Path:
@@ -58,3 +72,10 @@ def read_private(path: Path) -> str:
     if mode & 0o077:
         log.warning("%s is readable by other users (mode %o); chmod 600 it", path, mode)
     return path.read_text()
+
+
+def read_local(path: Path, *, what: str, setting: str, why: str) -> str:
+    """The embedded stack's file for a secret whose ``setting`` is unset; never creates it."""
+    if not path.exists():
+        raise MissingSecret(what, setting, path, why)
+    return read_private(path)

@@ -86,12 +86,12 @@ class Settings(BaseSettings):
     audit_keys: SecretStr | None = Field(
         default=None,
         description="id:base64key[,...] (32+ bytes each), first links new audit records; "
-        "default: a key file in data_dir (single host only)",
+        "default: the key file `warmline dev` creates in data_dir, else refuse to start",
     )
     audit_signing_key: SecretStr | None = Field(
         default=None,
         description="Base64 Ed25519 private key (32 bytes) that signs audit checkpoints; "
-        "default: a key file in data_dir (single host only)",
+        "default: the key file `warmline dev` creates in data_dir, else refuse to start",
     )
     audit_public_keys: list[str] | None = Field(
         default=None,
@@ -203,8 +203,8 @@ class Settings(BaseSettings):
     )
     api_key_secret: SecretStr | None = Field(
         default=None,
-        description="Server secret of the API-key HMAC; default: a file in data_dir (single "
-        "host only). Changing it invalidates every API key",
+        description="Server secret of the API-key HMAC; default: the file `warmline dev` "
+        "creates in data_dir, else refuse to start. Changing it invalidates every API key",
     )
     api_url: str | None = Field(
         default=None, description="The API the CLI acts through; default http://127.0.0.1:api_port"

@@ -122,11 +122,24 @@ class RetentionStore:
 
     # -- policy ------------------------------------------------------------------------------
     def save_policy(self, policy: RetentionPolicy, author: str) -> RetentionPolicy:
+        # A rule's ``regulation`` is free text that is stored, shown and audited: redacted.
+        rules = [
+            rule.model_copy(update={"regulation": redact(rule.regulation)})
+            if rule.regulation
+            else rule
+            for rule in policy.rules
+        ]
+
         def attempt(session: Session) -> RetentionPolicy:
             highest = session.exec(select(func.max(RetentionPolicyRow.version))).one() or 0
             now = utc_now()
             saved = policy.model_copy(
-                update={"version": highest + 1, "author": author, "created_at": now.isoformat()}
+                update={
+                    "version": highest + 1,
+                    "author": author,
+                    "created_at": now.isoformat(),
+                    "rules": rules,
+                }
             )
             session.add(
                 RetentionPolicyRow(
@@ -212,6 +225,20 @@ class RetentionStore:
                 select(AuditCheckpointRow.seq, AuditCheckpointRow.taken_at)
             ).all()
         return make_plan(self.active_policy(), now, checkpoints)
+
+    def expected_plan(self, now: datetime) -> RetentionPlan:
+        """The plan a run at ``now`` would make, with what each step would delete and keep."""
+        made = self.plan(now)
+        expected = [self.count(step, made.audit_anchor) for step in made.steps]
+        return made.model_copy(update={"expected": expected})
+
+    def record_run_request(self, schedule_id: str, by: str) -> None:
+        """Audit who asked for a purge run now (before the Schedule is triggered)."""
+        self._write(
+            lambda session: self._audit(
+                session, "retention_run_requested", by, {"schedule_id": schedule_id}
+            )
+        )
 
     def count(self, step: PurgeStep, audit_anchor: int | None = None) -> PurgeCount:
         """What purging ``step`` now would delete, and what a legal hold keeps."""

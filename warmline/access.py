@@ -3,9 +3,15 @@
 Permissions are deliberately separate from roles: a route names the permission it needs, and
 this table alone says which roles hold it, so granting or narrowing a role never means touching
 a route. Reading customer text (decrypting payloads, an interaction's transcript) is granted to
-supervisors and auditors only; the admin role administers access and reads configuration, but
-changes nothing else and decrypts nothing (an admin who needs more issues a key with more roles,
-which the ``access`` audit stream records).
+supervisors and auditors only; the admin role administers access and the retention policy and
+reads configuration, but changes nothing else and decrypts nothing (an admin who needs more
+issues a key with more roles, which the ``access`` audit stream records).
+
+Retention is split between two roles on purpose. The admin decides what may be deleted and when
+(``retention_change``: policy versions, a purge run now); the auditor decides what must be kept
+(``legal_hold``: set and release holds). Neither alone can purge evidence under a hold, the
+auditor cannot shorten what is kept of the trail they check, and the operator, whose routing and
+fleet changes the audit records, has no say over how long those records live.
 
 API keys are ``wl_<key id>_<secret>``: the key id finds the stored row, the secret is checked
 against an HMAC-SHA256 keyed with the server's secret (``WARMLINE_API_KEY_SECRET``), so a copy
@@ -43,6 +49,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         {
             P.PAYLOAD_DECODE,
             P.EXPORT,
+            P.RETENTION_READ,
+            P.LEGAL_HOLD,
             P.ROUTING_READ,
             P.FLEET_READ,
             P.SUPERVISION_READ,
@@ -66,7 +74,15 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         }
     ),
     Role.ADMIN: frozenset(
-        {P.ACCESS_ADMIN, P.ROUTING_READ, P.FLEET_READ, P.SUPERVISION_READ, P.WFM_READ}
+        {
+            P.ACCESS_ADMIN,
+            P.RETENTION_CHANGE,
+            P.RETENTION_READ,
+            P.ROUTING_READ,
+            P.FLEET_READ,
+            P.SUPERVISION_READ,
+            P.WFM_READ,
+        }
     ),
 }
 

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from runtime.audit_keys import load_audit_keys, load_signing_key
 from runtime.logs import configure_logging
 from runtime.metrics import start_metrics_server
 from runtime.sdk_metrics import metrics_runtime
@@ -35,6 +36,10 @@ EXIT_NOT_SET_UP = 2
 
 async def run_worker(settings: Settings) -> int:
     configure_logging(settings)
+    # Keys first: without them the worker refuses to start (runtime.local_secrets) before it
+    # connects, instead of failing its first closing write or checkpoint.
+    load_audit_keys(settings)
+    load_signing_key(settings)
     metrics = start_metrics_server(settings.metrics_port, addr=settings.metrics_host)
     try:
         client = await connect(settings, runtime=metrics_runtime(settings))

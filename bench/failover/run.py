@@ -48,6 +48,7 @@ from models.routing import ThresholdRule
 from runtime.audit_keys import open_store
 from runtime.codec import warmline_data_converter
 from runtime.fleet_health import FleetHealth
+from runtime.local_secrets import ensure_local_secrets
 from runtime.settings import Settings
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
@@ -190,6 +191,7 @@ async def _one_outage(fleet: FleetSimState, store: Store, health: FleetHealth) -
 async def main(outages: int, customers: int) -> None:
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)  # failures are the point
     data = Path(tempfile.mkdtemp(prefix="warmline-failover-"))
+    ensure_local_secrets(Settings(data_dir=data))  # an embedded stack: it makes its keys
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         # Warmline's converter, payload encryption included: the figures carry its cost.

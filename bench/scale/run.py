@@ -35,6 +35,7 @@ from bench.scale.processes import WorkerProcess, start_worker
 from cli.demo import open_interaction
 from cli.stack import temporal_cli
 from runtime.codec import format_key_ring, new_key, warmline_data_converter
+from runtime.local_secrets import ensure_local_secrets
 from runtime.sdk_metrics import (
     STICKY_CACHE_EVICTED,
     STICKY_CACHE_HIT,
@@ -151,6 +152,7 @@ async def steady_turns(
 
 async def measure(size: int, worker_count: int, args: argparse.Namespace, keys: str) -> Figures:
     data = Path(tempfile.mkdtemp(prefix="warmline-scale-"))
+    ensure_local_secrets(Settings(data_dir=data))  # an embedded stack: it makes its keys
     settings = Settings(data_dir=data, payload_keys=SecretStr(keys))
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),

@@ -49,6 +49,7 @@ from models.interaction import INTERACTION_TASK_QUEUE, interaction_workflow_id
 from runtime.audit_keys import open_store
 from runtime.batching import MicroBatcher
 from runtime.codec import warmline_data_converter
+from runtime.local_secrets import ensure_local_secrets
 from runtime.settings import Settings
 from simulators.acd import AcdSimulator, TemporalSignaler
 from simulators.acd_http import create_acd_app
@@ -172,6 +173,7 @@ async def interaction_bench() -> AsyncIterator[InteractionBench]:
     """Everything a single-turn interaction needs (every interaction goes to the AI, answered
     unreviewed), torn down on exit. ``bench/audit`` measures on the same setup."""
     data = Path(tempfile.mkdtemp(prefix="warmline-bench-"))
+    ensure_local_secrets(Settings(data_dir=data))  # an embedded stack: it makes its keys
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         # Warmline's converter, payload encryption included: the figures carry its cost.

@@ -1,60 +1,14 @@
-"""``warmline access`` and how the commands find their token, through a real API on loopback.
-
-Commands run in a thread (their own HTTP client, as in a terminal) while the API answers from
-the test's event loop.
-"""
+"""``warmline access`` and how the commands find their token, through a real API on loopback
+(``tests/cli/conftest.py``)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner, Result
-
-from cli.main import app
 from cli.stack import ensure_local_token
 from runtime.api_key_secret import local_token_path
-from runtime.settings import Settings
 from store.api_keys import ACCESS_AUDIT_STREAM, ApiKeyStore
-from store.repository import Store
-from tests.audit_keys import open_test_store
-from tests.identity import serve_api
-
-runner = CliRunner()
-
-
-def _invoke(args: list[str], env: dict[str, str]) -> Result:
-    return runner.invoke(app, args, env=env)
-
-
-@dataclass
-class Deployment:
-    url: str
-    store: Store
-    settings: Settings
-    env: dict[str, str]
-
-    async def warmline(self, *args: str, **env: str) -> Result:
-        merged = {**self.env, **env}
-        return await asyncio.to_thread(_invoke, list(args), merged)
-
-
-@pytest.fixture
-async def deployment(tmp_path: Path) -> AsyncIterator[Deployment]:
-    store = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
-    settings = Settings(data_dir=tmp_path)
-    env = {
-        "WARMLINE_DATA_DIR": str(tmp_path),
-        "WARMLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'warmline.db'}",
-        "WARMLINE_API_TOKEN": "",
-    }
-    async with serve_api(store, settings) as url:
-        yield Deployment(url, store, settings, {**env, "WARMLINE_API_URL": url})
-    store.close()
+from tests.cli.conftest import Deployment
 
 
 async def test_bootstrap_admin_issues_lists_and_revokes_service_keys(

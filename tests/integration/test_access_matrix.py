@@ -167,6 +167,21 @@ def spec() -> list[Call]:
              {"decision": "approve"}, route="/v1/supervision/phases/{intent}/sign-off"),
         call("POST", f"/v1/supervision/phases/{NOPE}/new-model", rollout, {404},
              {"version": "v9"}, route="/v1/supervision/phases/{intent}/new-model"),
+        # Audit exports: auditors only (a decrypted history; audited as a privileged read).
+        call("GET", f"/v1/audit/interactions/{NOPE}", {AUD}, {404}, history="false",
+             route="/v1/audit/interactions/{interaction_id}"),
+        # Retention: admins decide what may go, auditors what must stay; both read.
+        call("GET", "/v1/retention/policy", {AUD, ADM}, {200}),
+        call("POST", "/v1/retention/policy", {ADM}, {201},
+             {"rules": [{"data_class": "facts", "keep_days": 3650}]}),
+        call("GET", "/v1/retention/plan", {AUD, ADM}, {200}),
+        call("GET", "/v1/retention/holds", {AUD, ADM}, {200}),
+        call("POST", "/v1/retention/holds", {AUD}, {201},
+             {"interaction_id": NOPE, "reason": "matrix"}),
+        call("POST", "/v1/retention/holds/999999/release", {AUD}, {404},
+             route="/v1/retention/holds/{hold_id}/release"),
+        # The session's dev server has no retention Schedule (404); a cluster's would run.
+        call("POST", "/v1/retention/runs", {ADM}, {202, 404}),
         # Access administration: admins only; anyone may ask who they are.
         call("POST", "/v1/access/keys", {ADM}, {201}, {"name": "matrix", "roles": ["auditor"]}),
         call("GET", "/v1/access/keys", {ADM}, {200}),

@@ -9,6 +9,7 @@ change of the workflow.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,8 +20,10 @@ from sqlmodel import Session
 from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from temporalio.exceptions import ApplicationError
+from typer.testing import CliRunner, Result
 
 from activities.retention import RetentionActivities
+from cli import retention as retention_cli
 from models.retention import (
     RETENTION_SCHEDULE_ID,
     RETENTION_TASK_QUEUE,
@@ -33,9 +36,11 @@ from models.retention import (
 from runtime.history import decode_payloads_in_place
 from runtime.schedules import ensure_retention_schedule
 from store.audit_checkpoints import stored_checkpoints
+from store.audit_verify import RETENTION_STREAM
 from store.repository import Store
 from store.retention import RetentionStore
 from tests.audit_keys import TEST_SIGNING_KEY, open_test_store
+from tests.integration.conftest import Stack, StackApi
 from tests.polling import eventually
 from tests.store.builders import make_record
 from workers.retention import retention_worker
@@ -131,3 +136,33 @@ async def test_invalid_input_fails_at_once_naming_it(temporal_client: Client, st
     assert isinstance(cause, ApplicationError) and cause.non_retryable
     assert "invalid RetentionRunInput" in str(cause) and "plan" in str(cause)
     assert RETENTION_TASK_QUEUE != "retention-invalid"
+
+
+async def test_an_admin_runs_the_schedule_now_through_the_api_as_themselves(
+    stack: Stack, stack_api: StackApi
+) -> None:
+    """``warmline retention run``: the deploy step's Schedule on the stack's retention worker,
+    triggered through the API; the request and the run are audited, by whom it says."""
+
+    async def run(env: dict[str, str]) -> Result:
+        return await asyncio.to_thread(CliRunner().invoke, retention_cli.app, ["run"], env=env)
+
+    def trail() -> list[tuple[str, str]]:
+        return [(e.kind, e.actor) for e in stack.store.audit_trail(RETENTION_STREAM)]
+
+    before = len(trail())
+    await ensure_retention_schedule(stack.client, timedelta(hours=1))
+    try:
+        refused = await run(stack_api.env("legal@example.com", "auditor"))
+        assert refused.exit_code == 1 and "lacks permission 'retention_change'" in refused.output
+        done = await run(stack_api.env("dpo@example.com", "admin"))
+        assert done.exit_code == 0, done.output
+        assert f"triggered {RETENTION_SCHEDULE_ID} for dpo@example.com" in done.output
+
+        def purged() -> list[tuple[str, str]]:
+            return [entry for entry in trail()[before:] if entry[0] == "purged"]
+
+        await eventually(purged, "the triggered retention run's purge record")
+    finally:
+        await stack.client.get_schedule_handle(RETENTION_SCHEDULE_ID).delete()
+    assert trail()[before] == ("retention_run_requested", "dpo@example.com")

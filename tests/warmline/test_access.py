@@ -37,7 +37,8 @@ def test_only_supervisors_and_auditors_read_customer_text() -> None:
 def test_duties_are_separated() -> None:
     # Reviews and the sign-off that reduces supervision are never the same role's.
     assert not set(roles_with(Permission.REVIEW)) & set(roles_with(Permission.SIGN_OFF))
-    # The admin administers access and reads configuration; it changes and decrypts nothing.
+    # The admin administers access and retention and reads configuration; it changes nothing
+    # else and decrypts nothing.
     admin = ROLE_PERMISSIONS[Role.ADMIN]
     assert Permission.ACCESS_ADMIN in admin
     changes = {
@@ -57,6 +58,18 @@ def test_duties_are_separated() -> None:
         Permission.SCHEDULE_PUSH,
         Permission.METRICS_READ,
     }
+
+
+def test_retention_needs_two_roles_to_purge_what_a_hold_keeps() -> None:
+    deciders = set(roles_with(Permission.RETENTION_CHANGE))
+    keepers = set(roles_with(Permission.LEGAL_HOLD))
+    assert deciders == {Role.ADMIN} and keepers == {Role.AUDITOR}
+    assert not deciders & keepers  # no one role both releases a hold and shortens the policy
+    # Whose changes the audit records has no say over how long it is kept.
+    for role in (Role.OPERATOR, Role.RELEASE_MANAGER, Role.SUPERVISOR):
+        assert not ROLE_PERMISSIONS[role] & {Permission.RETENTION_CHANGE, Permission.LEGAL_HOLD}
+    assert set(roles_with(Permission.RETENTION_READ)) == deciders | keepers
+    assert roles_with(Permission.EXPORT) == [Role.AUDITOR]
 
 
 def test_permissions_of_is_the_union() -> None:
