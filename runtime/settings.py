@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         description="id:base64key[,id:base64key...], first encrypts; default: a key file in "
         "data_dir (single host only)",
     )
+    require_encryption: bool = Field(
+        default=False,
+        description="Refuse plain (unencrypted) payloads: a start, signal or update sent "
+        "without the codec is rejected (on in docker/compose.yaml; see README)",
+    )
     codec_cors_origins: list[str] | None = Field(
         default=None,
         description="Origins allowed to call /codec (the Temporal UI); default: the dev UI "
@@ -212,6 +217,15 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         default=None, description="The CLI's bearer token: an OIDC access token or an API key"
     )
+
+    @model_validator(mode="after")
+    def _encryption_consistent(self) -> Settings:
+        if self.require_encryption and not self.payload_encryption:
+            raise ValueError(
+                "WARMLINE_REQUIRE_ENCRYPTION needs WARMLINE_PAYLOAD_ENCRYPTION on: a process "
+                "that cannot encrypt would refuse its own payloads"
+            )
+        return self
 
     @model_validator(mode="after")
     def _oidc_complete_and_safe(self) -> Settings:
