@@ -175,6 +175,13 @@ class Settings(BaseSettings):
     worker_graceful_shutdown_seconds: float = Field(
         default=60.0, ge=0, description="How long a stopping worker lets activities finish"
     )
+    worker_sticky_timeout_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How long an interaction's workflow task waits for the worker that has it "
+        "cached before any worker may take it (the SDK's sticky_queue_schedule_to_start_timeout"
+        ", default 10 s): after a worker crash, the silence on a voice call (README: Sizing)",
+    )
     worker_max_cached_workflows: int = Field(
         default=6000,
         ge=0,
