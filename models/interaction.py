@@ -67,6 +67,10 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"
     DEFLECTED = "deflected"
     CALLBACK = "callback"
+    THROTTLED = "throttled"
+    """An abuse limit answered ``throttled`` at the start: try again after the retry-after."""
+    REFUSED = "refused"
+    """An abuse limit refused the start or a turn (a flood, a scripted repeat)."""
 
 
 class EscalationTrigger(StrEnum):
@@ -226,6 +230,9 @@ class InteractionResult(_Contract):
     cost_usd: float = 0.0
     tokens: int = 0
     csat: int | None = None
+    close_reason: str | None = Field(
+        default=None, description="Why it ended (redacted), e.g. the abuse limit that refused it."
+    )
 
 
 class StatusView(_Contract):
