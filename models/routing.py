@@ -268,8 +268,10 @@ class RoutingConfig(_Doc):
         default=200, ge=2, description="Continue-as-new after this many turns in one run."
     )
     abuse: AbusePolicy = Field(
-        default_factory=AbusePolicy,
-        description="Rate limits at interaction start and per turn (versioned with the config).",
+        default_factory=lambda: AbusePolicy(repeats=None),
+        description="Rate limits at interaction start and per turn, versioned with the config. "
+        "Scripted-repeat detection is off unless set: common questions and thanks repeat across "
+        "genuine customers of one tenant, so its threshold must fit the tenant's traffic.",
     )
 
 
