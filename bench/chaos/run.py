@@ -39,6 +39,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -108,6 +109,8 @@ class Tally:
     retried_calls: int = 0
     turns: list[Turn] = field(default_factory=list)
     finished_at: float = 0.0
+    task_timeouts: int = 0
+    task_failures: int = 0
 
 
 @dataclass
@@ -328,6 +331,11 @@ class Customers:
                         status = None
                     if status == WorkflowExecutionStatus.COMPLETED:
                         result = await handle.result()
+                        async for event in handle.fetch_history_events():
+                            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+                                self.tally.task_timeouts += 1
+                            elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                                self.tally.task_failures += 1
                         if result.turns > self.args.turns:  # a resend became a turn
                             self.tally.duplicate_replies.append(
                                 f"{iid}: {result.turns} turns for {self.args.turns} messages"
@@ -486,6 +494,10 @@ async def main(args: argparse.Namespace) -> int:
     print(f"duplicate ACD transfers:     {len(duplicate_transfers)} {duplicate_transfers[:5]}")
     print(f"stuck:                       {len(tally.stuck)} {tally.stuck[:20]}")
     print(f"last fault -> all finished:  {recovery:.1f} s")
+    print(
+        f"workflow tasks timed out:    {tally.task_timeouts} (held by a killed worker or the "
+        f"stopped server); failed: {tally.task_failures}"
+    )
     print(
         f"turn latency p50 / p99:      {statistics.median(turn_ms):.0f} / "
         f"{percentile(turn_ms, 99):.0f} ms"
