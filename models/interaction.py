@@ -169,7 +169,8 @@ class Reply(_Contract):
     text: str
     kind: str = Field(
         default="answer",
-        description="answer | hold_notice | handover_notice | closing | delivered_to_human",
+        description="answer | hold_notice | handover_notice | closing | delivered_to_human | "
+        "not_delivered (the ACD did not take a message for the agent: say it again)",
     )
     message_id: str | None = None
     model_version: str | None = None

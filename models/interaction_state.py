@@ -264,6 +264,13 @@ class InteractionCarry(_State):
     ignored: list[str] = Field(
         default_factory=list, description="Recent inputs dropped, with why (also audited)."
     )
+    execution_id: str = Field(
+        default="", description="The first run's id (``Started.execution_id``), for keys."
+    )
+    legacy: list[str] = Field(
+        default_factory=list,
+        description="Changes this run must not make (``warmline.lifecycle.changes``).",
+    )
 
 
 class InteractionStart(InteractionInput, ContinuableInput[InteractionCarry]):

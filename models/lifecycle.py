@@ -48,6 +48,16 @@ class Started(_Message):
     at: str
     workflow_id: str
     request: InteractionInput = Field(description="As the client sent it; the machine redacts.")
+    execution_id: str = Field(
+        default="",
+        description="The first run's id: with the workflow id it names this interaction's "
+        "execution, so idempotency keys differ when an interaction id is ever reused.",
+    )
+    legacy: tuple[str, ...] = Field(
+        default=(),
+        description="Changes (``warmline.lifecycle.changes``) this run must not make: it "
+        "replays a history recorded before them.",
+    )
 
 
 class Continued(_Message):
@@ -55,6 +65,9 @@ class Continued(_Message):
 
     kind: Literal["continued"] = "continued"
     at: str
+    legacy: tuple[str, ...] = Field(
+        default=(), description="As ``Started.legacy``, decided again for each run."
+    )
 
 
 class PatternChosen(_Message):

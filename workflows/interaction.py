@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.interaction_state import InteractionCarry, InteractionStart
     from models.supervision import ReviewResponse
-    from warmline.lifecycle import next_timer, status_view, step
+    from warmline.lifecycle import changes, next_timer, status_view, step
     from workflows import boundary
     from workflows.interaction_commands import CommandExecutor, now
 
@@ -79,13 +79,20 @@ class InteractionWorkflow:
     @workflow.run
     async def run(self, request: InteractionStart) -> InteractionResult:
         carried = boundary.carried_state(request)
+        # Asked once per run, before any command: a replayed older run keeps its old commands.
+        legacy = tuple(change for change in changes.ALL if not workflow.patched(change))
         if carried is None:
             public = InteractionInput.model_validate(request.model_dump(exclude={"state"}))
+            info = workflow.info()
             first: lc.Event = lc.Started(
-                at=now(), workflow_id=workflow.info().workflow_id, request=public
+                at=now(),
+                workflow_id=info.workflow_id,
+                request=public,
+                execution_id=info.first_execution_run_id,
+                legacy=legacy,
             )
         else:
-            self._state, first = carried, lc.Continued(at=now())
+            self._state, first = carried, lc.Continued(at=now(), legacy=legacy)
         self._feed(first)
         while self._end is None:
             if self._continue and not self._events:

@@ -54,6 +54,8 @@ def start(e: Started) -> Step:
         started_at=e.at,
         last_activity_at=e.at,
         job=Job(kind=JobKind.OPENING),
+        execution_id=e.execution_id,
+        legacy=list(e.legacy),
     )
     s = Step(state, e.at)
     op = s.next_op()
