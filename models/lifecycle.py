@@ -318,6 +318,16 @@ class DeliverReply(_Message):
     reply: Reply
 
 
+class RefuseMessage(_Message):
+    """The ``send_message`` call waiting on ``ticket`` fails with this error: its message was
+    refused (a reused ``message_id``, a reply no longer kept, a bound reached)."""
+
+    kind: Literal["refuse_message"] = "refuse_message"
+    ticket: str
+    error_type: str
+    reason: str
+
+
 class DeliverSwitch(_Message):
     kind: Literal["deliver_switch"] = "deliver_switch"
     ticket: str
@@ -369,6 +379,7 @@ Command = Annotated[
     | ArchiveRun
     | RecordOutcome
     | DeliverReply
+    | RefuseMessage
     | DeliverSwitch
     | UpsertSearchAttributes
     | ContinueAsNew

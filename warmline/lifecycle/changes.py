@@ -16,7 +16,11 @@ ACD_OUTCOMES = "acd-failure-outcomes"
 """A transfer the ACD never took books a real callback (before: a callback was promised and
 none booked); a failed booking tells the customer the truth."""
 
-ALL: tuple[str, ...] = (ACD_OUTCOMES,)
+AWAIT_RELEASED = "await-reply-released"
+"""An ``await_reply`` for a turn not yet taken ends when a customer message is refused or the
+run continues as new (before: it held the run's continue-as-new until the turn came)."""
+
+ALL: tuple[str, ...] = (ACD_OUTCOMES, AWAIT_RELEASED)
 
 
 def made(c: InteractionCarry, change: str) -> bool:

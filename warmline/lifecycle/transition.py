@@ -21,7 +21,7 @@ from models.interaction_state import (
     Wait,
     WaitKind,
 )
-from models.lifecycle import Command, DeliverReply
+from models.lifecycle import Command, DeliverReply, RefuseMessage
 from models.routing import RoutingDecision
 
 # How long each command may take, retries included (the executor's schedule-to-close timeout).
@@ -120,8 +120,16 @@ class Step:
         self.note = why
         if record is not None:
             self.state.ignored = [*self.state.ignored, f"{record}: {why}"][-IGNORED_KEPT:]
+            if record == "customer_message":  # wakes an await_reply that waits for it
+                self.state.messages_refused += 1
             if self.state.ended_at is None:  # after the final record nothing more is written
                 self.audit("input_ignored", {"input": record, "why": why})
+
+    def refuse(self, ticket: str | None, error_type: str, why: str) -> None:
+        """A customer message refused: on the record, counted, and its caller told why."""
+        self.ignore(why, record="customer_message")
+        if ticket:
+            self.emit(RefuseMessage(ticket=ticket, error_type=error_type, reason=why))
 
     # -- bookkeeping --------------------------------------------------------------------------
     def touch(self) -> None:
@@ -170,10 +178,9 @@ class Step:
         c = self.state
         c.replies_by_turn[reply.turn] = reply
         if len(c.replies_by_turn) > RECENT_REPLIES_KEPT:
+            # Message ids outlive their replies (``intake``): a repeat is refused, never new.
             for old in sorted(c.replies_by_turn)[:-RECENT_REPLIES_KEPT]:
                 del c.replies_by_turn[old]
-            oldest = min(c.replies_by_turn)
-            c.turn_by_message_id = {m: t for m, t in c.turn_by_message_id.items() if t >= oldest}
         for ticket in tickets:
             self.emit(DeliverReply(ticket=ticket, reply=reply))
         self.touch()
