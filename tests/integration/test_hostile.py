@@ -4,6 +4,7 @@ interaction (hang it, hijack a turn, overfill it), each answered with a clear er
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateStage,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from models.interaction import Outcome, Reply, StatusView
 from tests.integration.conftest import Stack
@@ -128,3 +129,13 @@ async def test_a_client_awaiting_the_next_turn_cannot_hold_back_continue_as_new(
     assert (await asyncio.wait_for(again.result(), WAIT)).turn == 3
     result = await asyncio.wait_for(handle.result(), WAIT)
     assert result.outcome is Outcome.CONTAINED
+
+
+async def test_an_interaction_id_is_never_started_twice(stack: Stack) -> None:
+    """The reference client starts with ``REJECT_DUPLICATE``: a closed interaction's id is
+    refused, not silently restarted as a new interaction under the old name."""
+    iid = f"reuse-{uuid.uuid4().hex[:8]}"
+    handle, _ = await stack.open("Where is my parcel?", interaction_id=iid)
+    await end(handle)
+    with pytest.raises(WorkflowAlreadyStartedError):
+        await stack.open("Where is my parcel?", interaction_id=iid)

@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from models.acd import TransferAck
+from models.ai import AIAction
 from models.interaction import (
     MAX_TURNS_PER_INTERACTION,
     AwaitReply,
@@ -33,6 +34,7 @@ from models.lifecycle import (
 from models.routing import EscalationPolicy
 from tests.warmline.lifecycle_builders import (
     Driver,
+    ai_reply,
     decision,
     interaction_input,
     started,
@@ -200,3 +202,19 @@ def test_metadata_is_bounded_with_errors_that_name_the_bound() -> None:
         assert expected in str(error.value), expected
     with pytest.raises(ValidationError):
         AwaitReply(turn=MAX_TURNS_PER_INTERACTION + 1)
+
+
+# -- idempotency under reuse --------------------------------------------------------------------
+
+
+def test_side_effect_keys_name_the_execution_not_just_the_interaction_id() -> None:
+    keys = []
+    for run in ("run-a", "run-b"):
+        d = Driver(started().model_copy(update={"execution_id": run})).to_ai(decision(Route.AI))
+        ai_key = d.pending(CallAI).request.idempotency_key
+        d.ok(CallAI, reply=ai_reply("Let me get a colleague.", AIAction.ESCALATE))
+        d.ok(ReadCapacity)
+        transfer_key = d.pending(TransferToHuman).request.idempotency_key
+        assert ai_key.startswith(f"{d.c.workflow_id}:{run}:") and run in transfer_key
+        keys += [ai_key, transfer_key]
+    assert len(set(keys)) == 4, "a reused interaction id never reuses an earlier side effect"

@@ -31,6 +31,7 @@ from warmline.lifecycle.transition import (
     DEFAULT_TRANSFER_SECONDS,
     FORWARD_SECONDS,
     Step,
+    idempotency_key,
 )
 from warmline.redaction import redact
 from warmline.self_service import self_service_answer
@@ -157,7 +158,7 @@ def _transfer(s: Step) -> None:
     )
     op = s.next_op()
     request = TransferRequest(
-        idempotency_key=f"{c.workflow_id}:transfer",
+        idempotency_key=idempotency_key(c, "transfer"),
         queue=c.human.queue or DEFAULT_QUEUE,
         reservation_id=c.human.reservation_id if held else None,
         context=context,
@@ -194,7 +195,7 @@ def book_callback(s: Step, reason: str, notice: str) -> None:
     c = s.state
     op = s.next_op()
     request = CallbackRequest(
-        idempotency_key=f"{c.workflow_id}:callback",
+        idempotency_key=idempotency_key(c, "callback"),
         interaction_id=c.request.interaction_id,
         queue=c.human.queue or DEFAULT_QUEUE,
         reason=reason,

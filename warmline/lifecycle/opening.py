@@ -33,6 +33,7 @@ from warmline.lifecycle.transition import (
     RESERVE_SECONDS,
     TRIAGE_SECONDS,
     Step,
+    idempotency_key,
 )
 from warmline.redaction import redact, redact_value
 
@@ -104,7 +105,7 @@ def _reserve(s: Step) -> None:
     c.human.reservation_op = op
     c.human.reservation_deadline = s.after(RESERVE_SECONDS)
     request = ReservationRequest(
-        idempotency_key=f"{c.workflow_id}:reserve",
+        idempotency_key=idempotency_key(c, "reserve"),
         interaction_id=c.request.interaction_id,
         workflow_id=c.workflow_id,
         queue=str(c.request.metadata.get(RESERVATION_QUEUE_KEY, "general")),

@@ -49,6 +49,14 @@ class Transition(NamedTuple):
     """Why nothing happened, when an event was ignored (late, duplicate, out of order)."""
 
 
+def idempotency_key(c: InteractionCarry, what: str) -> str:
+    """The key of one side effect of this interaction's execution: the workflow id with the first
+    run's id (stable across continue-as-new, new if the interaction id is ever reused), so a
+    retry is the same call and a reused id is never taken for the earlier interaction."""
+    execution = f":{c.execution_id}" if c.execution_id else ""
+    return f"{c.workflow_id}{execution}:{what}"
+
+
 def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
