@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -51,12 +53,43 @@ from runtime.ai_client import (
 from runtime.batching import MicroBatcher
 from runtime.classification import BatchingClassifier
 from runtime.config_cache import RoutingConfigCache
+from runtime.converter import describe
 from runtime.fleet_health import FleetHealth
 from runtime.supervision_cache import SupervisionPolicyCache
 from store.repository import Store
 from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
 from warmline.supervision import mode_for
+
+MAX_FAILURE_CHARS = 500
+
+
+def safe_failure(exc: BaseException) -> ApplicationError:
+    """The failure an activity reports for ``exc``: its message redacted and bounded, the
+    retry semantics kept, and no cause chain (the SDK would serialise the original message,
+    an AI's or ACD's error body echoing customer text, into history and logs)."""
+    if isinstance(exc, ApplicationError):
+        return ApplicationError(
+            redact(exc.message)[:MAX_FAILURE_CHARS],
+            type=exc.type,
+            non_retryable=exc.non_retryable,
+            next_retry_delay=exc.next_retry_delay,
+        )
+    if isinstance(exc, ValidationError):
+        # An answer that is not the contract: its values may be anything, name the fields.
+        return ApplicationError(
+            f"invalid {exc.title}: {describe(exc)}"[:MAX_FAILURE_CHARS], type="BadResponse"
+        )
+    message = redact(f"{type(exc).__name__}: {exc}")[:MAX_FAILURE_CHARS]
+    return ApplicationError(message, type=type(exc).__name__)
+
+
+@contextmanager
+def redacted_failures() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        raise safe_failure(exc) from None
 
 
 class Metrics(Protocol):
@@ -188,16 +221,20 @@ class InteractionActivities:
         except AIRateLimited as exc:
             status = exc.kind
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
-            raise ApplicationError(str(exc), type="AIRateLimited", next_retry_delay=delay) from exc
+            raise safe_failure(
+                ApplicationError(str(exc), type="AIRateLimited", next_retry_delay=delay)
+            ) from None
         except AIRequestRejected as exc:
             status = exc.kind
-            raise ApplicationError(str(exc), type="AIRequestRejected", non_retryable=True) from exc
+            raise safe_failure(
+                ApplicationError(str(exc), type="AIRequestRejected", non_retryable=True)
+            ) from None
         except AIBadResponse as exc:
             status = exc.kind
-            raise ApplicationError(str(exc), type="AIBadResponse") from exc
+            raise safe_failure(ApplicationError(str(exc), type="AIBadResponse")) from None
         except AIError as exc:
             status = exc.kind
-            raise ApplicationError(str(exc), type=type(exc).__name__) from exc
+            raise safe_failure(ApplicationError(str(exc), type=type(exc).__name__)) from None
         finally:
             # Health feeds (issue 7): the error kind for the breaker, the reply for quality.
             self.deps.health.release(ticket, success, None if success else status)
@@ -253,7 +290,7 @@ class InteractionActivities:
                 answer.shadow_action = reply.action.value
                 answer.latency_ms = reply.latency_ms
             except AIError as exc:
-                answer.error = f"{exc.kind}: {exc}"
+                answer.error = redact(f"{exc.kind}: {exc}")[:MAX_FAILURE_CHARS]
             finally:
                 self.deps.health.release(ticket, success)
         await asyncio.to_thread(self.deps.store.record_shadow_answer, answer)
@@ -286,27 +323,33 @@ class InteractionActivities:
 
     @activity.defn
     async def reserve_human(self, request: ReservationRequest) -> ReservationAck:
-        return await self.deps.acd.reserve(request)
+        with redacted_failures():
+            return await self.deps.acd.reserve(request)
 
     @activity.defn
     async def release_reservation(self, request: ReleaseReservation) -> None:
-        await self.deps.acd.release(request.reservation_id)
+        with redacted_failures():
+            await self.deps.acd.release(request.reservation_id)
 
     @activity.defn
     async def warm_transfer(self, request: TransferRequest) -> TransferAck:
-        return await self.deps.acd.transfer(request)
+        with redacted_failures():
+            return await self.deps.acd.transfer(request)
 
     @activity.defn
     async def withdraw_transfer(self, transfer_id: str) -> None:
-        await self.deps.acd.withdraw(transfer_id)
+        with redacted_failures():
+            await self.deps.acd.withdraw(transfer_id)
 
     @activity.defn
     async def forward_to_human(self, message: ForwardMessage) -> None:
-        await self.deps.acd.forward(message)
+        with redacted_failures():
+            await self.deps.acd.forward(message)
 
     @activity.defn
     async def schedule_callback(self, request: CallbackRequest) -> None:
-        await self.deps.acd.callback(request)
+        with redacted_failures():
+            await self.deps.acd.callback(request)
 
     def all(self) -> list[Callable[..., Any]]:
         return [

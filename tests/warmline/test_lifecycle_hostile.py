@@ -19,14 +19,18 @@ from models.interaction import (
 from models.interaction_state import MESSAGE_IDS_KEPT, QUEUED_MAX, RECENT_REPLIES_KEPT
 from models.lifecycle import (
     AgentAccepted,
+    AgentResolved,
     BookCallback,
     CallAI,
     ChoosePattern,
     CustomerMessageReceived,
     DeadlineReached,
+    EndRequested,
     ForwardToHuman,
+    HumanRequested,
     InputRejected,
     ReadCapacity,
+    RecordOutcome,
     RefuseMessage,
     TransferToHuman,
     Triage,
@@ -218,3 +222,39 @@ def test_side_effect_keys_name_the_execution_not_just_the_interaction_id() -> No
         assert ai_key.startswith(f"{d.c.workflow_id}:{run}:") and run in transfer_key
         keys += [ai_key, transfer_key]
     assert len(set(keys)) == 4, "a reused interaction id never reuses an earlier side effect"
+
+
+# -- nothing written in clear ---------------------------------------------------------------------
+
+PII_TEXTS = ["+1 415 555 0100", "jane.doe@example.com", "4111.1111.1111.1111", "123-45-6789"]
+
+
+def test_close_resolution_and_hand_over_reasons_reach_the_audit_redacted() -> None:
+    said = "call me on " + " or ".join(PII_TEXTS)
+    d = Driver().to_ai()
+    d.ok(CallAI)
+    d.feed(HumanRequested(at=d.now, reason=said))
+    d.ok(ReadCapacity)
+    d.ok(TransferToHuman)
+    d.feed(AgentAccepted(at=d.now, agent_id="agent-1"))
+    d.feed(AgentResolved(at=d.now, agent_id="agent-1", resolution=said))
+    d.ok(RecordOutcome)
+    record = d.pending(RecordOutcome).record
+    written = record.model_dump_json()
+    assert all(pii not in written for pii in PII_TEXTS), written
+    d2 = Driver().to_ai()
+    d2.ok(CallAI)
+    d2.feed(EndRequested(at=d2.now, reason=said))
+    d2.ok(RecordOutcome)
+    closed = d2.pending(RecordOutcome).record
+    assert all(pii not in closed.model_dump_json() for pii in PII_TEXTS)
+    assert any(e.kind == "closed" and "[PHONE]" in str(e.payload) for e in closed.audit)
+
+
+def test_a_refusal_quoting_a_message_id_is_redacted() -> None:
+    d = ai_chat()
+    say(d, "hello", "jane.doe@example.com", "u-1")
+    d.ok(CallAI)
+    say(d, "other", "jane.doe@example.com", "u-2")
+    refused = next(c for c in d.commands if isinstance(c, RefuseMessage))
+    assert "jane.doe" not in refused.reason and "jane.doe" not in str(d.c.pending_audit[-1])

@@ -23,6 +23,7 @@ from models.interaction_state import (
 )
 from models.lifecycle import Command, DeliverReply, RefuseMessage
 from models.routing import RoutingDecision
+from warmline.redaction import redact
 
 # How long each command may take, retries included (the executor's schedule-to-close timeout).
 PATTERN_SECONDS = 30.0
@@ -134,7 +135,9 @@ class Step:
                 self.audit("input_ignored", {"input": record, "why": why})
 
     def refuse(self, ticket: str | None, error_type: str, why: str) -> None:
-        """A customer message refused: on the record, counted, and its caller told why."""
+        """A customer message refused: on the record, counted, and its caller told why (the
+        reason may quote the client's message id: redacted like any outside text)."""
+        why = redact(why)
         self.ignore(why, record="customer_message")
         if ticket:
             self.emit(RefuseMessage(ticket=ticket, error_type=error_type, reason=why))
