@@ -56,6 +56,8 @@ with workflow.unsafe.imports_passed_through():
 
 
 M = TypeVar("M", bound=BaseModel)
+SAFETY_GATES_PATCH = "safety-gates"
+"""Abuse limits at the start and on every turn; histories recorded before them replay without."""
 
 
 @workflow.defn(name=INTERACTION_WORKFLOW, sandboxed=False)
@@ -93,6 +95,7 @@ class InteractionWorkflow:
                 request=public,
                 execution_id=info.first_execution_run_id,
                 legacy=legacy,
+                safety=workflow.patched(SAFETY_GATES_PATCH),
             )
         else:
             self._state, first = carried, lc.Continued(at=now(), legacy=legacy)
