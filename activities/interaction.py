@@ -32,7 +32,13 @@ from models.acd import (
 from models.ai import AIReply, AIRequest, ShadowAnswer, ShadowRequest
 from models.facts import InteractionFacts, RecordInteraction
 from models.interaction import Route
-from models.routing import Classification, FleetSnapshot, HumanAvailability, RouteRequest
+from models.routing import (
+    Classification,
+    FleetSnapshot,
+    HumanAvailability,
+    RouteRequest,
+    RoutingConfig,
+)
 from models.supervision import SupervisionMode
 from models.triage import (
     FlushRun,
@@ -58,6 +64,7 @@ from runtime.converter import describe
 from runtime.fleet_health import FleetHealth
 from runtime.supervision_cache import SupervisionPolicyCache
 from store.repository import Store
+from warmline.intents import DEFAULT_INTENTS, OUT_OF_SCOPE
 from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
 from warmline.supervision import mode_for
@@ -148,18 +155,20 @@ class InteractionActivities:
     async def triage(self, request: TriageRequest) -> TriageResult:
         started = time.perf_counter()
         classification = request.classification
+        config = await self.deps.configs.get()
+        upstream = request.upstream_intent
+        unknown_upstream = upstream is not None and upstream.intent not in self._known(config)
         if classification is None:
-            if request.upstream_intent is not None:
+            if upstream is not None and not unknown_upstream:
                 classification = Classification(
-                    intent=request.upstream_intent.intent,
-                    confidence=request.upstream_intent.confidence,
+                    intent=upstream.intent,
+                    confidence=upstream.confidence,
                     model_version="upstream",
                     source="upstream",
                 )
             else:
                 classification = await self.deps.classifier.classify_async(request.text)
         classify_ms = (time.perf_counter() - started) * 1000
-        config = await self.deps.configs.get()
         snapshot = FleetSnapshot(
             endpoints=self.deps.health.snapshot(), humans=await self.deps.acd.capacity()
         )
@@ -173,6 +182,11 @@ class InteractionActivities:
             classification=classification,
         )
         decision = decide_route(route_request, config, snapshot, request.pattern)
+        if unknown_upstream and request.classification is None:
+            # Never echoed: an unknown label is outside text (metrics labels, search
+            # attributes and policy only ever see known intents).
+            reason = "upstream intent is not a known intent: classified from the text instead"
+            decision.reasons.insert(0, reason)
         plan = None
         if decision.route is not Route.HUMAN:
             policy = await self.deps.supervision.get()
@@ -205,6 +219,12 @@ class InteractionActivities:
             supervision=plan,
             classify_ms=round(classify_ms, 3),
         )
+
+    def _known(self, config: RoutingConfig) -> frozenset[str]:
+        """Intents an upstream label may name: the model's labels, the routing config's mapped
+        intents and out-of-scope (the defaults when the model does not list its labels)."""
+        labels = getattr(self.deps.classifier.model, "labels", None) or DEFAULT_INTENTS
+        return frozenset([*labels, *config.intent_map, OUT_OF_SCOPE])
 
     @activity.defn
     async def invoke_ai(self, request: AIRequest) -> AIReply:

@@ -139,3 +139,25 @@ async def test_an_interaction_id_is_never_started_twice(stack: Stack) -> None:
     await end(handle)
     with pytest.raises(WorkflowAlreadyStartedError):
         await stack.open("Where is my parcel?", interaction_id=iid)
+
+
+async def test_an_unknown_upstream_intent_never_becomes_the_interactions_intent(
+    stack: Stack,
+) -> None:
+    """An IVR label is outside text: only a known intent reaches the policy, the metrics'
+    labels and the search attributes; an unknown one is replaced by the model's reading."""
+    forged = "x_{}_injected" + CARD.replace(" ", "")[:8]
+    handle, _ = await stack.open(
+        "I want a copy of my invoice", upstream_intent={"intent": forged, "confidence": 1.0}
+    )
+    status = await status_of(handle)
+    assert status.intent is not None and status.intent != forged
+    reasons = status.decisions[0]["reasons"]
+    assert "upstream intent is not a known intent" in " ".join(reasons)
+    assert forged not in str(status.decisions)
+    described = await handle.describe()
+    assert forged not in str(described.typed_search_attributes)
+    await end(handle)
+    known, _ = await stack.open("Hello", upstream_intent={"intent": "invoice_copy"})
+    assert (await status_of(known)).intent == "invoice_copy"
+    await end(known)
