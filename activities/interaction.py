@@ -226,9 +226,25 @@ class InteractionActivities:
         labels = getattr(self.deps.classifier.model, "labels", None) or DEFAULT_INTENTS
         return frozenset([*labels, *config.intent_map, OUT_OF_SCOPE])
 
+    async def _resolved(self, request: AIRequest) -> AIRequest:
+        """The request addressed as the routing config says: URL, model, credentials and
+        timeout come from the config's endpoint of that name and version, never from what the
+        workflow carried (its state and inputs only name the endpoint)."""
+        named = request.endpoint
+        config = await self.deps.configs.get()
+        for endpoint in config.ai_endpoints:
+            if endpoint.name == named.name and endpoint.version == named.version:
+                return request.model_copy(update={"endpoint": endpoint})
+        raise ApplicationError(
+            f"AI endpoint {named.name}:{named.version} is not in routing config v{config.version}",
+            type="EndpointUnknown",
+            non_retryable=True,
+        )
+
     @activity.defn
     async def invoke_ai(self, request: AIRequest) -> AIReply:
         """One AI turn; a retry re-sends the same idempotency key, never a second answer."""
+        request = await self._resolved(request)
         ep = request.endpoint
         ticket = self.deps.health.try_acquire(ep.name, ep.version)
         if ticket is None:
@@ -292,7 +308,20 @@ class InteractionActivities:
         Never raises for the shadow's own faults: a broken shadow must not cost the live path
         anything, not even a retry.
         """
-        request = shadow.request
+        try:
+            request = await self._resolved(shadow.request)
+        except ApplicationError as exc:
+            request = shadow.request
+            unknown = ShadowAnswer(
+                interaction_id=request.interaction_id,
+                turn=request.turn,
+                endpoint=f"{request.endpoint.name}:{request.endpoint.version}",
+                live_model_version=shadow.live_model_version,
+                live_text=shadow.live_text,
+                error=exc.message,
+            )
+            await asyncio.to_thread(self.deps.store.record_shadow_answer, unknown)
+            return
         ep = request.endpoint
         answer = ShadowAnswer(
             interaction_id=request.interaction_id,

@@ -8,6 +8,10 @@ import uuid
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route as HttpRoute
 from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
@@ -15,8 +19,12 @@ from temporalio.client import (
     WorkflowUpdateStage,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.testing import ActivityEnvironment
 
+from activities.interaction import InteractionActivities
+from models.ai import AIRequest, ChatTurn
 from models.interaction import Outcome, Reply, StatusView
+from simulators.server import serve_app
 from tests.integration.conftest import Stack
 from tests.integration.test_interaction import force_ai
 from tests.polling import until
@@ -161,3 +169,39 @@ async def test_an_unknown_upstream_intent_never_becomes_the_interactions_intent(
     known, _ = await stack.open("Hello", upstream_intent={"intent": "invoice_copy"})
     assert (await status_of(known)).intent == "invoice_copy"
     await end(known)
+
+
+async def test_the_ai_call_goes_where_the_routing_config_says_not_where_a_request_says(
+    stack: Stack,
+) -> None:
+    """Endpoint details are resolved by the activity from the routing config by name and
+    version: a request carrying another URL or key variable cannot redirect the call (and the
+    credentials it sends)."""
+    hits: list[str] = []
+
+    async def attacker(request: Request) -> Response:
+        hits.append(request.headers.get("authorization", ""))
+        return JSONResponse({})
+
+    app = Starlette(routes=[HttpRoute("/{path:path}", attacker, methods=["GET", "POST"])])
+    config = stack.default_config()
+    live = config.ai_endpoints[0]
+    async with serve_app(app) as url:
+        forged = AIRequest(
+            interaction_id="forged-1",
+            turn=1,
+            idempotency_key=f"forged-{uuid.uuid4().hex}",
+            endpoint=live.model_copy(update={"url": f"{url}/v1", "api_key_env": "PATH"}),
+            intent="order_status",
+            messages=[ChatTurn(role="user", content="Where is my parcel?")],
+        )
+        activities = InteractionActivities(stack.deps)
+        reply = await ActivityEnvironment().run(activities.invoke_ai, forged)
+        assert reply.text and hits == []
+        unknown = forged.model_copy(
+            update={"endpoint": live.model_copy(update={"name": "nobody", "url": f"{url}/v1"})}
+        )
+        with pytest.raises(ApplicationError) as raised:
+            await ActivityEnvironment().run(activities.invoke_ai, unknown)
+        assert raised.value.type == "EndpointUnknown" and raised.value.non_retryable
+        assert hits == []
