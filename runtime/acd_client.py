@@ -36,6 +36,7 @@ from models.acd import (
     TransferRequest,
 )
 from models.routing import HumanAvailability, PlannedStaffing
+from warmline.redaction import redact
 
 CAPACITY_TTL_SECONDS = 1.0
 
@@ -79,7 +80,10 @@ class AcdClient:
         response = await self._http.request(method, f"{self._base}{path}", json=body)
         if 400 <= response.status_code < 500 and response.status_code not in (404, 408, 429):
             raise ApplicationError(
-                f"ACD rejected {method} {path}: HTTP {response.status_code} {response.text[:300]}",
+                # The body may echo what was sent (a transcript): redacted before it becomes
+                # a failure message, which lands in history and logs.
+                f"ACD rejected {method} {path}: HTTP {response.status_code} "
+                f"{redact(response.text[:300])}",
                 type="AcdRejected",
                 non_retryable=True,
             )

@@ -47,8 +47,9 @@ async def plain_client(stack: Stack) -> Client:
 
 def clear_by_design(history: History) -> set[bytes]:
     """Payloads Temporal needs in clear, none of them customer text: search attribute values
-    (the server indexes them) and the SDK's own local-activity marker bookkeeping (sequence
-    number, activity type, timestamps) that core writes next to the encrypted result."""
+    (the server indexes them), the SDK's own local-activity marker bookkeeping (sequence
+    number, activity type, timestamps) that core writes next to the encrypted result, and a
+    ``workflow.patched`` marker's change id (core writes it without the payload codec)."""
     allowed: set[bytes] = set()
     for event in history.events:
         holders: list[Message] = [
@@ -56,7 +57,8 @@ def clear_by_design(history: History) -> set[bytes]:
             event.upsert_workflow_search_attributes_event_attributes.search_attributes,
         ]
         if event.HasField("marker_recorded_event_attributes"):
-            holders.append(event.marker_recorded_event_attributes.details["data"])
+            details = event.marker_recorded_event_attributes.details
+            holders.extend(details[key] for key in ("data", "patch-data") if key in details)
         allowed.update(p.SerializeToString() for holder in holders for p in iter_payloads(holder))
     return allowed
 
