@@ -9,7 +9,7 @@ WFM platform would poll.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
@@ -35,6 +35,12 @@ from models.interaction import (
 )
 from simulators.traffic import ScriptedInteraction, generate_traffic
 from store.summary import DemoSummary, summarize
+
+INTERACTION_TASK_TIMEOUT = timedelta(seconds=2)
+"""The interaction's workflow task timeout, which only the starter can set: a worker killed
+in the middle of a task is replaced after it (Temporal's default, 10 s, is a long silence on a
+voice call). Long local activities keep the task alive by heartbeat, so 2 s bounds only a
+dead or stalled worker."""
 
 CLOSING_WORDS = "Thanks, that's all I needed."
 ANGRY_WORDS = "This is useless and ridiculous, I am furious!!!"
@@ -76,6 +82,7 @@ async def open_interaction(
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         # An interaction id names one interaction for ever (README, public contract).
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        task_timeout=INTERACTION_TASK_TIMEOUT,
         result_type=InteractionResult,
     )
     reply = await client.execute_update_with_start_workflow(
