@@ -266,6 +266,7 @@ def _mount_capabilities() -> None:
         supervise,
         wfm,
     )
+    from cli import routing as routing_cli
 
     app.command("setup")(setup.setup)
 
@@ -283,6 +284,7 @@ def _mount_capabilities() -> None:
         ("db", db),
         ("safety", safety),
         ("wfm", wfm),
+        ("routing", routing_cli),
     ):
         app.add_typer(module.app, name=name)
     app.command("redact")(redact.redact)

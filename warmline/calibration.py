@@ -12,7 +12,8 @@ met the quality target on the evidence:
   the threshold goes to 1 (the AI no longer gets that cell unmonitored, or at all);
 - few samples, no change: an edge needs ``min_samples`` interactions at or above it, and a
   threshold moves only to an edge with interactions in its own band (never into confidence
-  the AI was never given, which the facts cannot speak for);
+  the AI was never given, which the facts cannot speak for), and rises only above evidence
+  that failed;
 - monotone: a stricter target never lowers a threshold, better outcomes never raise one, and
   ``monitored_min`` never exceeds ``ai_min``.
 
@@ -80,11 +81,13 @@ def band_evidence(samples: Sequence[OutcomeSample], target: QualityTarget) -> li
 
 
 def calibrated_threshold(
-    bands: Sequence[BandEvidence], rate: float, target: QualityTarget
+    bands: Sequence[BandEvidence], rate: float, target: QualityTarget, current: float
 ) -> float | None:
     """The lowest band edge whose interactions at or above met ``rate`` on the evidence, and
     whose own band met it too (a poor band never rides in on the good ones above it); 1.0 when
     no edge with enough evidence does; None when no edge has enough evidence (no change).
+    A threshold is raised only above an edge whose evidence failed: ``current`` is kept when
+    all the evidence lies above it and met the target.
     """
     qualifying: list[tuple[float, bool]] = []
     above = resolved = 0
@@ -99,7 +102,13 @@ def calibrated_threshold(
     if not qualifying:
         return None
     met = [edge for edge, ok in qualifying if ok]
-    return min(met) if met else 1.0
+    lowest = min(edge for edge, _ in qualifying)
+    proposed = min(met) if met else 1.0
+    if proposed == lowest and proposed > current:
+        # Everything the evidence covers met the target: nothing below it failed, so there is
+        # no reason to raise the threshold into confidence the AI was never given.
+        return current
+    return proposed
 
 
 def calibrate_cell(
@@ -108,8 +117,10 @@ def calibrate_cell(
     """Evidence and proposal for one cell, with the reasons in words."""
     intent, channel, segment = cell
     bands = band_evidence(samples, target)
-    ai_min = calibrated_threshold(bands, target.min_resolution_rate, target)
-    monitored_min = calibrated_threshold(bands, target.min_monitored_resolution_rate, target)
+    ai_min = calibrated_threshold(bands, target.min_resolution_rate, target, current.ai_min)
+    monitored_min = calibrated_threshold(
+        bands, target.min_monitored_resolution_rate, target, current.monitored_min
+    )
     reasons: list[str] = []
     if ai_min is None:
         reasons.append(

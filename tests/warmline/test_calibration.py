@@ -89,6 +89,15 @@ def test_poor_outcomes_raise_ai_min_and_none_meeting_the_target_sends_it_to_one(
     assert raised is not None and raised.ai_min == 0.95
 
 
+def test_evidence_that_all_met_the_target_never_raises_a_threshold_into_the_unknown() -> None:
+    target = QualityTarget(min_resolution_rate=0.8, min_samples=30, evidence_z=0.0)
+    cell = calibrate_cell(CELL, CURRENT, outcomes(0.88, 40, 0), target)
+    assert cell.proposed is not None
+    assert (cell.proposed.ai_min, cell.proposed.monitored_min) == (0.85, CURRENT.monitored_min)
+    above = calibrate_cell(CELL, CURRENT, outcomes(0.97, 40, 0), target)
+    assert above.proposed is None
+
+
 def test_few_samples_change_nothing() -> None:
     target = QualityTarget(min_samples=30)
     cell = calibrate_cell(CELL, CURRENT, outcomes(0.8, 29, 0), target)
@@ -130,10 +139,12 @@ def test_a_proposed_threshold_is_never_below_the_target_on_the_evidence(
     if cell.proposed is None:
         return
     assert cell.proposed.monitored_min <= cell.proposed.ai_min
-    for value, rate in (
-        (cell.proposed.ai_min, target.min_resolution_rate),
-        (cell.proposed.monitored_min, target.min_monitored_resolution_rate),
+    for value, old, rate in (
+        (cell.proposed.ai_min, CURRENT.ai_min, target.min_resolution_rate),
+        (cell.proposed.monitored_min, CURRENT.monitored_min, target.min_monitored_resolution_rate),
     ):
+        if value == old:
+            continue
         above = [s for s in evidence if s.confidence >= value]
         if value < 1.0:
             assert len(above) >= target.min_samples
