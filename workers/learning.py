@@ -16,6 +16,7 @@ from activities.interaction import InteractionDeps
 from activities.learning import LearningActivities
 from models.calibration import CALIBRATION_TASK_QUEUE
 from runtime.settings import Settings
+from store.repository import Store
 from workers.versioning import LONG_RUNNING, worker_options
 from workflows.boundary import BoundaryInterceptor
 from workflows.calibration import RoutingCalibrationWorkflow
@@ -26,12 +27,13 @@ MAX_CONCURRENT = 2
 
 def learning_worker(
     client: Client,
-    store_deps: InteractionDeps,
+    store: Store,
     settings: Settings,
     *,
     task_queue: str = CALIBRATION_TASK_QUEUE,
     max_cached_workflows: int | None = None,
 ) -> Worker:
+    """The worker; tests pass ``max_cached_workflows=0`` so every task replays its history."""
     options: dict[str, Any] = worker_options(settings, LONG_RUNNING)
     if max_cached_workflows is not None:
         options["max_cached_workflows"] = max_cached_workflows
@@ -39,7 +41,7 @@ def learning_worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=LearningActivities(store_deps.store).all(),
+        activities=LearningActivities(store).all(),
         max_concurrent_activities=MAX_CONCURRENT,
         max_concurrent_workflow_tasks=MAX_CONCURRENT,
         interceptors=[BoundaryInterceptor()],
@@ -49,4 +51,4 @@ def learning_worker(
 
 def build_worker(client: Client, deps: InteractionDeps, settings: Settings) -> Worker:
     """Entry point for ``workers.registry``: the learning worker of this process."""
-    return learning_worker(client, deps, settings)
+    return learning_worker(client, deps.store, settings)

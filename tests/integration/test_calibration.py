@@ -10,21 +10,35 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.api.history.v1 import History
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from typer.testing import CliRunner
 
 from cli import routing as routing_cli
-from models.calibration import CALIBRATION_SCHEDULE_ID, CalibrationRunResult, ProposalStatus
+from models.calibration import (
+    CALIBRATION_SCHEDULE_ID,
+    CALIBRATION_WORKFLOW,
+    CalibrationRunResult,
+    ProposalStatus,
+)
 from models.facts import InteractionFacts, RecordInteraction
 from models.interaction import Route, StatusView
+from runtime.calibration_schedule import ensure_calibration_schedule
+from runtime.history import decode_payloads_in_place
+from runtime.settings import Settings
 from store.learning import LearningStore
+from tests.audit_keys import open_test_store
 from tests.integration.conftest import Stack, StackApi
-from warmline.default_config import CARE_BOT, CARE_BOT_VERSION
+from tests.polling import eventually
+from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, default_routing_config
+from workers.learning import learning_worker
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +46,7 @@ INTENT = "order_status"
 CONFIDENCE = 0.88
 """Between the default ai_min (0.92) and monitored_min (0.75): monitored today."""
 TIMEOUT_SECONDS = 60.0
+RECORD_ENV = "WARMLINE_RECORD_LEARNING_HISTORIES"
 
 
 async def warmline(env: dict[str, str], *args: str) -> str:
@@ -135,3 +150,65 @@ async def test_an_approved_calibration_proposal_changes_routing_from_the_next_in
     route, reasons = await route_of(stack, segment)
     assert route == Route.AI.value
     assert any(f"intent={INTENT},channel=chat,segment={segment}" in r for r in reasons), reasons
+
+
+async def test_the_schedule_runs_a_calibration_that_proposes_once_per_run(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    """The Schedule as the deploy step creates it, on a worker without a workflow cache (every
+    task replays its history); ``WARMLINE_RECORD_LEARNING_HISTORIES=<dir>`` saves the history
+    ``tests/replay/histories_learning`` replays."""
+    store = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
+    try:
+        base = store.save_routing_config(default_routing_config("http://127.0.0.1:9"), "ops")
+        store.record_interactions(evidence("standard", 40))
+        # Its own queue and schedule id: the shared integration stack runs a learning worker.
+        schedule_id, queue = f"{CALIBRATION_SCHEDULE_ID}-test", "learning-test"
+        async with learning_worker(
+            temporal_client, store, Settings(), task_queue=queue, max_cached_workflows=0
+        ):
+            await ensure_calibration_schedule(
+                temporal_client, 1440, task_queue=queue, schedule_id=schedule_id
+            )
+            schedule = temporal_client.get_schedule_handle(schedule_id)
+            try:
+                await schedule.trigger()
+
+                async def started() -> str:
+                    query = f"WorkflowType = '{CALIBRATION_WORKFLOW}' AND TaskQueue = '{queue}'"
+                    async for execution in temporal_client.list_workflows(query):
+                        return execution.id
+                    return ""
+
+                workflow_id = await eventually(started, "the scheduled calibration run", 60.0)
+                handle = temporal_client.get_workflow_handle(
+                    workflow_id, result_type=CalibrationRunResult
+                )
+                outcome = await asyncio.wait_for(handle.result(), TIMEOUT_SECONDS)
+            finally:
+                await schedule.delete()
+        assert outcome.proposal_id is not None and outcome.interactions == 40
+        proposal = LearningStore(store).proposal(outcome.proposal_id)
+        assert proposal is not None and proposal.result.base_version == base.version
+        assert proposal.status is ProposalStatus.PENDING
+        kinds = [e.kind for e in store.audit_trail("routing-config")]
+        assert kinds[-1] == "routing_proposal_created"
+        estimates = {(e.endpoint, e.intent): e for e in proposal.result.capabilities}
+        care = estimates[(f"{CARE_BOT}:{CARE_BOT_VERSION}", INTENT)]
+        assert care.configured < care.estimated < 1.0  # 40 resolved move it, shrunk
+        await save_history(temporal_client, workflow_id, "calibration_proposed")
+    finally:
+        store.close()
+
+
+async def save_history(client: Client, workflow_id: str, name: str) -> None:
+    out = os.environ.get(RECORD_ENV)
+    if not out:
+        return
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    proto = History(events=history.events)
+    codec = client.data_converter.payload_codec
+    if codec is not None:
+        await decode_payloads_in_place(proto, codec)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / f"{name}.json").write_text(WorkflowHistory(workflow_id, proto.events).to_json())
