@@ -128,6 +128,10 @@ class WaitKind(StrEnum):
     CONTINUE = "continue_as_new"
     WITHDRAW = "withdraw"
     RECORD = "record"
+    ABUSE = "abuse"
+    """The abuse gate's answer for the start or the current turn."""
+    ABUSE_HOLD = "abuse_hold"
+    """A start or turn the limits answered ``queued``: held until the retry-after, then run."""
 
 
 class HeldDraft(_State):
@@ -243,6 +247,9 @@ class InteractionCarry(_State):
     outcome: Outcome | None = None
     close_reason: str | None = None
     csat: int | None = None
+    safety_gates: bool = Field(
+        default=False, description="Abuse limits checked at the start and on every turn."
+    )
     # -- the lifecycle machine's own bookkeeping --
     op_seq: int = Field(default=0, description="Last command sequence number handed out.")
     job: Job | None = None

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.abuse import AbuseDecision, AdmissionRequest
 from models.acd import (
     CallbackRequest,
     ForwardMessage,
@@ -48,6 +49,11 @@ class Started(_Message):
     at: str
     workflow_id: str
     request: InteractionInput = Field(description="As the client sent it; the machine redacts.")
+    safety: bool = Field(
+        default=False,
+        description="The safety gates run (abuse limits at start and per turn): the executor "
+        "sets it from a workflow patch, so histories recorded before them replay unchanged.",
+    )
 
 
 class Continued(_Message):
@@ -99,6 +105,15 @@ class TransferAcked(_Message):
     at: str
     op: int
     ack: TransferAck
+
+
+class AdmissionChecked(_Message):
+    """The abuse gate's answer for the start or a turn (counted fleet-wide in the store)."""
+
+    kind: Literal["admission_checked"] = "admission_checked"
+    at: str
+    op: int
+    decision: AbuseDecision
 
 
 class CommandDone(_Message):
@@ -197,6 +212,7 @@ CommandResult = (
     | AIReplied
     | CapacityRead
     | TransferAcked
+    | AdmissionChecked
     | CommandDone
     | CommandFailed
 )
@@ -238,6 +254,13 @@ class ChoosePattern(_Call):
 class Triage(_Call):
     kind: Literal["triage"] = "triage"
     request: TriageRequest
+
+
+class CheckAdmission(_Call):
+    """Count the start or a turn against the abuse limits and answer allowed or not."""
+
+    kind: Literal["check_admission"] = "check_admission"
+    request: AdmissionRequest
 
 
 class ReserveHuman(_Call):
@@ -344,6 +367,7 @@ class Fail(_Message):
 Command = Annotated[
     ChoosePattern
     | Triage
+    | CheckAdmission
     | ReserveHuman
     | ReleaseReservation
     | CallAI

@@ -55,6 +55,8 @@ with workflow.unsafe.imports_passed_through():
 
 
 M = TypeVar("M", bound=BaseModel)
+SAFETY_GATES_PATCH = "safety-gates"
+"""Abuse limits at the start and on every turn; histories recorded before them replay without."""
 
 
 @workflow.defn(name=INTERACTION_WORKFLOW, sandboxed=False)
@@ -82,7 +84,10 @@ class InteractionWorkflow:
         if carried is None:
             public = InteractionInput.model_validate(request.model_dump(exclude={"state"}))
             first: lc.Event = lc.Started(
-                at=now(), workflow_id=workflow.info().workflow_id, request=public
+                at=now(),
+                workflow_id=workflow.info().workflow_id,
+                request=public,
+                safety=workflow.patched(SAFETY_GATES_PATCH),
             )
         else:
             self._state, first = carried, lc.Continued(at=now())

@@ -166,12 +166,13 @@ class LifecycleModel(RuleBasedStateMachine):
         first=st.sampled_from(CUSTOMER_TEXTS),
         channel=st.sampled_from(list(Channel)),
         priority=st.integers(0, 9),
+        safety=st.booleans(),
     )
-    def start(self, first: str, channel: Channel, priority: int) -> None:
+    def start(self, first: str, channel: Channel, priority: int, safety: bool) -> None:
         request = interaction_input(
             first, channel=channel, metadata={"priority": priority, "contact": EMAIL}
         )
-        self.feed(Started(at=self.now, workflow_id=WORKFLOW_ID, request=request))
+        self.feed(Started(at=self.now, workflow_id=WORKFLOW_ID, request=request, safety=safety))
 
     @rule(
         text=st.sampled_from(CUSTOMER_TEXTS),
