@@ -46,8 +46,14 @@ class ShadowGate(_Doc):
     """What a shadow version must show before it may take live traffic."""
 
     min_answers: int = Field(default=20, ge=1, description="Fewer: inconclusive.")
-    min_mean_agreement: float = Field(default=0.6, ge=-1.0, le=1.0)
-    low_agreement_below: float = Field(default=0.5, ge=-1.0, le=1.0)
+    min_mean_agreement: float = Field(
+        default=0.55,
+        ge=-1.0,
+        le=1.0,
+        description="MiniLM cosine: paraphrases of one answer score about 0.6-0.9, answers "
+        "about something else about 0.0-0.4.",
+    )
+    low_agreement_below: float = Field(default=0.4, ge=-1.0, le=1.0)
     max_low_agreement_share: float = Field(default=0.2, ge=0.0, le=1.0)
     max_policy_violations: int = Field(
         default=0, ge=0, description="Shadow commitments outside policy production did not make."

@@ -18,6 +18,7 @@ from sqlalchemy import Text
 from sqlalchemy import select as columns_of
 from sqlmodel import Field, Session, SQLModel, col, select, update
 
+from models.ai import ShadowAnswer
 from models.calibration import (
     PROPOSAL_AUTHOR,
     CalibrationResult,
@@ -26,11 +27,18 @@ from models.calibration import (
     ProposalSummary,
     RoutingProposal,
 )
-from models.facts import AuditEvent
+from models.facts import AuditEvent, InteractionFacts
 from store.audit_chain import append_events, next_seq
 from store.db import write_engine
 from store.repository import ROUTING_CONFIG_STREAM, Store, save_routing_config_in
-from store.tables import InteractionFactRow, RoutingConfigRow, UTCDateTime, utc_now
+from store.tables import (
+    InteractionFactRow,
+    RoutingConfigRow,
+    ShadowAnswerRow,
+    UTCDateTime,
+    facts_from_row,
+    utc_now,
+)
 from store.writes import WriteConflict, write_with_retry
 from warmline.redaction import redact
 
@@ -251,3 +259,41 @@ class LearningStore:
             return _proposal(row)
 
         return self._write(attempt)
+
+
+class ShadowStore:
+    """The stored shadow answers of one version and the facts of their interactions."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def shadow_answers(
+        self, endpoint: str, since: datetime | None, limit: int
+    ) -> list[ShadowAnswer]:
+        """``endpoint``'s most recent answers (``name:version``), oldest first."""
+        query = select(ShadowAnswerRow).where(ShadowAnswerRow.endpoint == endpoint)
+        if since is not None:
+            query = query.where(col(ShadowAnswerRow.created_at) >= since)
+        query = query.order_by(col(ShadowAnswerRow.id).desc()).limit(limit)
+        with Session(self._store.engine) as session:
+            rows = session.exec(query).all()
+        return [
+            ShadowAnswer.model_validate(row.model_dump(exclude={"id", "created_at"}))
+            for row in reversed(rows)
+        ]
+
+    def facts_of(self, interaction_ids: set[str]) -> dict[str, InteractionFacts]:
+        """The closed interactions among ``interaction_ids`` (open ones have no facts yet)."""
+        found: dict[str, InteractionFacts] = {}
+        ids = sorted(interaction_ids)
+        with Session(self._store.engine) as session:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows = session.exec(
+                    select(InteractionFactRow).where(
+                        col(InteractionFactRow.interaction_id).in_(chunk)
+                    )
+                ).all()
+                for row in rows:
+                    found[row.interaction_id] = facts_from_row(row)
+        return found

@@ -57,7 +57,7 @@ def test_too_few_answers_is_inconclusive_and_keeps_the_gate_shut() -> None:
 @pytest.mark.parametrize(
     ("changed", "reason"),
     [
-        ({"agreement": 0.3}, "agree less than"),
+        ({"agreement": 0.2}, "agree less than"),
         ({"shadow_action": "escalate"}, "escalation differs"),
         ({"live_escalated": True}, "escalation differs"),
         ({"shadow_latency_ms": 400.0}, "mean latency"),
@@ -74,9 +74,9 @@ def test_each_criterion_fails_the_report_on_its_own(changed: dict[str, Any], rea
 
 
 def test_a_low_mean_agreement_fails_even_without_outliers() -> None:
-    report = judge("care-bot:2026.11", [pair(i, agreement=0.55) for i in range(20)], GATE)
+    report = judge("care-bot:2026.11", [pair(i, agreement=0.5) for i in range(20)], GATE)
     assert report.verdict is ShadowVerdict.FAILED and report.low_agreement == 0
-    assert report.reasons == ["mean agreement 0.55 below 0.6"]
+    assert report.reasons == ["mean agreement 0.50 below 0.55"]
 
 
 def test_errors_count_against_the_error_rate_not_the_comparison() -> None:
