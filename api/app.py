@@ -32,6 +32,7 @@ from api import (
     rollouts,
     routing,
     routing_proposals,
+    shadow,
     system,
 )
 from api.auth import AuthenticationMiddleware, Authenticator, PermissionCheck
@@ -130,6 +131,7 @@ def create_api_app(
         routing,
         routing_proposals,
         fleet,
+        shadow,
         rollouts,
         reviews,
         phases,

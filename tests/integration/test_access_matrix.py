@@ -129,6 +129,7 @@ def spec() -> list[Call]:
         call("POST", "/v1/routing-proposals/runs", {OPS}, {201, 409}, {}),
         # Model registry: release managers and operators change it.
         call("GET", "/v1/fleet/registry", readers, {200}),
+        call("GET", "/v1/fleet/shadow-report", readers, {200}, endpoint=f"{NOPE}:1"),
         call("POST", "/v1/fleet/versions", {RM, OPS}, {201},
              {"agent": "care-bot", "version": f"{RUN}.1"}),
         call("POST", "/v1/fleet/health/reset", {RM, OPS}, {200}, {"reason": "matrix"}),
