@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from temporalio.api.history.v1 import History
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
+from temporalio.exceptions import ApplicationError
 from typer.testing import CliRunner
 
 from cli import routing as routing_cli
@@ -212,3 +213,24 @@ async def save_history(client: Client, workflow_id: str, name: str) -> None:
         await decode_payloads_in_place(proto, codec)
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / f"{name}.json").write_text(WorkflowHistory(workflow_id, proto.events).to_json())
+
+
+async def test_an_invalid_target_fails_the_run_at_once_naming_the_field(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    store = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
+    try:
+        queue = "learning-invalid"
+        async with learning_worker(temporal_client, store, Settings(), task_queue=queue):
+            with pytest.raises(WorkflowFailureError) as failure:
+                await temporal_client.execute_workflow(
+                    CALIBRATION_WORKFLOW,
+                    {"target": {"min_resolution_rate": 5}},
+                    id=f"calibration-invalid-{uuid.uuid4().hex[:8]}",
+                    task_queue=queue,
+                )
+        cause = failure.value.cause
+        assert isinstance(cause, ApplicationError) and cause.non_retryable
+        assert "min_resolution_rate" in str(cause)
+    finally:
+        store.close()
