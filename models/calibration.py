@@ -36,6 +36,9 @@ class OutcomeSample(_Doc):
     route: str = Field(description="ai | ai_monitored: the route routing chose.")
     endpoint: str | None = Field(default=None, description="name:version that answered.")
     outcome: str = Field(description="contained | escalated | abandoned | ...")
+    escalation_trigger: str | None = Field(
+        default=None, description="Why it escalated (ai_unavailable is not the AI's doing)."
+    )
     csat: int | None = None
     repeat_contact: bool | None = Field(
         default=None, description="The customer came back about it; None: not known."

@@ -126,6 +126,7 @@ class LearningStore:
                 col(f.route),
                 col(f.ai_endpoint),
                 col(f.outcome),
+                col(f.escalation_trigger),
                 col(f.csat),
             )
             .where(col(f.route).in_(AI_ROUTES), col(f.started_at_utc) >= since)
@@ -134,19 +135,23 @@ class LearningStore:
         )
         with Session(self._store.engine) as session:
             rows = session.execute(query).all()
-        return [
-            OutcomeSample(
-                intent=intent,
-                channel=channel,
-                segment=segment,
-                confidence=min(1.0, max(0.0, confidence)),
-                route=route,
-                endpoint=endpoint,
-                outcome=outcome,
-                csat=csat,
-            )
-            for intent, channel, segment, confidence, route, endpoint, outcome, csat in rows
-        ]
+        names = (
+            "intent",
+            "channel",
+            "segment",
+            "confidence",
+            "route",
+            "endpoint",
+            "outcome",
+            "escalation_trigger",
+            "csat",
+        )
+        samples = []
+        for row in rows:
+            values = dict(zip(names, row, strict=True))
+            values["confidence"] = min(1.0, max(0.0, values["confidence"]))
+            samples.append(OutcomeSample.model_validate(values))
+        return samples
 
     def save_proposal(self, key: str, result: CalibrationResult) -> RoutingProposal:
         """Store the proposal once per ``key``; pending older ones become superseded."""

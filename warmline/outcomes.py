@@ -14,11 +14,16 @@ from models.calibration import OutcomeSample, QualityTarget
 
 AI_ROUTES = frozenset({"ai", "ai_monitored"})
 EVIDENCE_OUTCOMES = frozenset({"contained", "escalated", "abandoned"})
+NOT_THE_AIS_DOING = frozenset({"ai_unavailable"})
 
 
 def is_evidence(sample: OutcomeSample) -> bool:
     """Whether the sample tells anything about the AI: routed to it, and it had the outcome."""
-    return sample.route in AI_ROUTES and sample.outcome in EVIDENCE_OUTCOMES
+    return (
+        sample.route in AI_ROUTES
+        and sample.outcome in EVIDENCE_OUTCOMES
+        and sample.escalation_trigger not in NOT_THE_AIS_DOING
+    )
 
 
 def is_resolved(sample: OutcomeSample, target: QualityTarget) -> bool:

@@ -105,6 +105,14 @@ def test_few_samples_change_nothing() -> None:
     assert "no change" in cell.reasons[0]
 
 
+def test_escalations_because_no_ai_could_answer_are_not_evidence() -> None:
+    target = QualityTarget(min_resolution_rate=0.8, min_samples=30, evidence_z=0.0)
+    outage = [sample(0.95, "escalated", escalation_trigger="ai_unavailable")] * 40
+    result = calibrate(RoutingConfig(), outcomes(0.95, 40, 0) + outage, target)
+    assert result.interactions == 40
+    assert not result.changed
+
+
 def test_csat_below_the_floor_and_repeat_contact_are_not_resolved() -> None:
     target = QualityTarget(csat_floor=3)
     assert not is_resolved(sample(0.9, csat=2), target)
