@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
@@ -23,7 +24,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.interaction import InteractionActivities
 from models.ai import AIRequest, ChatTurn
-from models.interaction import Outcome, Reply, StatusView
+from models.interaction import MAX_MESSAGE_CHARS, Outcome, Reply, StatusView
 from simulators.server import serve_app
 from tests.integration.conftest import Stack
 from tests.integration.test_interaction import force_ai
@@ -205,3 +206,36 @@ async def test_the_ai_call_goes_where_the_routing_config_says_not_where_a_reques
             await ActivityEnvironment().run(activities.invoke_ai, unknown)
         assert raised.value.type == "EndpointUnknown" and raised.value.non_retryable
         assert hits == []
+
+
+CARRIED_STATE_BOUND = 1_000_000
+"""Half of Temporal's 2 MB payload limit: the carried state must stay well inside it."""
+
+
+async def test_oversized_inputs_keep_the_carried_state_well_inside_temporals_limit(
+    stack: Stack,
+) -> None:
+    """Metadata and messages at their bounds, over several continue-as-new: every carried state
+    stays under half the payload limit and the interaction completes."""
+    await stack.use_config(lambda c: force_ai(c).model_copy(update={"max_turns_per_run": 3}))
+    metadata = {f"key{n:02d}": f"v{n}-" + "m" * 1_000 for n in range(64)}
+    longest = ("lorem ipsum " * 2_000)[:MAX_MESSAGE_CHARS]
+    handle, _ = await stack.open(longest, metadata=metadata)
+    for n in range(26):  # past the 20 transcript entries a run carries: the size levels off
+        reply = await send(handle, f"{n} {longest}"[:MAX_MESSAGE_CHARS], f"big-{n}")
+        assert reply.turn == n + 2
+    await end(handle)
+    sizes = []
+    run_id: str | None = handle.first_execution_run_id or handle.result_run_id
+    while run_id:
+        run = stack.client.get_workflow_handle(handle.id, run_id=run_id)
+        run_id = None
+        async for event in run.fetch_history_events():
+            attributes = event.workflow_execution_continued_as_new_event_attributes
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                sizes.append(sum(p.ByteSize() for p in attributes.input.payloads))
+                run_id = attributes.new_execution_run_id
+    print("carried state bytes per continue-as-new:", sizes)
+    assert len(sizes) >= 6, sizes
+    assert max(sizes) < CARRIED_STATE_BOUND, sizes
+    assert max(sizes[-3:]) <= max(sizes[-6:-3]) * 1.05, f"still growing: {sizes}"

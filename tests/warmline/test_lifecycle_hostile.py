@@ -20,9 +20,12 @@ from models.interaction_state import MESSAGE_IDS_KEPT, QUEUED_MAX, RECENT_REPLIE
 from models.lifecycle import (
     AgentAccepted,
     AgentResolved,
+    ArchiveRun,
     BookCallback,
     CallAI,
     ChoosePattern,
+    ContinueAsNew,
+    ContinueAsNewSuggested,
     CustomerMessageReceived,
     DeadlineReached,
     EndRequested,
@@ -258,3 +261,24 @@ def test_a_refusal_quoting_a_message_id_is_redacted() -> None:
     say(d, "other", "jane.doe@example.com", "u-2")
     refused = next(c for c in d.commands if isinstance(c, RefuseMessage))
     assert "jane.doe" not in refused.reason and "jane.doe" not in str(d.c.pending_audit[-1])
+
+
+# -- a close during continue-as-new ---------------------------------------------------------------
+
+
+def test_a_close_during_the_archive_or_after_the_continue_was_decided_closes() -> None:
+    """The executor feeds an event that arrives while it waits to continue as new before it
+    continues (``boundary.continue_as_new`` returns when the run is not idle): a close at any
+    moment of the continue-as-new is the close, never lost to the next run."""
+    d = with_an_agent()
+    d.feed(ContinueAsNewSuggested(at=d.now))
+    assert d.kinds() == ["archive_run"]
+    d.feed(EndRequested(at=d.now, reason="hung up"))
+    d.ok(ArchiveRun)
+    assert d.kinds() == ["withdraw_transfer"] and not d.emitted(ContinueAsNew)
+    late = with_an_agent()
+    late.feed(ContinueAsNewSuggested(at=late.now))
+    late.ok(ArchiveRun)
+    assert late.kinds() == ["continue_as_new"]
+    late.feed(EndRequested(at=late.now, reason="hung up"))
+    assert late.kinds() == ["withdraw_transfer"], "the run closes instead of continuing"
