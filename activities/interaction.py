@@ -70,6 +70,8 @@ from warmline.routing import decide_route, select_pattern
 from warmline.supervision import mode_for
 
 MAX_FAILURE_CHARS = 500
+MAX_AI_REPLY_CHARS = 8_000
+"""An AI answer longer than this is a bad response (retried, then the turn fails over)."""
 
 
 def safe_failure(exc: BaseException) -> ApplicationError:
@@ -255,6 +257,11 @@ class InteractionActivities:
         status, success = "ok", False
         try:
             reply = await self.deps.ai.complete(request)
+            if len(reply.text) > MAX_AI_REPLY_CHARS:
+                # Kept in state and sent to the customer: a runaway answer fails over instead.
+                raise AIBadResponse(
+                    f"reply of {len(reply.text)} characters (at most {MAX_AI_REPLY_CHARS})"
+                )
             success = True
             return reply
         except AIRateLimited as exc:

@@ -22,9 +22,10 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.testing import ActivityEnvironment
 
-from activities.interaction import InteractionActivities
+from activities.interaction import MAX_AI_REPLY_CHARS, InteractionActivities
 from models.ai import AIRequest, ChatTurn
 from models.interaction import MAX_MESSAGE_CHARS, Outcome, Reply, StatusView
+from models.routing import AIEndpoint
 from simulators.server import serve_app
 from tests.integration.conftest import Stack
 from tests.integration.test_interaction import force_ai
@@ -239,3 +240,31 @@ async def test_oversized_inputs_keep_the_carried_state_well_inside_temporals_lim
     assert len(sizes) >= 6, sizes
     assert max(sizes) < CARRIED_STATE_BOUND, sizes
     assert max(sizes[-3:]) <= max(sizes[-6:-3]) * 1.05, f"still growing: {sizes}"
+
+
+async def test_a_runaway_ai_answer_is_a_bad_response_not_state(stack: Stack) -> None:
+    """An answer longer than ``MAX_AI_REPLY_CHARS`` would be kept in state and sent to the
+    customer: it is refused as a bad response (the turn retries, then fails over)."""
+
+    async def runaway(request: Request) -> Response:
+        content = f"{CARD} " + "blah " * (MAX_AI_REPLY_CHARS // 5 + 10)
+        return JSONResponse({"choices": [{"message": {"content": content}}], "usage": {}})
+
+    app = Starlette(routes=[HttpRoute("/v1/chat/completions", runaway, methods=["POST"])])
+    async with serve_app(app) as url:
+        endpoint = AIEndpoint(name="runaway-bot", version="1", url=f"{url}/v1")
+        await stack.use_config(
+            lambda c: c.model_copy(update={"ai_endpoints": [*c.ai_endpoints, endpoint]})
+        )
+        request = AIRequest(
+            interaction_id="runaway-1",
+            turn=1,
+            idempotency_key=f"runaway-{uuid.uuid4().hex}",
+            endpoint=endpoint,
+            intent="order_status",
+            messages=[ChatTurn(role="user", content="Where is my parcel?")],
+        )
+        with pytest.raises(ApplicationError) as raised:
+            await ActivityEnvironment().run(InteractionActivities(stack.deps).invoke_ai, request)
+    assert raised.value.type == "AIBadResponse" and "at most 8000" in raised.value.message
+    assert CARD not in raised.value.message and raised.value.__cause__ is None
