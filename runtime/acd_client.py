@@ -3,6 +3,18 @@
 4xx answers mean our request is wrong: they become non-retryable errors naming the reason.
 Everything else (connection refused, 5xx, timeouts) is retried by the activity's policy, so an
 ACD restart delays a hand-off but never loses it.
+
+The adapter contract, the other direction: the ACD (or the adapter in front of it) tells the
+interaction workflow what its human agent did by signalling it through any Temporal client -
+``human_accepted`` (``HumanAccepted``: agent id and the transfer id it answered) when an agent
+picks the contact up, ``human_resolved`` (``HumanResolved``) when they finish. The adapter
+MUST retry a signal it failed to send (Temporal unreachable, restarting, overloaded) with
+backoff until it is delivered, and MUST send every retry of one signal under the same
+``request_id`` (``SignalWorkflowExecutionRequest.request_id``, e.g. derived from workflow id,
+signal name and transfer id): Temporal then records a retried signal it already took once, so
+a lost answer never delivers a hand-off twice. A NOT_FOUND answer (the interaction is over)
+ends the retries. ``simulators.acd`` follows this contract (``SignalRetry``,
+``signal_request_id``).
 """
 
 from __future__ import annotations
