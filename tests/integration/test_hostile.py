@@ -26,6 +26,7 @@ from activities.interaction import MAX_AI_REPLY_CHARS, InteractionActivities
 from models.ai import AIRequest, ChatTurn
 from models.interaction import MAX_MESSAGE_CHARS, Outcome, Reply, StatusView
 from models.routing import AIEndpoint
+from simulators.ai_fleet import FaultMode, FaultRule
 from simulators.server import serve_app
 from tests.integration.conftest import Stack
 from tests.integration.test_interaction import force_ai
@@ -122,12 +123,16 @@ async def test_a_client_awaiting_the_next_turn_cannot_hold_back_continue_as_new(
     client awaits it again and the next run answers); before, the run waited for that turn."""
     await stack.use_config(lambda c: force_ai(c).model_copy(update={"max_turns_per_run": 2}))
     handle, _ = await stack.open("Where is my parcel?")
+    # A slow second answer: the await is surely accepted while turn 2 runs, before the run
+    # continues as new (an update that reaches the server during that last task is aborted).
+    stack.fleet.set_fault(FaultRule(mode=FaultMode.LATENCY, latency_ms=1_000))
     await handle.signal("customer_message", {"text": "And the invoice?"})
     waiting = await handle.start_update(
         "await_reply", {"turn": 3}, wait_for_stage=WorkflowUpdateStage.ACCEPTED
     )
     error = await update_error(waiting.result())
     assert error.type == "ContinuedAsNew"
+    stack.fleet.clear_faults()
     status = await until(
         lambda: status_of(handle), lambda s: s.run_count >= 2, "the run continued as new"
     )
