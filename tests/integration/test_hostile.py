@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History
 from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
@@ -26,6 +27,8 @@ from activities.interaction import MAX_AI_REPLY_CHARS, InteractionActivities
 from models.ai import AIRequest, ChatTurn
 from models.interaction import MAX_MESSAGE_CHARS, Outcome, Reply, StatusView
 from models.routing import AIEndpoint
+from runtime.codec import ENCODING
+from runtime.history import iter_payloads
 from simulators.ai_fleet import FaultMode, FaultRule
 from simulators.server import serve_app
 from tests.integration.conftest import Stack
@@ -273,3 +276,35 @@ async def test_a_runaway_ai_answer_is_a_bad_response_not_state(stack: Stack) -> 
             await ActivityEnvironment().run(InteractionActivities(stack.deps).invoke_ai, request)
     assert raised.value.type == "AIBadResponse" and "at most 8000" in raised.value.message
     assert CARD not in raised.value.message and raised.value.__cause__ is None
+
+
+async def test_no_endpoint_url_model_or_key_variable_travels_in_history(stack: Stack) -> None:
+    """Workflow state and activity inputs name the endpoint; where it lives and how it is
+    authenticated stay in the routing config (decrypted history searched for them)."""
+    secret_env = "WARMLINE_AI_KEY_HOSTILE_TEST"
+    await stack.use_config(
+        lambda c: force_ai(c).model_copy(
+            update={
+                "ai_endpoints": [
+                    e.model_copy(update={"api_key_env": secret_env, "model": "model-xyz-7"})
+                    for e in c.ai_endpoints
+                ]
+            }
+        )
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(secret_env, "not-a-real-key")
+        handle, reply = await stack.open("Where is my parcel?")
+        assert reply.text
+        await send(handle, "And the invoice?", None)
+        await end(handle)
+    fetched = await handle.fetch_history()
+    codec = stack.client.data_converter.payload_codec
+    assert codec is not None
+    payloads = list(iter_payloads(History(events=fetched.events)))
+    decoded = await codec.decode([p for p in payloads if p.metadata.get("encoding") == ENCODING])
+    text = b"".join(p.data for p in decoded) + b"".join(p.data for p in payloads)
+    assert b"Where is my parcel?" in text, "the walk decoded the history"
+    assert b"care-bot" in text, "the endpoint is still named"
+    for hidden in (stack.settings.ai_fleet_url, secret_env, "model-xyz-7"):
+        assert hidden.encode() not in text, hidden
