@@ -233,6 +233,14 @@ async def test_oversized_inputs_keep_the_carried_state_well_inside_temporals_lim
     for n in range(26):  # past the 20 transcript entries a run carries: the size levels off
         reply = await send(handle, f"{n} {longest}"[:MAX_MESSAGE_CHARS], f"big-{n}")
         assert reply.turn == n + 2
+    # De-duplication survived every continue-as-new: the same id and text, the same reply;
+    # the same id with other text, refused.
+    again = await send(handle, f"3 {longest}"[:MAX_MESSAGE_CHARS], "big-3")
+    assert again.turn == 5 and (await status_of(handle)).turns == 27
+    error = await update_error(
+        handle.execute_update("send_message", {"text": "other", "message_id": "big-0"})
+    )
+    assert error.type == "MessageIdReused"
     await end(handle)
     sizes = []
     run_id: str | None = handle.first_execution_run_id or handle.result_run_id
