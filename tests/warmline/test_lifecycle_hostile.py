@@ -282,3 +282,14 @@ def test_a_close_during_the_archive_or_after_the_continue_was_decided_closes() -
     assert late.kinds() == ["continue_as_new"]
     late.feed(EndRequested(at=late.now, reason="hung up"))
     assert late.kinds() == ["withdraw_transfer"], "the run closes instead of continuing"
+
+
+def test_an_accept_naming_another_transfer_is_not_this_interactions_agent() -> None:
+    d = to_human(Driver())
+    d.ok(TransferToHuman, ack=TransferAck(transfer_id="t-1", queue_position=1))
+    d.feed(AgentAccepted(at=d.now, agent_id="intruder", transfer_id="t-other"))
+    assert d.c.human.agent_id is None and d.c.ignored == [
+        "human_accepted: human_accepted names another transfer"
+    ]
+    d.feed(AgentAccepted(at=d.now, agent_id="agent-1", transfer_id="t-1"))
+    assert d.c.human.agent_id == "agent-1"

@@ -287,10 +287,13 @@ def give_up_waiting(s: Step) -> None:
 # -- the ACD's signals -----------------------------------------------------------------------
 
 
-def agent_accepted(s: Step, agent_id: str) -> None:
+def agent_accepted(s: Step, agent_id: str, transfer_id: str | None = None) -> None:
     c = s.state
     if c.state is not InteractionState.AWAITING_HUMAN:
         return s.ignore(f"human_accepted while {c.state.value}")
+    if transfer_id and c.human.transfer_id and transfer_id != c.human.transfer_id:
+        # Names another transfer (a stale or forged signal): not this interaction's agent.
+        return s.ignore("human_accepted names another transfer", record="human_accepted")
     c.state = InteractionState.WITH_HUMAN
     c.human.accepted_at = s.at
     c.human.agent_id = agent_id
