@@ -180,7 +180,7 @@ class InteractionWorkflow:
         if self._state is not None:
             refused = intake.refusal(self._state, lambda: redact(message.text), message.message_id)
             if refused is not None:
-                raise ApplicationError(refused.reason, type=refused.error_type)
+                raise ApplicationError(redact(refused.reason), type=refused.error_type)
 
     @workflow.update(name="await_reply")
     async def await_reply(self, wanted: AwaitReply | None = None) -> Reply:

@@ -48,6 +48,7 @@ from tests.warmline.lifecycle_builders import (
     triage,
 )
 from warmline.lifecycle import changes, intake, wording
+from warmline.lifecycle.closing import CARRIED_TEXT_MAX
 
 IMPATIENT = EscalationPolicy(human_accept_deadline_seconds=60, max_human_wait_seconds=300)
 
@@ -293,3 +294,20 @@ def test_an_accept_naming_another_transfer_is_not_this_interactions_agent() -> N
     ]
     d.feed(AgentAccepted(at=d.now, agent_id="agent-1", transfer_id="t-1"))
     assert d.c.human.agent_id == "agent-1"
+
+
+def test_a_store_that_cannot_archive_never_grows_the_carried_state_without_bound() -> None:
+    long = "lorem ipsum " * 1_600  # 19,200 characters
+    d = Driver().to_ai(decision(max_turns=5000, max_turns_per_run=200))
+    d.ok(CallAI)
+    for n in range(40):
+        say(d, f"{n} {long}", None)
+        d.ok(CallAI)
+    d.feed(ContinueAsNewSuggested(at=d.now))
+    d.fail(ArchiveRun, "store down for a day")
+    assert d.kinds() == ["continue_as_new"]
+    carried = sum(len(e.text) for e in d.c.transcript)
+    attempted = d.pending(ArchiveRun).flush.archive.entries
+    assert carried <= CARRIED_TEXT_MAX < carried + sum(len(e.text) for e in attempted)
+    kinds = [e.kind for e in d.c.pending_audit]
+    assert "archive_failed" in kinds and "transcript_not_archived" in kinds
