@@ -243,6 +243,9 @@ class InteractionWorkflow:
         self._reject_if_closed()
         if self._state is not None and switch.channel is self._state.channel:
             raise boundary.invalid_input("SwitchChannel", f"channel: already {switch.channel}")
+        too_many = intake.switch_refusal(self._state) if self._state is not None else None
+        if too_many is not None:
+            raise ApplicationError(too_many, type="TooManySwitches")
 
     # -- signals: a bad payload is recorded, never fatal -----------------------------------------
     def _accept(

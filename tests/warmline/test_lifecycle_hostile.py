@@ -11,6 +11,7 @@ from models.ai import AIAction
 from models.interaction import (
     MAX_TURNS_PER_INTERACTION,
     AwaitReply,
+    Channel,
     InteractionInput,
     Outcome,
     Route,
@@ -23,6 +24,7 @@ from models.lifecycle import (
     ArchiveRun,
     BookCallback,
     CallAI,
+    ChannelSwitchRequested,
     ChoosePattern,
     ContinueAsNew,
     ContinueAsNewSuggested,
@@ -311,3 +313,22 @@ def test_a_store_that_cannot_archive_never_grows_the_carried_state_without_bound
     assert carried <= CARRIED_TEXT_MAX < carried + sum(len(e.text) for e in attempted)
     kinds = [e.kind for e in d.c.pending_audit]
     assert "archive_failed" in kinds and "transcript_not_archived" in kinds
+
+
+def test_requests_for_a_human_and_channel_switches_cannot_flood_the_state() -> None:
+    d = ai_chat()
+    say(d, "one", None)  # a turn runs: what follows queues
+    for _ in range(30):
+        d.feed(HumanRequested(at=d.now, reason="agent please"))
+    queued = [item for item in d.c.inbox if item.kind == "request_human"]
+    assert len(queued) == 1 and d.c.ignored[-1] == "request_human: request_human already queued"
+    for n in range(intake.SWITCHES_QUEUED_MAX + 2):
+        channel = Channel.EMAIL if n % 2 else Channel.VOICE
+        d.feed(ChannelSwitchRequested(at=d.now, channel=channel, reason="r", ticket=f"s-{n}"))
+    assert sum(item.kind == "switch_channel" for item in d.c.inbox) == intake.SWITCHES_QUEUED_MAX
+    unchanged = [c for c in d.commands if c.kind == "deliver_switch"]
+    assert unchanged and "already wait" in unchanged[0].answer.reasons[0]
+    full = d.c.model_copy(
+        update={"channel_switches": [{}] * intake.MAX_CHANNEL_SWITCHES, "inbox": []}
+    )
+    assert intake.switch_refusal(full) == "the interaction took its 50 channel switches"

@@ -94,6 +94,9 @@ def human_requested(s: Step, e: HumanRequested) -> None:
     if closing(s):
         s.ignore("request_human after the close was decided", record="request_human")
         return
+    if any(isinstance(item, QueuedHumanRequest) for item in s.state.inbox):
+        s.ignore("request_human already queued", record="request_human")
+        return
     s.state.inbox.append(QueuedHumanRequest(reason=redact(e.reason)))
 
 
@@ -101,6 +104,11 @@ def switch_requested(s: Step, e: ChannelSwitchRequested) -> None:
     if closing(s):
         _unchanged(s, e.ticket, "the interaction closed before the switch")
         s.ignore("switch_channel after the close was decided", record="switch_channel")
+        return
+    too_many = intake.switch_refusal(s.state)
+    if too_many is not None:
+        _unchanged(s, e.ticket, too_many)
+        s.ignore(too_many, record="switch_channel")
         return
     s.state.inbox.append(QueuedSwitch(channel=e.channel, reason=redact(e.reason), ticket=e.ticket))
 
