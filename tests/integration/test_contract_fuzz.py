@@ -59,6 +59,7 @@ UPDATE_ERRORS = {
     "TooManyQueued",
     "MessageRefused",
     "ContinuedAsNew",
+    "TooManySwitches",
 }
 FUZZ = settings(
     max_examples=25,
