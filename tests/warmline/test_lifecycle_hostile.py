@@ -3,6 +3,8 @@ interaction, each closed transition by transition and without Temporal."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -26,6 +28,7 @@ from models.lifecycle import (
     CallAI,
     ChannelSwitchRequested,
     ChoosePattern,
+    CommandFailed,
     ContinueAsNew,
     ContinueAsNewSuggested,
     CustomerMessageReceived,
@@ -332,3 +335,34 @@ def test_requests_for_a_human_and_channel_switches_cannot_flood_the_state() -> N
         update={"channel_switches": [{}] * intake.MAX_CHANNEL_SWITCHES, "inbox": []}
     )
     assert intake.switch_refusal(full) == "the interaction took its 50 channel switches"
+
+
+def test_a_queue_the_acd_refuses_is_tried_once_as_the_default_queue() -> None:
+    d = Driver()
+    d.ok(ChoosePattern)
+    routed = decision(Route.HUMAN).model_copy(update={"human_queue": "billing"})
+    d.ok(Triage, result=triage(routed))
+    d.ok(ReadCapacity)
+    assert d.pending(TransferToHuman).request.queue == "billing"
+    d.feed(failure_of(d, TransferToHuman, "ACD rejected POST /transfers: HTTP 422", "AcdRejected"))
+    again = d.pending(TransferToHuman)
+    assert again.request.queue == "general" and len(d.emitted(TransferToHuman)) == 2
+    d.feed(failure_of(d, TransferToHuman, "ACD rejected POST /transfers: HTTP 422", "AcdRejected"))
+    assert d.kinds() == ["book_callback"], "the default queue refused too: a callback"
+    audit = [(e.kind, e.payload) for e in d.c.pending_audit if "transfer" in e.kind]
+    assert audit[1] == ("transfer_rerouted", {"from": "billing", "to": "general"})
+
+
+def test_an_unreachable_acd_is_not_rerouted() -> None:
+    d = Driver()
+    d.ok(ChoosePattern)
+    routed = decision(Route.HUMAN).model_copy(update={"human_queue": "billing"})
+    d.ok(Triage, result=triage(routed))
+    d.ok(ReadCapacity)
+    d.feed(failure_of(d, TransferToHuman, "connection refused", "ConnectError"))
+    assert d.kinds() == ["book_callback"]
+
+
+def failure_of(d: Driver, kind: type[Any], error: str, error_type: str) -> CommandFailed:
+    command = d.pending(kind)
+    return CommandFailed(at=d.now, op=command.op, error=error, error_type=error_type)
