@@ -68,24 +68,27 @@ def message_received(s: Step, e: CustomerMessageReceived) -> None:
 
 
 def _repeated(s: Step, message_id: str, ticket: str | None) -> bool:
-    """A message id seen before: its caller gets the first copy's reply, now or when ready."""
+    """A message id seen before: its caller gets the first copy's reply, now or when ready.
+
+    The notes (logged) quote the id redacted: a client may put anything in it."""
     c = s.state
     turn = c.turn_by_message_id.get(message_id)
+    shown = redact(message_id)
     if turn is not None and turn in c.replies_by_turn:
         if ticket:
             s.emit(DeliverReply(ticket=ticket, reply=c.replies_by_turn[turn]))
-        s.ignore(f"message {message_id} is turn {turn}, already answered")
+        s.ignore(f"message {shown} is turn {turn}, already answered")
         return True
     if turn is not None and c.job is not None and c.job.turn == turn:
         if ticket:
             c.job.tickets.append(ticket)
-        s.ignore(f"message {message_id} is turn {turn}, being answered")
+        s.ignore(f"message {shown} is turn {turn}, being answered")
         return True
     for index, item in enumerate(c.inbox):
         if isinstance(item, QueuedMessage) and item.message_id == message_id:
             if ticket:
                 c.inbox[index] = item.model_copy(update={"tickets": [*item.tickets, ticket]})
-            s.ignore(f"message {message_id} is already queued")
+            s.ignore(f"message {shown} is already queued")
             return True
     return False
 
