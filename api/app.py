@@ -17,15 +17,27 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import access, audit, fleet, phases, retention, reviews, rollouts, routing, system
+from api import (
+    access,
+    audit,
+    fleet,
+    phases,
+    retention,
+    reviews,
+    rollouts,
+    routing,
+    routing_proposals,
+    shadow,
+    system,
+)
 from api.auth import AuthenticationMiddleware, Authenticator, PermissionCheck
 from api.codec import codec_router
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, reject_unknown_query_parameters
 from api.services import ApiServices
 from api.temporal import TemporalAccess
 from api.wfm import wfm_router
@@ -103,6 +115,7 @@ def create_api_app(
         summary="Reviews, rollouts, routing, WFM reads and the codec server, by role.",
         lifespan=lifespan,
         redoc_url=None,
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     server_secret = api_key_secret(settings)
     keys = ApiKeyStore(store)
@@ -114,7 +127,19 @@ def create_api_app(
         server_secret=server_secret,
     )
     install_error_handlers(app)
-    for module in (system, routing, fleet, rollouts, reviews, phases, access, audit, retention):
+    for module in (
+        system,
+        routing,
+        routing_proposals,
+        fleet,
+        shadow,
+        rollouts,
+        reviews,
+        phases,
+        access,
+        audit,
+        retention,
+    ):
         app.include_router(module.router)
     app.include_router(
         wfm_router(

@@ -50,6 +50,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.routing import store_ai_only_routing
 from bench.scale.processes import WorkerProcess, free_port, start_worker
+from cli.demo import INTERACTION_TASK_TIMEOUT
 from cli.stack import temporal_cli
 from models import search_attributes
 from models.interaction import (
@@ -529,9 +530,9 @@ if __name__ == "__main__":
     parser.add_argument(
         "--task-timeout",
         type=float,
-        default=None,
-        help="workflow task timeout the customers' client starts interactions with "
-        "(default: Temporal's 10 s); bounds takeover after a kill during a task",
+        default=INTERACTION_TASK_TIMEOUT.total_seconds(),
+        help="workflow task timeout the customers' client starts interactions with (default: "
+        "the reference client's); bounds takeover after a kill during a task",
     )
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     raise SystemExit(asyncio.run(main(parser.parse_args())))
