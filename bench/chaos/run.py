@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import random
 import signal
@@ -258,9 +259,16 @@ class Customers:
                 result_type=InteractionResult,
                 task_timeout=self.task_timeout,
             )
-            return await self.client.execute_update_with_start_workflow(
-                "await_reply", {"turn": 1}, start_workflow_operation=start, result_type=Reply
-            )
+            try:
+                return await self.client.execute_update_with_start_workflow(
+                    "await_reply", {"turn": 1}, start_workflow_operation=start, result_type=Reply
+                )
+            except Exception:
+                # The failed operation's handle holds the same error: read it, so a retry
+                # (a new operation) does not leave an unretrieved exception behind.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(start.workflow_handle(), 1)
+                raise
 
         await retrying(f"{iid} open", call, self.tally)
         ended = time.monotonic()
