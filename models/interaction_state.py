@@ -31,6 +31,7 @@ from models.interaction import (
     Reply,
     TranscriptEntry,
 )
+from models.redaction import RedactionState
 from models.routing import AIEndpoint, Classification, RoutingDecision
 from models.supervision import HumanOverride, PendingDraft, ReviewRecord, SemiAutonomousTrigger
 from models.triage import SupervisionPlan
@@ -247,6 +248,14 @@ class InteractionCarry(_State):
     outcome: Outcome | None = None
     close_reason: str | None = None
     csat: int | None = None
+    redaction: RedactionState = Field(
+        default_factory=RedactionState,
+        description="Stable tokens and a split number's check residues (no PII in it).",
+    )
+    redaction_recent: dict[int, str] = Field(
+        default_factory=dict,
+        description="Kept customer texts by message index that a split number may still revise.",
+    )
     safety_gates: bool = Field(
         default=False, description="Abuse limits checked at the start and on every turn."
     )

@@ -39,7 +39,7 @@ from models.lifecycle import (
     Triage,
     Triaged,
 )
-from warmline.lifecycle import admission, ai_turn, handover, jobs, wording
+from warmline.lifecycle import admission, ai_turn, handover, jobs, redacting, wording
 from warmline.lifecycle.transition import TRIAGE_SECONDS, Step
 from warmline.redaction import redact
 
@@ -59,7 +59,8 @@ def message_received(s: Step, e: CustomerMessageReceived) -> None:
         s.ignore("message after the close was decided", record="customer_message")
         return
     tickets = [e.ticket] if e.ticket else []
-    c.inbox.append(QueuedMessage(text=redact(e.text), message_id=e.message_id, tickets=tickets))
+    safe = redacting.customer_text(s, e.text)
+    c.inbox.append(QueuedMessage(text=safe, message_id=e.message_id, tickets=tickets))
 
 
 def _repeated(s: Step, message_id: str, ticket: str | None) -> bool:
