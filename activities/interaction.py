@@ -54,6 +54,7 @@ from runtime.classification import BatchingClassifier
 from runtime.config_cache import RoutingConfigCache
 from runtime.fleet_health import FleetHealth
 from runtime.supervision_cache import SupervisionPolicyCache
+from runtime.turn_scan import TurnScanner
 from store.repository import Store
 from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
@@ -97,6 +98,8 @@ class InteractionDeps:
     supervision: SupervisionPolicyCache
     metrics: Metrics | None = None
     abuse: AbuseGate | None = None
+    scanner: TurnScanner | None = None
+    """The local injection detector (``activities.safety``); None: the shared one is loaded."""
     """Fleet-wide abuse limits (``activities.abuse``); None: one over ``store`` is built."""
 
 

@@ -13,8 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.abuse import AbusePolicy
 from models.interaction import Channel, OrchestrationPattern, Route
+from models.safety import SafetyPolicy
 
 ANY = "*"
+DEFAULT_INJECTION_THRESHOLD = 0.9
+"""Injection score at which the default safety policy acts (a matched rule always counts).
+
+Higher than the detector's own calibrated threshold (0.18, chosen on ``bench/safety`` for a 5%
+false-positive budget): every flag holds a reply for a supervisor, and at 0.18 common closings
+("Thanks, that solved it": 0.71) would be held. ``null`` uses the detector's threshold."""
 
 
 class _Doc(BaseModel):
@@ -266,6 +273,11 @@ class RoutingConfig(_Doc):
     )
     max_turns_per_run: int = Field(
         default=200, ge=2, description="Continue-as-new after this many turns in one run."
+    )
+    safety: SafetyPolicy = Field(
+        default_factory=lambda: SafetyPolicy(injection_threshold=DEFAULT_INJECTION_THRESHOLD),
+        description="What a prompt-injection detection or a reply violation does per intent and "
+        "channel, and what an AI may commit to (versioned with the config).",
     )
     abuse: AbusePolicy = Field(
         default_factory=lambda: AbusePolicy(repeats=None),

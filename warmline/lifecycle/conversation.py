@@ -39,7 +39,15 @@ from models.lifecycle import (
     Triage,
     Triaged,
 )
-from warmline.lifecycle import admission, ai_turn, handover, jobs, redacting, wording
+from warmline.lifecycle import (
+    admission,
+    ai_turn,
+    handover,
+    jobs,
+    redacting,
+    screening,
+    wording,
+)
 from warmline.lifecycle.transition import TRIAGE_SECONDS, Step
 from warmline.redaction import redact
 
@@ -148,7 +156,7 @@ def answer_turn(s: Step, job: Job) -> None:
     """The turn is admitted: whoever holds the interaction answers it."""
     c = s.state
     if c.state is InteractionState.AI_ACTIVE:
-        ai_turn.begin(s)
+        screening.begin_ai(s)
     elif (
         c.state is InteractionState.AWAITING_HUMAN
         and c.human.callback_offered

@@ -27,7 +27,7 @@ from models.lifecycle import (
     Triaged,
 )
 from models.triage import PatternRequest, TriageRequest
-from warmline.lifecycle import admission, ai_turn, handover, jobs, redacting, review
+from warmline.lifecycle import admission, handover, jobs, redacting, review, screening
 from warmline.lifecycle.transition import (
     PATTERN_SECONDS,
     RELEASE_SECONDS,
@@ -250,4 +250,4 @@ def _first_turn(s: Step) -> None:
         return
     c.state = InteractionState.AI_ACTIVE
     c.ai_started_at = s.at
-    ai_turn.begin(s)
+    screening.begin_ai(s)
