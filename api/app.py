@@ -22,7 +22,19 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import access, audit, fleet, phases, retention, reviews, rollouts, routing, system
+from api import (
+    access,
+    audit,
+    fleet,
+    phases,
+    retention,
+    reviews,
+    rollouts,
+    routing,
+    routing_proposals,
+    shadow,
+    system,
+)
 from api.auth import AuthenticationMiddleware, Authenticator, PermissionCheck
 from api.codec import codec_router
 from api.errors import install_error_handlers
@@ -31,7 +43,7 @@ from api.temporal import TemporalAccess
 from api.wfm import wfm_router
 from models.access import Permission
 from runtime.api_key_secret import api_key_secret
-from runtime.codec import EncryptionCodec, load_or_create_key_ring
+from runtime.codec import EncryptionCodec, load_payload_keys
 from runtime.oidc import JwksCache, JwtVerifier
 from runtime.settings import Settings
 from store.api_keys import ApiKeyStore
@@ -114,7 +126,19 @@ def create_api_app(
         server_secret=server_secret,
     )
     install_error_handlers(app)
-    for module in (system, routing, fleet, rollouts, reviews, phases, access, audit, retention):
+    for module in (
+        system,
+        routing,
+        routing_proposals,
+        fleet,
+        shadow,
+        rollouts,
+        reviews,
+        phases,
+        access,
+        audit,
+        retention,
+    ):
         app.include_router(module.router)
     app.include_router(
         wfm_router(
@@ -128,7 +152,7 @@ def create_api_app(
         prefix="/v1/wfm",
     )
     if settings.payload_encryption:
-        app.include_router(codec_router(EncryptionCodec(load_or_create_key_ring(settings))))
+        app.include_router(codec_router(EncryptionCodec(load_payload_keys(settings))))
     authenticator = Authenticator(keys, server_secret, _jwt_verifier(settings, http))
     app.add_middleware(AuthenticationMiddleware, authenticator=authenticator, local_ui=local_ui)
     app.add_middleware(CodecCORS, origins=settings.resolved_codec_cors_origins)

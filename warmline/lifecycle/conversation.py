@@ -43,6 +43,7 @@ from warmline.lifecycle import (
     admission,
     ai_turn,
     handover,
+    intake,
     jobs,
     redacting,
     screening,
@@ -58,6 +59,11 @@ def closing(s: Step) -> bool:
 
 def message_received(s: Step, e: CustomerMessageReceived) -> None:
     c = s.state
+    safe_text = redact(e.text)
+    refused = intake.refusal(c, safe_text, e.message_id)
+    if refused is not None:
+        s.refuse(e.ticket, refused.error_type, refused.reason)
+        return
     if e.message_id and _repeated(s, e.message_id, e.ticket):
         return
     if closing(s):
@@ -67,6 +73,7 @@ def message_received(s: Step, e: CustomerMessageReceived) -> None:
         s.ignore("message after the close was decided", record="customer_message")
         return
     tickets = [e.ticket] if e.ticket else []
+    # Kept form: stable tokens, a split number masked (intake compares texts number-blind).
     safe = redacting.customer_text(s, e.text)
     c.inbox.append(QueuedMessage(text=safe, message_id=e.message_id, tickets=tickets))
 

@@ -34,6 +34,7 @@ from warmline.lifecycle.transition import (
     RESERVE_SECONDS,
     TRIAGE_SECONDS,
     Step,
+    idempotency_key,
 )
 from warmline.pii import new_state
 from warmline.redaction import redact, redact_value
@@ -55,6 +56,8 @@ def start(e: Started) -> Step:
         started_at=e.at,
         last_activity_at=e.at,
         job=Job(kind=JobKind.OPENING),
+        execution_id=e.execution_id,
+        legacy=list(e.legacy),
         safety_gates=e.safety,
     )
     s = Step(state, e.at)
@@ -115,7 +118,7 @@ def _reserve(s: Step) -> None:
     c.human.reservation_op = op
     c.human.reservation_deadline = s.after(RESERVE_SECONDS)
     request = ReservationRequest(
-        idempotency_key=f"{c.workflow_id}:reserve",
+        idempotency_key=idempotency_key(c, "reserve"),
         interaction_id=c.request.interaction_id,
         workflow_id=c.workflow_id,
         queue=str(c.request.metadata.get(RESERVATION_QUEUE_KEY, "general")),
