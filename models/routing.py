@@ -17,12 +17,15 @@ from models.interaction import Channel, OrchestrationPattern, Route
 from models.safety import SafetyPolicy
 
 ANY = "*"
-DEFAULT_INJECTION_THRESHOLD = 0.9
-"""Injection score at which the default safety policy acts (a matched rule always counts).
+DEFAULT_INJECTION_THRESHOLD = 1.0
+"""Injection score at which the default safety policy acts: 1.0 means only the precise rules
+(instruction overrides, prompt extraction, forged roles...) act by default.
 
-Higher than the detector's own calibrated threshold (0.18, chosen on ``bench/safety`` for a 5%
-false-positive budget): every flag holds a reply for a supervisor, and at 0.18 common closings
-("Thanks, that solved it": 0.71) would be held. ``null`` uses the detector's threshold."""
+The bundled classifier's own threshold (0.18) meets its goals on ``bench/safety``, but on live
+contact-center turns it scores common benign messages near 1.0 ("I managed to reset my password
+myself, thanks, that's all.": 0.9996; "One more detail about line 3 of the bill": 0.9986), and
+every flag holds a reply for a supervisor. Lower it per config once measured on your traffic;
+``null`` uses the detector's threshold."""
 AI_KEY_ENV_PREFIX = "WARMLINE_AI_KEY_"
 """The only environment variables an AI credential may come from. A config author (or anyone
 who gets an endpoint into a workflow) could otherwise name any variable of the worker - the
