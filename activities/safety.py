@@ -14,9 +14,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from models.redaction import PiiKind
-from models.safety import ScanRequest, ScreenRequest, TurnScan, TurnScreen
+from models.safety import InjectionScore, ScanRequest, ScreenRequest, TurnScan, TurnScreen
 from runtime.config_cache import RoutingConfigCache
 from runtime.turn_scan import TurnScanner
+from warmline.injection import rule_hits
 from warmline.safety import injection_decision
 
 _LABELS = "|".join(sorted({re.escape(kind.label) for kind in PiiKind}, key=len, reverse=True))
@@ -46,9 +47,14 @@ class SafetyActivities:
                 non_retryable=True,
             ) from exc
         assert self.configs is not None, "screen_turn needs the routing config"
-        score = await self.scanner.injection_async(plain_tokens(request.text))
         config = await self.configs.get()
         policy = config.safety.model_copy(update={"version": config.version})
+        text = plain_tokens(request.text)
+        if policy.injection_threshold is not None and policy.injection_threshold >= 1.0:
+            # Only a matched rule can act: the classifier's pass could not change the decision.
+            score = self._rules_only(text)
+        else:
+            score = await self.scanner.injection_async(text)
         decision = injection_decision(policy, request.intent, request.channel, score)
         flagged = bool(score.rules) or score.score >= (
             policy.injection_threshold
@@ -60,6 +66,18 @@ class SafetyActivities:
             decision=decision,
             detector_version=score.detector_version,
             refusal_text=policy.refusal_text,
+        )
+
+    def _rules_only(self, text: str) -> InjectionScore:
+        rules = [hit.rule for hit in rule_hits(text)]
+        detector = self.scanner.detector
+        return InjectionScore(
+            flagged=bool(rules),
+            score=1.0 if rules else 0.0,
+            model_score=None,
+            rules=rules,
+            threshold=float(getattr(detector, "threshold", 1.0)),
+            detector_version=str(getattr(detector, "version", "rules")),
         )
 
     @activity.defn
