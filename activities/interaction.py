@@ -64,6 +64,7 @@ from runtime.config_cache import RoutingConfigCache
 from runtime.converter import describe
 from runtime.fleet_health import FleetHealth
 from runtime.supervision_cache import SupervisionPolicyCache
+from runtime.turn_scan import TurnScanner
 from store.repository import Store
 from warmline.intents import DEFAULT_INTENTS, OUT_OF_SCOPE
 from warmline.redaction import redact
@@ -147,6 +148,8 @@ class InteractionDeps:
     supervision: SupervisionPolicyCache
     metrics: Metrics | None = None
     abuse: AbuseGate | None = None
+    scanner: TurnScanner | None = None
+    """The local injection detector (``activities.safety``); None: the shared one is loaded."""
     """Fleet-wide abuse limits (``activities.abuse``); None: one over ``store`` is built."""
 
 

@@ -94,6 +94,8 @@ class EscalationTrigger(StrEnum):
     SUPERVISOR_REJECTED = "supervisor_rejected"
     REVIEW_TIMEOUT = "review_timeout"
     SUPERVISION_TRIGGER = "supervision_trigger"
+    SAFETY_POLICY = "safety_policy"
+    """The safety policy handed a flagged message (prompt injection) or AI reply to a human."""
 
 
 class Sender(StrEnum):

@@ -31,6 +31,7 @@ from models.interaction import (
     Reply,
     TranscriptEntry,
 )
+from models.redaction import RedactionState
 from models.routing import AIEndpoint, Classification, RoutingDecision
 from models.supervision import HumanOverride, PendingDraft, ReviewRecord, SemiAutonomousTrigger
 from models.triage import SupervisionPlan
@@ -135,6 +136,8 @@ class WaitKind(StrEnum):
     RECORD = "record"
     ABUSE = "abuse"
     """The abuse gate's answer for the start or the current turn."""
+    SCREEN = "screen"
+    """The injection screen of the current customer message, before the AI sees it."""
     ABUSE_HOLD = "abuse_hold"
     """A start or turn the limits answered ``queued``: held until the retry-after, then run."""
 
@@ -186,6 +189,9 @@ class Job(_State):
     )
     prefix: str = Field(default="", description="AI words sent before a hand-over notice.")
     model_version: str | None = None
+    safety_hold: str = Field(
+        default="", description="Why the safety policy holds this turn's AI reply for review."
+    )
     answer: ChannelSwitched | None = Field(default=None, description="Switch: the answer.")
     wait: Wait | None = None
 
@@ -252,6 +258,18 @@ class InteractionCarry(_State):
     outcome: Outcome | None = None
     close_reason: str | None = None
     csat: int | None = None
+    redaction: RedactionState = Field(
+        default_factory=RedactionState,
+        description="Stable tokens and a split number's check residues (no PII in it).",
+    )
+    redaction_recent: dict[int, str] = Field(
+        default_factory=dict,
+        description="Kept customer texts by message index that a split number may still revise.",
+    )
+    withheld_turns: list[int] = Field(
+        default_factory=list,
+        description="Customer turns the safety policy refused: never shown to an AI.",
+    )
     safety_gates: bool = Field(
         default=False, description="Abuse limits checked at the start and on every turn."
     )

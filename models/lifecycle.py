@@ -33,6 +33,7 @@ from models.interaction import (
     Reply,
 )
 from models.routing import HumanAvailability
+from models.safety import ScreenRequest, TurnScreen
 from models.supervision import ReviewResponse
 from models.triage import FlushRun, PatternChoice, PatternRequest, TriageRequest, TriageResult
 
@@ -127,6 +128,15 @@ class AdmissionChecked(_Message):
     at: str
     op: int
     decision: AbuseDecision
+
+
+class TurnScreened(_Message):
+    """A customer message's injection score and the safety policy's action for it."""
+
+    kind: Literal["turn_screened"] = "turn_screened"
+    at: str
+    op: int
+    screen: TurnScreen
 
 
 class CommandDone(_Message):
@@ -229,6 +239,7 @@ CommandResult = (
     | CapacityRead
     | TransferAcked
     | AdmissionChecked
+    | TurnScreened
     | CommandDone
     | CommandFailed
 )
@@ -277,6 +288,13 @@ class CheckAdmission(_Call):
 
     kind: Literal["check_admission"] = "check_admission"
     request: AdmissionRequest
+
+
+class ScreenTurn(_Call):
+    """Score a customer message for prompt injection before an AI sees it."""
+
+    kind: Literal["screen_turn"] = "screen_turn"
+    request: ScreenRequest
 
 
 class ReserveHuman(_Call):
@@ -394,6 +412,7 @@ Command = Annotated[
     ChoosePattern
     | Triage
     | CheckAdmission
+    | ScreenTurn
     | ReserveHuman
     | ReleaseReservation
     | CallAI

@@ -14,8 +14,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from models.abuse import AbusePolicy
 from models.interaction import Channel, OrchestrationPattern, Route
+from models.safety import SafetyPolicy
 
 ANY = "*"
+DEFAULT_INJECTION_THRESHOLD = 1.0
+"""Injection score at which the default safety policy acts: 1.0 means only the precise rules
+(instruction overrides, prompt extraction, forged roles...) act by default.
+
+The bundled classifier's own threshold (0.18) meets its goals on ``bench/safety``, but on live
+contact-center turns it scores common benign messages near 1.0 ("I managed to reset my password
+myself, thanks, that's all.": 0.9996; "One more detail about line 3 of the bill": 0.9986), and
+every flag holds a reply for a supervisor. Lower it per config once measured on your traffic;
+``null`` uses the detector's threshold."""
 AI_KEY_ENV_PREFIX = "WARMLINE_AI_KEY_"
 """The only environment variables an AI credential may come from. A config author (or anyone
 who gets an endpoint into a workflow) could otherwise name any variable of the worker - the
@@ -293,6 +303,11 @@ class RoutingConfig(_Doc):
     )
     max_turns_per_run: int = Field(
         default=200, ge=2, description="Continue-as-new after this many turns in one run."
+    )
+    safety: SafetyPolicy = Field(
+        default_factory=lambda: SafetyPolicy(injection_threshold=DEFAULT_INJECTION_THRESHOLD),
+        description="What a prompt-injection detection or a reply violation does per intent and "
+        "channel, and what an AI may commit to (versioned with the config).",
     )
     abuse: AbusePolicy = Field(
         default_factory=lambda: AbusePolicy(repeats=None),

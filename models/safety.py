@@ -177,6 +177,23 @@ class ScanRequest(_Doc):
     _text_not_blank = field_validator("text")(not_blank)
 
 
+class ScreenRequest(_Doc):
+    """One customer message (redacted) to screen before an AI sees it, with where it is."""
+
+    text: str = Field(min_length=1, max_length=MAX_SCAN_CHARS)
+    intent: str = Field(min_length=1, max_length=64)
+    channel: str = Field(min_length=1, max_length=16)
+
+
+class TurnScreen(_Doc):
+    """The injection score of one message and what the safety policy makes of it."""
+
+    flagged: bool = Field(description="At or above the threshold, or a rule matched.")
+    decision: SafetyDecision
+    detector_version: str
+    refusal_text: str = Field(description="The policy's words when it refuses politely.")
+
+
 class TurnScan(_Doc):
     """What the local models found in one customer turn: names and addresses for the
     redaction (offsets in the text as sent) and the injection score for the safety policy."""

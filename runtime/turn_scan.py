@@ -38,6 +38,11 @@ class TurnScanner:
             MAX_BATCH,
         )  # fmt: skip
 
+        self.injections: MicroBatcher[str, InjectionScore] = MicroBatcher(
+            "warmline-injection", detector.score_batch,
+            lambda text: detector.score_batch([text])[0], MAX_BATCH,
+        )  # fmt: skip
+
     def scan_batch(self, texts: Sequence[str]) -> list[TurnScan]:
         spans = self.tagger.find_batch(texts)
         scores = self.detector.score_batch(texts)
@@ -49,8 +54,13 @@ class TurnScanner:
     async def scan_async(self, text: str) -> TurnScan:
         return await self.batcher.submit(text)
 
+    async def injection_async(self, text: str) -> InjectionScore:
+        """The injection score alone (the message to an AI is redacted by patterns already)."""
+        return await self.injections.submit(text)
+
     def close(self) -> None:
         self.batcher.close()
+        self.injections.close()
 
 
 def load_turn_scanner() -> TurnScanner:

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from activities.abuse import AbuseActivities
 from activities.interaction import InteractionActivities, InteractionDeps
+from activities.safety import SafetyActivities
 from models.abuse import AbusePolicy
 from models.facts import RecordInteraction
 from models.interaction import INTERACTION_TASK_QUEUE
@@ -29,6 +30,7 @@ from runtime.metrics import default_metrics
 from runtime.settings import Settings
 from runtime.staffing_plan import PlanCache
 from runtime.supervision_cache import SupervisionPolicyCache
+from runtime.turn_scan import load_turn_scanner
 from store.abuse import AbuseStore
 from store.repository import Store
 from store.staffing_plan import PlanStore
@@ -83,6 +85,7 @@ async def interaction_deps(
             settings.classifier_threads,
         )
     )
+    scanner = load_turn_scanner()
     recorder: MicroBatcher[RecordInteraction, bool] = MicroBatcher(
         "warmline-recorder", store.record_interactions, store.record_interaction, RECORD_BATCH
     )
@@ -96,6 +99,7 @@ async def interaction_deps(
             health=FleetHealth(),
             metrics=default_metrics(),
             abuse=abuse_gate(store),
+            scanner=scanner,
             supervision=SupervisionPolicyCache(store, ttl_seconds=config_ttl_seconds),
             configs=RoutingConfigCache(
                 store, default_routing_config(settings.ai_fleet_url), ttl_seconds=config_ttl_seconds
@@ -106,6 +110,7 @@ async def interaction_deps(
         await acd.aclose()
         await asyncio.to_thread(batching.close)
         await asyncio.to_thread(recorder.close)
+        await asyncio.to_thread(scanner.close)
 
 
 def abuse_gate(store: Store) -> AbuseGate:
@@ -130,11 +135,12 @@ def interaction_worker(
 ) -> Worker:
     activities = InteractionActivities(deps)
     abuse = AbuseActivities(deps.abuse or abuse_gate(deps.store), deps.configs)
+    safety = SafetyActivities(deps.scanner or load_turn_scanner(), deps.configs)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[*activities.all(), abuse.check_admission],
+        activities=[*activities.all(), abuse.check_admission, safety.screen_turn],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

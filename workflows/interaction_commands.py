@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.abuse import AbuseActivities
     from activities.interaction import InteractionActivities as Acts
+    from activities.safety import SafetyActivities
     from models import lifecycle as lc
     from models import search_attributes as sa
     from models.acd import ReleaseReservation
@@ -53,6 +54,7 @@ RESULTS: dict[type[Any], tuple[type[Any], str]] = {
     lc.ReserveHuman: (lc.ReservationAcked, "ack"),
     lc.TransferToHuman: (lc.TransferAcked, "ack"),
     lc.CheckAdmission: (lc.AdmissionChecked, "decision"),
+    lc.ScreenTurn: (lc.TurnScreened, "screen"),
 }
 """Commands whose activity returns what the machine reads (event, field); others end in
 ``CommandDone``."""
@@ -89,6 +91,8 @@ class CommandExecutor:
                 self._local(c, Acts.human_capacity, c.queue, DECIDE, None)
             case lc.CheckAdmission():
                 self._local(c, AbuseActivities.check_admission, c.request, DECIDE, None)
+            case lc.ScreenTurn():
+                self._local(c, SafetyActivities.screen_turn, c.request, DECIDE, None)
             case lc.RecordOutcome():
                 self._local(c, Acts.record_interaction, c.record, None, RECORD_RETRY)
             case lc.ReserveHuman():

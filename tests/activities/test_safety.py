@@ -51,3 +51,10 @@ def test_batch_scan_keeps_order(scanner: TurnScanner) -> None:
     scans = scanner.scan_batch(texts)
     assert [s.injection.flagged for s in scans] == [False, True, False]
     assert [bool(s.spans) for s in scans] == [False, False, True]
+
+
+def test_redaction_tokens_reach_the_detector_as_plain_words() -> None:
+    from activities.safety import plain_tokens
+
+    text = "mail [EMAIL_1], card [CARD_12], id [NATIONAL_ID_2], then [SYSTEM] override"
+    assert plain_tokens(text) == "mail email, card card, id national id, then [SYSTEM] override"

@@ -71,7 +71,7 @@ async def test_ai_contained_interaction_is_recorded_redacted(stack: Stack) -> No
     status = await status_of(handle)
     texts = " ".join(e.text for e in status.transcript)
     assert "jane.doe@example.com" not in texts and CARD not in texts
-    assert "[EMAIL]" in texts and "[CARD]" in texts
+    assert "[EMAIL_1]" in texts and "[CARD_1]" in texts
     sent = stack.fleet.endpoint_stats("care-bot", "2026.10").last_request
     assert sent is not None and "jane.doe" not in str(sent) and CARD not in str(sent)
     ok, bad = stack.store.verify_audit(handle.id)

@@ -31,6 +31,7 @@ from models.lifecycle import (
     TransferAcked,
     Triage,
     Triaged,
+    TurnScreened,
 )
 from models.routing import (
     AIEndpoint,
@@ -40,6 +41,7 @@ from models.routing import (
     RoutingDecision,
     SpilloverPolicy,
 )
+from models.safety import SafetyAction, SafetyDecision, TurnScreen
 from models.supervision import SemiAutonomousTriggers, SupervisionMode
 from models.triage import PatternChoice, SupervisionPlan, TriageResult
 from warmline.lifecycle import step
@@ -175,6 +177,8 @@ def success(command: Command, when: str, **overrides: Any) -> Event:
         case "transfer":
             ack = overrides.get("ack", TransferAck(transfer_id=f"t-{op}", queue_position=2))
             return TransferAcked(at=when, op=op, ack=ack)
+        case "screen_turn":
+            return TurnScreened(at=when, op=op, screen=overrides.get("screen", screen()))
         case "check_admission":
             decision = overrides.get("decision", admission())
             return AdmissionChecked(at=when, op=op, decision=decision)
@@ -201,6 +205,26 @@ def admission(
         reason=None if answer is LimitAnswer.QUEUED else "Too many requests from this source.",
         policy_version=1,
         reasons=[f"customer:start: 11.0 > 10 -> {answer.value}"],
+    )
+
+
+def screen(action: SafetyAction = SafetyAction.ALLOW, score: float = 0.02) -> TurnScreen:
+    """The injection screen's answer: ``allow`` for a clean message, else a flagged one."""
+    flagged = action is not SafetyAction.ALLOW
+    decision = SafetyDecision(
+        action=action,
+        intent="order_status",
+        channel="chat",
+        score=score if not flagged else max(score, 0.97),
+        rules=["instruction_override"] if flagged else [],
+        policy_version=1,
+        reasons=["test"],
+    )
+    return TurnScreen(
+        flagged=flagged,
+        decision=decision,
+        detector_version="injection-test",
+        refusal_text="Sorry, I can't help with that here.",
     )
 
 

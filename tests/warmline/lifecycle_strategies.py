@@ -23,8 +23,10 @@ from models.lifecycle import (
     ReservationAcked,
     TransferAcked,
     Triaged,
+    TurnScreened,
 )
 from models.routing import EscalationPolicy, HumanAvailability, SpilloverPolicy
+from models.safety import SafetyAction
 from models.supervision import SupervisionMode
 from tests.warmline.lifecycle_builders import (
     CARD,
@@ -37,6 +39,7 @@ from tests.warmline.lifecycle_builders import (
     decision,
     pattern,
     plan,
+    screen,
     triage,
 )
 
@@ -139,6 +142,11 @@ def results_for(command: Command, when: str, ok_only: bool = False) -> st.Search
                 TransferAcked(
                     at=when, op=op, ack=TransferAck(transfer_id=f"t-{op}", queue_position=1)
                 )
+            )
+        case "screen_turn":
+            ok = st.builds(
+                lambda action: TurnScreened(at=when, op=op, screen=screen(action)),
+                st.sampled_from([SafetyAction.ALLOW] * 4 + list(SafetyAction)),
             )
         case "check_admission":
             # Mostly allowed (else the conversation rarely gets going), every answer possible.

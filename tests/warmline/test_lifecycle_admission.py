@@ -14,6 +14,7 @@ from models.lifecycle import (
     DeliverReply,
     RecordOutcome,
     ReserveHuman,
+    ScreenTurn,
     TransferToHuman,
     Triage,
 )
@@ -88,6 +89,7 @@ def ai_conversation() -> Driver:
     d = gated()
     d.ok(CheckAdmission)
     d.to_ai()
+    d.ok(ScreenTurn)
     d.ok(CallAI)
     return d
 
@@ -98,7 +100,7 @@ def test_every_turn_is_checked_and_an_allowed_one_reaches_the_ai() -> None:
     check = d.pending(CheckAdmission)
     assert check.request.stage is LimitStage.TURN and check.request.text == "and the invoice?"
     d.ok(CheckAdmission)
-    assert d.kinds() == ["call_ai"]
+    assert d.kinds() == ["screen_turn"]  # then the AI (tests/warmline/test_lifecycle_screening)
 
 
 def test_a_throttled_turn_is_answered_and_passed_to_no_one() -> None:
@@ -111,7 +113,7 @@ def test_a_throttled_turn_is_answered_and_passed_to_no_one() -> None:
     assert len(d.emitted(CallAI)) == calls and d.c.closing is None
     d.feed(CustomerMessageReceived(at=d.later(6).now, text="ok, where is it?"))
     d.ok(CheckAdmission)
-    assert d.kinds() == ["call_ai"]
+    assert d.kinds() == ["screen_turn"]
 
 
 def test_a_refused_turn_ends_the_interaction() -> None:

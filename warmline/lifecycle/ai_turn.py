@@ -45,8 +45,11 @@ def endpoint_key(endpoint: AIEndpoint) -> str:
 def chat_messages(c: InteractionCarry) -> list[ChatTurn]:
     role = {Sender.CUSTOMER: "user", Sender.AI: "assistant"}
     turns = [ChatTurn(role="system", content=wording.SYSTEM_PROMPT)]
+    withheld = set(c.withheld_turns)  # refused by the safety policy: never shown to an AI
     turns += [
-        ChatTurn(role=role[e.sender], content=e.text) for e in c.transcript if e.sender in role
+        ChatTurn(role=role[e.sender], content=e.text)
+        for e in c.transcript
+        if e.sender in role and not (e.sender is Sender.CUSTOMER and e.turn in withheld)
     ]
     return turns
 
@@ -177,7 +180,7 @@ def _answered(s: Step, answer: AIReply) -> None:
     _shadow(s, job.turn, answer.model_version, safe)
     if answer.action is AIAction.ESCALATE and c.supervision is not None:
         safe = ""  # a supervised AI's parting words are unreviewed: hand over without them
-    why = review.needed(c.supervision, job.gate, safe) if safe else None
+    why = (job.safety_hold or review.needed(c.supervision, job.gate, safe)) if safe else None
     if why is None:
         _send(s, safe, answer.model_version, answer.action, answer.assessment)
         return

@@ -39,7 +39,16 @@ from models.lifecycle import (
     Triage,
     Triaged,
 )
-from warmline.lifecycle import admission, ai_turn, handover, intake, jobs, wording
+from warmline.lifecycle import (
+    admission,
+    ai_turn,
+    handover,
+    intake,
+    jobs,
+    redacting,
+    screening,
+    wording,
+)
 from warmline.lifecycle.transition import TRIAGE_SECONDS, Step
 from warmline.redaction import redact
 
@@ -64,7 +73,9 @@ def message_received(s: Step, e: CustomerMessageReceived) -> None:
         s.ignore("message after the close was decided", record="customer_message")
         return
     tickets = [e.ticket] if e.ticket else []
-    c.inbox.append(QueuedMessage(text=safe_text, message_id=e.message_id, tickets=tickets))
+    # Kept form: stable tokens, a split number masked (intake compares texts number-blind).
+    safe = redacting.customer_text(s, e.text)
+    c.inbox.append(QueuedMessage(text=safe, message_id=e.message_id, tickets=tickets))
 
 
 def _repeated(s: Step, message_id: str, ticket: str | None) -> bool:
@@ -163,7 +174,7 @@ def answer_turn(s: Step, job: Job) -> None:
     """The turn is admitted: whoever holds the interaction answers it."""
     c = s.state
     if c.state is InteractionState.AI_ACTIVE:
-        ai_turn.begin(s)
+        screening.begin_ai(s)
     elif (
         c.state is InteractionState.AWAITING_HUMAN
         and c.human.callback_offered

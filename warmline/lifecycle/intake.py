@@ -16,6 +16,7 @@ is kept for the comparison (two texts differing only in a redacted number count 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -38,8 +39,17 @@ class Refusal(NamedTuple):
     reason: str
 
 
+_NUMBER_BLIND = re.compile(r"\[[A-Z_]+?(?:_\d+)?\]|\d[\d\s.-]*\d|\d")
+
+
+def canonical(safe_text: str) -> str:
+    """Tokens and numbers folded: the kept text (``[CARD_1]``, a masked ``[NUMBER_1]``) and a
+    validator's one-off redaction (``[CARD]``, digits left) of one message compare equal."""
+    return _NUMBER_BLIND.sub("#", safe_text)
+
+
 def digest(safe_text: str) -> str:
-    return hashlib.sha256(safe_text.encode()).hexdigest()[:16]
+    return hashlib.sha256(canonical(safe_text).encode()).hexdigest()[:16]
 
 
 def queued_messages(c: InteractionCarry) -> list[QueuedMessage]:
@@ -77,7 +87,7 @@ def refusal(
             return None
         for item in queued_messages(c):
             if item.message_id == message_id:
-                if item.text != safe_text:
+                if canonical(item.text) != canonical(safe_text):
                     return Refusal(
                         "MessageIdReused",
                         f"message_id {message_id} is queued with other text; use a new id",

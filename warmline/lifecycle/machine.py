@@ -39,6 +39,7 @@ from warmline.lifecycle import (
     deadlines,
     handover,
     opening,
+    screening,
 )
 from warmline.lifecycle.transition import WITHDRAW_SECONDS, Step, Transition, fork
 from warmline.redaction import redact
@@ -58,6 +59,7 @@ _ON_RESULT: dict[WaitKind, Handler] = {
     WaitKind.ARCHIVE: closing.on_archived,
     WaitKind.WITHDRAW: closing.on_withdrawn,
     WaitKind.RECORD: closing.on_recorded,
+    WaitKind.SCREEN: screening.on_screened,
 }
 
 

@@ -27,7 +27,7 @@ from models.lifecycle import (
     Triaged,
 )
 from models.triage import PatternRequest, TriageRequest
-from warmline.lifecycle import admission, ai_turn, handover, jobs, review
+from warmline.lifecycle import admission, handover, jobs, redacting, review, screening
 from warmline.lifecycle.transition import (
     PATTERN_SECONDS,
     RELEASE_SECONDS,
@@ -36,6 +36,7 @@ from warmline.lifecycle.transition import (
     Step,
     idempotency_key,
 )
+from warmline.pii import new_state
 from warmline.redaction import redact, redact_value
 
 RESERVATION_QUEUE_KEY = "queue"
@@ -44,13 +45,12 @@ RESERVATION_QUEUE_KEY = "queue"
 def start(e: Started) -> Step:
     """A new interaction: nothing from the input is kept unredacted."""
     request = e.request.model_copy(
-        update={
-            "first_message": redact(e.request.first_message),
-            "metadata": redact_value(e.request.metadata),
-        }
+        # The first message is set below, redacted as the interaction's message 0.
+        update={"first_message": "", "metadata": redact_value(e.request.metadata)}
     )
     state = InteractionCarry(
         request=request,
+        redaction=new_state(f"{e.workflow_id}:{e.at}"),
         workflow_id=e.workflow_id,
         channel=request.channel,
         started_at=e.at,
@@ -61,6 +61,8 @@ def start(e: Started) -> Step:
         safety_gates=e.safety,
     )
     s = Step(state, e.at)
+    first = redacting.customer_text(s, e.request.first_message)
+    state.request = request = request.model_copy(update={"first_message": first})
     if e.safety:
         admission.check(s, LimitStage.START, request.first_message)
     else:
@@ -251,4 +253,4 @@ def _first_turn(s: Step) -> None:
         return
     c.state = InteractionState.AI_ACTIVE
     c.ai_started_at = s.at
-    ai_turn.begin(s)
+    screening.begin_ai(s)
