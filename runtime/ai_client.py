@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import httpx
 
 from models.ai import AIAction, AIReply, AIRequest
+from models.handoff import HANDOFF_PREFIX
 
 RESOLVE_TOOL = "resolve_interaction"
 ESCALATE_TOOL = "escalate_to_human"
@@ -163,9 +164,14 @@ class AIClient:
         headers = {"Idempotency-Key": request.idempotency_key}
         if endpoint.api_key_env and os.environ.get(endpoint.api_key_env):
             headers["Authorization"] = f"Bearer {os.environ[endpoint.api_key_env]}"
+        messages = [m.model_dump() for m in request.messages]
+        if request.handoff is not None:
+            # The agent taking over reads who had the conversation and what they concluded.
+            briefing = HANDOFF_PREFIX + request.handoff.model_dump_json()
+            messages.insert(1, {"role": "system", "content": briefing})
         body = {
             "model": endpoint.model,
-            "messages": [m.model_dump() for m in request.messages],
+            "messages": messages,
             "tools": AGENT_TOOLS,
             "user": request.interaction_id,
             "metadata": {"intent": request.intent, "turn": str(request.turn)},

@@ -56,6 +56,10 @@ with workflow.unsafe.imports_passed_through():
 
 M = TypeVar("M", bound=BaseModel)
 
+TURN_INTENTS_PATCH = "turn-intents-handoff"
+"""Later customer turns are classified again (topic shifts, AI-to-AI hand-offs): a new triage
+activity per turn, so interactions recorded before it replay without it."""
+
 
 @workflow.defn(name=INTERACTION_WORKFLOW, sandboxed=False)
 class InteractionWorkflow:
@@ -82,7 +86,10 @@ class InteractionWorkflow:
         if carried is None:
             public = InteractionInput.model_validate(request.model_dump(exclude={"state"}))
             first: lc.Event = lc.Started(
-                at=now(), workflow_id=workflow.info().workflow_id, request=public
+                at=now(),
+                workflow_id=workflow.info().workflow_id,
+                request=public,
+                turn_intents=workflow.patched(TURN_INTENTS_PATCH),
             )
         else:
             self._state, first = carried, lc.Continued(at=now())

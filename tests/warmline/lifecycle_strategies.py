@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from models.acd import ReservationAck, TransferAck
 from models.ai import AIAction
+from models.handoff import HandoffPolicy
 from models.interaction import OrchestrationPattern, Route
 from models.lifecycle import (
     AIReplied,
@@ -25,11 +26,13 @@ from models.lifecycle import (
 from models.routing import EscalationPolicy, HumanAvailability, SpilloverPolicy
 from models.supervision import SupervisionMode
 from tests.warmline.lifecycle_builders import (
+    BILLING,
     CARD,
     CARE,
     CARE_NEXT,
     EMAIL,
     SHADOW,
+    TECH,
     ai_reply,
     decision,
     pattern,
@@ -48,6 +51,7 @@ CUSTOMER_TEXTS = [
     "yes please call me back",
     "I want the $1,250.00 charge refunded",
 ]
+TOPICS = ["order_status", "order_status", "technical_support", "billing_inquiry", "oos"]
 AI_ACTIONS = [AIAction.REPLY, AIAction.REPLY, AIAction.REPLY, AIAction.RESOLVE, AIAction.ESCALATE]
 AI_TEXTS = ["Here is what I found.", f"Write to {EMAIL}.", "I can refund $900 today.", ""]
 
@@ -72,11 +76,19 @@ def triage_results(draw: st.DrawFn) -> Any:
     route = draw(st.sampled_from(list(Route)))
     routed = decision(
         route,
-        endpoint=draw(st.sampled_from([CARE, CARE, CARE_NEXT, None])),
+        endpoint=draw(st.sampled_from([CARE, CARE, CARE_NEXT, TECH, BILLING, None])),
         shadow=draw(st.sampled_from([None, SHADOW])),
         max_turns_per_run=draw(st.integers(2, 4)),
         escalation=draw(deadlines_policy),
         spillover=draw(spillover_policy),
+    )
+    # Later turns are classified again: topic shifts (confident or not) to other agents.
+    routed = routed.model_copy(
+        update={
+            "intent": draw(st.sampled_from(TOPICS)),
+            "confidence": draw(st.sampled_from([0.5, 0.93, 1.0])),
+            "handoff": HandoffPolicy(max_handoffs=draw(st.integers(0, 2))),
+        }
     )
     supervision = None
     if route is not Route.HUMAN:

@@ -10,6 +10,7 @@ reach a recorded outcome within a bounded number of steps whatever state it was 
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 
 from hypothesis import HealthCheck, settings
@@ -22,6 +23,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from models.handoff import HandoffAction
 from models.interaction import (
     Channel,
     InteractionResult,
@@ -166,12 +168,17 @@ class LifecycleModel(RuleBasedStateMachine):
         first=st.sampled_from(CUSTOMER_TEXTS),
         channel=st.sampled_from(list(Channel)),
         priority=st.integers(0, 9),
+        turn_intents=st.booleans(),
     )
-    def start(self, first: str, channel: Channel, priority: int) -> None:
+    def start(self, first: str, channel: Channel, priority: int, turn_intents: bool) -> None:
         request = interaction_input(
             first, channel=channel, metadata={"priority": priority, "contact": EMAIL}
         )
-        self.feed(Started(at=self.now, workflow_id=WORKFLOW_ID, request=request))
+        self.feed(
+            Started(
+                at=self.now, workflow_id=WORKFLOW_ID, request=request, turn_intents=turn_intents
+            )
+        )
 
     @rule(
         text=st.sampled_from(CUSTOMER_TEXTS),
@@ -299,6 +306,24 @@ class LifecycleModel(RuleBasedStateMachine):
         if self.state is not None:
             kept = self.state.model_dump_json()
             assert not any(secret in kept for secret in PII), "PII in state"
+
+    @invariant()
+    def handoffs_are_bounded_and_never_ping_pong(self) -> None:
+        c = self.state
+        if c is None:
+            return
+        handed = [r for r in c.handoffs if r.action is HandoffAction.HANDOFF]
+        assert c.handoff_count == len(handed) <= 2, "more hand-offs than any policy allows"
+        assert [r.count for r in handed] == list(range(1, len(handed) + 1))
+        for before, after in itertools.pairwise(handed):
+            assert after.to_agent is not None and before.to_agent is not None
+            left = before.from_agent.split(":")[0]
+            assert after.to_agent.split(":")[0] != left, "handed straight back to the agent left"
+        if handed:
+            assert c.turn_intents and c.handoff_package is not None
+            assert c.handoff_package.handoff_count == c.handoff_count
+        humans = [r for r in c.handoffs if r.action is HandoffAction.HUMAN]
+        assert len(humans) <= 1, "a topic shift handed to a human twice"
 
     @invariant()
     def every_wait_has_a_deadline(self) -> None:

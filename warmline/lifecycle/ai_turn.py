@@ -26,7 +26,7 @@ from models.routing import AIEndpoint, RoutingDecision
 from models.supervision import ReviewResponse, TriggerAction
 from models.triage import TriageRequest
 from warmline.escalation import check_escalation
-from warmline.lifecycle import handover, jobs, review, wording
+from warmline.lifecycle import handover, jobs, review, topics, wording
 from warmline.lifecycle.transition import (
     AI_SECONDS,
     SHADOW_ATTEMPT_MARGIN_SECONDS,
@@ -85,6 +85,20 @@ def begin(s: Step) -> None:
     if before is not None:
         handover.escalate(s, before.trigger, before.detail)
         return
+    if not topics.reclassify(s):
+        _answer_turn(s)
+
+
+def on_turn_intent(s: Step, result: Event) -> None:
+    """The turn's intent is known: the AI holding the conversation now answers it."""
+    if topics.on_result(s, result):
+        _answer_turn(s)
+
+
+def _answer_turn(s: Step) -> None:
+    c, job = s.state, s.job
+    decision = c.decision
+    assert decision is not None and decision.ai_endpoint is not None
     job.gate = review.gate(s, job.text)
     if job.gate is not None and job.gate.action is TriggerAction.HANDOVER:
         handover.escalate(s, EscalationTrigger.SUPERVISION_TRIGGER, job.gate.detail)
@@ -101,6 +115,7 @@ def ai_request(c: InteractionCarry, turn: int, endpoint: AIEndpoint, key: str) -
         endpoint=endpoint,
         intent=c.classification.intent if c.classification else "unknown",
         messages=chat_messages(c),
+        handoff=c.handoff_package,
     )
 
 
@@ -229,6 +244,7 @@ def _send(s: Step, safe: str, model_version: str, action: AIAction, assessment: 
     assert job.turn is not None and c.decision is not None
     if safe:
         s.append(job.turn, Sender.AI, safe)
+    topics.answered(c, action.value)
     s.audit(
         "ai_response", {"turn": job.turn, "model_version": model_version, "action": action.value}
     )

@@ -50,6 +50,7 @@ _ON_RESULT: dict[WaitKind, Handler] = {
     WaitKind.AI: ai_turn.on_ai,
     WaitKind.FAILOVER_ROUTE: ai_turn.on_failover_route,
     WaitKind.SWITCH_ROUTE: conversation.on_switch_route,
+    WaitKind.TURN_INTENT: ai_turn.on_turn_intent,
     WaitKind.CAPACITY: handover.on_capacity,
     WaitKind.TRANSFER: handover.on_transfer,
     WaitKind.FORWARD: handover.on_forward,
