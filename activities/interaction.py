@@ -40,6 +40,7 @@ from models.triage import (
     TriageRequest,
     TriageResult,
 )
+from runtime.abuse_gate import AbuseGate
 from runtime.acd_client import AcdClient
 from runtime.ai_client import (
     AIBadResponse,
@@ -95,6 +96,8 @@ class InteractionDeps:
     configs: RoutingConfigCache
     supervision: SupervisionPolicyCache
     metrics: Metrics | None = None
+    abuse: AbuseGate | None = None
+    """Fleet-wide abuse limits (``activities.abuse``); None: one over ``store`` is built."""
 
 
 class InteractionActivities:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from models.abuse import AbusePolicy
 from models.routing import ThresholdRule
 from models.supervision import SupervisionMode, SupervisionPolicy
 from store.repository import Store
@@ -9,8 +10,8 @@ from warmline.default_config import default_routing_config
 
 
 def store_ai_only_routing(store: Store, ai_url: str) -> None:
-    """Every interaction goes to the AI, no session hits the turn limit, and the AI answers
-    unreviewed (supervision is measured by its own tests)."""
+    """Every interaction goes to the AI, no session hits the turn limit or an abuse limit, and
+    the AI answers unreviewed (supervision is measured by its own tests)."""
     config = default_routing_config(ai_url)
     policy = config.escalation.model_copy(update={"max_turns": 10_000})
     store.save_routing_config(
@@ -20,6 +21,14 @@ def store_ai_only_routing(store: Store, ai_url: str) -> None:
                 "thresholds": [ThresholdRule(ai_min=0.0, monitored_min=0.0)],
                 "escalation": policy,
                 "max_turns_per_run": 10_000,
+                # The limits are checked (their cost is measured) but a benchmark's flood from
+                # one source is what it measures, not abuse.
+                "abuse": AbusePolicy(
+                    rules=[
+                        rule.model_copy(update={"limit": 10_000_000}) for rule in config.abuse.rules
+                    ],
+                    repeats=None,
+                ),
             }
         ),
         "bench",

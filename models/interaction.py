@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from models.text import not_blank
+
 INTERACTION_WORKFLOW = "InteractionWorkflow"
 INTERACTION_TASK_QUEUE = "interactions"
 INTERACTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -67,6 +69,10 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"
     DEFLECTED = "deflected"
     CALLBACK = "callback"
+    THROTTLED = "throttled"
+    """An abuse limit answered ``throttled`` at the start: try again after the retry-after."""
+    REFUSED = "refused"
+    """An abuse limit refused the start or a turn (a flood, a scripted repeat)."""
 
 
 class EscalationTrigger(StrEnum):
@@ -137,12 +143,7 @@ class InteractionInput(_Contract):
         default=None, description="Intent already known upstream (post-classification pattern)."
     )
 
-    @field_validator("first_message")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must contain non-whitespace text")
-        return value
+    _first_message_not_blank = field_validator("first_message")(not_blank)
 
     @property
     def entry_point(self) -> str:
@@ -157,12 +158,7 @@ class CustomerMessage(_Contract):
         description="Client's id for this turn; a repeated id returns the earlier reply.",
     )
 
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must contain non-whitespace text")
-        return value
+    _text_not_blank = field_validator("text")(not_blank)
 
 
 class Reply(_Contract):
@@ -228,6 +224,9 @@ class InteractionResult(_Contract):
     cost_usd: float = 0.0
     tokens: int = 0
     csat: int | None = None
+    close_reason: str | None = Field(
+        default=None, description="Why it ended (redacted), e.g. the abuse limit that refused it."
+    )
 
 
 class StatusView(_Contract):

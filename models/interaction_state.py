@@ -130,6 +130,10 @@ class WaitKind(StrEnum):
     CONTINUE = "continue_as_new"
     WITHDRAW = "withdraw"
     RECORD = "record"
+    ABUSE = "abuse"
+    """The abuse gate's answer for the start or the current turn."""
+    ABUSE_HOLD = "abuse_hold"
+    """A start or turn the limits answered ``queued``: held until the retry-after, then run."""
 
 
 class HeldDraft(_State):
@@ -263,6 +267,9 @@ class InteractionCarry(_State):
         default=None, description="Sent with every call to the agent the last hand-off chose."
     )
     csat: int | None = None
+    safety_gates: bool = Field(
+        default=False, description="Abuse limits checked at the start and on every turn."
+    )
     # -- the lifecycle machine's own bookkeeping --
     op_seq: int = Field(default=0, description="Last command sequence number handed out.")
     job: Job | None = None

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.abuse import AbuseDecision, AdmissionRequest
 from models.acd import (
     CallbackRequest,
     ForwardMessage,
@@ -52,6 +53,11 @@ class Started(_Message):
         default=False,
         description="Classify every later customer turn again (topic shifts, hand-offs); "
         "False for interactions started before the workflow did (``workflow.patched``).",
+    )
+    safety: bool = Field(
+        default=False,
+        description="The safety gates run (abuse limits at start and per turn): the executor "
+        "sets it from a workflow patch, so histories recorded before them replay unchanged.",
     )
 
 
@@ -104,6 +110,15 @@ class TransferAcked(_Message):
     at: str
     op: int
     ack: TransferAck
+
+
+class AdmissionChecked(_Message):
+    """The abuse gate's answer for the start or a turn (counted fleet-wide in the store)."""
+
+    kind: Literal["admission_checked"] = "admission_checked"
+    at: str
+    op: int
+    decision: AbuseDecision
 
 
 class CommandDone(_Message):
@@ -202,6 +217,7 @@ CommandResult = (
     | AIReplied
     | CapacityRead
     | TransferAcked
+    | AdmissionChecked
     | CommandDone
     | CommandFailed
 )
@@ -243,6 +259,13 @@ class ChoosePattern(_Call):
 class Triage(_Call):
     kind: Literal["triage"] = "triage"
     request: TriageRequest
+
+
+class CheckAdmission(_Call):
+    """Count the start or a turn against the abuse limits and answer allowed or not."""
+
+    kind: Literal["check_admission"] = "check_admission"
+    request: AdmissionRequest
 
 
 class ReserveHuman(_Call):
@@ -349,6 +372,7 @@ class Fail(_Message):
 Command = Annotated[
     ChoosePattern
     | Triage
+    | CheckAdmission
     | ReserveHuman
     | ReleaseReservation
     | CallAI

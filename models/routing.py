@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from models.abuse import AbusePolicy
 from models.handoff import HandoffPolicy
 from models.interaction import Channel, OrchestrationPattern, Route
 
@@ -266,6 +267,12 @@ class RoutingConfig(_Doc):
     )
     max_turns_per_run: int = Field(
         default=200, ge=2, description="Continue-as-new after this many turns in one run."
+    )
+    abuse: AbusePolicy = Field(
+        default_factory=lambda: AbusePolicy(repeats=None),
+        description="Rate limits at interaction start and per turn, versioned with the config. "
+        "Scripted-repeat detection is off unless set: common questions and thanks repeat across "
+        "genuine customers of one tenant, so its threshold must fit the tenant's traffic.",
     )
     specialists: dict[str, str] = Field(
         default_factory=dict,

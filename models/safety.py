@@ -15,6 +15,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.redaction import ModelSpan
+from models.text import not_blank
 
 ANY = "*"
 MAX_SCAN_CHARS = 20_000
@@ -173,12 +174,7 @@ class ScanRequest(_Doc):
 
     text: str = Field(min_length=1, max_length=MAX_SCAN_CHARS)
 
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must contain non-whitespace text")
-        return value
+    _text_not_blank = field_validator("text")(not_blank)
 
 
 class TurnScan(_Doc):

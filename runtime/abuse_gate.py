@@ -35,8 +35,9 @@ class AbuseGate:
         self._metrics = metrics
         self._audit = audit
 
-    def check(self, request: AdmissionRequest) -> AbuseDecision:
-        policy = self._policy()
+    def check(self, request: AdmissionRequest, policy: AbusePolicy | None = None) -> AbuseDecision:
+        """Count ``request`` and answer it under ``policy`` (default: the gate's own source)."""
+        policy = policy or self._policy()
         decision = decide(policy, request, self._store.increment(counter_keys(policy, request)))
         if decision.allowed:
             return decision

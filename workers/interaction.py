@@ -6,13 +6,17 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.abuse import AbuseActivities
 from activities.interaction import InteractionActivities, InteractionDeps
+from models.abuse import AbusePolicy
 from models.facts import RecordInteraction
 from models.interaction import INTERACTION_TASK_QUEUE
+from runtime.abuse_gate import AbuseGate
 from runtime.acd_client import AcdClient
 from runtime.ai_client import AIClient
 from runtime.audit_keys import open_store
@@ -24,6 +28,7 @@ from runtime.metrics import default_metrics
 from runtime.settings import Settings
 from runtime.staffing_plan import PlanCache
 from runtime.supervision_cache import SupervisionPolicyCache
+from store.abuse import AbuseStore
 from store.repository import Store
 from store.staffing_plan import PlanStore
 from warmline.default_config import default_routing_config
@@ -89,6 +94,7 @@ async def interaction_deps(
             acd=acd,
             health=FleetHealth(),
             metrics=default_metrics(),
+            abuse=abuse_gate(store),
             supervision=SupervisionPolicyCache(store, ttl_seconds=config_ttl_seconds),
             configs=RoutingConfigCache(
                 store, default_routing_config(settings.ai_fleet_url), ttl_seconds=config_ttl_seconds
@@ -101,6 +107,20 @@ async def interaction_deps(
         await asyncio.to_thread(recorder.close)
 
 
+def abuse_gate(store: Store) -> AbuseGate:
+    """Limits counted in the store (fleet-wide), each hit metered and audited."""
+
+    def audit(stream: str, kind: str, payload: dict[str, Any]) -> object:
+        return store.append_audit_auto(stream, kind, payload=payload)
+
+    return AbuseGate(
+        AbuseStore(store.engine),
+        AbusePolicy,  # the activity passes the active config's policy
+        metrics=default_metrics(),
+        audit=audit,
+    )
+
+
 def interaction_worker(
     client: Client,
     deps: InteractionDeps,
@@ -108,11 +128,12 @@ def interaction_worker(
     task_queue: str = INTERACTION_TASK_QUEUE,
 ) -> Worker:
     activities = InteractionActivities(deps)
+    abuse = AbuseActivities(deps.abuse or abuse_gate(deps.store), deps.configs)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=activities.all(),
+        activities=[*activities.all(), abuse.check_admission],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

@@ -55,6 +55,8 @@ with workflow.unsafe.imports_passed_through():
 
 
 M = TypeVar("M", bound=BaseModel)
+SAFETY_GATES_PATCH = "safety-gates"
+"""Abuse limits at the start and on every turn; histories recorded before them replay without."""
 
 TURN_INTENTS_PATCH = "turn-intents-handoff"
 """Later customer turns are classified again (topic shifts, AI-to-AI hand-offs): a new triage
@@ -89,6 +91,7 @@ class InteractionWorkflow:
                 at=now(),
                 workflow_id=workflow.info().workflow_id,
                 request=public,
+                safety=workflow.patched(SAFETY_GATES_PATCH),
                 turn_intents=workflow.patched(TURN_INTENTS_PATCH),
             )
         else:

@@ -18,6 +18,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
+    from activities.abuse import AbuseActivities
     from activities.interaction import InteractionActivities as Acts
     from models import lifecycle as lc
     from models import search_attributes as sa
@@ -50,6 +51,7 @@ RESULTS: dict[type[Any], tuple[type[Any], str]] = {
     lc.ReadCapacity: (lc.CapacityRead, "capacity"),
     lc.ReserveHuman: (lc.ReservationAcked, "ack"),
     lc.TransferToHuman: (lc.TransferAcked, "ack"),
+    lc.CheckAdmission: (lc.AdmissionChecked, "decision"),
 }
 """Commands whose activity returns what the machine reads (event, field); others end in
 ``CommandDone``."""
@@ -82,6 +84,8 @@ class CommandExecutor:
                 self._local(c, Acts.triage, c.request, DECIDE, None)
             case lc.ReadCapacity():
                 self._local(c, Acts.human_capacity, c.queue, DECIDE, None)
+            case lc.CheckAdmission():
+                self._local(c, AbuseActivities.check_admission, c.request, DECIDE, None)
             case lc.RecordOutcome():
                 self._local(c, Acts.record_interaction, c.record, None, RECORD_RETRY)
             case lc.ReserveHuman():

@@ -97,7 +97,7 @@ def care_script(
         input={
             "interaction_id": interaction_id,
             "channel": "chat",
-            "customer": {"id": "cust-fleet", "segment": "standard"},
+            "customer": {"id": f"cust-{interaction_id}", "segment": "standard"},
             "first_message": "Where is my order? I placed it last week.",
             "metadata": {"entry_point": "default"},
         },

@@ -89,7 +89,9 @@ class Stack:
         return {
             "interaction_id": iid,
             "channel": channel,
-            "customer": fields.pop("customer", {"id": "cust-1", "segment": "standard"}),
+            # One customer per interaction unless a test says otherwise: the abuse limits
+            # count starts per customer, and a whole session is not one customer's flood.
+            "customer": fields.pop("customer", {"id": f"cust-{iid}", "segment": "standard"}),
             "first_message": first_message,
             **fields,
         }

@@ -9,10 +9,13 @@ census record the rest. A metric that no code path records would leave a dashboa
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from prometheus_client import REGISTRY
 
+from models.abuse import LimitRule, LimitScope, LimitStage
+from models.interaction import Outcome
 from models.routing import RoutingConfig, ThresholdRule
 from tests.dashboards.test_definitions import ALL_QUERIES, METRIC_RE
 from tests.integration.conftest import UNSUPERVISED, Stack
@@ -22,8 +25,16 @@ pytestmark = pytest.mark.integration
 
 
 def force_ai(config: RoutingConfig) -> RoutingConfig:
+    """Every interaction to the AI; a customer may open two interactions in ten minutes."""
+    customer_starts = LimitRule(
+        scope=LimitScope.CUSTOMER, stage=LimitStage.START, limit=2, window_seconds=600
+    )
     return config.model_copy(
-        update={"intent_map": {}, "thresholds": [ThresholdRule(ai_min=0.0, monitored_min=0.0)]}
+        update={
+            "intent_map": {},
+            "thresholds": [ThresholdRule(ai_min=0.0, monitored_min=0.0)],
+            "abuse": config.abuse.model_copy(update={"rules": [customer_starts]}),
+        }
     )
 
 
@@ -71,8 +82,15 @@ async def test_every_dashboard_metric_has_samples_after_demo_traffic(stack: Stac
     await rated.signal("request_human", {"reason": "customer pressed 0"})
     await rated.signal("human_accepted", {"agent_id": "agent-7"})
     await rated.signal("human_resolved", {"agent_id": "agent-7", "csat": 4})
-    for handle in (contained, parallel, escalated, rated):
+    # A script opening interactions as one customer: the third is throttled at the start.
+    flooder = {"id": f"flood-{uuid.uuid4().hex[:8]}"}
+    flood = [await stack.open("Where is my order?", customer=flooder) for _ in range(3)]
+    assert [reply.kind for _, reply in flood][2] == "throttled"
+    for handle, _ in flood[:2]:
+        await handle.signal("end_interaction", {})
+    for handle in (contained, parallel, escalated, rated, *(h for h, _ in flood)):
         await handle.result()
+    assert (await flood[2][0].result()).outcome is Outcome.THROTTLED
 
     wanted = dashboard_families()
     assert "warmline_escalations" in wanted and "warmline_interactions_active" in wanted

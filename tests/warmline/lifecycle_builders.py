@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from models.abuse import AbuseDecision, LimitAnswer, LimitHit
 from models.acd import ReservationAck, TransferAck
 from models.ai import AIAction, AIReply
 from models.interaction import (
@@ -16,6 +17,7 @@ from models.interaction import (
 )
 from models.interaction_state import InteractionCarry
 from models.lifecycle import (
+    AdmissionChecked,
     AIReplied,
     CapacityRead,
     ChoosePattern,
@@ -175,7 +177,33 @@ def success(command: Command, when: str, **overrides: Any) -> Event:
         case "transfer":
             ack = overrides.get("ack", TransferAck(transfer_id=f"t-{op}", queue_position=2))
             return TransferAcked(at=when, op=op, ack=ack)
+        case "check_admission":
+            decision = overrides.get("decision", admission())
+            return AdmissionChecked(at=when, op=op, decision=decision)
     return CommandDone(at=when, op=op)
+
+
+def admission(
+    answer: LimitAnswer = LimitAnswer.ALLOWED, retry_after: float = 30.0
+) -> AbuseDecision:
+    """The abuse gate's answer: ``allowed``, or one limit hit with ``answer``."""
+    if answer is LimitAnswer.ALLOWED:
+        return AbuseDecision(answer=answer, policy_version=1, reasons=["within limits"])
+    hit = LimitHit(
+        rule="customer:start",
+        estimate=11.0,
+        limit=10,
+        answer=answer,
+        retry_after_seconds=retry_after,
+    )
+    return AbuseDecision(
+        answer=answer,
+        hits=[hit],
+        retry_after_seconds=retry_after,
+        reason=None if answer is LimitAnswer.QUEUED else "Too many requests from this source.",
+        policy_version=1,
+        reasons=[f"customer:start: 11.0 > 10 -> {answer.value}"],
+    )
 
 
 def failure(command: Command, when: str, error: str = "gone") -> CommandFailed:

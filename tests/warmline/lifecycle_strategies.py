@@ -7,11 +7,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from models.abuse import LimitAnswer
 from models.acd import ReservationAck, TransferAck
 from models.ai import AIAction
 from models.handoff import HandoffPolicy
 from models.interaction import OrchestrationPattern, Route
 from models.lifecycle import (
+    AdmissionChecked,
     AIReplied,
     CapacityRead,
     Command,
@@ -33,6 +35,7 @@ from tests.warmline.lifecycle_builders import (
     EMAIL,
     SHADOW,
     TECH,
+    admission,
     ai_reply,
     decision,
     pattern,
@@ -148,6 +151,16 @@ def results_for(command: Command, when: str, ok_only: bool = False) -> st.Search
                 TransferAcked(
                     at=when, op=op, ack=TransferAck(transfer_id=f"t-{op}", queue_position=1)
                 )
+            )
+        case "check_admission":
+            # Mostly allowed (else the conversation rarely gets going), every answer possible.
+            answers = [LimitAnswer.ALLOWED] * 5 + [a for a in LimitAnswer if a.strictness > 0]
+            ok = st.builds(
+                lambda answer, retry: AdmissionChecked(
+                    at=when, op=op, decision=admission(answer, retry)
+                ),
+                st.sampled_from(answers),
+                st.sampled_from([0.5, 30.0, 900.0]),
             )
         case _:
             ok = st.just(CommandDone(at=when, op=op))

@@ -168,15 +168,22 @@ class LifecycleModel(RuleBasedStateMachine):
         first=st.sampled_from(CUSTOMER_TEXTS),
         channel=st.sampled_from(list(Channel)),
         priority=st.integers(0, 9),
+        safety=st.booleans(),
         turn_intents=st.booleans(),
     )
-    def start(self, first: str, channel: Channel, priority: int, turn_intents: bool) -> None:
+    def start(
+        self, first: str, channel: Channel, priority: int, safety: bool, turn_intents: bool
+    ) -> None:
         request = interaction_input(
             first, channel=channel, metadata={"priority": priority, "contact": EMAIL}
         )
         self.feed(
             Started(
-                at=self.now, workflow_id=WORKFLOW_ID, request=request, turn_intents=turn_intents
+                at=self.now,
+                workflow_id=WORKFLOW_ID,
+                request=request,
+                safety=safety,
+                turn_intents=turn_intents,
             )
         )
 

@@ -185,6 +185,7 @@ def result_of(c: InteractionCarry) -> InteractionResult:
         cost_usd=round(c.usage.cost_usd, 6),
         tokens=c.usage.prompt_tokens + c.usage.completion_tokens,
         csat=c.csat,
+        close_reason=c.close_reason,
     )
 
 

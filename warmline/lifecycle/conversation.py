@@ -10,6 +10,7 @@ with the classification already made and may hand it over.
 
 from __future__ import annotations
 
+from models.abuse import LimitStage
 from models.interaction import (
     ChannelSwitched,
     EscalationTrigger,
@@ -38,7 +39,7 @@ from models.lifecycle import (
     Triage,
     Triaged,
 )
-from warmline.lifecycle import ai_turn, handover, jobs, wording
+from warmline.lifecycle import admission, ai_turn, handover, jobs, wording
 from warmline.lifecycle.transition import TRIAGE_SECONDS, Step
 from warmline.redaction import redact
 
@@ -135,8 +136,16 @@ def answer_closed(s: Step, item: Queued) -> None:
 
 
 def _turn(s: Step, item: QueuedMessage) -> None:
-    c = s.state
     job = jobs.begin_turn(s, item.text, item.message_id, list(item.tickets))
+    if s.state.safety_gates:
+        admission.check(s, LimitStage.TURN, job.text)
+    else:
+        answer_turn(s, job)
+
+
+def answer_turn(s: Step, job: Job) -> None:
+    """The turn is admitted: whoever holds the interaction answers it."""
+    c = s.state
     if c.state is InteractionState.AI_ACTIVE:
         ai_turn.begin(s)
     elif (

@@ -32,6 +32,7 @@ from models.lifecycle import (
     WithdrawTransfer,
 )
 from warmline.lifecycle import (
+    admission,
     ai_turn,
     closing,
     conversation,
@@ -130,6 +131,8 @@ def _result(s: Step, result: CommandResult) -> None:
         assert c.job is not None
         on_release = opening.on_release if c.job.kind is JobKind.OPENING else closing.on_released
         on_release(s, result)
+    elif wait.kind is WaitKind.ABUSE:
+        _on_admission(s, result)
     else:
         _ON_RESULT[wait.kind](s, result)
 
@@ -162,6 +165,9 @@ def _deadline(s: Step) -> None:
         s.ignore("no deadline due yet")
     elif wait.kind is WaitKind.REVIEW:
         ai_turn.on_review_deadline(s)
+    elif wait.kind is WaitKind.ABUSE_HOLD:
+        admission.hold_over(s)
+        _admitted(s)
     elif wait.kind is WaitKind.SHADOWS:
         s.audit("shadows_abandoned", {"ops": sorted(c.shadows)})
         c.shadows = {}
@@ -169,6 +175,20 @@ def _deadline(s: Step) -> None:
     else:
         error = f"no result within the deadline ({wait.kind.value})"
         _result(s, CommandFailed(at=s.at, op=wait.op, error=redact(error)))
+
+
+def _on_admission(s: Step, result: Event) -> None:
+    if admission.on_checked(s, result):
+        _admitted(s)
+
+
+def _admitted(s: Step) -> None:
+    """The abuse limits let the start or the turn through: it goes on where it stopped."""
+    job = s.job
+    if job.kind is JobKind.OPENING:
+        opening.choose_pattern(s)
+    else:
+        conversation.answer_turn(s, job)
 
 
 def _schedule(s: Step) -> None:

@@ -9,6 +9,7 @@ released at once: no seat is ever left held.
 
 from __future__ import annotations
 
+from models.abuse import LimitStage
 from models.acd import ReservationRequest
 from models.interaction import EscalationTrigger, InteractionState, OrchestrationPattern, Route
 from models.interaction_state import InteractionCarry, Job, JobKind, ReservationStatus, WaitKind
@@ -26,7 +27,7 @@ from models.lifecycle import (
     Triaged,
 )
 from models.triage import PatternRequest, TriageRequest
-from warmline.lifecycle import ai_turn, handover, jobs, review
+from warmline.lifecycle import admission, ai_turn, handover, jobs, review
 from warmline.lifecycle.transition import (
     PATTERN_SECONDS,
     RELEASE_SECONDS,
@@ -55,15 +56,25 @@ def start(e: Started) -> Step:
         last_activity_at=e.at,
         job=Job(kind=JobKind.OPENING),
         turn_intents=e.turn_intents,
+        safety_gates=e.safety,
     )
     s = Step(state, e.at)
+    if e.safety:
+        admission.check(s, LimitStage.START, request.first_message)
+    else:
+        choose_pattern(s)
+    return s
+
+
+def choose_pattern(s: Step) -> None:
+    """The start is admitted: which orchestration pattern the entry point asks for."""
+    request = s.state.request
     op = s.next_op()
     choose = PatternRequest(
         entry_point=request.entry_point, has_upstream_intent=request.upstream_intent is not None
     )
     s.emit(ChoosePattern(op=op, timeout_seconds=PATTERN_SECONDS, request=choose))
     s.wait(WaitKind.PATTERN, op, PATTERN_SECONDS)
-    return s
 
 
 def on_pattern(s: Step, result: Event) -> None:
