@@ -63,6 +63,10 @@ class IntervalRecord(_Doc):
     callbacks: int
     contained: int = Field(description="Resolved by the AI alone.")
     escalated: int
+    handed_off: int = Field(
+        default=0, description="Interactions an AI agent handed to another (topic shift)."
+    )
+    handoffs: int = Field(default=0, description="AI-to-AI hand-offs in all of them.")
     ai: SegmentTimes
     queue_wait: SegmentTimes
     human: SegmentTimes
