@@ -85,25 +85,34 @@ def begin(s: Step) -> None:
     if before is not None:
         handover.escalate(s, before.trigger, before.detail)
         return
+    if _gated(s):
+        return
+    # A later turn's topic may move the conversation first (``topics``).
     if not topics.reclassify(s):
-        _answer_turn(s)
+        _call(s, decision.ai_endpoint, failover=False)
 
 
-def on_turn_intent(s: Step, result: Event) -> None:
-    """The turn's intent is known: the AI holding the conversation now answers it."""
-    if topics.on_result(s, result):
-        _answer_turn(s)
-
-
-def _answer_turn(s: Step) -> None:
-    c, job = s.state, s.job
-    decision = c.decision
-    assert decision is not None and decision.ai_endpoint is not None
+def _gated(s: Step) -> bool:
+    """The supervision triggers of the plan in force: True when they hand over."""
+    job = s.job
     job.gate = review.gate(s, job.text)
     if job.gate is not None and job.gate.action is TriggerAction.HANDOVER:
         handover.escalate(s, EscalationTrigger.SUPERVISION_TRIGGER, job.gate.detail)
+        return True
+    return False
+
+
+def on_turn_intent(s: Step, result: Event) -> None:
+    """The turn's intent is known: the AI holding the conversation now answers it, under the
+    new intent's supervision plan when the topic moved it."""
+    if not topics.on_result(s, result):
         return
-    _call(s, decision.ai_endpoint, failover=False)
+    c, job = s.state, s.job
+    moved = bool(c.handoffs) and c.handoffs[-1].turn == job.turn
+    if moved and _gated(s):
+        return
+    assert c.decision is not None and c.decision.ai_endpoint is not None
+    _call(s, c.decision.ai_endpoint, failover=False)
 
 
 def ai_request(c: InteractionCarry, turn: int, endpoint: AIEndpoint, key: str) -> AIRequest:
