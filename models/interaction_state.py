@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.ai import AIAction
+from models.ai import AIAction, AIReply
 from models.boundary import ContinuableInput
 from models.facts import AuditEvent
 from models.handoff import HandoffPackage, HandoffRecord
@@ -184,6 +184,13 @@ class Job(_State):
     prefix: str = Field(default="", description="AI words sent before a hand-over notice.")
     model_version: str | None = None
     answer: ChannelSwitched | None = Field(default=None, description="Switch: the answer.")
+    check_op: int = Field(
+        default=0, description="The turn's intent check in flight beside the AI call (0: none)."
+    )
+    check_deadline: str | None = None
+    held: AIReply | None = Field(
+        default=None, description="The AI's (redacted) answer, waiting for the intent check."
+    )
     wait: Wait | None = None
 
 

@@ -124,6 +124,9 @@ def _result(s: Step, result: CommandResult) -> None:
         if not c.shadows and _waiting(c, WaitKind.SHADOWS):
             closing.shadows_settled(s)
         return
+    if c.job is not None and c.job.check_op and result.op == c.job.check_op:
+        ai_turn.on_turn_intent(s, result)  # beside the AI call, or what a held answer waits for
+        return
     wait = c.job.wait if c.job else None
     if wait is None or wait.op == 0 or wait.op != result.op:
         _late(s, result)

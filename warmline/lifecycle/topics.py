@@ -7,6 +7,9 @@ another AI agent with a context package, or hand it to a human. Every shift is o
 a routing decision, a ``handoff`` audit event, the state's ``handoffs`` (the ``status`` query)
 and the hand-off count in the facts. A failed classification keeps the conversation where it is.
 
+The check runs beside the current agent's AI call (``start_check``): a turn that keeps its topic
+gets that answer; on a shift the answer is dropped unsent and the new agent is called.
+
 Only interactions started with ``turn_intents`` do this (``workflow.patched`` in the workflow):
 histories recorded before keep their commands.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from models.handoff import HandoffAction, HandoffPolicy, HandoffRecord
 from models.interaction import EscalationTrigger
-from models.interaction_state import InteractionCarry, WaitKind
+from models.interaction_state import InteractionCarry
 from models.lifecycle import CommandFailed, Event, Triage, Triaged
 from models.triage import TriageRequest, TriageResult
 from warmline.handoff import context_package, decide_handoff
@@ -31,13 +34,17 @@ def _agent(c: InteractionCarry) -> str:
     return f"{endpoint.name}:{endpoint.version}" if endpoint else "none"
 
 
-def reclassify(s: Step) -> bool:
-    """Ask for the turn's intent (and its route) first; False when this turn needs none."""
+def start_check(s: Step) -> None:
+    """Ask for the turn's intent (and its route) beside the AI call, when the turn needs it.
+
+    Beside, not before: most turns keep their topic, and the current agent's answer is then
+    sent as soon as both are back, so the check costs a turn no latency of its own when the AI
+    takes longer than the classifier. On a topic shift that answer is dropped unsent."""
     c, job = s.state, s.job
     if not c.turn_intents or job.turn is None or job.turn <= 1 or c.pattern is None:
-        return False
+        return
     if not job.text.strip():
-        return False
+        return
     request = TriageRequest(
         interaction_id=c.request.interaction_id,
         text=job.text,
@@ -51,8 +58,7 @@ def reclassify(s: Step) -> bool:
     )
     op = s.next_op()
     s.emit(Triage(op=op, timeout_seconds=TRIAGE_SECONDS, request=request))
-    s.wait(WaitKind.TURN_INTENT, op, TRIAGE_SECONDS)
-    return True
+    job.check_op, job.check_deadline = op, s.after(TRIAGE_SECONDS)
 
 
 def on_result(s: Step, result: Event) -> bool:
