@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -30,7 +32,13 @@ from models.acd import (
 from models.ai import AIReply, AIRequest, ShadowAnswer, ShadowRequest
 from models.facts import InteractionFacts, RecordInteraction
 from models.interaction import Route
-from models.routing import Classification, FleetSnapshot, HumanAvailability, RouteRequest
+from models.routing import (
+    Classification,
+    FleetSnapshot,
+    HumanAvailability,
+    RouteRequest,
+    RoutingConfig,
+)
 from models.supervision import SupervisionMode
 from models.triage import (
     FlushRun,
@@ -52,12 +60,44 @@ from runtime.ai_client import (
 from runtime.batching import MicroBatcher
 from runtime.classification import BatchingClassifier
 from runtime.config_cache import RoutingConfigCache
+from runtime.converter import describe
 from runtime.fleet_health import FleetHealth
 from runtime.supervision_cache import SupervisionPolicyCache
 from store.repository import Store
+from warmline.intents import DEFAULT_INTENTS, OUT_OF_SCOPE
 from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
 from warmline.supervision import mode_for
+
+MAX_FAILURE_CHARS = 500
+
+
+def safe_failure(exc: BaseException) -> ApplicationError:
+    """The failure an activity reports for ``exc``: its message redacted and bounded, the
+    retry semantics kept, and no cause chain (the SDK would serialise the original message,
+    an AI's or ACD's error body echoing customer text, into history and logs)."""
+    if isinstance(exc, ApplicationError):
+        return ApplicationError(
+            redact(exc.message)[:MAX_FAILURE_CHARS],
+            type=exc.type,
+            non_retryable=exc.non_retryable,
+            next_retry_delay=exc.next_retry_delay,
+        )
+    if isinstance(exc, ValidationError):
+        # An answer that is not the contract: its values may be anything, name the fields.
+        return ApplicationError(
+            f"invalid {exc.title}: {describe(exc)}"[:MAX_FAILURE_CHARS], type="BadResponse"
+        )
+    message = redact(f"{type(exc).__name__}: {exc}")[:MAX_FAILURE_CHARS]
+    return ApplicationError(message, type=type(exc).__name__)
+
+
+@contextmanager
+def redacted_failures() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        raise safe_failure(exc) from None
 
 
 class Metrics(Protocol):
@@ -115,18 +155,20 @@ class InteractionActivities:
     async def triage(self, request: TriageRequest) -> TriageResult:
         started = time.perf_counter()
         classification = request.classification
+        config = await self.deps.configs.get()
+        upstream = request.upstream_intent
+        unknown_upstream = upstream is not None and upstream.intent not in self._known(config)
         if classification is None:
-            if request.upstream_intent is not None:
+            if upstream is not None and not unknown_upstream:
                 classification = Classification(
-                    intent=request.upstream_intent.intent,
-                    confidence=request.upstream_intent.confidence,
+                    intent=upstream.intent,
+                    confidence=upstream.confidence,
                     model_version="upstream",
                     source="upstream",
                 )
             else:
                 classification = await self.deps.classifier.classify_async(request.text)
         classify_ms = (time.perf_counter() - started) * 1000
-        config = await self.deps.configs.get()
         snapshot = FleetSnapshot(
             endpoints=self.deps.health.snapshot(), humans=await self.deps.acd.capacity()
         )
@@ -140,6 +182,11 @@ class InteractionActivities:
             classification=classification,
         )
         decision = decide_route(route_request, config, snapshot, request.pattern)
+        if unknown_upstream and request.classification is None:
+            # Never echoed: an unknown label is outside text (metrics labels, search
+            # attributes and policy only ever see known intents).
+            reason = "upstream intent is not a known intent: classified from the text instead"
+            decision.reasons.insert(0, reason)
         plan = None
         if decision.route is not Route.HUMAN:
             policy = await self.deps.supervision.get()
@@ -174,9 +221,31 @@ class InteractionActivities:
             classify_ms=round(classify_ms, 3),
         )
 
+    def _known(self, config: RoutingConfig) -> frozenset[str]:
+        """Intents an upstream label may name: the model's labels, the routing config's mapped
+        intents and out-of-scope (the defaults when the model does not list its labels)."""
+        labels = getattr(self.deps.classifier.model, "labels", None) or DEFAULT_INTENTS
+        return frozenset([*labels, *config.intent_map, OUT_OF_SCOPE])
+
+    async def _resolved(self, request: AIRequest) -> AIRequest:
+        """The request addressed as the routing config says: URL, model, credentials and
+        timeout come from the config's endpoint of that name and version, never from what the
+        workflow carried (its state and inputs only name the endpoint)."""
+        named = request.endpoint
+        config = await self.deps.configs.get()
+        for endpoint in config.ai_endpoints:
+            if endpoint.name == named.name and endpoint.version == named.version:
+                return request.model_copy(update={"endpoint": endpoint})
+        raise ApplicationError(
+            f"AI endpoint {named.name}:{named.version} is not in routing config v{config.version}",
+            type="EndpointUnknown",
+            non_retryable=True,
+        )
+
     @activity.defn
     async def invoke_ai(self, request: AIRequest) -> AIReply:
         """One AI turn; a retry re-sends the same idempotency key, never a second answer."""
+        request = await self._resolved(request)
         ep = request.endpoint
         ticket = self.deps.health.try_acquire(ep.name, ep.version)
         if ticket is None:
@@ -192,16 +261,20 @@ class InteractionActivities:
         except AIRateLimited as exc:
             status = exc.kind
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
-            raise ApplicationError(str(exc), type="AIRateLimited", next_retry_delay=delay) from exc
+            raise safe_failure(
+                ApplicationError(str(exc), type="AIRateLimited", next_retry_delay=delay)
+            ) from None
         except AIRequestRejected as exc:
             status = exc.kind
-            raise ApplicationError(str(exc), type="AIRequestRejected", non_retryable=True) from exc
+            raise safe_failure(
+                ApplicationError(str(exc), type="AIRequestRejected", non_retryable=True)
+            ) from None
         except AIBadResponse as exc:
             status = exc.kind
-            raise ApplicationError(str(exc), type="AIBadResponse") from exc
+            raise safe_failure(ApplicationError(str(exc), type="AIBadResponse")) from None
         except AIError as exc:
             status = exc.kind
-            raise ApplicationError(str(exc), type=type(exc).__name__) from exc
+            raise safe_failure(ApplicationError(str(exc), type=type(exc).__name__)) from None
         finally:
             # Health feeds (issue 7): the error kind for the breaker, the reply for quality.
             self.deps.health.release(ticket, success, None if success else status)
@@ -236,7 +309,20 @@ class InteractionActivities:
         Never raises for the shadow's own faults: a broken shadow must not cost the live path
         anything, not even a retry.
         """
-        request = shadow.request
+        try:
+            request = await self._resolved(shadow.request)
+        except ApplicationError as exc:
+            request = shadow.request
+            unknown = ShadowAnswer(
+                interaction_id=request.interaction_id,
+                turn=request.turn,
+                endpoint=f"{request.endpoint.name}:{request.endpoint.version}",
+                live_model_version=shadow.live_model_version,
+                live_text=shadow.live_text,
+                error=exc.message,
+            )
+            await asyncio.to_thread(self.deps.store.record_shadow_answer, unknown)
+            return
         ep = request.endpoint
         answer = ShadowAnswer(
             interaction_id=request.interaction_id,
@@ -257,7 +343,7 @@ class InteractionActivities:
                 answer.shadow_action = reply.action.value
                 answer.latency_ms = reply.latency_ms
             except AIError as exc:
-                answer.error = f"{exc.kind}: {exc}"
+                answer.error = redact(f"{exc.kind}: {exc}")[:MAX_FAILURE_CHARS]
             finally:
                 self.deps.health.release(ticket, success)
         await asyncio.to_thread(self.deps.store.record_shadow_answer, answer)
@@ -290,27 +376,33 @@ class InteractionActivities:
 
     @activity.defn
     async def reserve_human(self, request: ReservationRequest) -> ReservationAck:
-        return await self.deps.acd.reserve(request)
+        with redacted_failures():
+            return await self.deps.acd.reserve(request)
 
     @activity.defn
     async def release_reservation(self, request: ReleaseReservation) -> None:
-        await self.deps.acd.release(request.reservation_id)
+        with redacted_failures():
+            await self.deps.acd.release(request.reservation_id)
 
     @activity.defn
     async def warm_transfer(self, request: TransferRequest) -> TransferAck:
-        return await self.deps.acd.transfer(request)
+        with redacted_failures():
+            return await self.deps.acd.transfer(request)
 
     @activity.defn
     async def withdraw_transfer(self, transfer_id: str) -> None:
-        await self.deps.acd.withdraw(transfer_id)
+        with redacted_failures():
+            await self.deps.acd.withdraw(transfer_id)
 
     @activity.defn
     async def forward_to_human(self, message: ForwardMessage) -> None:
-        await self.deps.acd.forward(message)
+        with redacted_failures():
+            await self.deps.acd.forward(message)
 
     @activity.defn
     async def schedule_callback(self, request: CallbackRequest) -> None:
-        await self.deps.acd.callback(request)
+        with redacted_failures():
+            await self.deps.acd.callback(request)
 
     def all(self) -> list[Callable[..., Any]]:
         return [

@@ -31,7 +31,7 @@ from api.temporal import TemporalAccess
 from api.wfm import wfm_router
 from models.access import Permission
 from runtime.api_key_secret import api_key_secret
-from runtime.codec import EncryptionCodec, load_or_create_key_ring
+from runtime.codec import EncryptionCodec, load_payload_keys
 from runtime.oidc import JwksCache, JwtVerifier
 from runtime.settings import Settings
 from store.api_keys import ApiKeyStore
@@ -128,7 +128,7 @@ def create_api_app(
         prefix="/v1/wfm",
     )
     if settings.payload_encryption:
-        app.include_router(codec_router(EncryptionCodec(load_or_create_key_ring(settings))))
+        app.include_router(codec_router(EncryptionCodec(load_payload_keys(settings))))
     authenticator = Authenticator(keys, server_secret, _jwt_verifier(settings, http))
     app.add_middleware(AuthenticationMiddleware, authenticator=authenticator, local_ui=local_ui)
     app.add_middleware(CodecCORS, origins=settings.resolved_codec_cors_origins)

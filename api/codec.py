@@ -98,7 +98,7 @@ def codec_router(codec: EncryptionCodec) -> APIRouter:
         """Decrypt payloads for someone allowed to read customer text; audited first."""
         payloads = await _payloads(request)
         try:
-            opened = await codec.decode(payloads)
+            opened = await codec.open(payloads)
         except PayloadDecryptionError as exc:
             raise ApiError(422, exc.message) from None
         await services.record_read(

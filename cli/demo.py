@@ -22,7 +22,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 from cli.stack import RunningStack
@@ -74,6 +74,8 @@ async def open_interaction(
         id=interaction_workflow_id(request["interaction_id"]),
         task_queue=INTERACTION_TASK_QUEUE,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        # An interaction id names one interaction for ever (README, public contract).
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         result_type=InteractionResult,
     )
     reply = await client.execute_update_with_start_workflow(

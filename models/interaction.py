@@ -18,6 +18,13 @@ INTERACTION_WORKFLOW = "InteractionWorkflow"
 INTERACTION_TASK_QUEUE = "interactions"
 INTERACTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 MAX_MESSAGE_CHARS = 20_000
+MAX_TURNS_PER_INTERACTION = 1_000
+"""Customer turns one interaction takes; later messages are refused (a new interaction)."""
+MAX_METADATA_KEYS = 64
+MAX_METADATA_KEY_CHARS = 64
+MAX_METADATA_VALUE_CHARS = 1_024
+MAX_METADATA_INT = 2**53
+"""Integers beyond what every JSON client reads exactly (a double's 53 bits) are refused."""
 
 
 def interaction_workflow_id(interaction_id: str) -> str:
@@ -145,6 +152,25 @@ class InteractionInput(_Contract):
 
     _first_message_not_blank = field_validator("first_message")(not_blank)
 
+    @field_validator("metadata")
+    @classmethod
+    def _bounded(
+        cls, value: dict[str, str | int | float | bool]
+    ) -> dict[str, str | int | float | bool]:
+        """Metadata travels in every run's carried state and every hand-over: bounded, so a
+        client cannot push the state past Temporal's payload limit. Values are scalars (one
+        level deep, enforced by the type)."""
+        if len(value) > MAX_METADATA_KEYS:
+            raise ValueError(f"at most {MAX_METADATA_KEYS} keys, got {len(value)}")
+        for key, item in value.items():
+            if not key or len(key) > MAX_METADATA_KEY_CHARS:
+                raise ValueError(f"keys are 1 to {MAX_METADATA_KEY_CHARS} characters")
+            if isinstance(item, str) and len(item) > MAX_METADATA_VALUE_CHARS:
+                raise ValueError(f"string values are at most {MAX_METADATA_VALUE_CHARS} characters")
+            if isinstance(item, int) and not -MAX_METADATA_INT <= item <= MAX_METADATA_INT:
+                raise ValueError("integer values are at most 2**53 in magnitude")
+        return value
+
     @property
     def entry_point(self) -> str:
         return str(self.metadata.get("entry_point", "default"))
@@ -154,8 +180,10 @@ class CustomerMessage(_Contract):
     text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     message_id: str | None = Field(
         default=None,
+        min_length=1,
         max_length=128,
-        description="Client's id for this turn; a repeated id returns the earlier reply.",
+        description="Client's id for this turn; a repeated id returns the earlier reply (the "
+        "same text only: other text under a used id is refused).",
     )
 
     _text_not_blank = field_validator("text")(not_blank)
@@ -167,14 +195,21 @@ class Reply(_Contract):
     text: str
     kind: str = Field(
         default="answer",
-        description="answer | hold_notice | handover_notice | closing | delivered_to_human",
+        description="answer | hold_notice | handover_notice | closing | delivered_to_human | "
+        "not_delivered (the ACD did not take a message for the agent: say it again)",
     )
     message_id: str | None = None
     model_version: str | None = None
 
 
 class AwaitReply(_Contract):
-    turn: int = Field(default=1, ge=1, description="Customer turn whose reply to wait for.")
+    turn: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_TURNS_PER_INTERACTION,
+        description="Customer turn whose reply to wait for: one already taken or queued, or the "
+        "next one; a turn further ahead is refused (it could never come).",
+    )
 
 
 class RequestHuman(_Contract):
@@ -188,7 +223,7 @@ class SwitchChannel(_Contract):
 
 class HumanAccepted(_Contract):
     agent_id: str = Field(min_length=1, max_length=128)
-    transfer_id: str | None = None
+    transfer_id: str | None = Field(default=None, max_length=128)
 
 
 class HumanResolved(_Contract):

@@ -39,6 +39,11 @@ from models.triage import SupervisionPlan
 RECENT_REPLIES_KEPT = 50
 TRANSCRIPT_KEPT_ON_CONTINUE = 20
 IGNORED_KEPT = 20
+MESSAGE_IDS_KEPT = 500
+"""The de-duplication window: the last message ids (with a digest of their redacted text) kept,
+across continue-as-new; an id whose reply is no longer kept is refused, never a new turn."""
+QUEUED_MAX = 20
+"""Customer messages waiting behind the current job; more are refused until it ends."""
 """Inputs the interaction dropped (with why) kept for the ``status`` query; all are audited."""
 
 
@@ -297,6 +302,21 @@ class InteractionCarry(_State):
     finished: bool = Field(default=False, description="Recorded and completed: terminal.")
     ignored: list[str] = Field(
         default_factory=list, description="Recent inputs dropped, with why (also audited)."
+    )
+    execution_id: str = Field(
+        default="", description="The first run's id (``Started.execution_id``), for keys."
+    )
+    digest_by_message_id: dict[str, str] = Field(
+        default_factory=dict,
+        description="A short digest of each kept message id's redacted text: the same id with "
+        "other text is refused.",
+    )
+    messages_refused: int = Field(
+        default=0, description="Customer messages refused so far (wakes their waiting callers)."
+    )
+    legacy: list[str] = Field(
+        default_factory=list,
+        description="Changes this run must not make (``warmline.lifecycle.changes``).",
     )
 
 

@@ -54,6 +54,16 @@ class Started(_Message):
         description="Classify every later customer turn again (topic shifts, hand-offs); "
         "False for interactions started before the workflow did (``workflow.patched``).",
     )
+    execution_id: str = Field(
+        default="",
+        description="The first run's id: with the workflow id it names this interaction's "
+        "execution, so idempotency keys differ when an interaction id is ever reused.",
+    )
+    legacy: tuple[str, ...] = Field(
+        default=(),
+        description="Changes (``warmline.lifecycle.changes``) this run must not make: it "
+        "replays a history recorded before them.",
+    )
     safety: bool = Field(
         default=False,
         description="The safety gates run (abuse limits at start and per turn): the executor "
@@ -66,6 +76,9 @@ class Continued(_Message):
 
     kind: Literal["continued"] = "continued"
     at: str
+    legacy: tuple[str, ...] = Field(
+        default=(), description="As ``Started.legacy``, decided again for each run."
+    )
 
 
 class PatternChosen(_Message):
@@ -333,6 +346,16 @@ class DeliverReply(_Message):
     reply: Reply
 
 
+class RefuseMessage(_Message):
+    """The ``send_message`` call waiting on ``ticket`` fails with this error: its message was
+    refused (a reused ``message_id``, a reply no longer kept, a bound reached)."""
+
+    kind: Literal["refuse_message"] = "refuse_message"
+    ticket: str
+    error_type: str
+    reason: str
+
+
 class DeliverSwitch(_Message):
     kind: Literal["deliver_switch"] = "deliver_switch"
     ticket: str
@@ -385,6 +408,7 @@ Command = Annotated[
     | ArchiveRun
     | RecordOutcome
     | DeliverReply
+    | RefuseMessage
     | DeliverSwitch
     | UpsertSearchAttributes
     | ContinueAsNew

@@ -7,15 +7,32 @@ audit trail and the ``status`` query.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.abuse import AbusePolicy
 from models.handoff import HandoffPolicy
 from models.interaction import Channel, OrchestrationPattern, Route
 
 ANY = "*"
+AI_KEY_ENV_PREFIX = "WARMLINE_AI_KEY_"
+"""The only environment variables an AI credential may come from. A config author (or anyone
+who gets an endpoint into a workflow) could otherwise name any variable of the worker - the
+database URL, the payload keys, the Temporal API key - and have it sent as a bearer token to a
+URL of their choice. No Warmline setting lives under this prefix."""
+AI_KEY_ENV_PATTERN = re.compile(r"WARMLINE_AI_KEY_[A-Z0-9_]{1,64}")
+
+
+def ai_key_env_problem(name: str) -> str | None:
+    """Why ``name`` may not hold an AI credential, or None when it may."""
+    if AI_KEY_ENV_PATTERN.fullmatch(name):
+        return None
+    return (
+        f"must be {AI_KEY_ENV_PREFIX}<NAME> (upper-case letters, digits, '_'): AI keys come "
+        "only from that allow-listed set of environment variables, never another secret"
+    )
 
 
 class _Doc(BaseModel):
@@ -199,8 +216,18 @@ class AIEndpoint(_Doc):
     timeout_seconds: float = Field(default=10.0, gt=0)
     cost_per_1k_tokens: float = Field(default=0.002, ge=0)
     api_key_env: str | None = Field(
-        default=None, description="Name of the env var holding the key; the key never is stored."
+        default=None,
+        description="Name of the env var holding the key, WARMLINE_AI_KEY_<NAME>; the key itself "
+        "is never stored.",
     )
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _allow_listed_key(cls, name: str | None) -> str | None:
+        problem = None if name is None else ai_key_env_problem(name)
+        if problem is not None:
+            raise ValueError(problem)
+        return name
 
 
 class HumanQueue(_Doc):

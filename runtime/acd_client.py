@@ -3,6 +3,18 @@
 4xx answers mean our request is wrong: they become non-retryable errors naming the reason.
 Everything else (connection refused, 5xx, timeouts) is retried by the activity's policy, so an
 ACD restart delays a hand-off but never loses it.
+
+The adapter contract, the other direction: the ACD (or the adapter in front of it) tells the
+interaction workflow what its human agent did by signalling it through any Temporal client -
+``human_accepted`` (``HumanAccepted``: agent id and the transfer id it answered) when an agent
+picks the contact up, ``human_resolved`` (``HumanResolved``) when they finish. The adapter
+MUST retry a signal it failed to send (Temporal unreachable, restarting, overloaded) with
+backoff until it is delivered, and MUST send every retry of one signal under the same
+``request_id`` (``SignalWorkflowExecutionRequest.request_id``, e.g. derived from workflow id,
+signal name and transfer id): Temporal then records a retried signal it already took once, so
+a lost answer never delivers a hand-off twice. A NOT_FOUND answer (the interaction is over)
+ends the retries. ``simulators.acd`` follows this contract (``SignalRetry``,
+``signal_request_id``).
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from models.acd import (
     TransferRequest,
 )
 from models.routing import HumanAvailability, PlannedStaffing
+from warmline.redaction import redact
 
 CAPACITY_TTL_SECONDS = 1.0
 
@@ -67,7 +80,10 @@ class AcdClient:
         response = await self._http.request(method, f"{self._base}{path}", json=body)
         if 400 <= response.status_code < 500 and response.status_code not in (404, 408, 429):
             raise ApplicationError(
-                f"ACD rejected {method} {path}: HTTP {response.status_code} {response.text[:300]}",
+                # The body may echo what was sent (a transcript): redacted before it becomes
+                # a failure message, which lands in history and logs.
+                f"ACD rejected {method} {path}: HTTP {response.status_code} "
+                f"{redact(response.text[:300])}",
                 type="AcdRejected",
                 non_retryable=True,
             )

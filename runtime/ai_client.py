@@ -17,6 +17,7 @@ import httpx
 
 from models.ai import AIAction, AIReply, AIRequest
 from models.handoff import HANDOFF_PREFIX
+from models.routing import AIEndpoint, ai_key_env_problem
 
 RESOLVE_TOOL = "resolve_interaction"
 ESCALATE_TOOL = "escalate_to_human"
@@ -85,6 +86,27 @@ class AIRequestRejected(AIError):
     """A 4xx other than 429: our request is wrong, so retrying cannot help."""
 
     kind = "rejected"
+
+
+class AICredentialRefused(AIRequestRejected):
+    """The endpoint names a credential variable outside the ``WARMLINE_AI_KEY_`` allow-list.
+
+    Config validation refuses such a name already; this is the call-time check for an endpoint
+    that reached the client some other way (forged state, a model built without validation),
+    so no other secret of the worker is ever sent. Nothing is sent at all.
+    """
+
+
+def credential(endpoint: AIEndpoint) -> str | None:
+    """The bearer key for ``endpoint``: the value of its allow-listed ``WARMLINE_AI_KEY_*``
+    variable, None when it names none (or the variable is unset)."""
+    name = endpoint.api_key_env
+    if not name:
+        return None
+    problem = ai_key_env_problem(name)
+    if problem is not None:
+        raise AICredentialRefused(f"{endpoint.name}:{endpoint.version} api_key_env {problem}"[:300])
+    return os.environ.get(name) or None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -162,8 +184,9 @@ class AIClient:
     async def complete(self, request: AIRequest) -> AIReply:
         endpoint = request.endpoint
         headers = {"Idempotency-Key": request.idempotency_key}
-        if endpoint.api_key_env and os.environ.get(endpoint.api_key_env):
-            headers["Authorization"] = f"Bearer {os.environ[endpoint.api_key_env]}"
+        key = credential(endpoint)
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
         messages = [m.model_dump() for m in request.messages]
         if request.handoff is not None:
             # The agent taking over reads who had the conversation and what they concluded.

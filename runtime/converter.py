@@ -32,6 +32,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import (
     DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
     SerializationContext,
     WorkflowSerializationContext,
@@ -103,7 +104,7 @@ class BoundaryPayloadConverter(PydanticPayloadConverter):
         refusal = _refusal(payload)
         try:
             if refusal is not None:
-                raise _Refused(refusal[1])
+                raise _Refused(f"{refusal[0]}: {refusal[1]}")
             value = super().from_payloads([payload], None if accepted is None else [accepted])[0]
             if self._boundary and accepted is not None and not _validated(payload):
                 # binary/null, binary/plain and protobuf payloads decode whatever the hint
@@ -124,11 +125,18 @@ class BoundaryPayloadConverter(PydanticPayloadConverter):
 
 
 def boundary_data_converter(codec: PayloadCodec | None = None) -> DataConverter:
-    """Warmline's data converter: the boundary's payload converter, optionally with a codec."""
-    return (
-        BOUNDARY_CONVERTER
-        if codec is None
-        else dataclasses.replace(BOUNDARY_CONVERTER, payload_codec=codec)
+    """Warmline's data converter: the boundary's payload converter, optionally with a codec.
+
+    With a codec, failures are converted with encoded attributes: their message and stack
+    trace (which can carry an ACD's or AI vendor's error body, or a field name a sender chose)
+    travel as one payload the codec encrypts, and the history shows only "Encoded failure".
+    """
+    if codec is None:
+        return BOUNDARY_CONVERTER
+    return dataclasses.replace(
+        BOUNDARY_CONVERTER,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 

@@ -26,6 +26,52 @@ class KeyRingError(ValueError):
     """A key ring (setting or key file) that cannot be used; raised at startup, not per call."""
 
 
+def parse_key_entries(
+    text: str,
+    *,
+    what: str,
+    key_bytes: int,
+    error: type[ValueError] = KeyRingError,
+    flags: frozenset[str] = frozenset(),
+) -> list[tuple[str, bytes, str | None]]:
+    """``(id, key, flag)`` of each ``id:base64key[:flag]`` entry, in order (commas or newlines;
+    ``#`` starts a comment). A ``flag`` must be one of ``flags`` (base64 has no ``:``).
+
+    Every key must be ``key_bytes`` long and every id unique, so a typo fails at startup
+    instead of producing data nobody can read.
+    """
+    entries: list[tuple[str, bytes, str | None]] = []
+    parts = (
+        part.strip() for line in text.splitlines() for part in line.split("#", 1)[0].split(",")
+    )
+    for entry in parts:
+        if not entry:
+            continue
+        key_id, sep, rest = entry.partition(":")
+        key_id = key_id.strip()
+        if not sep or not _KEY_ID.match(key_id):
+            raise error(
+                f"{what} keys must be 'id:base64key' with an id of letters, digits, '.', '_' "
+                "or '-' (at most 64)"
+            )
+        if key_id in (known for known, _, _ in entries):
+            raise error(f"{what} key id {key_id!r} appears twice")
+        encoded, marked, flag = rest.partition(":")
+        if marked and flag.strip() not in flags:
+            allowed = ", ".join(sorted(flags)) or "none"
+            raise error(f"{what} key {key_id!r}: unknown flag (allowed: {allowed})")
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except binascii.Error:
+            raise error(f"{what} key {key_id!r} is not valid base64") from None
+        if len(key) != key_bytes:
+            raise error(f"{what} key {key_id!r} is {len(key)} bytes; it must be {key_bytes}")
+        entries.append((key_id, key, flag.strip() if marked else None))
+    if not entries:
+        raise error(f"the {what} key ring is empty")
+    return entries
+
+
 def parse_key_ring(
     text: str,
     *,
@@ -33,37 +79,10 @@ def parse_key_ring(
     key_bytes: int,
     error: type[ValueError] = KeyRingError,
 ) -> dict[str, bytes]:
-    """Parse ``id:base64key[,id:base64key...]`` (commas or newlines; ``#`` starts a comment).
-
-    Order matters: the first key is the one new data uses. Every key must be ``key_bytes`` long
-    and every id unique, so a typo fails at startup instead of producing data nobody can read.
-    """
-    ring: dict[str, bytes] = {}
-    entries = (
-        part.strip() for line in text.splitlines() for part in line.split("#", 1)[0].split(",")
-    )
-    for entry in entries:
-        if not entry:
-            continue
-        key_id, sep, encoded = entry.partition(":")
-        key_id = key_id.strip()
-        if not sep or not _KEY_ID.match(key_id):
-            raise error(
-                f"{what} keys must be 'id:base64key' with an id of letters, digits, '.', '_' "
-                "or '-' (at most 64)"
-            )
-        if key_id in ring:
-            raise error(f"{what} key id {key_id!r} appears twice")
-        try:
-            key = base64.b64decode(encoded.strip(), validate=True)
-        except binascii.Error:
-            raise error(f"{what} key {key_id!r} is not valid base64") from None
-        if len(key) != key_bytes:
-            raise error(f"{what} key {key_id!r} is {len(key)} bytes; it must be {key_bytes}")
-        ring[key_id] = key
-    if not ring:
-        raise error(f"the {what} key ring is empty")
-    return ring
+    """Parse ``id:base64key[,id:base64key...]``: order matters, the first key is the one new
+    data uses (``parse_key_entries`` for the rules)."""
+    entries = parse_key_entries(text, what=what, key_bytes=key_bytes, error=error)
+    return {key_id: key for key_id, key, _ in entries}
 
 
 def format_key_ring(ring: Mapping[str, bytes]) -> str:

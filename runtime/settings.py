@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         description="id:base64key[,id:base64key...], first encrypts; default: a key file in "
         "data_dir (single host only)",
     )
+    require_encryption: bool = Field(
+        default=False,
+        description="Refuse plain (unencrypted) payloads: a start, signal or update sent "
+        "without the codec is rejected (on in docker/compose.yaml; see README)",
+    )
     codec_cors_origins: list[str] | None = Field(
         default=None,
         description="Origins allowed to call /codec (the Temporal UI); default: the dev UI "
@@ -170,6 +175,13 @@ class Settings(BaseSettings):
     worker_graceful_shutdown_seconds: float = Field(
         default=60.0, ge=0, description="How long a stopping worker lets activities finish"
     )
+    worker_sticky_timeout_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How long an interaction's workflow task waits for the worker that has it "
+        "cached before any worker may take it (the SDK's sticky_queue_schedule_to_start_timeout"
+        ", default 10 s): after a worker crash, the silence on a voice call (README: Sizing)",
+    )
     worker_max_cached_workflows: int = Field(
         default=6000,
         ge=0,
@@ -212,6 +224,15 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         default=None, description="The CLI's bearer token: an OIDC access token or an API key"
     )
+
+    @model_validator(mode="after")
+    def _encryption_consistent(self) -> Settings:
+        if self.require_encryption and not self.payload_encryption:
+            raise ValueError(
+                "WARMLINE_REQUIRE_ENCRYPTION needs WARMLINE_PAYLOAD_ENCRYPTION on: a process "
+                "that cannot encrypt would refuse its own payloads"
+            )
+        return self
 
     @model_validator(mode="after")
     def _oidc_complete_and_safe(self) -> Settings:

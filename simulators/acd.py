@@ -5,6 +5,12 @@ back to Warmline the way a CCaaS adapter would, by signalling the interaction wo
 (``human_accepted`` when an agent picks the contact up, ``human_resolved`` when they finish),
 through a ``Signaler`` so unit tests can record signals without a Temporal server.
 
+It follows the adapter contract (``runtime.acd_client``): a signal it fails to send (Temporal
+unreachable, restarting, overloaded) is retried with exponential backoff (``SignalRetry``)
+instead of dropped, each retry under the same request id, so the one Temporal already took is
+not recorded twice. Only a workflow that is gone or a request Temporal refuses as invalid ends
+the retries (logged).
+
 Queue discipline: per queue, the highest ``context.priority`` first, then arrival order.
 Reservations (parallel orchestration) wait in the same line at the default priority; when
 they reach an idle agent the agent is held for them, and a transfer naming the reservation
@@ -20,10 +26,13 @@ import itertools
 import logging
 import math
 import random
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -57,21 +66,64 @@ HandleSeconds = Callable[[str, random.Random], float]
 
 
 class Signaler(Protocol):
-    """How the ACD tells an interaction workflow what its human agent did."""
+    """How the ACD tells an interaction workflow what its human agent did. ``request_id`` is the
+    same on every retry of one signal, so the receiver can take it once."""
 
-    async def signal(self, workflow_id: str, signal: str, payload: dict[str, Any]) -> None: ...
+    async def signal(
+        self, workflow_id: str, signal: str, payload: dict[str, Any], request_id: str
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class SignalRetry:
+    """Backoff for signals that could not be sent: ``first`` s, doubling up to ``longest`` s,
+    given up (logged) after ``give_up_after`` s - an outage longer than that is an incident an
+    operator resolves, and the workflow's own deadlines take over."""
+
+    first: float = 0.2
+    longest: float = 5.0
+    give_up_after: float = 600.0
+
+
+PERMANENT_SIGNAL_ERRORS = frozenset(
+    {
+        RPCStatusCode.INVALID_ARGUMENT,
+        RPCStatusCode.PERMISSION_DENIED,
+        RPCStatusCode.UNAUTHENTICATED,
+        RPCStatusCode.UNIMPLEMENTED,
+    }
+)
+"""Refusals retrying cannot fix; everything else (unavailable, deadline, resource exhausted,
+a dropped connection) is retried."""
+
+
+def signal_request_id(workflow_id: str, signal: str, transfer_id: str) -> str:
+    """One id per (workflow, signal, transfer): every retry of a signal carries the same."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"acd:{workflow_id}:{signal}:{transfer_id}"))
 
 
 class TemporalSignaler:
-    """Signals through a Temporal client; a workflow that is already gone is only logged,
+    """Signals through a Temporal client with the caller's request id, so Temporal records a
+    retried signal it already took only once. A workflow that is already gone is only logged,
     because an ACD finishing a contact the orchestrator gave up on is normal, not an error."""
 
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    async def signal(self, workflow_id: str, signal: str, payload: dict[str, Any]) -> None:
+    async def signal(
+        self, workflow_id: str, signal: str, payload: dict[str, Any], request_id: str
+    ) -> None:
+        client = self._client
+        request = SignalWorkflowExecutionRequest(
+            namespace=client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=workflow_id),
+            signal_name=signal,
+            identity=client.identity,
+            request_id=request_id,
+        )
+        request.input.payloads.extend(await client.data_converter.encode([payload]))
         try:
-            await self._client.get_workflow_handle(workflow_id).signal(signal, payload)
+            await client.workflow_service.signal_workflow_execution(request, retry=True)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -150,6 +202,7 @@ class AcdStats:
     accepted: int = 0
     resolved: int = 0
     withdrawn: int = 0
+    signal_retries: int = 0
 
 
 @dataclass
@@ -177,8 +230,10 @@ class AcdSimulator:
         time_scale: float = 1.0,
         auto_accept: bool = True,
         seed: int = 0,
+        signal_retry: SignalRetry | None = None,
     ) -> None:
         self.signaler = signaler
+        self.signal_retry = signal_retry or SignalRetry()
         self.handle_seconds: HandleSeconds = handle_seconds or HandleTimes(time_scale)
         self.seed = seed
         self.paused = not auto_accept
@@ -424,13 +479,23 @@ class AcdSimulator:
         rng = random.Random(f"{self.seed}|{transfer.request.idempotency_key}")
         try:
             accepted = HumanAccepted(agent_id=agent.agent_id, transfer_id=transfer.transfer_id)
-            await self._signal(workflow_id, HUMAN_ACCEPTED_SIGNAL, accepted.model_dump(mode="json"))
+            await self._signal(
+                workflow_id,
+                HUMAN_ACCEPTED_SIGNAL,
+                accepted.model_dump(mode="json"),
+                transfer.transfer_id,
+            )
             self.stats.accepted += 1
             await self._notify()
             await asyncio.sleep(self.handle_seconds(transfer.request.context.channel.value, rng))
             csat = rng.choices(list(CSAT_WEIGHTS), weights=list(CSAT_WEIGHTS.values()))[0]
             resolved = HumanResolved(agent_id=agent.agent_id, resolution="resolved", csat=csat)
-            await self._signal(workflow_id, HUMAN_RESOLVED_SIGNAL, resolved.model_dump(mode="json"))
+            await self._signal(
+                workflow_id,
+                HUMAN_RESOLVED_SIGNAL,
+                resolved.model_dump(mode="json"),
+                transfer.transfer_id,
+            )
             transfer.state, transfer.csat = "resolved", csat
             self.stats.resolved += 1
         finally:
@@ -439,11 +504,40 @@ class AcdSimulator:
                 self._free(agent)
                 await self._notify()
 
-    async def _signal(self, workflow_id: str, name: str, payload: dict[str, Any]) -> None:
-        try:
-            await self.signaler.signal(workflow_id, name, payload)
-        except Exception:
-            log.exception("ACD: signal %s to %s failed", name, workflow_id)
+    async def _signal(
+        self, workflow_id: str, name: str, payload: dict[str, Any], transfer_id: str
+    ) -> None:
+        """Send until delivered (the adapter contract): retried with backoff under one request
+        id; given up only on a permanent refusal or after ``signal_retry.give_up_after``."""
+        retry = self.signal_retry
+        request_id = signal_request_id(workflow_id, name, transfer_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + retry.give_up_after
+        delay = retry.first
+        while True:
+            try:
+                await self.signaler.signal(workflow_id, name, payload, request_id)
+                return
+            except Exception as exc:
+                permanent = isinstance(exc, RPCError) and exc.status in PERMANENT_SIGNAL_ERRORS
+                if permanent or loop.time() + delay > deadline:
+                    log.error(
+                        "ACD: signal %s to %s not delivered, giving up: %s",
+                        name,
+                        workflow_id,
+                        type(exc).__name__,
+                    )
+                    return
+                self.stats.signal_retries += 1
+                log.warning(
+                    "ACD: signal %s to %s failed (%s), retrying in %.1f s",
+                    name,
+                    workflow_id,
+                    type(exc).__name__,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(retry.longest, delay * 2)
 
     def _free(self, agent: Agent) -> None:
         agent.transfer_id = agent.reservation_id = None

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from runtime.key_ring import format_key_ring
 from tests.audit_keys import (
     TEST_API_KEY_SECRET,
     TEST_AUDIT_KEYS_SETTING,
@@ -21,7 +22,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+TEST_PAYLOAD_KEYS_SETTING = format_key_ring({"test-payload": bytes(range(32))})
 DEPLOYMENT_SECRETS = {
+    "WARMLINE_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS_SETTING,
     "WARMLINE_AUDIT_KEYS": TEST_AUDIT_KEYS_SETTING,
     "WARMLINE_AUDIT_SIGNING_KEY": TEST_SIGNING_KEY_SETTING,
     "WARMLINE_API_KEY_SECRET": TEST_API_KEY_SECRET,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,5 +140,11 @@ def interaction_worker(
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         interceptors=[BoundaryInterceptor()],
         max_cached_workflows=settings.worker_max_cached_workflows,
+        # A crashed worker's cached interactions wait this long before another worker takes
+        # their next turn (the SDK's default is 10 s of silence on a call); a slow but live
+        # worker only costs a replay elsewhere. tests/ops/test_takeover.py holds the bound.
+        sticky_queue_schedule_to_start_timeout=timedelta(
+            seconds=settings.worker_sticky_timeout_seconds
+        ),
         **worker_options(settings, INTERACTIONS),
     )

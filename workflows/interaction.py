@@ -49,7 +49,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.interaction_state import InteractionCarry, InteractionStart
     from models.supervision import ReviewResponse
-    from warmline.lifecycle import next_timer, status_view, step
+    from warmline.lifecycle import changes, intake, next_timer, status_view, step
+    from warmline.redaction import redact
     from workflows import boundary
     from workflows.interaction_commands import CommandExecutor, now
 
@@ -70,7 +71,9 @@ class InteractionWorkflow:
         self._events: list[lc.Event] = []
         self._replies: dict[str, Reply] = {}
         self._switches: dict[str, ChannelSwitched] = {}
-        self._commands = CommandExecutor(self._events, self._replies, self._switches)
+        self._refused: dict[str, lc.RefuseMessage] = {}
+        self._commands = CommandExecutor(self._events, self._replies, self._switches, self._refused)
+        self._continuing = False
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None
         self._continue = False
@@ -85,21 +88,30 @@ class InteractionWorkflow:
     @workflow.run
     async def run(self, request: InteractionStart) -> InteractionResult:
         carried = boundary.carried_state(request)
+        # Asked once per run, before any command: a replayed older run keeps its old commands.
+        legacy = tuple(change for change in changes.ALL if not workflow.patched(change))
         if carried is None:
             public = InteractionInput.model_validate(request.model_dump(exclude={"state"}))
+            info = workflow.info()
             first: lc.Event = lc.Started(
                 at=now(),
-                workflow_id=workflow.info().workflow_id,
+                workflow_id=info.workflow_id,
                 request=public,
+                execution_id=info.first_execution_run_id,
+                legacy=legacy,
                 safety=workflow.patched(SAFETY_GATES_PATCH),
                 turn_intents=workflow.patched(TURN_INTENTS_PATCH),
             )
         else:
-            self._state, first = carried, lc.Continued(at=now())
+            self._state, first = carried, lc.Continued(at=now(), legacy=legacy)
         self._feed(first)
         while self._end is None:
             if self._continue and not self._events:
+                # Waiters for a turn not yet taken are released (they await it again in the
+                # next run) so that a client always awaiting the next turn cannot hold the run.
+                self._continuing = True
                 await boundary.continue_as_new(request, self.state, idle=self._idle)
+                self._continuing = False
             await workflow.wait_condition(lambda: bool(self._events))
             self._feed(self._events.pop(0))
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -161,26 +173,66 @@ class InteractionWorkflow:
         self._events.append(
             lc.CustomerMessageReceived(at=now(), ticket=ticket, **message.model_dump())
         )
-        await workflow.wait_condition(lambda: ticket in self._replies)
+        await workflow.wait_condition(lambda: ticket in self._replies or ticket in self._refused)
+        refused = self._refused.pop(ticket, None)
+        if refused is not None:
+            raise ApplicationError(refused.reason, type=refused.error_type, non_retryable=True)
         return self._replies.pop(ticket)
 
     @send_message.validator
     def _validate_send_message(self, message: CustomerMessage) -> None:
         self._reject_if_closed()
+        if self._state is not None:
+            refused = intake.refusal(self._state, lambda: redact(message.text), message.message_id)
+            if refused is not None:
+                raise ApplicationError(refused.reason, type=refused.error_type)
 
     @workflow.update(name="await_reply")
     async def await_reply(self, wanted: AwaitReply | None = None) -> Reply:
         turn = (wanted or AwaitReply()).turn
+        refused_before = self._state.messages_refused if self._state else 0
+        released = self._state is None or changes.made(self._state, changes.AWAIT_RELEASED)
+
+        def refused() -> bool:
+            """A customer message was refused meanwhile and the turn is not on its way."""
+            c = self._state
+            return (
+                c is not None
+                and c.messages_refused > refused_before
+                and turn > c.turns + len(intake.queued_messages(c))
+            )
 
         def ready() -> bool:
             c = self._state
-            return c is not None and (turn in c.replies_by_turn or c.turns > turn or c.finished)
+            if c is None:
+                return False
+            if turn in c.replies_by_turn or c.turns > turn or c.finished:
+                return True
+            return released and (self._continuing or refused())
 
         await workflow.wait_condition(ready)
         reply = self.state.replies_by_turn.get(turn)
-        if reply is None:
-            raise ApplicationError(f"no reply to turn {turn} is kept", type="ReplyNotKept")
-        return reply
+        if reply is not None:
+            return reply
+        if released and refused():
+            why = next((i for i in reversed(self.state.ignored) if i.startswith("customer_")), "")
+            raise ApplicationError(
+                f"no turn {turn} is coming: {why or 'a customer message was refused'}",
+                type="MessageRefused",
+            )
+        if released and self._continuing and self.state.turns < turn:
+            raise ApplicationError(
+                f"turn {turn} is not taken yet and the interaction continues as new: await it "
+                "again",
+                type="ContinuedAsNew",
+            )
+        raise ApplicationError(f"no reply to turn {turn} is kept", type="ReplyNotKept")
+
+    @await_reply.validator
+    def _validate_await_reply(self, wanted: AwaitReply | None = None) -> None:
+        problem = intake.turn_refusal(self._state, (wanted or AwaitReply()).turn)
+        if problem is not None:
+            raise boundary.invalid_input("AwaitReply", problem)
 
     @workflow.update(name="switch_channel")
     async def switch_channel(self, switch: SwitchChannel) -> ChannelSwitched:

@@ -69,10 +69,12 @@ class CommandExecutor:
         events: list[lc.Event],
         replies: dict[str, Reply],
         switches: dict[str, ChannelSwitched],
+        refused: dict[str, lc.RefuseMessage],
     ) -> None:
         self._events = events
         self._replies = replies
         self._switches = switches
+        self._refused = refused
 
     def perform(self, c: lc.Command) -> None:
         match c:
@@ -108,6 +110,8 @@ class CommandExecutor:
                 self._remote(c, Acts.shadow_ai, c.request, SHADOW_RETRY, attempt)
             case lc.DeliverReply():
                 self._replies[c.ticket] = c.reply
+            case lc.RefuseMessage():
+                self._refused[c.ticket] = c
             case lc.DeliverSwitch():
                 self._switches[c.ticket] = c.answer
             case lc.UpsertSearchAttributes():

@@ -38,6 +38,7 @@ COMPOSE_DEFAULTS = {
     "data_dir": Path("/var/lib/warmline"),
     "codec_cors_origins": ["http://localhost:8080"],
     "log_format": "json",
+    "require_encryption": True,
 }
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 

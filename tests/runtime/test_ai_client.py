@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,12 +23,14 @@ from runtime.ai_client import (
     AIBadResponse,
     AIClient,
     AIConnectError,
+    AICredentialRefused,
     AIRateLimited,
     AIRequestRejected,
     AIServerError,
     AITimeout,
     parse_completion,
 )
+from runtime.settings import Settings
 from simulators.ai_fleet import FaultMode, FaultRule, FleetSimState, create_ai_fleet_app
 from simulators.bot_replies import compose_reply
 from simulators.server import serve_app
@@ -349,11 +352,11 @@ async def test_bearer_key_from_the_named_env_var_reaches_the_fleet(
     client: AIClient, fleet: FleetSimState, fleet_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fleet.require_auth = True
-    ep = endpoint(fleet_url, api_key_env="WARMLINE_TEST_BILLING_KEY")
-    monkeypatch.delenv("WARMLINE_TEST_BILLING_KEY", raising=False)
+    ep = endpoint(fleet_url, api_key_env="WARMLINE_AI_KEY_TEST_BILLING")
+    monkeypatch.delenv("WARMLINE_AI_KEY_TEST_BILLING", raising=False)
     with pytest.raises(AIRequestRejected, match="HTTP 401"):
         await client.complete(request(ep))
-    monkeypatch.setenv("WARMLINE_TEST_BILLING_KEY", "sk-test-123")
+    monkeypatch.setenv("WARMLINE_AI_KEY_TEST_BILLING", "sk-test-123")
     reply = await client.complete(request(ep))
     assert reply.text
 
@@ -368,9 +371,9 @@ async def test_authorization_header_is_exactly_the_bearer_key(
         return JSONResponse(completion("captured"))
 
     app = Starlette(routes=[Route("/v1/chat/completions", capture, methods=["POST"])])
-    monkeypatch.setenv("WARMLINE_TEST_CARE_KEY", "sk-care-9")
+    monkeypatch.setenv("WARMLINE_AI_KEY_TEST_CARE", "sk-care-9")
     async with serve_app(app) as base:
-        ep = endpoint(base, url=f"{base}/v1/", api_key_env="WARMLINE_TEST_CARE_KEY")
+        ep = endpoint(base, url=f"{base}/v1/", api_key_env="WARMLINE_AI_KEY_TEST_CARE")
         reply = await client.complete(request(ep, key="wf-2:5"))
         without_key = endpoint(base, url=f"{base}/v1")
         await client.complete(request(without_key))
@@ -378,3 +381,54 @@ async def test_authorization_header_is_exactly_the_bearer_key(
     assert seen[0]["authorization"] == "Bearer sk-care-9"
     assert seen[0]["idempotency-key"] == "wf-2:5"
     assert "authorization" not in seen[1]
+
+
+# --- credentials: only the allow-listed WARMLINE_AI_KEY_* variables ------------------------
+
+OTHER_SECRETS = [
+    "WARMLINE_PAYLOAD_KEYS",
+    "WARMLINE_DATABASE_URL",
+    "WARMLINE_TEMPORAL_API_KEY",
+    "WARMLINE_AUDIT_KEYS",
+    "AWS_SECRET_ACCESS_KEY",
+    "WARMLINE_AI_KEY_",
+    "warmline_ai_key_care",
+    "WARMLINE_AI_KEY_CARE\nPATH",
+]
+
+
+@pytest.mark.parametrize("name", OTHER_SECRETS)
+def test_a_config_cannot_name_another_secret_as_an_ai_key(name: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        endpoint("http://127.0.0.1:1", api_key_env=name)
+    assert "api_key_env" in str(refused.value) and "WARMLINE_AI_KEY_" in str(refused.value)
+
+
+@pytest.mark.parametrize("name", OTHER_SECRETS)
+async def test_a_call_never_sends_another_secret(
+    client: AIClient, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An endpoint that skipped validation (built with ``model_construct``, as forged state
+    would be) is refused at call time, before any request leaves the process."""
+    seen: list[dict[str, str]] = []
+
+    async def capture(req: Request) -> Response:
+        seen.append(dict(req.headers))
+        return JSONResponse(completion("captured"))
+
+    app = Starlette(routes=[Route("/v1/chat/completions", capture, methods=["POST"])])
+    if name.isidentifier():
+        monkeypatch.setenv(name, "the-other-secret")
+    async with serve_app(app) as base:
+        valid = endpoint(base, url=f"{base}/v1")
+        forged = AIEndpoint.model_construct(**(valid.model_dump() | {"api_key_env": name}))
+        with pytest.raises(AICredentialRefused, match="WARMLINE_AI_KEY_") as refused:
+            await client.complete(request(forged))
+    assert seen == [], "nothing was sent"
+    assert isinstance(refused.value, AIRequestRejected), "non-retryable, like any rejected call"
+    assert "the-other-secret" not in str(refused.value)
+
+
+def test_no_warmline_setting_lives_under_the_ai_key_prefix() -> None:
+    """A ``WARMLINE_AI_KEY_*`` name can never be one of Warmline's own settings."""
+    assert not [f for f in Settings.model_fields if f.upper().startswith("AI_KEY_")]

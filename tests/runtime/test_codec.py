@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import WorkflowSerializationContext
+from temporalio.exceptions import ApplicationError
 
-from models.interaction import InteractionInput
+from models.boundary import RejectedPayload
+from models.interaction import CustomerMessage, InteractionInput
 from runtime.codec import (
     ENCODING,
     KEY_FILE_NAME,
@@ -18,15 +22,24 @@ from runtime.codec import (
     EncryptionCodec,
     PayloadDecryptionError,
     PayloadKeyError,
+    PayloadKeyRing,
+    ensure_local_payload_keys,
     format_key_ring,
-    load_or_create_key_ring,
+    format_payload_key_ring,
+    load_payload_keys,
     new_key,
     parse_key_ring,
     payloads_from_json,
     payloads_to_json,
     warmline_data_converter,
 )
-from runtime.converter import BOUNDARY_CONVERTER
+from runtime.converter import (
+    BOUNDARY_CONVERTER,
+    INVALID_INPUT,
+    BoundaryPayloadConverter,
+    boundary_data_converter,
+)
+from runtime.secret_files import MissingSecret
 from runtime.settings import Settings
 
 SECRET = "my card is 4111 1111 1111 1111 and I was charged twice"
@@ -69,7 +82,7 @@ async def test_unknown_key_id_is_a_clear_non_retryable_error() -> None:
     (encoded,) = await EncryptionCodec(dict([new_key("gone")])).encode([plain_payload()])
     other = EncryptionCodec(dict([new_key("other")]))
     with pytest.raises(PayloadDecryptionError) as caught:
-        await other.decode([encoded])
+        await other.open([encoded])
     assert caught.value.non_retryable and caught.value.type == "UnknownPayloadKey"
     assert encoded.metadata[KEY_ID_METADATA].decode() in caught.value.message
 
@@ -91,8 +104,61 @@ async def test_tampered_payload_fails_authentication(where: str) -> None:
         encoded.metadata[KEY_ID_METADATA] = second_id.encode()
     encoded.data = bytes(data)
     with pytest.raises(PayloadDecryptionError) as caught:
-        await codec.decode([encoded])
+        await codec.open([encoded])
     assert caught.value.non_retryable and caught.value.type == "PayloadTampered"
+
+
+async def bad_payloads(ours: EncryptionCodec) -> dict[str, Payload]:
+    """A payload of each kind ``ours`` must refuse without failing: unknown key, tampered."""
+    (unknown,) = await EncryptionCodec(dict([new_key("theirs")])).encode([plain_payload()])
+    (tampered,) = await ours.encode([plain_payload()])
+    tampered.data = tampered.data[:-1] + bytes([tampered.data[-1] ^ 1])
+    return {"UnknownPayloadKey": unknown, "PayloadTampered": tampered}
+
+
+@pytest.mark.parametrize("kind", ["UnknownPayloadKey", "PayloadTampered"])
+async def test_a_payload_that_does_not_decrypt_never_raises_out_of_decode(kind: str) -> None:
+    """Raising in ``decode`` fails the workflow task of the whole activation (the issue's
+    kill switch); the codec hands on a refusal the boundary converter deals with instead."""
+    codec = EncryptionCodec(dict([new_key("ours")]))
+    payload = (await bad_payloads(codec))[kind]
+    good = (await codec.encode([plain_payload()]))[0]
+    decoded = await codec.decode([payload, good])
+    assert decoded[1] == plain_payload(), "the good payload beside it still decodes"
+    converter = boundary_data_converter(codec)
+    boundary = BoundaryPayloadConverter().with_context(
+        WorkflowSerializationContext(namespace="default", workflow_id="interaction-x")
+    )
+    # A signal whose handler admits RejectedPayload records it; an update is rejected.
+    signal_type: Any = CustomerMessage | RejectedPayload
+    (rejected,) = boundary.from_payloads(decoded[:1], [signal_type])
+    assert isinstance(rejected, RejectedPayload) and kind in rejected.reason
+    with pytest.raises(ApplicationError) as invalid:
+        boundary.from_payloads(decoded[:1], [CustomerMessage])
+    assert invalid.value.type == INVALID_INPUT and invalid.value.non_retryable
+    assert "payload refused" in invalid.value.message and SECRET not in invalid.value.message
+    # Outside a workflow (a client reading a result): its own non-retryable error.
+    with pytest.raises(ApplicationError) as elsewhere:
+        converter.payload_converter.from_payloads(decoded[:1], [CustomerMessage])
+    assert elsewhere.value.type == kind and elsewhere.value.non_retryable
+
+
+async def test_required_encryption_refuses_plain_payloads() -> None:
+    ring = dict([new_key()])
+    required = EncryptionCodec(ring, require_encryption=True)
+    (refusal,) = await required.decode([plain_payload()])
+    converter = BoundaryPayloadConverter().with_context(
+        WorkflowSerializationContext(namespace="default", workflow_id="interaction-x")
+    )
+    with pytest.raises(ApplicationError) as invalid:
+        converter.from_payloads([refusal], [CustomerMessage])
+    assert "PlainPayloadRefused" in invalid.value.message
+    assert "WARMLINE_REQUIRE_ENCRYPTION" in invalid.value.message
+    sealed = await required.encode([plain_payload()])
+    assert await required.decode(sealed) == [plain_payload()], "encrypted ones still pass"
+    assert await EncryptionCodec(ring).decode([plain_payload()]) == [plain_payload()]
+    with pytest.raises(ValueError, match="WARMLINE_PAYLOAD_ENCRYPTION"):
+        Settings(require_encryption=True, payload_encryption=False)
 
 
 async def test_plaintext_payloads_pass_through_decode() -> None:
@@ -128,10 +194,18 @@ def test_encryption_off_is_the_plain_pydantic_converter() -> None:
 def test_key_ring_parsing_keeps_order_and_rejects_bad_keys() -> None:
     a, b = new_key("a"), new_key("b")
     ring = parse_key_ring(
-        f"# rotated 2026-11\n{format_key_ring(dict([b]))}\n{format_key_ring(dict([a]))}"
+        f"# rotated 2026-11\n{format_key_ring(dict([b]))}:decrypt-only\n"
+        f"{format_key_ring(dict([a]))}"
     )
-    assert list(ring) == [b[0], a[0]] and ring[a[0]] == a[1]
-    assert parse_key_ring(format_key_ring(dict([a, b]))) == dict([a, b])
+    assert list(ring.keys) == [b[0], a[0]] and ring.keys[a[0]] == a[1]
+    assert ring.encrypting == a[0] and ring.decrypt_only == [b[0]]
+    assert parse_key_ring(format_payload_key_ring(ring)) == ring
+    with pytest.raises(PayloadKeyError, match="2 encrypting keys"):
+        parse_key_ring(format_key_ring(dict([a, b])))
+    with pytest.raises(PayloadKeyError, match="0 encrypting keys"):
+        parse_key_ring(format_key_ring(dict([a])) + ":decrypt-only")
+    with pytest.raises(PayloadKeyError, match="unknown flag"):
+        parse_key_ring(format_key_ring(dict([a])) + ":encrypt-maybe")
     with pytest.raises(PayloadKeyError, match="32"):
         parse_key_ring("short:" + "QUJD")
     with pytest.raises(PayloadKeyError, match="twice"):
@@ -142,20 +216,58 @@ def test_key_ring_parsing_keeps_order_and_rejects_bad_keys() -> None:
         parse_key_ring(" , ")
 
 
-def test_key_file_is_created_once_private_and_reused(tmp_path: Path) -> None:
+def rollout(old: tuple[str, bytes], new: tuple[str, bytes]) -> list[PayloadKeyRing]:
+    """The rings of a rotation from ``old`` to ``new``, as the README tells operators."""
+    (old_id, old_key), (new_id, new_key_bytes) = old, new
+    both = {new_id: new_key_bytes, old_id: old_key}
+    return [
+        PayloadKeyRing({old_id: old_key}, old_id),  # before
+        PayloadKeyRing(both, old_id),  # step 1: new key decrypt-only
+        PayloadKeyRing(both, new_id),  # step 2: new key encrypts, old decrypt-only
+    ]
+
+
+@pytest.mark.parametrize("step", [1, 2])
+@pytest.mark.parametrize("order", ["clients first", "workers first"])
+async def test_rotation_is_safe_in_any_rollout_order(step: int, order: str) -> None:
+    """During each step some processes run the previous ring and some the next, in either
+    order: whatever one encrypts, every other decodes (nothing is refused)."""
+    rings = rollout(new_key("old"), new_key("new"))
+    before, after = EncryptionCodec(rings[step - 1]), EncryptionCodec(rings[step])
+    clients, workers = (after, before) if order == "clients first" else (before, after)
+    for sender, receiver in ((clients, workers), (workers, clients), (after, after)):
+        sealed = await sender.encode([plain_payload()])
+        assert await receiver.open(sealed) == [plain_payload()]
+    # What the README warns against: making a key encrypt before every process holds it.
+    skipped = EncryptionCodec(rings[2])
+    (ahead,) = await skipped.encode([plain_payload()])
+    (refusal,) = await EncryptionCodec(rings[0]).decode([ahead])
+    assert refusal.metadata["encoding"] == b"binary/refused", "refused, never a crash"
+
+
+def test_only_the_embedded_stack_creates_the_key_file(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", payload_keys=None)
-    ring = load_or_create_key_ring(settings)
+    with pytest.raises(MissingSecret) as refused:
+        load_payload_keys(settings)
+    assert "WARMLINE_PAYLOAD_KEYS" in str(refused.value) and "warmline dev" in str(refused.value)
+    with pytest.raises(MissingSecret):
+        warmline_data_converter(settings)  # the client factory's converter refuses too
+    assert not (tmp_path / "data").exists()
+    ensure_local_payload_keys(settings)
     path = tmp_path / "data" / KEY_FILE_NAME
-    assert len(ring) == 1 and len(next(iter(ring.values()))) == 32
+    ring = load_payload_keys(settings)
+    assert len(ring.keys) == 1 and len(ring.keys[ring.encrypting]) == 32
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert load_or_create_key_ring(settings) == ring, "a restart reads the same key"
+    ensure_local_payload_keys(settings)
+    assert load_payload_keys(settings) == ring, "a restart reads the same key"
     assert [p.name for p in path.parent.iterdir()] == [KEY_FILE_NAME], "no draft left behind"
 
 
 def test_configured_keys_win_over_the_key_file(tmp_path: Path) -> None:
     configured = dict([new_key("prod")])
     settings = Settings(data_dir=tmp_path, payload_keys=SecretStr(format_key_ring(configured)))
-    assert load_or_create_key_ring(settings) == configured
+    ensure_local_payload_keys(settings)
+    assert load_payload_keys(settings).keys == configured
     assert not (tmp_path / KEY_FILE_NAME).exists()
 
 

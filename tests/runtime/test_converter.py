@@ -118,7 +118,7 @@ def test_a_client_cannot_send_a_rejected_payload_of_its_own() -> None:
 
 def test_a_refused_payload_is_invalid_input_in_a_workflow_and_its_own_error_elsewhere() -> None:
     stand_in = refused("UnknownPayloadKey", "key id 'k-9' is not in this process's key ring")
-    assert "payload refused: key id 'k-9'" in invalid(stand_in).message
+    assert "payload refused: UnknownPayloadKey: key id 'k-9'" in invalid(stand_in).message
     rejected = decode(stand_in, Command | RejectedPayload)
     assert isinstance(rejected, RejectedPayload) and "k-9" in rejected.reason
     with pytest.raises(ApplicationError) as raised:

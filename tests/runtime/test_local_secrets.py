@@ -28,6 +28,7 @@ from runtime.audit_keys import (
     open_store,
     trusted_public_keys,
 )
+from runtime.codec import load_payload_keys, warmline_data_converter
 from runtime.local_secrets import ensure_local_secrets
 from runtime.secret_files import MissingSecret
 from runtime.settings import Settings
@@ -35,8 +36,13 @@ from tests.audit_keys import TEST_AUDIT_KEYS_SETTING, TEST_SIGNING_KEY_SETTING
 from tests.ops.conftest import warmline_command
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY_FILES = ("audit-keys", "audit-signing-key", "api-key-secret")
-KEY_SETTINGS = ("WARMLINE_AUDIT_KEYS", "WARMLINE_AUDIT_SIGNING_KEY", "WARMLINE_API_KEY_SECRET")
+KEY_FILES = ("payload-keys", "audit-keys", "audit-signing-key", "api-key-secret")
+KEY_SETTINGS = (
+    "WARMLINE_PAYLOAD_KEYS",
+    "WARMLINE_AUDIT_KEYS",
+    "WARMLINE_AUDIT_SIGNING_KEY",
+    "WARMLINE_API_KEY_SECRET",
+)
 MAY_CALL_ENSURE = ("cli/stack.py", "bench/", "runtime/local_secrets.py")
 
 
@@ -53,6 +59,8 @@ LOADERS: dict[str, tuple[Callable[[Settings], Any], str]] = {
     "signing key": (load_signing_key, "WARMLINE_AUDIT_SIGNING_KEY"),
     "checkpoint public key": (trusted_public_keys, "WARMLINE_AUDIT_PUBLIC_KEYS"),
     "API-key server secret": (api_key_secret, "WARMLINE_API_KEY_SECRET"),
+    "payload key ring": (load_payload_keys, "WARMLINE_PAYLOAD_KEYS"),
+    "Temporal data converter": (warmline_data_converter, "WARMLINE_PAYLOAD_KEYS"),
     "store": (open_store, "WARMLINE_AUDIT_KEYS"),
 }
 
@@ -78,6 +86,7 @@ def test_the_embedded_stack_creates_each_key_once_and_others_read_it(bare: Setti
     assert load_audit_keys(bare).signing_key_id.startswith("audit-")
     assert len(load_signing_key(bare)) == 32 and len(trusted_public_keys(bare)) == 1
     assert api_key_secret(bare) == made["api-key-secret"].strip().encode()
+    assert load_payload_keys(bare).encrypting.startswith("local-")
 
 
 def test_the_embedded_stack_makes_no_file_for_a_configured_key(bare: Settings) -> None:
@@ -103,6 +112,7 @@ def _warmline(args: list[str], data_dir: Path, **env: str) -> subprocess.Complet
 
 
 AUDIT_KEYS_ONLY = {"WARMLINE_AUDIT_KEYS": TEST_AUDIT_KEYS_SETTING}
+AUDIT_KEYS = AUDIT_KEYS_ONLY | {"WARMLINE_AUDIT_SIGNING_KEY": TEST_SIGNING_KEY_SETTING}
 
 
 @pytest.mark.parametrize(
@@ -110,6 +120,8 @@ AUDIT_KEYS_ONLY = {"WARMLINE_AUDIT_KEYS": TEST_AUDIT_KEYS_SETTING}
     [
         (["worker"], {}, "WARMLINE_AUDIT_KEYS"),
         (["worker"], AUDIT_KEYS_ONLY, "WARMLINE_AUDIT_SIGNING_KEY"),
+        (["worker"], AUDIT_KEYS, "WARMLINE_PAYLOAD_KEYS"),
+        (["setup"], {}, "WARMLINE_PAYLOAD_KEYS"),
         (["api"], AUDIT_KEYS_ONLY, "WARMLINE_API_KEY_SECRET"),
         (["audit", "verify"], {}, "WARMLINE_AUDIT_KEYS"),
         (["audit", "verify"], AUDIT_KEYS_ONLY, "WARMLINE_AUDIT_PUBLIC_KEYS"),
@@ -168,9 +180,6 @@ def _called_name(call: ast.Call) -> str:
 
 
 DEFINING = {"runtime/secret_files.py", "runtime/key_ring.py"}
-NOT_YET = {"runtime/codec.py"}
-"""The payload key ring's ``load_or_create_key_ring``: replaced by ``runtime/payload_keys.py``
-(``ensure_local_key_ring``) on the branch that owns payload encryption; drop it once merged."""
 
 
 def test_only_ensure_local_functions_create_secrets_and_only_the_stack_calls_them() -> None:
@@ -178,7 +187,7 @@ def test_only_ensure_local_functions_create_secrets_and_only_the_stack_calls_the
     for relative, tree in _production_sources():
         for call, function in _calls(tree):
             in_ensure = function.startswith("ensure_local")
-            if _creates_a_secret(call) and relative not in DEFINING | NOT_YET and not in_ensure:
+            if _creates_a_secret(call) and relative not in DEFINING and not in_ensure:
                 misplaced.append(f"{relative}:{call.lineno} creates a key in {function!r}")
             name = _called_name(call)
             may_ensure = in_ensure or relative.startswith(MAY_CALL_ENSURE)

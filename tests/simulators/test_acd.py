@@ -6,11 +6,10 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.acd import ContextPackage, TransferAck, TransferRequest
@@ -29,7 +28,7 @@ from simulators.acd import (
     HUMAN_RESOLVED_SIGNAL,
     AcdSimulator,
     HandleTimes,
-    TemporalSignaler,
+    SignalRetry,
 )
 from simulators.server import serve_app
 
@@ -42,9 +41,18 @@ class RecordingSignaler:
 
     sent: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    refuse_first: int = 0
+    """Refuse (UNAVAILABLE, as Temporal restarting) the first attempts of each signal."""
+    attempts: list[tuple[str, str]] = field(default_factory=list)  # (signal, request id)
 
-    async def signal(self, workflow_id: str, signal: str, payload: dict[str, Any]) -> None:
+    async def signal(
+        self, workflow_id: str, signal: str, payload: dict[str, Any], request_id: str
+    ) -> None:
         async with self.changed:
+            self.attempts.append((signal, request_id))
+            if sum(1 for name, _ in self.attempts if name == signal) <= self.refuse_first:
+                self.changed.notify_all()
+                raise RPCError("frontend restarting", RPCStatusCode.UNAVAILABLE, b"")
             self.sent.append((workflow_id, signal, payload))
             self.changed.notify_all()
 
@@ -329,26 +337,42 @@ async def test_csat_and_handle_time_are_seeded_per_transfer() -> None:
     assert sum(samples) / len(samples) == pytest.approx(1.8, rel=0.05)
 
 
-class _Handle:
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
+async def test_a_refused_signal_is_retried_under_one_request_id_not_dropped() -> None:
+    """The adapter contract: ``human_accepted`` / ``human_resolved`` are retried with backoff
+    until delivered, each retry under the same request id (Temporal then records it once)."""
+    signals = RecordingSignaler(refuse_first=2)
+    retry = SignalRetry(first=0.01, longest=0.05, give_up_after=WAIT)
+    acd = AcdSimulator(signals, {"general": 1}, constant(0.0), signal_retry=retry)
+    acd.start()
+    await acd.transfer(
+        TransferRequest(idempotency_key="interaction-r:t", queue="general", context=context("r"))
+    )
+    await signals.wait_for(lambda sent: len(sent) == 2)
+    await acd.stop()
+    assert [name for _, name, _ in signals.sent] == ["human_accepted", "human_resolved"]
+    for name in ("human_accepted", "human_resolved"):
+        ids = {rid for signal, rid in signals.attempts if signal == name}
+        tries = [rid for signal, rid in signals.attempts if signal == name]
+        assert len(tries) == 3 and len(ids) == 1, (name, tries)
+    assert acd.stats.signal_retries == 4 and acd.stats.resolved == 1
 
-    async def signal(self, name: str, payload: dict[str, Any]) -> None:
-        if self.error:
-            raise self.error
 
+async def test_a_permanent_refusal_or_the_deadline_ends_the_retries() -> None:
+    class Refusing:
+        def __init__(self, status: RPCStatusCode) -> None:
+            self.status, self.attempts = status, 0
 
-class _FakeClient:
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
+        async def signal(
+            self, workflow_id: str, signal: str, payload: dict[str, Any], request_id: str
+        ) -> None:
+            self.attempts += 1
+            raise RPCError("no", self.status, b"")
 
-    def get_workflow_handle(self, workflow_id: str) -> _Handle:
-        return _Handle(self.error)
-
-
-async def test_temporal_signaler_ignores_only_gone_workflows() -> None:
-    gone = RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b"")
-    await TemporalSignaler(cast(Client, _FakeClient(gone))).signal("wf", "human_accepted", {})
-    broken = RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")
-    with pytest.raises(RPCError):
-        await TemporalSignaler(cast(Client, _FakeClient(broken))).signal("wf", "x", {})
+    invalid = Refusing(RPCStatusCode.INVALID_ARGUMENT)
+    acd = AcdSimulator(invalid, signal_retry=SignalRetry(first=0.01, give_up_after=WAIT))
+    await asyncio.wait_for(acd._signal("wf", "human_accepted", {}, "t-1"), WAIT)
+    assert invalid.attempts == 1
+    down = Refusing(RPCStatusCode.UNAVAILABLE)
+    acd = AcdSimulator(down, signal_retry=SignalRetry(first=0.01, longest=0.02, give_up_after=0.2))
+    await asyncio.wait_for(acd._signal("wf", "human_accepted", {}, "t-1"), WAIT)
+    assert 3 <= down.attempts <= 20, "retried, then given up at the deadline"

@@ -126,10 +126,12 @@ def test_a_crowded_queue_buffers_then_admits_when_there_is_room() -> None:
     assert [e.kind for e in d.c.pending_audit].count("spillover") == 3, "buffer, buffer, admit"
 
 
-def test_an_acd_that_stays_unreachable_still_ends_in_a_promised_callback() -> None:
+def test_an_acd_that_stays_unreachable_still_ends_in_a_booked_callback() -> None:
     d = to_human(Driver())
     d.ok(ReadCapacity)
     d.fail(TransferToHuman, "connection refused")
+    assert d.kinds() == ["book_callback"] and 1 not in d.c.replies_by_turn, "booked, then said"
+    d.ok(BookCallback)
     assert d.c.closing is Outcome.CALLBACK and d.c.close_reason == "acd_unreachable"
     assert d.c.replies_by_turn[1].text == CALLBACK_CONFIRMED
 
@@ -182,6 +184,7 @@ def test_a_late_transfer_ack_is_withdrawn() -> None:
     d.ok(ReadCapacity)
     transfer = d.pending(TransferToHuman)
     d.later(301).feed(DeadlineReached(at=d.now))
+    d.ok(BookCallback)
     assert d.c.closing is Outcome.CALLBACK
     late = TransferAcked(at=d.now, op=transfer.op, ack=TransferAck(transfer_id="t-late"))
     d.feed(late)
@@ -198,6 +201,7 @@ def test_a_customer_leaving_withdraws_the_transfer_and_releases_a_held_seat() ->
     d.ok(Triage, result=triage(decision(Route.HUMAN)))
     d.ok(ReadCapacity)
     d.fail(TransferToHuman)
+    d.ok(BookCallback)
     assert d.c.human.reservation is ReservationStatus.HELD
     d.ok(ReleaseReservation)
     assert d.c.human.reservation is ReservationStatus.RELEASED

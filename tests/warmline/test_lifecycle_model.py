@@ -50,6 +50,7 @@ from models.lifecycle import (
     Fail,
     HumanRequested,
     InputRejected,
+    RefuseMessage,
     ReleaseReservation,
     ReservationAcked,
     ReviewDecided,
@@ -133,7 +134,8 @@ class LifecycleModel(RuleBasedStateMachine):
                 if reply.text != CLOSED:
                     first = self.replies.setdefault(reply.turn, reply)
                     assert first == reply, f"turn {reply.turn} got two different replies"
-            case DeliverSwitch(ticket=ticket):
+            case DeliverSwitch(ticket=ticket) | RefuseMessage(ticket=ticket):
+                # A refused message's caller is answered too: with the refusal's reason.
                 assert ticket in self.waiting_tickets, f"{ticket} answered twice or never asked"
                 self.waiting_tickets.remove(ticket)
             case ContinueAsNew():

@@ -12,12 +12,13 @@ from warmline.registration import registration
 from warmline.registry import RegistryError, find
 
 FLEET = "https://ai.example.com"
+VENDOR_KEY = "WARMLINE_AI_KEY_VENDOR"
 
 
 def config_with_key() -> RoutingConfig:
     config = default_routing_config(FLEET)
     production = find(config, CARE_BOT, CARE_BOT_VERSION)
-    keyed = production.model_copy(update={"api_key_env": "VENDOR_KEY", "region": "eu"})
+    keyed = production.model_copy(update={"api_key_env": VENDOR_KEY, "region": "eu"})
     others = [e for e in config.ai_endpoints if e is not production]
     return config.model_copy(update={"ai_endpoints": [keyed, *others]})
 
@@ -31,16 +32,16 @@ def test_a_new_version_copies_production_and_overrides_what_it_names() -> None:
     assert (endpoint.version, endpoint.role, endpoint.weight) == ("2027.1", EndpointRole.CANARY, 0)
     assert endpoint.region == "eu" and endpoint.max_concurrent == 7
     assert endpoint.capability == {**production.capability, "order_status": 0.97}
-    assert endpoint.api_key_env == "VENDOR_KEY" and notes == []
+    assert endpoint.api_key_env == VENDOR_KEY and notes == []
 
 
 def test_the_vendor_key_is_not_copied_to_another_host() -> None:
     request = RegisterVersion(agent=CARE_BOT, version="2027.1", url="https://evil.example/v1")
     endpoint, notes = registration(config_with_key(), request, f"{FLEET}/agents/x/v1")
     assert endpoint.api_key_env is None
-    assert notes and "VENDOR_KEY not copied" in notes[0]
+    assert notes and f"{VENDOR_KEY} not copied" in notes[0]
     same_host = RegisterVersion(agent=CARE_BOT, version="2027.2", url=f"{FLEET}/other/v1")
-    assert registration(config_with_key(), same_host, "unused")[0].api_key_env == "VENDOR_KEY"
+    assert registration(config_with_key(), same_host, "unused")[0].api_key_env == VENDOR_KEY
 
 
 def test_like_must_name_a_registered_version() -> None:

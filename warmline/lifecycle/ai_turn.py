@@ -33,6 +33,7 @@ from warmline.lifecycle.transition import (
     SHADOW_ATTEMPTS,
     TRIAGE_SECONDS,
     Step,
+    idempotency_key,
 )
 from warmline.redaction import redact
 
@@ -133,7 +134,7 @@ def ai_request(c: InteractionCarry, turn: int, endpoint: AIEndpoint, key: str) -
     return AIRequest(
         interaction_id=c.request.interaction_id,
         turn=turn,
-        idempotency_key=f"{c.workflow_id}:{key}",
+        idempotency_key=idempotency_key(c, key),
         endpoint=endpoint,
         intent=c.classification.intent if c.classification else "unknown",
         messages=chat_messages(c),

@@ -29,6 +29,7 @@ from models.lifecycle import (
     CommandFailed,
     Complete,
     ContinueAsNew,
+    Continued,
     EndRequested,
     Event,
     Fail,
@@ -257,9 +258,10 @@ def _continue(s: Step) -> None:
     s.emit(ContinueAsNew())
 
 
-def continued(s: Step) -> None:
+def continued(s: Step, e: Continued) -> None:
     """The first event of a run that Temporal continued from the previous one."""
     c = s.state
+    c.legacy = list(e.legacy)
     c.run_index += 1
     c.turns_this_run = 0
     c.continue_suggested = c.archived_this_run = False

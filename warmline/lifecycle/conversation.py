@@ -39,7 +39,7 @@ from models.lifecycle import (
     Triage,
     Triaged,
 )
-from warmline.lifecycle import admission, ai_turn, handover, jobs, wording
+from warmline.lifecycle import admission, ai_turn, handover, intake, jobs, wording
 from warmline.lifecycle.transition import TRIAGE_SECONDS, Step
 from warmline.redaction import redact
 
@@ -50,6 +50,11 @@ def closing(s: Step) -> bool:
 
 def message_received(s: Step, e: CustomerMessageReceived) -> None:
     c = s.state
+    safe_text = redact(e.text)
+    refused = intake.refusal(c, safe_text, e.message_id)
+    if refused is not None:
+        s.refuse(e.ticket, refused.error_type, refused.reason)
+        return
     if e.message_id and _repeated(s, e.message_id, e.ticket):
         return
     if closing(s):
@@ -59,7 +64,7 @@ def message_received(s: Step, e: CustomerMessageReceived) -> None:
         s.ignore("message after the close was decided", record="customer_message")
         return
     tickets = [e.ticket] if e.ticket else []
-    c.inbox.append(QueuedMessage(text=redact(e.text), message_id=e.message_id, tickets=tickets))
+    c.inbox.append(QueuedMessage(text=safe_text, message_id=e.message_id, tickets=tickets))
 
 
 def _repeated(s: Step, message_id: str, ticket: str | None) -> bool:

@@ -24,13 +24,14 @@ from models.lifecycle import (
 )
 from models.routing import SpilloverPolicy
 from models.supervision import HumanOverride, OverrideKind
-from warmline.lifecycle import jobs, wording
+from warmline.lifecycle import changes, jobs, wording
 from warmline.lifecycle.transition import (
     CALLBACK_SECONDS,
     CAPACITY_SECONDS,
     DEFAULT_TRANSFER_SECONDS,
     FORWARD_SECONDS,
     Step,
+    idempotency_key,
 )
 from warmline.redaction import redact
 from warmline.self_service import self_service_answer
@@ -157,7 +158,7 @@ def _transfer(s: Step) -> None:
     )
     op = s.next_op()
     request = TransferRequest(
-        idempotency_key=f"{c.workflow_id}:transfer",
+        idempotency_key=idempotency_key(c, "transfer"),
         queue=c.human.queue or DEFAULT_QUEUE,
         reservation_id=c.human.reservation_id if held else None,
         context=context,
@@ -176,8 +177,13 @@ def on_transfer(s: Step, result: Event) -> None:
             if c.human.reservation is ReservationStatus.HELD:
                 c.human.reservation = ReservationStatus.CONVERTED
             jobs.reply(s, wording.handover_notice(c.human), "handover_notice")
+        case CommandFailed(error=error) if changes.made(c, changes.ACD_OUTCOMES):
+            # The ACD never took the transfer: never drop the customer, book a real callback
+            # (whose own failure is told truthfully, ``on_callback``).
+            s.audit("transfer_failed", {"error": redact(error)})
+            book_callback(s, "acd_unreachable", wording.CALLBACK_CONFIRMED)
         case CommandFailed(error=error):
-            # The ACD stayed unreachable for the whole wait: never drop, promise a callback.
+            # Histories recorded before ``ACD_OUTCOMES``: promised, nothing booked.
             s.audit("transfer_failed", {"error": redact(error)})
             set_outcome(s, Outcome.CALLBACK, "acd_unreachable")
             jobs.reply(s, wording.CALLBACK_CONFIRMED, "closing")
@@ -189,7 +195,7 @@ def book_callback(s: Step, reason: str, notice: str) -> None:
     c = s.state
     op = s.next_op()
     request = CallbackRequest(
-        idempotency_key=f"{c.workflow_id}:callback",
+        idempotency_key=idempotency_key(c, "callback"),
         interaction_id=c.request.interaction_id,
         queue=c.human.queue or DEFAULT_QUEUE,
         reason=reason,
@@ -206,9 +212,15 @@ def on_callback(s: Step, result: Event) -> None:
             s.audit("callback_scheduled", {"reason": wait.reason})
             set_outcome(s, Outcome.CALLBACK, wait.reason)
         case CommandFailed(error=error):
-            # Recorded as a callback still owed: the facts say so, an operator follows up.
+            # Recorded as a callback still owed: the facts say so, an operator follows up; the
+            # customer hears that nothing is booked rather than a promise.
             s.audit("callback_failed", {"reason": wait.reason, "error": redact(error)})
             set_outcome(s, Outcome.CALLBACK, "callback_booking_failed")
+            if changes.made(s.state, changes.ACD_OUTCOMES):
+                if s.job.kind is not JobKind.TURN:
+                    s.append(s.state.turns, Sender.SYSTEM, wording.CALLBACK_NOT_BOOKED)
+                    return jobs.end_quietly(s)
+                return jobs.reply(s, wording.CALLBACK_NOT_BOOKED, "closing")
         case _:
             return s.ignore(f"{result.kind} does not answer a callback booking")
     if wait.notice:
@@ -235,6 +247,8 @@ def on_forward(s: Step, result: Event) -> None:
             pass
         case CommandFailed(error=error):
             s.audit("forward_failed", {"turn": s.job.turn, "error": redact(error)})
+            # Never "delivered" when it was not: the customer knows to say it again.
+            return jobs.reply(s, wording.NOT_DELIVERED, "not_delivered")
         case _:
             return s.ignore(f"{result.kind} does not answer a forward")
     _forwarded(s)

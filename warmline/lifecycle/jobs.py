@@ -11,6 +11,7 @@ from __future__ import annotations
 from models.interaction import Reply, Sender
 from models.interaction_state import Job, JobKind
 from models.lifecycle import DeliverSwitch
+from warmline.lifecycle import intake
 from warmline.lifecycle.transition import Step
 
 
@@ -20,7 +21,7 @@ def begin_turn(s: Step, safe_text: str, message_id: str | None, tickets: list[st
     c.turns += 1
     c.turns_this_run += 1
     if message_id:
-        c.turn_by_message_id[message_id] = c.turns
+        intake.remember(c, message_id, safe_text, c.turns)
     s.append(c.turns, Sender.CUSTOMER, safe_text)
     s.touch()
     c.job = Job(

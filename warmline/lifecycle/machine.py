@@ -90,7 +90,7 @@ def _dispatch(s: Step, event: Event) -> None:
         case _ if c.finished:
             s.ignore(f"{event.kind} after the interaction finished")
         case Continued():
-            closing.continued(s)
+            closing.continued(s, event)
         case HumanRequested():
             conversation.human_requested(s, event)
         case AgentAccepted(agent_id=agent_id):

@@ -34,6 +34,7 @@ from warmline.lifecycle.transition import (
     RESERVE_SECONDS,
     TRIAGE_SECONDS,
     Step,
+    idempotency_key,
 )
 from warmline.redaction import redact, redact_value
 
@@ -56,6 +57,8 @@ def start(e: Started) -> Step:
         last_activity_at=e.at,
         job=Job(kind=JobKind.OPENING),
         turn_intents=e.turn_intents,
+        execution_id=e.execution_id,
+        legacy=list(e.legacy),
         safety_gates=e.safety,
     )
     s = Step(state, e.at)
@@ -114,7 +117,7 @@ def _reserve(s: Step) -> None:
     c.human.reservation_op = op
     c.human.reservation_deadline = s.after(RESERVE_SECONDS)
     request = ReservationRequest(
-        idempotency_key=f"{c.workflow_id}:reserve",
+        idempotency_key=idempotency_key(c, "reserve"),
         interaction_id=c.request.interaction_id,
         workflow_id=c.workflow_id,
         queue=str(c.request.metadata.get(RESERVATION_QUEUE_KEY, "general")),

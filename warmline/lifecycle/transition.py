@@ -21,8 +21,9 @@ from models.interaction_state import (
     Wait,
     WaitKind,
 )
-from models.lifecycle import Command, DeliverReply
+from models.lifecycle import Command, DeliverReply, RefuseMessage
 from models.routing import RoutingDecision
+from warmline.redaction import redact
 
 # How long each command may take, retries included (the executor's schedule-to-close timeout).
 PATTERN_SECONDS = 30.0
@@ -47,6 +48,14 @@ class Transition(NamedTuple):
     commands: list[Command]
     note: str = ""
     """Why nothing happened, when an event was ignored (late, duplicate, out of order)."""
+
+
+def idempotency_key(c: InteractionCarry, what: str) -> str:
+    """The key of one side effect of this interaction's execution: the workflow id with the first
+    run's id (stable across continue-as-new, new if the interaction id is ever reused), so a
+    retry is the same call and a reused id is never taken for the earlier interaction."""
+    execution = f":{c.execution_id}" if c.execution_id else ""
+    return f"{c.workflow_id}{execution}:{what}"
 
 
 def parse_time(value: str) -> datetime:
@@ -120,8 +129,18 @@ class Step:
         self.note = why
         if record is not None:
             self.state.ignored = [*self.state.ignored, f"{record}: {why}"][-IGNORED_KEPT:]
+            if record == "customer_message":  # wakes an await_reply that waits for it
+                self.state.messages_refused += 1
             if self.state.ended_at is None:  # after the final record nothing more is written
                 self.audit("input_ignored", {"input": record, "why": why})
+
+    def refuse(self, ticket: str | None, error_type: str, why: str) -> None:
+        """A customer message refused: on the record, counted, and its caller told why (the
+        reason may quote the client's message id: redacted like any outside text)."""
+        why = redact(why)
+        self.ignore(why, record="customer_message")
+        if ticket:
+            self.emit(RefuseMessage(ticket=ticket, error_type=error_type, reason=why))
 
     # -- bookkeeping --------------------------------------------------------------------------
     def touch(self) -> None:
@@ -170,10 +189,9 @@ class Step:
         c = self.state
         c.replies_by_turn[reply.turn] = reply
         if len(c.replies_by_turn) > RECENT_REPLIES_KEPT:
+            # Message ids outlive their replies (``intake``): a repeat is refused, never new.
             for old in sorted(c.replies_by_turn)[:-RECENT_REPLIES_KEPT]:
                 del c.replies_by_turn[old]
-            oldest = min(c.replies_by_turn)
-            c.turn_by_message_id = {m: t for m, t in c.turn_by_message_id.items() if t >= oldest}
         for ticket in tickets:
             self.emit(DeliverReply(ticket=ticket, reply=reply))
         self.touch()

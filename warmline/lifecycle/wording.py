@@ -17,6 +17,13 @@ DELIVERED_TO_HUMAN = "Your message has been passed to the agent handling your re
 CALLBACK_CONFIRMED = (
     "Thank you. We have scheduled a callback and an agent will contact you as soon as possible."
 )
+CALLBACK_NOT_BOOKED = (
+    "We're sorry: we could not reach an agent or book a callback just now. Please contact us "
+    "again in a little while, or continue on another channel."
+)
+NOT_DELIVERED = (
+    "We could not pass your message to the agent just now; please repeat it once the agent replies."
+)
 CLOSED = "This conversation has ended. Please start a new one if you need more help."
 
 _CALLBACK_WORDS = re.compile(r"\b(call ?back|call me back|ring me back|yes,? please)\b", re.I)

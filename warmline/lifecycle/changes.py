@@ -1,0 +1,28 @@
+"""Changes to the commands the lifecycle emits on an existing path, each named for
+``workflow.patched``.
+
+A history recorded before a change must replay with the commands it recorded. The executor asks
+``workflow.patched(name)`` for every change at the start of each run (a new run records the
+marker and gets the change; a replay of an older run finds no marker) and passes the names it
+must not make in ``Started.legacy`` / ``Continued.legacy``; the machine asks :func:`made`. Once
+no running interaction predates a change, its name and its old branch go.
+"""
+
+from __future__ import annotations
+
+from models.interaction_state import InteractionCarry
+
+ACD_OUTCOMES = "acd-failure-outcomes"
+"""A transfer the ACD never took books a real callback (before: a callback was promised and
+none booked); a failed booking tells the customer the truth."""
+
+AWAIT_RELEASED = "await-reply-released"
+"""An ``await_reply`` for a turn not yet taken ends when a customer message is refused or the
+run continues as new (before: it held the run's continue-as-new until the turn came)."""
+
+ALL: tuple[str, ...] = (ACD_OUTCOMES, AWAIT_RELEASED)
+
+
+def made(c: InteractionCarry, change: str) -> bool:
+    """True when this run makes ``change`` (always, outside a replay of an older history)."""
+    return change not in c.legacy
