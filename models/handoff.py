@@ -26,6 +26,11 @@ class _Doc(BaseModel):
 class HandoffPolicy(_Doc):
     """When a new intent counts as a topic shift, and how many hand-offs one interaction gets."""
 
+    reevaluate_turns: bool = Field(
+        default=True,
+        description="Classify every later customer turn (one forward pass per turn, beside the "
+        "AI call); False: the first message's intent holds for the whole conversation.",
+    )
     min_confidence: float = Field(
         default=0.9,
         ge=0.0,

@@ -8,8 +8,27 @@ from hypothesis import strategies as st
 
 from models.handoff import HandoffAction, HandoffPolicy
 from models.interaction import Channel, OrchestrationPattern, Route, Sender, TranscriptEntry
+from models.lifecycle import (
+    AIReplied,
+    CallAI,
+    CustomerMessageReceived,
+    PatternChosen,
+    Started,
+    Triage,
+    Triaged,
+)
 from models.routing import AIEndpoint, Classification, RoutingDecision
+from tests.warmline.lifecycle_builders import (
+    WORKFLOW_ID,
+    ai_reply,
+    at,
+    decision,
+    interaction_input,
+)
+from tests.warmline.lifecycle_builders import pattern as chosen
+from tests.warmline.lifecycle_builders import triage as triaged
 from warmline.handoff import context_package, decide_handoff
+from warmline.lifecycle import step
 
 AGENTS = ["care-bot", "billing-bot", "tech-bot", "sales-bot"]
 INTENTS = ["billing_inquiry", "technical_support", "upgrade_plan", "order_status", "oos"]
@@ -213,3 +232,26 @@ def test_the_context_package_tells_what_the_previous_agent_did() -> None:
     assert package.previous_agent_conclusion == "Your bill has an activation fee."
     assert package.previous_agent_turns == 1
     assert [t.text for t in package.transcript] == [e.text for e in transcript]
+
+
+def test_an_operator_may_keep_the_first_intent_for_the_whole_conversation() -> None:
+    """``reevaluate_turns`` off: later turns go straight to the AI, no classification."""
+
+    for reevaluate in (True, False):
+        routed = decision().model_copy(
+            update={"handoff": HandoffPolicy(reevaluate_turns=reevaluate)}
+        )
+        t = step(
+            None,
+            Started(
+                at=at(0), workflow_id=WORKFLOW_ID, request=interaction_input(), turn_intents=True
+            ),
+        )
+        t = step(t.state, PatternChosen(at=at(1), op=1, choice=chosen()))
+        t = step(t.state, Triaged(at=at(2), op=2, result=triaged(routed)))
+        call = next(c for c in t.commands if isinstance(c, CallAI))
+        t = step(t.state, AIReplied(at=at(3), op=call.op, reply=ai_reply("Here it is.")))
+        t = step(t.state, CustomerMessageReceived(at=at(4), text="My router is broken"))
+        kinds = [type(c) for c in t.commands]
+        assert CallAI in kinds
+        assert (Triage in kinds) is reevaluate

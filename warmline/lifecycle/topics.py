@@ -43,7 +43,7 @@ def start_check(s: Step) -> None:
     c, job = s.state, s.job
     if not c.turn_intents or job.turn is None or job.turn <= 1 or c.pattern is None:
         return
-    if not job.text.strip():
+    if not job.text.strip() or (c.decision and not c.decision.handoff.reevaluate_turns):
         return
     request = TriageRequest(
         interaction_id=c.request.interaction_id,
