@@ -3,22 +3,35 @@ and the examples the README tells."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from models.handoff import HandoffAction, HandoffPolicy
-from models.interaction import Channel, OrchestrationPattern, Route, Sender, TranscriptEntry
+from models.interaction import (
+    Channel,
+    EscalationTrigger,
+    OrchestrationPattern,
+    Route,
+    Sender,
+    TranscriptEntry,
+)
 from models.lifecycle import (
     AIReplied,
     CallAI,
     CustomerMessageReceived,
+    DeliverReply,
     PatternChosen,
     Started,
     Triage,
     Triaged,
 )
 from models.routing import AIEndpoint, Classification, RoutingDecision
+from models.triage import TriageResult
 from tests.warmline.lifecycle_builders import (
+    CARE,
+    TECH,
     WORKFLOW_ID,
     ai_reply,
     at,
@@ -255,3 +268,67 @@ def test_an_operator_may_keep_the_first_intent_for_the_whole_conversation() -> N
         kinds = [type(c) for c in t.commands]
         assert CallAI in kinds
         assert (Triage in kinds) is reevaluate
+
+
+def _second_turn(text: str = "My router is broken, jane.doe@example.com") -> Any:
+    """An interaction with care-bot answering turn 1, then turn 2 arriving: its commands."""
+    t = step(
+        None,
+        Started(at=at(0), workflow_id=WORKFLOW_ID, request=interaction_input(), turn_intents=True),
+    )
+    t = step(t.state, PatternChosen(at=at(1), op=1, choice=chosen()))
+    t = step(t.state, Triaged(at=at(2), op=2, result=triaged(decision())))
+    call = next(c for c in t.commands if isinstance(c, CallAI))
+    t = step(t.state, AIReplied(at=at(3), op=call.op, reply=ai_reply("Here it is.")))
+    return step(t.state, CustomerMessageReceived(at=at(4), text=text, ticket="u-1"))
+
+
+def _shift_to(agent: AIEndpoint | None, intent: str) -> TriageResult:
+    routed = decision(Route.AI if agent else Route.HUMAN, endpoint=agent)
+    routed = routed.model_copy(update={"intent": intent, "confidence": 0.99})
+    return triaged(routed)
+
+
+def test_a_kept_topic_sends_the_answer_held_for_the_check() -> None:
+    t = _second_turn("And the order number is 12?")
+    check = next(c for c in t.commands if isinstance(c, Triage))
+    call = next(c for c in t.commands if isinstance(c, CallAI))
+    assert check.request.turn == 2 and "jane" not in check.request.text
+    t = step(t.state, AIReplied(at=at(5), op=call.op, reply=ai_reply("Order 12 ships today.")))
+    assert not any(isinstance(c, DeliverReply) for c in t.commands), "held for the check"
+    assert t.state is not None and t.state.job is not None and t.state.job.held is not None
+    t = step(t.state, Triaged(at=at(6), op=check.op, result=_shift_to(CARE, "order_status")))
+    (delivered,) = [c for c in t.commands if isinstance(c, DeliverReply)]
+    assert delivered.reply.text == "Order 12 ships today."
+    assert t.state is not None and t.state.handoffs == []
+
+
+def test_a_shift_drops_the_held_answer_and_calls_the_specialist_with_the_package() -> None:
+    t = _second_turn()
+    check = next(c for c in t.commands if isinstance(c, Triage))
+    call = next(c for c in t.commands if isinstance(c, CallAI))
+    t = step(t.state, AIReplied(at=at(5), op=call.op, reply=ai_reply("Care answer.")))
+    t = step(t.state, Triaged(at=at(6), op=check.op, result=_shift_to(TECH, "technical_support")))
+    assert not any(isinstance(c, DeliverReply) for c in t.commands), "the old answer is unsent"
+    (again,) = [c for c in t.commands if isinstance(c, CallAI)]
+    assert again.request.endpoint.name == "tech-bot"
+    package = again.request.handoff
+    assert package is not None and package.previous_agent == "care-bot:1"
+    assert package.previous_agent_conclusion == "Here it is."
+    assert package.intents_seen == ["order_status", "technical_support"]
+    assert "jane.doe" not in package.model_dump_json()
+    assert t.state is not None and t.state.usage.ai_calls == 2, "the dropped answer was paid"
+    t = step(t.state, AIReplied(at=at(7), op=again.op, reply=ai_reply("Restart the router.")))
+    (delivered,) = [c for c in t.commands if isinstance(c, DeliverReply)]
+    assert delivered.reply.text == "Restart the router."
+
+
+def test_a_shift_nobody_fits_goes_to_a_human_while_the_ai_is_still_answering() -> None:
+    t = _second_turn("I want to complain")
+    check = next(c for c in t.commands if isinstance(c, Triage))
+    call = next(c for c in t.commands if isinstance(c, CallAI))
+    t = step(t.state, Triaged(at=at(5), op=check.op, result=_shift_to(None, "complaint")))
+    assert t.state is not None and t.state.escalation_trigger is EscalationTrigger.TOPIC_SHIFT
+    late = step(t.state, AIReplied(at=at(6), op=call.op, reply=ai_reply("Too late.")))
+    assert not any(isinstance(c, DeliverReply) for c in late.commands)
+    assert "came late" in late.note
