@@ -342,6 +342,7 @@ class InteractionActivities:
                 answer.shadow_text = redact(reply.text)
                 answer.shadow_action = reply.action.value
                 answer.latency_ms = reply.latency_ms
+                answer.cost_usd = reply.cost_usd
             except AIError as exc:
                 answer.error = redact(f"{exc.kind}: {exc}")[:MAX_FAILURE_CHARS]
             finally:

@@ -22,7 +22,19 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import access, audit, fleet, phases, retention, reviews, rollouts, routing, system
+from api import (
+    access,
+    audit,
+    fleet,
+    phases,
+    retention,
+    reviews,
+    rollouts,
+    routing,
+    routing_proposals,
+    shadow,
+    system,
+)
 from api.auth import AuthenticationMiddleware, Authenticator, PermissionCheck
 from api.codec import codec_router
 from api.errors import install_error_handlers
@@ -114,7 +126,19 @@ def create_api_app(
         server_secret=server_secret,
     )
     install_error_handlers(app)
-    for module in (system, routing, fleet, rollouts, reviews, phases, access, audit, retention):
+    for module in (
+        system,
+        routing,
+        routing_proposals,
+        fleet,
+        shadow,
+        rollouts,
+        reviews,
+        phases,
+        access,
+        audit,
+        retention,
+    ):
         app.include_router(module.router)
     app.include_router(
         wfm_router(

@@ -26,6 +26,7 @@ from models.canary import (
 )
 from models.fleet import OperatorNote
 from models.fleet_analysis import AnalysisTemplate
+from models.shadow import ShadowGate
 
 app = typer.Typer(help="Canary rollouts of AI agent versions.", no_args_is_help=True)
 
@@ -72,15 +73,20 @@ def start(
     template: Annotated[
         Path | None, typer.Option(exists=True, help="AnalysisTemplate JSON (checks, limits).")
     ] = None,
+    require_shadow_report: Annotated[
+        bool,
+        typer.Option(
+            "--require-shadow-report",
+            help="Judge the version's shadow answers first; only a passed report starts it.",
+        ),
+    ] = False,
     reason: ReasonOpt = "",
 ) -> None:
     """Start a rollout: each step bakes, gathers its sample, is analysed, then advances."""
-    request = CanaryStart(
-        agent=agent,
-        canary_version=version,
-        rollout=build_rollout(steps, bake, min_sample, poll, template),
-        reason=reason,
-    )
+    rollout = build_rollout(steps, bake, min_sample, poll, template)
+    if require_shadow_report:
+        rollout = rollout.model_copy(update={"shadow_gate": ShadowGate()})
+    request = CanaryStart(agent=agent, canary_version=version, rollout=rollout, reason=reason)
     started = call(lambda api: api.post("/v1/canaries", request.model_dump(mode="json")))
     views.console.print(
         f"started {started['workflow_id']}; follow it with: warmline canary status {agent}"

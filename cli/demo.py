@@ -9,7 +9,7 @@ WFM platform would poll.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
@@ -25,6 +25,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
+from cli.shadow_views import print_shadow_report
 from cli.stack import RunningStack
 from models.interaction import (
     INTERACTION_TASK_QUEUE,
@@ -33,10 +34,23 @@ from models.interaction import (
     Reply,
     interaction_workflow_id,
 )
+from models.routing import EndpointRole
+from models.shadow import ShadowGate, ShadowReportRequest
+from runtime.shadow_report import ShadowReporter
 from simulators.traffic import ScriptedInteraction, generate_traffic
 from store.summary import DemoSummary, summarize
+from warmline.default_config import CARE_BOT, default_routing_config, fleet_endpoint_url
+
+INTERACTION_TASK_TIMEOUT = timedelta(seconds=2)
+"""The interaction's workflow task timeout, which only the starter can set: a worker killed
+in the middle of a task is replaced after it (Temporal's default, 10 s, is a long silence on a
+voice call). Long local activities keep the task alive by heartbeat, so 2 s bounds only a
+dead or stalled worker."""
 
 CLOSING_WORDS = "Thanks, that's all I needed."
+SHADOW_VERSION = "2026.12-shadow"
+"""A candidate care-bot version the demo runs as shadow: it answers copies of live turns, and
+the demo ends with its shadow report."""
 ANGRY_WORDS = "This is useless and ridiculous, I am furious!!!"
 
 
@@ -76,6 +90,7 @@ async def open_interaction(
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         # An interaction id names one interaction for ever (README, public contract).
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        task_timeout=INTERACTION_TASK_TIMEOUT,
         result_type=InteractionResult,
     )
     reply = await client.execute_update_with_start_workflow(
@@ -121,9 +136,42 @@ async def _converse(
         await handle.signal("end_interaction", {"reason": "customer_left", "csat": script.csat})
 
 
+def add_shadow_version(stack: RunningStack) -> None:
+    """Register ``SHADOW_VERSION`` of care-bot as shadow (a new config version by ``demo``)."""
+    config = stack.store.active_routing_config() or default_routing_config(
+        stack.settings.ai_fleet_url
+    )
+    if any(ep.name == CARE_BOT and ep.role is EndpointRole.SHADOW for ep in config.ai_endpoints):
+        return
+    production = next(
+        ep
+        for ep in config.ai_endpoints
+        if ep.name == CARE_BOT and ep.role is EndpointRole.PRODUCTION
+    )
+    shadow = production.model_copy(
+        update={
+            "version": SHADOW_VERSION,
+            "role": EndpointRole.SHADOW,
+            "weight": 0.0,
+            "url": fleet_endpoint_url(stack.settings.ai_fleet_url, CARE_BOT, SHADOW_VERSION),
+        }
+    )
+    changed = config.model_copy(update={"ai_endpoints": [*config.ai_endpoints, shadow]})
+    stack.store.save_routing_config(changed, "demo")
+
+
+async def render_shadow_report(stack: RunningStack, console: Console) -> None:
+    """The shadow version's answers judged against production's (``warmline fleet
+    shadow-report`` shows the same through the API)."""
+    request = ShadowReportRequest(endpoint=f"{CARE_BOT}:{SHADOW_VERSION}", gate=ShadowGate())
+    report = await asyncio.to_thread(ShadowReporter(stack.store).report, request)
+    print_shadow_report(report, console)
+
+
 async def run_demo(
     stack: RunningStack, interactions: int, seed: int, concurrency: int, console: Console
 ) -> DemoSummary:
+    await asyncio.to_thread(add_shadow_version, stack)
     scripts = generate_traffic(interactions, seed)
     started = datetime.now(UTC).isoformat()
     semaphore = asyncio.Semaphore(concurrency)

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from cli import fleet_views as views
 from cli.api_client import call
+from cli.shadow_views import print_shadow_report
 from models.commands import RegisterVersion, RegistryEdit
 from models.fleet import (
     ABDesign,
@@ -30,6 +31,7 @@ from models.fleet import (
     SetWeight,
 )
 from models.routing import EndpointRole
+from models.shadow import ShadowReport
 
 app = typer.Typer(help="AI agent versions: registry, weights, A/B tests.", no_args_is_help=True)
 ab_app = typer.Typer(help="A/B tests between versions of one agent.", no_args_is_help=True)
@@ -49,6 +51,33 @@ def list_versions(
         print(json.dumps(view.model_dump(mode="json"), indent=2))
         return
     views.console.print(views.registry_view_table(view))
+
+
+@app.command("shadow-report")
+def shadow_report(
+    endpoint: Annotated[str, typer.Argument(help="The shadow version, name:version.")],
+    since_hours: Annotated[
+        float | None, typer.Option(min=0.001, help="Only answers this recent.")
+    ] = None,
+    min_answers: Annotated[int, typer.Option(min=1, help="Fewer: inconclusive.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """A shadow version's answers judged against production's: agreement, policy, escalation,
+    errors, cost and latency, and the verdict a canary's shadow gate would get."""
+    report = ShadowReport.model_validate(
+        call(
+            lambda api: api.get(
+                "/v1/fleet/shadow-report",
+                endpoint=endpoint,
+                since_hours=since_hours,
+                min_answers=min_answers,
+            )
+        )
+    )
+    if as_json:
+        print(report.model_dump_json(indent=2))
+        return
+    print_shadow_report(report, views.console)
 
 
 def _show(result: RegistryChangeResult) -> None:

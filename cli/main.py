@@ -114,7 +114,7 @@ def demo(
     ] = "default",
 ) -> None:
     """Run realistic traffic end to end on the embedded stack and print the WFM summary."""
-    from cli.demo import render_summary, run_demo
+    from cli.demo import render_shadow_report, render_summary, run_demo
     from cli.scenarios import load_all
     from cli.stack import embedded_stack
 
@@ -136,6 +136,7 @@ def demo(
                 return await scenarios[scenario](stack, console)
             summary = await run_demo(stack, interactions, seed, concurrency, console)
             render_summary(summary, stack.ui_url, console)
+            await render_shadow_report(stack, console)
             from cli.scenario_handoff import show_handoffs
 
             await show_handoffs(stack, console)
@@ -269,6 +270,7 @@ def _mount_capabilities() -> None:
         supervise,
         wfm,
     )
+    from cli import routing as routing_cli
 
     app.command("setup")(setup.setup)
 
@@ -286,6 +288,7 @@ def _mount_capabilities() -> None:
         ("db", db),
         ("safety", safety),
         ("wfm", wfm),
+        ("routing", routing_cli),
     ):
         app.add_typer(module.app, name=name)
     app.command("redact")(redact.redact)

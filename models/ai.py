@@ -68,4 +68,5 @@ class ShadowAnswer(BaseModel):
     shadow_text: str | None = None
     shadow_action: str | None = None
     latency_ms: float = 0.0
+    cost_usd: float = Field(default=0.0, description="What the shadow's answer cost.")
     error: str | None = None

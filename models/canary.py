@@ -23,6 +23,7 @@ from models.fleet_analysis import (
     AnalysisTemplate,
     CanaryObservation,
 )
+from models.shadow import ShadowGate
 
 
 class _Doc(BaseModel):
@@ -71,6 +72,12 @@ class RolloutConfig(_Doc):
     analysis: AnalysisTemplate = Field(default_factory=AnalysisTemplate)
     max_polls_per_run: int = Field(
         default=500, ge=1, description="Continue-as-new after this many polls (bounded history)."
+    )
+    shadow_gate: ShadowGate | None = Field(
+        default=None,
+        description="Require a passed shadow report on the canary version (its answers while "
+        "it ran as shadow) before the first step; failed or inconclusive aborts the rollout "
+        "with the canary still at weight 0. None: no shadow report needed.",
     )
 
     @model_validator(mode="after")
@@ -220,6 +227,17 @@ class RolloutStarted(_Doc):
     kind: Literal["started"] = "started"
     at: str
     by: str = "canary"
+    notes: list[str] = Field(
+        default_factory=list, description="Reasons the start decision also carries (shadow gate)."
+    )
+
+
+class ShadowGateFailed(_Doc):
+    """The canary's shadow report did not pass: the rollout ends before its first step."""
+
+    kind: Literal["shadow_gate_failed"] = "shadow_gate_failed"
+    at: str
+    reasons: list[str]
 
 
 class MetricsObserved(_Doc):
@@ -272,7 +290,8 @@ RolloutEvent = Annotated[
     | ResumeRequested
     | AbortRequested
     | PromoteNowRequested
-    | ApplyFailed,
+    | ApplyFailed
+    | ShadowGateFailed,
     Field(discriminator="kind"),
 ]
 

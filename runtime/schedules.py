@@ -23,6 +23,7 @@ from temporalio.client import (
 from temporalio.client import ScheduleOverlapPolicy as Overlap
 
 from models.retention import RETENTION_SCHEDULE_ID, RETENTION_TASK_QUEUE, RETENTION_WORKFLOW
+from runtime.calibration_schedule import ensure_calibration_schedule
 from runtime.settings import Settings
 from runtime.wfm_schedule import ensure_rollup_schedule
 
@@ -71,3 +72,5 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
         await ensure_rollup_schedule(
             client, settings.wfm_rollup_every_seconds, settings.wfm_interval_minutes
         )
+    if settings.calibration_every_minutes > 0:
+        await ensure_calibration_schedule(client, settings.calibration_every_minutes)

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     retention_every_minutes: int = Field(
         default=60, ge=1, description="How often the retention schedule checkpoints and purges"
     )
+    calibration_every_minutes: float = Field(
+        default=1440.0,
+        ge=0,
+        description="How often routing calibration proposes thresholds and capability scores "
+        "from outcomes (a proposal waits for approval); 0 creates no schedule",
+    )
     metrics_port: int = Field(default=9464, description="Prometheus port of `warmline worker`")
     ai_max_connections: int = 200
     worker_max_concurrent_activities: int = 200

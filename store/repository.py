@@ -87,6 +87,37 @@ T = TypeVar("T")
 _ENTRIES = TypeAdapter(list[TranscriptEntry])
 
 
+def save_routing_config_in(session: Session, config: RoutingConfig, author: str) -> RoutingConfig:
+    """Store ``config`` as the next version with its audit event, inside ``session``'s
+    transaction: ``Store.save_routing_config`` and an approved routing proposal
+    (``store.learning``) both save through here."""
+    highest = session.exec(select(func.max(RoutingConfigRow.version))).one()
+    now = utc_now()
+    saved = config.model_copy(
+        update={
+            "version": (highest or 0) + 1,
+            "author": author,
+            "created_at": now.isoformat(),
+        }
+    )
+    document = saved.model_dump_json()
+    session.add(
+        RoutingConfigRow(version=saved.version, author=author, created_at=now, document=document)
+    )
+    session.flush()
+    audit = AuditEvent(
+        stream=ROUTING_CONFIG_STREAM,
+        seq=next_seq(session, ROUTING_CONFIG_STREAM),
+        kind="routing_config_saved",
+        at=now.isoformat(),
+        actor=author,
+        payload={"version": saved.version},
+    )
+    if not append_events(session, [audit]):
+        raise WriteConflict(f"{ROUTING_CONFIG_STREAM} seq {audit.seq} taken concurrently")
+    return RoutingConfig.model_validate_json(document)
+
+
 class Store:
     """Repository over one Engine (SQLite file or PostgreSQL); safe to share between threads.
 
@@ -140,36 +171,7 @@ class Store:
         slower one retry with the new maximum.
         """
 
-        def attempt(session: Session) -> RoutingConfig:
-            highest = session.exec(select(func.max(RoutingConfigRow.version))).one()
-            now = utc_now()
-            saved = config.model_copy(
-                update={
-                    "version": (highest or 0) + 1,
-                    "author": author,
-                    "created_at": now.isoformat(),
-                }
-            )
-            document = saved.model_dump_json()
-            session.add(
-                RoutingConfigRow(
-                    version=saved.version, author=author, created_at=now, document=document
-                )
-            )
-            session.flush()
-            audit = AuditEvent(
-                stream=ROUTING_CONFIG_STREAM,
-                seq=next_seq(session, ROUTING_CONFIG_STREAM),
-                kind="routing_config_saved",
-                at=now.isoformat(),
-                actor=author,
-                payload={"version": saved.version},
-            )
-            if not append_events(session, [audit]):
-                raise WriteConflict(f"{ROUTING_CONFIG_STREAM} seq {audit.seq} taken concurrently")
-            return RoutingConfig.model_validate_json(document)
-
-        return self._write(attempt)
+        return self._write(lambda session: save_routing_config_in(session, config, author))
 
     def active_routing_config(self) -> RoutingConfig | None:
         """The highest version, or None before the first save."""

@@ -213,6 +213,7 @@ class ShadowAnswerRow(SQLModel, table=True):
     shadow_text: str | None = Field(default=None, sa_type=Text)
     shadow_action: str | None = None
     latency_ms: float = 0.0
+    cost_usd: float = 0.0
     error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
 
@@ -378,7 +379,7 @@ def store_tables() -> list[Table]:
     """The store's tables (the migrations own these and the fleet health tables)."""
     # Audit, archive and retention tables live in their own modules; importing them here
     # registers them before the names are looked up.
-    from store import archive, audit_tables, retention_tables
+    from store import archive, audit_tables, learning, retention_tables
 
     names = (
         ROUTING_CONFIGS,
@@ -400,5 +401,6 @@ def store_tables() -> list[Table]:
         retention_tables.RETENTION_POLICIES,
         retention_tables.LEGAL_HOLDS,
         API_KEYS,
+        learning.ROUTING_PROPOSALS,
     )
     return [SQLModel.metadata.tables[name] for name in names]

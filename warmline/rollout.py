@@ -35,6 +35,7 @@ from models.canary import (
     RolloutEvent,
     RolloutStarted,
     SetCanaryWeight,
+    ShadowGateFailed,
 )
 from models.fleet_analysis import AnalysisOutcome, AnalysisResult, CanaryObservation
 
@@ -113,6 +114,7 @@ def _start(state: CanaryState, event: RolloutStarted, config: RolloutConfig) -> 
             f"steps {plan}",
             f"step 1: {first.weight_percent:g}% for at least {first.bake_seconds:g} s and "
             f"{first.min_sample} canary interactions",
+            *event.notes,
         ],
         by=event.by,
     )
@@ -256,6 +258,13 @@ def transition(state: CanaryState, event: RolloutEvent, config: RolloutConfig) -
             return _start(state, event, config)
         case MetricsObserved():
             return _observed(state, event, config)
+        case ShadowGateFailed(at=at, reasons=reasons):
+            if state.phase is not CanaryPhase.PENDING:
+                return state, []
+            # Nothing to roll back: the canary never left weight 0.
+            state.phase = CanaryPhase.ABORTED
+            state.finished_at = at
+            return state, [_decide(state, DecisionKind.ABORT, at, reasons, by="shadow-gate")]
         case ApplyFailed(at=at, reason=reason):
             if state.phase is not CanaryPhase.BAKING:
                 return state, []

@@ -15,8 +15,10 @@ from temporalio.worker import Worker
 
 from activities.fleet import FleetActivities
 from activities.interaction import InteractionDeps
+from activities.shadow import ShadowActivities
 from models.fleet import FLEET_TASK_QUEUE
 from runtime.settings import Settings
+from runtime.shadow_report import ShadowReporter
 from workers.versioning import LONG_RUNNING, worker_options
 from workflows.ab_test import ABTestWorkflow
 from workflows.boundary import BoundaryInterceptor
@@ -50,7 +52,7 @@ def fleet_worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=activities.all(),
+        activities=[*activities.all(), *ShadowActivities(ShadowReporter(deps.store)).all()],
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
         interceptors=[BoundaryInterceptor()],

@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from activities.interaction import InteractionDeps
 from runtime.settings import Settings
-from workers import fleet, health, retention, supervision, wfm
+from workers import fleet, health, learning, retention, supervision, wfm
 from workers.interaction import interaction_worker
 
 CAPABILITY_WORKERS = (
@@ -25,6 +25,7 @@ CAPABILITY_WORKERS = (
     health.build_worker,
     retention.build_worker,
     wfm.build_worker,
+    learning.build_worker,
 )
 
 

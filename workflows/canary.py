@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         RolloutEvent,
         RolloutStarted,
         SetCanaryWeight,
+        ShadowGateFailed,
     )
     from models.fleet import (
         CANARY_WORKFLOW,
@@ -53,9 +54,20 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.fleet_analysis import AnalysisResult
     from models.routing import EndpointRole
+    from models.shadow import ShadowReport, ShadowReportRequest
     from warmline.rollout import transition, waiting_for
+    from warmline.shadow_judge import canary_gate
     from workflows import boundary
     from workflows import fleet_helpers as helpers
+
+
+SHADOW_GATE_PATCH = "canary-shadow-gate"
+"""Rollouts that require a passing shadow report ask for one before the first step."""
+SHADOW_REPORT_ACTIVITY = "shadow_report"
+"""``activities.shadow.ShadowActivities.shadow_report`` on the fleet worker (by name: the
+workflow never imports the encoder's runtime)."""
+SHADOW_REPORT_TIMEOUT = timedelta(minutes=2)
+"""Loading the encoder on a worker's first report, then scoring a few thousand answers."""
 
 
 @workflow.defn(name=CANARY_WORKFLOW)
@@ -88,7 +100,7 @@ class CanaryRolloutWorkflow:
                 canary_version=self.input.canary_version,
                 baseline_versions=baseline,
             )
-            await self._feed(RolloutStarted(at=helpers.now(), by=self.input.requested_by))
+            await self._start()
         else:
             self._state = carried.model_copy(
                 update={"polls_this_run": 0, "run_index": carried.run_index + 1}
@@ -111,6 +123,26 @@ class CanaryRolloutWorkflow:
         return self.state
 
     # -- lifecycle helpers ------------------------------------------------------------------
+    async def _start(self) -> None:
+        """Start the rollout, after a passed shadow report when the rollout requires one."""
+        notes: list[str] = []
+        gate = self.input.rollout.shadow_gate
+        if gate is not None and workflow.patched(SHADOW_GATE_PATCH):
+            report = await workflow.execute_activity(
+                SHADOW_REPORT_ACTIVITY,
+                ShadowReportRequest(
+                    endpoint=f"{self.state.agent}:{self.state.canary_version}", gate=gate
+                ),
+                result_type=ShadowReport,
+                start_to_close_timeout=SHADOW_REPORT_TIMEOUT,
+                retry_policy=helpers.OBSERVE_RETRY,
+            )
+            allowed, notes = canary_gate(report)
+            if not allowed:
+                await self._feed(ShadowGateFailed(at=helpers.now(), reasons=notes))
+                return
+        await self._feed(RolloutStarted(at=helpers.now(), by=self.input.requested_by, notes=notes))
+
     async def _baseline_versions(self) -> list[str]:
         """Check the canary is registered as canary; the baseline defaults to production."""
         try:

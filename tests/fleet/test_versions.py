@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from temporalio.service import RPCError
 
 from cli.demo import drive_interaction
 from models.fleet import RegisterEndpoint, SetCanaryShare
@@ -93,6 +94,7 @@ async def test_the_version_is_recorded_on_every_turn(stack: FleetStack) -> None:
         assert len(versions) >= 3 and set(versions) == {facts.model_version}
         seen.add(facts.model_version)
     assert seen == {f"{CARE_BOT}:2026.10", f"{CARE_BOT}:{CANARY_VERSION}"}
-    # A retried interaction (same id, new run) lands on the same version.
-    retried = await drive_interaction(stack.client, scripts[0])
-    assert retried.model_version == results[0].model_version
+    # An interaction id names one interaction for ever (README contract): a retried start is
+    # refused, so it can never meet another version (stickiness per id is checked above).
+    with pytest.raises(RPCError, match="ALREADY_EXISTS"):
+        await drive_interaction(stack.client, scripts[0])

@@ -117,8 +117,19 @@ def spec() -> list[Call]:
              route="/v1/routing-config/versions/{version}"),
         call("POST", "/v1/routing-config", {OPS}, {201},
              default_routing_config("http://127.0.0.1:9").model_dump(mode="json")),
+        # Routing proposals (calibration from outcomes): read like the config, decided and
+        # run by operators; a proposal that does not exist is the route's own 404.
+        call("GET", "/v1/routing-proposals", readers, {200}),
+        call("GET", "/v1/routing-proposals/999999", readers, {404},
+             route="/v1/routing-proposals/{proposal_id}"),
+        call("POST", "/v1/routing-proposals/999999/approve", {OPS}, {404}, {"note": "m"},
+             route="/v1/routing-proposals/{proposal_id}/approve"),
+        call("POST", "/v1/routing-proposals/999999/reject", {OPS}, {404}, {"note": "m"},
+             route="/v1/routing-proposals/{proposal_id}/reject"),
+        call("POST", "/v1/routing-proposals/runs", {OPS}, {201, 409}, {}),
         # Model registry: release managers and operators change it.
         call("GET", "/v1/fleet/registry", readers, {200}),
+        call("GET", "/v1/fleet/shadow-report", readers, {200}, endpoint=f"{NOPE}:1"),
         call("POST", "/v1/fleet/versions", {RM, OPS}, {201},
              {"agent": "care-bot", "version": f"{RUN}.1"}),
         call("POST", "/v1/fleet/health/reset", {RM, OPS}, {200}, {"reason": "matrix"}),

@@ -40,9 +40,11 @@ from tests.ops.conftest import target_of
 
 pytestmark = pytest.mark.integration
 
-TAKEOVER_BOUND_SECONDS = 3.0
-"""The takeover goal is ~2 s (1 s sticky timeout, a replay, one simulated AI call); the bound
-leaves room for a loaded test machine while staying far below the SDK default's 10 s."""
+TAKEOVER_BOUND_SECONDS = 4.0
+"""The takeover goal is ~2 s: a kill between tasks costs the 1 s sticky timeout, a kill during a
+task (a loaded machine makes that likely: the turn's recording may still run) the 2 s task
+timeout the reference client sets; then a replay and one simulated AI call. The bound leaves
+room for a loaded test machine while staying far below the SDK defaults' 10 s."""
 
 
 class TwoWorkers:
