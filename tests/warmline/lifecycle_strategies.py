@@ -106,6 +106,21 @@ def triage_results(draw: st.DrawFn) -> Any:
     return triage(routed, supervision)
 
 
+@st.composite
+def topic_shifts(draw: st.DrawFn) -> Any:
+    """A later turn's check that says: confidently another topic, for another AI agent (or for
+    nobody)."""
+    endpoint = draw(st.sampled_from([TECH, BILLING, CARE, None]))
+    routed = decision(Route.AI if endpoint else Route.HUMAN, endpoint=endpoint).model_copy(
+        update={
+            "intent": draw(st.sampled_from(["technical_support", "billing_inquiry", "refund"])),
+            "confidence": 0.99,
+            "handoff": HandoffPolicy(max_handoffs=draw(st.integers(0, 2))),
+        }
+    )
+    return triage(routed)
+
+
 def results_for(command: Command, when: str, ok_only: bool = False) -> st.SearchStrategy[Event]:
     """Every plausible answer to a command, successes and failures alike."""
     op = command.op  # type: ignore[union-attr]

@@ -27,6 +27,7 @@ from models.handoff import HandoffAction
 from models.interaction import (
     Channel,
     InteractionResult,
+    InteractionState,
     Pool,
     Reply,
     Sender,
@@ -35,6 +36,7 @@ from models.interaction_state import InteractionCarry
 from models.lifecycle import (
     AgentAccepted,
     AgentResolved,
+    CallAI,
     ChannelSwitchRequested,
     Command,
     Complete,
@@ -57,6 +59,8 @@ from models.lifecycle import (
     Started,
     TransferAcked,
     TransferToHuman,
+    Triage,
+    Triaged,
 )
 from models.supervision import ReviewDecision, ReviewResponse
 from tests.warmline.lifecycle_builders import (
@@ -69,7 +73,7 @@ from tests.warmline.lifecycle_builders import (
     interaction_input,
     success,
 )
-from tests.warmline.lifecycle_strategies import CUSTOMER_TEXTS, results_for
+from tests.warmline.lifecycle_strategies import CUSTOMER_TEXTS, results_for, topic_shifts
 from warmline.lifecycle import next_deadline, step
 from warmline.lifecycle.wording import CLOSED
 
@@ -199,6 +203,35 @@ class LifecycleModel(RuleBasedStateMachine):
         self.feed(
             CustomerMessageReceived(at=self.now, text=text, message_id=message_id, ticket=ticket)
         )
+
+    @precondition(
+        lambda self: self.state is not None and self.state.turn_intents and not self.state.finished
+    )
+    @rule(text=st.sampled_from(CUSTOMER_TEXTS), check_first=st.booleans(), data=st.data())
+    def customer_changes_topic(self, text: str, check_first: bool, data: st.DataObject) -> None:
+        """A later turn while the AI holds the conversation: its intent check and the AI call
+        answered in either order (topic kept, re-routed, handed off or to a human)."""
+        for _ in range(2 * CATCH_UP_STEPS):  # the current job first, successfully
+            c = self.state
+            wait = c.job.wait if c is not None and c.job else None
+            if wait is None or wait.op not in self.open:
+                break
+            self.answer(wait.op, data.draw(results_for(self.open[wait.op], self.now, True)))
+        for _ in range(3):  # a few topics in a row: hand-offs, their limit, ping-pong
+            c = self.state
+            if c is None or c.state is not InteractionState.AI_ACTIVE or c.job is not None:
+                return
+            self.feed(CustomerMessageReceived(at=self.now, text=text, ticket=self.ticket(True)))
+            checks = [op for op, c in self.open.items() if isinstance(c, Triage) and c.request.turn]
+            calls = [op for op, c in self.open.items() if isinstance(c, CallAI)]
+            for op in (checks + calls) if check_first else (calls + checks):
+                if op not in self.open:
+                    continue
+                if op in checks and data.draw(st.booleans(), label="confident shift"):
+                    result: Event = Triaged(at=self.now, op=op, result=data.draw(topic_shifts()))
+                else:
+                    result = data.draw(results_for(self.open[op], self.now, ok_only=True))
+                self.answer(op, result)
 
     @rule(reason=st.sampled_from(["pressed 0", f"mail {EMAIL}"]))
     def request_human(self, reason: str) -> None:
