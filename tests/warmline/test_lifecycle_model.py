@@ -30,14 +30,17 @@ from models.interaction import (
     InteractionState,
     Pool,
     Reply,
+    Route,
     Sender,
 )
 from models.interaction_state import InteractionCarry
 from models.lifecycle import (
     AgentAccepted,
     AgentResolved,
+    AIReplied,
     CallAI,
     ChannelSwitchRequested,
+    ChoosePattern,
     Command,
     Complete,
     ContinueAsNew,
@@ -52,6 +55,7 @@ from models.lifecycle import (
     Fail,
     HumanRequested,
     InputRejected,
+    PatternChosen,
     RefuseMessage,
     ReleaseReservation,
     ReservationAcked,
@@ -68,10 +72,14 @@ from tests.warmline.lifecycle_builders import (
     PII,
     T0,
     WORKFLOW_ID,
+    ai_reply,
     at,
+    decision,
     failure,
     interaction_input,
+    pattern,
     success,
+    triage,
 )
 from tests.warmline.lifecycle_strategies import CUSTOMER_TEXTS, results_for, topic_shifts
 from warmline.lifecycle import next_deadline, step
@@ -216,7 +224,7 @@ class LifecycleModel(RuleBasedStateMachine):
             wait = c.job.wait if c is not None and c.job else None
             if wait is None or wait.op not in self.open:
                 break
-            self.answer(wait.op, data.draw(results_for(self.open[wait.op], self.now, True)))
+            self.answer(wait.op, self.happy(self.open[wait.op], data))
         for _ in range(3):  # a few topics in a row: hand-offs, their limit, ping-pong
             c = self.state
             if c is None or c.state is not InteractionState.AI_ACTIVE or c.job is not None:
@@ -232,6 +240,18 @@ class LifecycleModel(RuleBasedStateMachine):
                 else:
                     result = data.draw(results_for(self.open[op], self.now, ok_only=True))
                 self.answer(op, result)
+
+    def happy(self, command: Command, data: st.DataObject) -> Event:
+        """The result that keeps the AI in the conversation (opening to AI, a plain answer)."""
+        op = command.op  # type: ignore[union-attr]
+        match command:
+            case ChoosePattern():
+                return PatternChosen(at=self.now, op=op, choice=pattern())
+            case Triage() if command.request.turn is None:
+                return Triaged(at=self.now, op=op, result=triage(decision(Route.AI)))
+            case CallAI():
+                return AIReplied(at=self.now, op=op, reply=ai_reply("Here is what I found."))
+        return data.draw(results_for(command, self.now, ok_only=True))
 
     @rule(reason=st.sampled_from(["pressed 0", f"mail {EMAIL}"]))
     def request_human(self, reason: str) -> None:
