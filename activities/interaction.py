@@ -33,6 +33,7 @@ from models.ai import AIReply, AIRequest, ShadowAnswer, ShadowRequest
 from models.facts import InteractionFacts, RecordInteraction
 from models.interaction import Route
 from models.routing import (
+    AIEndpoint,
     Classification,
     FleetSnapshot,
     HumanAvailability,
@@ -70,6 +71,8 @@ from warmline.routing import decide_route, select_pattern
 from warmline.supervision import mode_for
 
 MAX_FAILURE_CHARS = 500
+MAX_AI_REPLY_CHARS = 8_000
+"""An AI answer longer than this is a bad response (retried, then the turn fails over)."""
 
 
 def safe_failure(exc: BaseException) -> ApplicationError:
@@ -90,6 +93,13 @@ def safe_failure(exc: BaseException) -> ApplicationError:
         )
     message = redact(f"{type(exc).__name__}: {exc}")[:MAX_FAILURE_CHARS]
     return ApplicationError(message, type=type(exc).__name__)
+
+
+def named_only(endpoint: AIEndpoint | None) -> AIEndpoint | None:
+    """The endpoint as workflow state and history keep it: no URL, model or key variable."""
+    if endpoint is None:
+        return None
+    return endpoint.model_copy(update={"url": "", "model": "", "api_key_env": None})
 
 
 @contextmanager
@@ -182,6 +192,14 @@ class InteractionActivities:
             classification=classification,
         )
         decision = decide_route(route_request, config, snapshot, request.pattern)
+        # The workflow keeps only which endpoint (name, version, and what routing reads):
+        # where it lives and how to authenticate are resolved per call (``_resolved``).
+        decision = decision.model_copy(
+            update={
+                "ai_endpoint": named_only(decision.ai_endpoint),
+                "shadow_endpoint": named_only(decision.shadow_endpoint),
+            }
+        )
         if unknown_upstream and request.classification is None:
             # Never echoed: an unknown label is outside text (metrics labels, search
             # attributes and policy only ever see known intents).
@@ -256,6 +274,11 @@ class InteractionActivities:
         status, success = "ok", False
         try:
             reply = await self.deps.ai.complete(request)
+            if len(reply.text) > MAX_AI_REPLY_CHARS:
+                # Kept in state and sent to the customer: a runaway answer fails over instead.
+                raise AIBadResponse(
+                    f"reply of {len(reply.text)} characters (at most {MAX_AI_REPLY_CHARS})"
+                )
             success = True
             return reply
         except AIRateLimited as exc:

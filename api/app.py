@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
@@ -37,7 +37,7 @@ from api import (
 )
 from api.auth import AuthenticationMiddleware, Authenticator, PermissionCheck
 from api.codec import codec_router
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, reject_unknown_query_parameters
 from api.services import ApiServices
 from api.temporal import TemporalAccess
 from api.wfm import wfm_router
@@ -115,6 +115,7 @@ def create_api_app(
         summary="Reviews, rollouts, routing, WFM reads and the codec server, by role.",
         lifespan=lifespan,
         redoc_url=None,
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     server_secret = api_key_secret(settings)
     keys = ApiKeyStore(store)

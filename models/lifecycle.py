@@ -150,6 +150,9 @@ class CommandFailed(_Message):
     at: str
     op: int
     error: str
+    error_type: str = Field(
+        default="", description="The failure's type (e.g. ``AcdRejected``), when it has one."
+    )
 
 
 class CustomerMessageReceived(_Message):

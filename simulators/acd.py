@@ -242,6 +242,7 @@ class AcdSimulator:
         self.transfers: dict[str, Transfer] = {}
         self.reservations: dict[str, Reservation] = {}
         self.callbacks: dict[str, CallbackRequest] = {}
+        self.faults: dict[str, list[int]] = {}  # operation -> HTTP statuses still to answer
         self._by_key: dict[tuple[str, str], str] = {}  # (kind, idempotency key) -> id
         self._agents: dict[str, Agent] = {}
         self._by_interaction: dict[str, str] = {}  # interaction id -> latest transfer id
@@ -356,6 +357,20 @@ class AcdSimulator:
             self.stats.messages += 1
             await self._notify()
         return transfer
+
+    def fail(self, operation: str, status: int, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``operation`` (``reserve``, ``release``,
+        ``transfer``, ``withdraw``, ``forward``, ``callback``) with HTTP ``status`` and do
+        nothing: the faults a real ACD has (a closed queue, an outage), for tests and the demo."""
+        self.faults.setdefault(operation, []).extend([status] * times)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def take_fault(self, operation: str) -> int | None:
+        """The status to answer this call of ``operation`` with instead of acting, if any."""
+        pending = self.faults.get(operation)
+        return pending.pop(0) if pending else None
 
     async def schedule_callback(self, request: CallbackRequest) -> str:
         existing = self._by_key.get(("callback", request.idempotency_key))

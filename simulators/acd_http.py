@@ -1,8 +1,9 @@
 """The simulated ACD's HTTP API: the contract Warmline's ACD activities call, plus admin hooks.
 
 Contract endpoints take and return the ``models.acd`` models, exactly what a CCaaS adapter
-would expose. Admin endpoints exist only for tests and the demo: read back the received
-context package field by field, change staffing, pause assignment to keep a contact waiting.
+would expose; each answers an injected fault first (``AcdSimulator.fail``). Admin endpoints
+exist only for tests and the demo: read back the received context package field by field,
+change staffing, pause assignment to keep a contact waiting, inject faults.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
@@ -29,14 +30,29 @@ class Staffing(BaseModel):
     agents: int = Field(ge=0)
 
 
+class Fault(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    operation: Literal["reserve", "release", "transfer", "withdraw", "forward", "callback"]
+    status: int = Field(ge=400, le=599)
+    times: int = Field(default=1, ge=1, le=1000)
+
+
+def _fault(status: int) -> Response:
+    return error_response(status, f"injected fault: HTTP {status}", "injected_fault")
+
+
 def create_acd_app(acd: AcdSimulator, *, manage_lifecycle: bool = True) -> Starlette:
     """HTTP app over ``acd``; by default the server's lifespan starts and stops the engine."""
 
     async def reserve(request: Request) -> Response:
+        if (status := acd.take_fault("reserve")) is not None:
+            return _fault(status)
         ack = await acd.reserve(await read_model(request, ReservationRequest))
         return JSONResponse(ack.model_dump(mode="json"))
 
     async def release(request: Request) -> Response:
+        if (status := acd.take_fault("release")) is not None:
+            return _fault(status)
         reservation = await acd.release(request.path_params["reservation_id"])
         if reservation is None:
             return error_response(404, "unknown reservation", "not_found")
@@ -45,16 +61,22 @@ def create_acd_app(acd: AcdSimulator, *, manage_lifecycle: bool = True) -> Starl
         )
 
     async def transfer(request: Request) -> Response:
+        if (status := acd.take_fault("transfer")) is not None:
+            return _fault(status)
         ack = await acd.transfer(await read_model(request, TransferRequest))
         return JSONResponse(ack.model_dump(mode="json"))
 
     async def withdraw(request: Request) -> Response:
+        if (status := acd.take_fault("withdraw")) is not None:
+            return _fault(status)
         transfer = await acd.withdraw(request.path_params["transfer_id"])
         if transfer is None:
             return error_response(404, "unknown transfer", "not_found")
         return JSONResponse(_summary(transfer))
 
     async def forward(request: Request) -> Response:
+        if (status := acd.take_fault("forward")) is not None:
+            return _fault(status)
         transfer_id = request.path_params["transfer_id"]
         message = await read_model(request, ForwardMessage)
         if message.transfer_id != transfer_id:
@@ -65,6 +87,8 @@ def create_acd_app(acd: AcdSimulator, *, manage_lifecycle: bool = True) -> Starl
         return JSONResponse({"transfer_id": transfer_id, "messages": len(transfer.messages)})
 
     async def callback(request: Request) -> Response:
+        if (status := acd.take_fault("callback")) is not None:
+            return _fault(status)
         callback_id = await acd.schedule_callback(await read_model(request, CallbackRequest))
         return JSONResponse({"callback_id": callback_id, "status": "scheduled"})
 
@@ -87,6 +111,11 @@ def create_acd_app(acd: AcdSimulator, *, manage_lifecycle: bool = True) -> Starl
         body = await read_model(request, Staffing)
         await acd.set_agents(body.queue, body.agents)
         return JSONResponse({"queues": acd.capacity()})
+
+    async def faults(request: Request) -> Response:
+        body = await read_model(request, Fault)
+        acd.fail(body.operation, body.status, body.times)
+        return JSONResponse({"faults": acd.faults})
 
     async def pause(request: Request) -> Response:
         await acd.pause()
@@ -120,6 +149,7 @@ def create_acd_app(acd: AcdSimulator, *, manage_lifecycle: bool = True) -> Starl
             Route("/admin/transfers/{interaction_id}", received_context, methods=["GET"]),
             Route("/admin/agents", staffing, methods=["POST"]),
             Route("/admin/pause", pause, methods=["POST"]),
+            Route("/admin/faults", faults, methods=["POST"]),
             Route("/admin/resume", resume, methods=["POST"]),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -185,7 +185,7 @@ class InteractionWorkflow:
         if self._state is not None:
             refused = intake.refusal(self._state, lambda: redact(message.text), message.message_id)
             if refused is not None:
-                raise ApplicationError(refused.reason, type=refused.error_type)
+                raise ApplicationError(redact(refused.reason), type=refused.error_type)
 
     @workflow.update(name="await_reply")
     async def await_reply(self, wanted: AwaitReply | None = None) -> Reply:
@@ -248,6 +248,9 @@ class InteractionWorkflow:
         self._reject_if_closed()
         if self._state is not None and switch.channel is self._state.channel:
             raise boundary.invalid_input("SwitchChannel", f"channel: already {switch.channel}")
+        too_many = intake.switch_refusal(self._state) if self._state is not None else None
+        if too_many is not None:
+            raise ApplicationError(too_many, type="TooManySwitches")
 
     # -- signals: a bad payload is recorded, never fatal -----------------------------------------
     def _accept(

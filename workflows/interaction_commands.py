@@ -16,6 +16,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.abuse import AbuseActivities
@@ -141,7 +142,10 @@ class CommandExecutor:
                 self._events.append(lc.CommandFailed(at=now(), op=op, error="cancelled"))
             elif (error := future.exception()) is not None:
                 cause = getattr(error, "cause", None) or error
-                self._events.append(lc.CommandFailed(at=now(), op=op, error=str(cause)))
+                kind = (cause.type or "") if isinstance(cause, ApplicationError) else ""
+                self._events.append(
+                    lc.CommandFailed(at=now(), op=op, error=str(cause), error_type=kind)
+                )
             elif result is None:
                 self._events.append(lc.CommandDone(at=now(), op=op))
             else:

@@ -10,7 +10,11 @@ Held-out data only (the detector trained on the other sides):
 * attacks: generated attacks from the held-out templates and payloads (``attacks.py``), and
   deepset's prompt-injections ``test`` rows labelled injection;
 * benign contact-center messages: CLINC150 ``test`` (in-scope and out-of-scope, read from
-  ../shared), the example intents' ``test`` split, held-out hard benign messages;
+  ../shared), the example intents' ``test`` split, held-out hard benign messages, held-out
+  conversational turns (closings, acknowledgements, follow-ups);
+* the simulated customers' later turns (``simulators.conversations``: clarifications,
+  closers, angry and human-request turns; never trained on) are reported apart, as the
+  turns a live conversation sends after its opening;
 * deepset's benign ``test`` rows (news questions, not contact-center traffic) are reported
   apart.
 
@@ -37,7 +41,13 @@ if str(REPO) not in sys.path:  # when run as a script
 from bench.report import report  # noqa: E402
 from classifier.injection.attacks import TEST, attacks  # noqa: E402
 from classifier.injection.detector import InjectionDetector  # noqa: E402
-from classifier.injection.training import clinc, deepset, hard_benign  # noqa: E402
+from classifier.injection.training import (  # noqa: E402
+    clinc,
+    conversation_turns,
+    deepset,
+    hard_benign,
+)
+from simulators import conversations  # noqa: E402
 
 GOALS = {"detection": 0.90, "false_positive_contact_center": 0.05, "latency_p95_ms": 10.0}
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -66,7 +76,14 @@ def main(
     detector = InjectionDetector.load(model)
     generated = attacks(TEST, attack_count, seed=99)
     deepset_attacks, deepset_benign = deepset("test")
-    benign = clinc("test") + _intents_test() + hard_benign(TEST, seed=99)
+    talk = conversation_turns(TEST, seed=99)
+    benign = clinc("test") + _intents_test() + hard_benign(TEST, seed=99) + talk
+    simulated = [
+        *conversations.CLARIFICATIONS,
+        *conversations.CLOSERS,
+        *conversations.ANGRY,
+        *conversations.HUMAN_REQUESTS,
+    ]
     figures: dict[str, Any] = {
         "threshold": detector.threshold,
         "detection": _rate(detector, generated + deepset_attacks),
@@ -74,6 +91,8 @@ def main(
         "detection_deepset": _rate(detector, deepset_attacks),
         "false_positive_contact_center": _rate(detector, benign),
         "false_positive_hard_benign": _rate(detector, hard_benign(TEST, seed=99)),
+        "false_positive_conversation": _rate(detector, talk),
+        "false_positive_simulated_turns": _rate(detector, simulated),
         "false_positive_deepset_benign": _rate(detector, deepset_benign),
         "attacks": len(generated) + len(deepset_attacks),
         "benign": len(benign),

@@ -7,12 +7,13 @@ What it learns from (train sides only; ``bench/safety`` evaluates on the held-ou
 * attacks: deepset's prompt-injections ``train`` rows labelled injection (Apache-2.0, kept in
   ``data/``), and generated attacks on a contact-center AI (``attacks.py``, train templates);
 * benign: deepset's benign ``train`` rows, CLINC150 ``train`` (read from ../shared at training
-  time), the project's example intents, generated hard benign messages (train templates).
+  time), the project's example intents, generated hard benign messages and conversational
+  turns (closings, acknowledgements, follow-ups; train templates).
 
 The head is the intent classifier's (frozen MiniLM, logistic regression, temperature
 calibration) with two labels. The threshold is the lowest score that keeps benign validation
-messages (CLINC150 ``val``, generated attacks' train side with a new seed, hard benign)
-flagged at or below ``max_false_positive``.
+messages (CLINC150 ``val``, hard benign and conversational turns) flagged at or below
+``max_false_positive``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Annotated, Any
 import typer
 
 from classifier.data import LabelledData
-from classifier.injection.attacks import OPENINGS, TRAIN, attacks, benign
+from classifier.injection.attacks import OPENINGS, TRAIN, attacks, benign, conversation
 from classifier.injection.detector import (
     BENIGN,
     DETECTOR_FILE,
@@ -71,6 +72,16 @@ def hard_benign(split: str, seed: int) -> list[str]:
     return out
 
 
+def conversation_turns(split: str, seed: int) -> list[str]:
+    """The conversational templates of one side, as typed: as is, lower case, no final stop."""
+    rng = random.Random(f"conversation-{split}-{seed}")
+    out = []
+    for text in conversation(split):
+        out += [text, text.lower(), text.rstrip(".!?")]
+        out.append(text.capitalize() if rng.random() < 0.5 else text.upper())
+    return out
+
+
 def _intents() -> list[str]:
     from classifier.example_data import build_example_rows
 
@@ -83,7 +94,7 @@ def training_data(seed: int) -> LabelledData:
     attack_rows += attacks(TRAIN, 3_000, seed)
     general = clinc("train")
     clean_rows += rng.sample(general, min(6_000, len(general)))
-    clean_rows += _intents() + hard_benign(TRAIN, seed) * 3
+    clean_rows += _intents() + hard_benign(TRAIN, seed) * 3 + conversation_turns(TRAIN, seed) * 5
     return LabelledData(
         attack_rows + clean_rows, [INJECTION] * len(attack_rows) + [BENIGN] * len(clean_rows)
     )
@@ -91,7 +102,8 @@ def training_data(seed: int) -> LabelledData:
 
 def validation_data(seed: int) -> tuple[list[str], list[str]]:
     """(attacks, benign) for calibration and the threshold."""
-    return attacks(TRAIN, 600, seed + 1), clinc("val") + hard_benign(TRAIN, seed + 1)
+    good = clinc("val") + hard_benign(TRAIN, seed + 1) + conversation_turns(TRAIN, seed + 1)
+    return attacks(TRAIN, 600, seed + 1), good
 
 
 def choose_threshold(
@@ -121,7 +133,7 @@ def train(out: Path, seed: int = 0, max_false_positive: float = 0.02) -> dict[st
         "attacks": data.labels.count(INJECTION),
         "benign": data.labels.count(BENIGN),
         "sources": "deepset/prompt-injections train (Apache-2.0), generated attacks, CLINC150 "
-        "train (6,000 sampled), example intents, generated hard benign",
+        "train (6,000 sampled), example intents, generated hard benign and conversational turns",
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return {"version": result.version, **chosen}

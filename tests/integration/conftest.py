@@ -203,6 +203,7 @@ async def stack(stack_session: Stack) -> AsyncIterator[Stack]:
     """The shared stack, put back to defaults after each test (config, faults, ACD)."""
     yield stack_session
     stack_session.fleet.clear_faults()
+    stack_session.acd.clear_faults()
     await stack_session.acd.pause()
     for transfer in list(stack_session.acd.transfers.values()):
         # Tests that resolve by signal bypass the ACD; empty its lines for the next test.

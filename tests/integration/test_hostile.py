@@ -12,6 +12,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History
 from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
@@ -21,9 +23,13 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.testing import ActivityEnvironment
 
-from activities.interaction import InteractionActivities
+from activities.interaction import MAX_AI_REPLY_CHARS, InteractionActivities
 from models.ai import AIRequest, ChatTurn
-from models.interaction import Outcome, Reply, StatusView
+from models.interaction import MAX_MESSAGE_CHARS, Outcome, Reply, StatusView
+from models.routing import AIEndpoint
+from runtime.codec import ENCODING
+from runtime.history import iter_payloads
+from simulators.ai_fleet import FaultMode, FaultRule
 from simulators.server import serve_app
 from tests.integration.conftest import Stack
 from tests.integration.test_interaction import force_ai
@@ -120,12 +126,16 @@ async def test_a_client_awaiting_the_next_turn_cannot_hold_back_continue_as_new(
     client awaits it again and the next run answers); before, the run waited for that turn."""
     await stack.use_config(lambda c: force_ai(c).model_copy(update={"max_turns_per_run": 2}))
     handle, _ = await stack.open("Where is my parcel?")
+    # A slow second answer: the await is surely accepted while turn 2 runs, before the run
+    # continues as new (an update that reaches the server during that last task is aborted).
+    stack.fleet.set_fault(FaultRule(mode=FaultMode.LATENCY, latency_ms=1_000))
     await handle.signal("customer_message", {"text": "And the invoice?"})
     waiting = await handle.start_update(
         "await_reply", {"turn": 3}, wait_for_stage=WorkflowUpdateStage.ACCEPTED
     )
     error = await update_error(waiting.result())
     assert error.type == "ContinuedAsNew"
+    stack.fleet.clear_faults()
     status = await until(
         lambda: status_of(handle), lambda s: s.run_count >= 2, "the run continued as new"
     )
@@ -205,3 +215,104 @@ async def test_the_ai_call_goes_where_the_routing_config_says_not_where_a_reques
             await ActivityEnvironment().run(activities.invoke_ai, unknown)
         assert raised.value.type == "EndpointUnknown" and raised.value.non_retryable
         assert hits == []
+
+
+CARRIED_STATE_BOUND = 1_000_000
+"""Half of Temporal's 2 MB payload limit: the carried state must stay well inside it."""
+
+
+async def test_oversized_inputs_keep_the_carried_state_well_inside_temporals_limit(
+    stack: Stack,
+) -> None:
+    """Metadata and messages at their bounds, over several continue-as-new: every carried state
+    stays under half the payload limit and the interaction completes."""
+    await stack.use_config(lambda c: force_ai(c).model_copy(update={"max_turns_per_run": 3}))
+    metadata = {f"key{n:02d}": f"v{n}-" + "m" * 1_000 for n in range(64)}
+    longest = ("lorem ipsum " * 2_000)[:MAX_MESSAGE_CHARS]
+    handle, _ = await stack.open(longest, metadata=metadata)
+    for n in range(26):  # past the 20 transcript entries a run carries: the size levels off
+        reply = await send(handle, f"{n} {longest}"[:MAX_MESSAGE_CHARS], f"big-{n}")
+        assert reply.turn == n + 2
+    # De-duplication survived every continue-as-new: the same id and text, the same reply;
+    # the same id with other text, refused.
+    again = await send(handle, f"3 {longest}"[:MAX_MESSAGE_CHARS], "big-3")
+    assert again.turn == 5 and (await status_of(handle)).turns == 27
+    error = await update_error(
+        handle.execute_update("send_message", {"text": "other", "message_id": "big-0"})
+    )
+    assert error.type == "MessageIdReused"
+    await end(handle)
+    sizes = []
+    run_id: str | None = handle.first_execution_run_id or handle.result_run_id
+    while run_id:
+        run = stack.client.get_workflow_handle(handle.id, run_id=run_id)
+        run_id = None
+        async for event in run.fetch_history_events():
+            attributes = event.workflow_execution_continued_as_new_event_attributes
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                sizes.append(sum(p.ByteSize() for p in attributes.input.payloads))
+                run_id = attributes.new_execution_run_id
+    print("carried state bytes per continue-as-new:", sizes)
+    assert len(sizes) >= 6, sizes
+    assert max(sizes) < CARRIED_STATE_BOUND, sizes
+    assert max(sizes[-3:]) <= max(sizes[-6:-3]) * 1.05, f"still growing: {sizes}"
+
+
+async def test_a_runaway_ai_answer_is_a_bad_response_not_state(stack: Stack) -> None:
+    """An answer longer than ``MAX_AI_REPLY_CHARS`` would be kept in state and sent to the
+    customer: it is refused as a bad response (the turn retries, then fails over)."""
+
+    async def runaway(request: Request) -> Response:
+        content = f"{CARD} " + "blah " * (MAX_AI_REPLY_CHARS // 5 + 10)
+        return JSONResponse({"choices": [{"message": {"content": content}}], "usage": {}})
+
+    app = Starlette(routes=[HttpRoute("/v1/chat/completions", runaway, methods=["POST"])])
+    async with serve_app(app) as url:
+        endpoint = AIEndpoint(name="runaway-bot", version="1", url=f"{url}/v1")
+        await stack.use_config(
+            lambda c: c.model_copy(update={"ai_endpoints": [*c.ai_endpoints, endpoint]})
+        )
+        request = AIRequest(
+            interaction_id="runaway-1",
+            turn=1,
+            idempotency_key=f"runaway-{uuid.uuid4().hex}",
+            endpoint=endpoint,
+            intent="order_status",
+            messages=[ChatTurn(role="user", content="Where is my parcel?")],
+        )
+        with pytest.raises(ApplicationError) as raised:
+            await ActivityEnvironment().run(InteractionActivities(stack.deps).invoke_ai, request)
+    assert raised.value.type == "AIBadResponse" and "at most 8000" in raised.value.message
+    assert CARD not in raised.value.message and raised.value.__cause__ is None
+
+
+async def test_no_endpoint_url_model_or_key_variable_travels_in_history(stack: Stack) -> None:
+    """Workflow state and activity inputs name the endpoint; where it lives and how it is
+    authenticated stay in the routing config (decrypted history searched for them)."""
+    secret_env = "WARMLINE_AI_KEY_HOSTILE_TEST"
+    await stack.use_config(
+        lambda c: force_ai(c).model_copy(
+            update={
+                "ai_endpoints": [
+                    e.model_copy(update={"api_key_env": secret_env, "model": "model-xyz-7"})
+                    for e in c.ai_endpoints
+                ]
+            }
+        )
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(secret_env, "not-a-real-key")
+        handle, reply = await stack.open("Where is my parcel?")
+        assert reply.text
+        await send(handle, "And the invoice?", None)
+        await end(handle)
+    fetched = await handle.fetch_history()
+    codec = stack.client.data_converter.payload_codec
+    assert codec is not None
+    payloads = list(iter_payloads(History(events=fetched.events)))
+    decoded = await codec.decode([p for p in payloads if p.metadata.get("encoding") == ENCODING])
+    text = b"".join(p.data for p in decoded) + b"".join(p.data for p in payloads)
+    assert b"Where is my parcel?" in text, "the walk decoded the history"
+    assert b"care-bot" in text, "the endpoint is still named"
+    for hidden in (stack.settings.ai_fleet_url, secret_env, "model-xyz-7"):
+        assert hidden.encode() not in text, hidden

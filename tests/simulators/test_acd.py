@@ -376,3 +376,20 @@ async def test_a_permanent_refusal_or_the_deadline_ends_the_retries() -> None:
     acd = AcdSimulator(down, signal_retry=SignalRetry(first=0.01, longest=0.02, give_up_after=0.2))
     await asyncio.wait_for(acd._signal("wf", "human_accepted", {}, "t-1"), WAIT)
     assert 3 <= down.attempts <= 20, "retried, then given up at the deadline"
+
+
+async def test_injected_faults_answer_before_anything_happens(fast: Rig) -> None:
+    response = await fast.client.post(
+        "/admin/faults", json={"operation": "transfer", "status": 503, "times": 2}
+    )
+    assert response.status_code == 200 and response.json()["faults"] == {"transfer": [503, 503]}
+    body = {
+        "idempotency_key": "interaction-i-f:transfer",
+        "queue": "general",
+        "context": context("i-f").model_dump(mode="json"),
+    }
+    statuses = [(await fast.client.post("/transfers", json=body)).status_code for _ in range(2)]
+    assert statuses == [503, 503] and fast.acd.transfers == {}
+    assert (await fast.transfer("i-f")).transfer_id  # the third call is served
+    bad = await fast.client.post("/admin/faults", json={"operation": "transfer", "status": 200})
+    assert bad.status_code == 422

@@ -3,6 +3,8 @@ interaction, each closed transition by transition and without Temporal."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -11,6 +13,7 @@ from models.ai import AIAction
 from models.interaction import (
     MAX_TURNS_PER_INTERACTION,
     AwaitReply,
+    Channel,
     InteractionInput,
     Outcome,
     Route,
@@ -20,9 +23,14 @@ from models.interaction_state import MESSAGE_IDS_KEPT, QUEUED_MAX, RECENT_REPLIE
 from models.lifecycle import (
     AgentAccepted,
     AgentResolved,
+    ArchiveRun,
     BookCallback,
     CallAI,
+    ChannelSwitchRequested,
     ChoosePattern,
+    CommandFailed,
+    ContinueAsNew,
+    ContinueAsNewSuggested,
     CustomerMessageReceived,
     DeadlineReached,
     EndRequested,
@@ -45,6 +53,7 @@ from tests.warmline.lifecycle_builders import (
     triage,
 )
 from warmline.lifecycle import changes, intake, wording
+from warmline.lifecycle.closing import CARRIED_TEXT_MAX
 
 IMPATIENT = EscalationPolicy(human_accept_deadline_seconds=60, max_human_wait_seconds=300)
 
@@ -258,3 +267,102 @@ def test_a_refusal_quoting_a_message_id_is_redacted() -> None:
     say(d, "other", "jane.doe@example.com", "u-2")
     refused = next(c for c in d.commands if isinstance(c, RefuseMessage))
     assert "jane.doe" not in refused.reason and "jane.doe" not in str(d.c.pending_audit[-1])
+
+
+# -- a close during continue-as-new ---------------------------------------------------------------
+
+
+def test_a_close_during_the_archive_or_after_the_continue_was_decided_closes() -> None:
+    """The executor feeds an event that arrives while it waits to continue as new before it
+    continues (``boundary.continue_as_new`` returns when the run is not idle): a close at any
+    moment of the continue-as-new is the close, never lost to the next run."""
+    d = with_an_agent()
+    d.feed(ContinueAsNewSuggested(at=d.now))
+    assert d.kinds() == ["archive_run"]
+    d.feed(EndRequested(at=d.now, reason="hung up"))
+    d.ok(ArchiveRun)
+    assert d.kinds() == ["withdraw_transfer"] and not d.emitted(ContinueAsNew)
+    late = with_an_agent()
+    late.feed(ContinueAsNewSuggested(at=late.now))
+    late.ok(ArchiveRun)
+    assert late.kinds() == ["continue_as_new"]
+    late.feed(EndRequested(at=late.now, reason="hung up"))
+    assert late.kinds() == ["withdraw_transfer"], "the run closes instead of continuing"
+
+
+def test_an_accept_naming_another_transfer_is_not_this_interactions_agent() -> None:
+    d = to_human(Driver())
+    d.ok(TransferToHuman, ack=TransferAck(transfer_id="t-1", queue_position=1))
+    d.feed(AgentAccepted(at=d.now, agent_id="intruder", transfer_id="t-other"))
+    assert d.c.human.agent_id is None and d.c.ignored == [
+        "human_accepted: human_accepted names another transfer"
+    ]
+    d.feed(AgentAccepted(at=d.now, agent_id="agent-1", transfer_id="t-1"))
+    assert d.c.human.agent_id == "agent-1"
+
+
+def test_a_store_that_cannot_archive_never_grows_the_carried_state_without_bound() -> None:
+    long = "lorem ipsum " * 1_600  # 19,200 characters
+    d = Driver().to_ai(decision(max_turns=5000, max_turns_per_run=200))
+    d.ok(CallAI)
+    for n in range(40):
+        say(d, f"{n} {long}", None)
+        d.ok(CallAI)
+    d.feed(ContinueAsNewSuggested(at=d.now))
+    d.fail(ArchiveRun, "store down for a day")
+    assert d.kinds() == ["continue_as_new"]
+    carried = sum(len(e.text) for e in d.c.transcript)
+    attempted = d.pending(ArchiveRun).flush.archive.entries
+    assert carried <= CARRIED_TEXT_MAX < carried + sum(len(e.text) for e in attempted)
+    kinds = [e.kind for e in d.c.pending_audit]
+    assert "archive_failed" in kinds and "transcript_not_archived" in kinds
+
+
+def test_requests_for_a_human_and_channel_switches_cannot_flood_the_state() -> None:
+    d = ai_chat()
+    say(d, "one", None)  # a turn runs: what follows queues
+    for _ in range(30):
+        d.feed(HumanRequested(at=d.now, reason="agent please"))
+    queued = [item for item in d.c.inbox if item.kind == "request_human"]
+    assert len(queued) == 1 and d.c.ignored[-1] == "request_human: request_human already queued"
+    for n in range(intake.SWITCHES_QUEUED_MAX + 2):
+        channel = Channel.EMAIL if n % 2 else Channel.VOICE
+        d.feed(ChannelSwitchRequested(at=d.now, channel=channel, reason="r", ticket=f"s-{n}"))
+    assert sum(item.kind == "switch_channel" for item in d.c.inbox) == intake.SWITCHES_QUEUED_MAX
+    unchanged = [c for c in d.commands if c.kind == "deliver_switch"]
+    assert unchanged and "already wait" in unchanged[0].answer.reasons[0]
+    full = d.c.model_copy(
+        update={"channel_switches": [{}] * intake.MAX_CHANNEL_SWITCHES, "inbox": []}
+    )
+    assert intake.switch_refusal(full) == "the interaction took its 50 channel switches"
+
+
+def test_a_queue_the_acd_refuses_is_tried_once_as_the_default_queue() -> None:
+    d = Driver()
+    d.ok(ChoosePattern)
+    routed = decision(Route.HUMAN).model_copy(update={"human_queue": "billing"})
+    d.ok(Triage, result=triage(routed))
+    d.ok(ReadCapacity)
+    assert d.pending(TransferToHuman).request.queue == "billing"
+    d.feed(failure_of(d, TransferToHuman, "ACD rejected POST /transfers: HTTP 422", "AcdRejected"))
+    again = d.pending(TransferToHuman)
+    assert again.request.queue == "general" and len(d.emitted(TransferToHuman)) == 2
+    d.feed(failure_of(d, TransferToHuman, "ACD rejected POST /transfers: HTTP 422", "AcdRejected"))
+    assert d.kinds() == ["book_callback"], "the default queue refused too: a callback"
+    audit = [(e.kind, e.payload) for e in d.c.pending_audit if "transfer" in e.kind]
+    assert audit[1] == ("transfer_rerouted", {"from": "billing", "to": "general"})
+
+
+def test_an_unreachable_acd_is_not_rerouted() -> None:
+    d = Driver()
+    d.ok(ChoosePattern)
+    routed = decision(Route.HUMAN).model_copy(update={"human_queue": "billing"})
+    d.ok(Triage, result=triage(routed))
+    d.ok(ReadCapacity)
+    d.feed(failure_of(d, TransferToHuman, "connection refused", "ConnectError"))
+    assert d.kinds() == ["book_callback"]
+
+
+def failure_of(d: Driver, kind: type[Any], error: str, error_type: str) -> CommandFailed:
+    command = d.pending(kind)
+    return CommandFailed(at=d.now, op=command.op, error=error, error_type=error_type)

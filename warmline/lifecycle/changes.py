@@ -20,7 +20,11 @@ AWAIT_RELEASED = "await-reply-released"
 """An ``await_reply`` for a turn not yet taken ends when a customer message is refused or the
 run continues as new (before: it held the run's continue-as-new until the turn came)."""
 
-ALL: tuple[str, ...] = (ACD_OUTCOMES, AWAIT_RELEASED)
+TRANSFER_REROUTE = "transfer-reroute"
+"""A transfer the ACD refused for its queue is tried once as the default queue before a
+callback is booked."""
+
+ALL: tuple[str, ...] = (ACD_OUTCOMES, AWAIT_RELEASED, TRANSFER_REROUTE)
 
 
 def made(c: InteractionCarry, change: str) -> bool:

@@ -14,7 +14,7 @@ travels to the next run.
 from __future__ import annotations
 
 from models.facts import ArchiveTranscript, RecordInteraction
-from models.interaction import InteractionResult, InteractionState
+from models.interaction import InteractionResult, InteractionState, TranscriptEntry
 from models.interaction_state import (
     TRANSCRIPT_KEPT_ON_CONTINUE,
     InteractionCarry,
@@ -50,6 +50,9 @@ from warmline.lifecycle.transition import (
 from warmline.redaction import redact
 
 DECISIONS_KEPT_ON_CONTINUE = 20
+CARRIED_TEXT_MAX = 400_000
+"""Transcript characters a run may carry when its old turns could not be archived (the kept
+turns of a normal continue-as-new hold at most about as much: 20 entries of 20,000)."""
 
 
 def end_requested(s: Step, e: EndRequested) -> None:
@@ -239,13 +242,28 @@ def on_archived(s: Step, result: Event) -> None:
             c.transcript = c.transcript[wait.archived :]
             c.pending_audit = c.pending_audit[wait.audited :]
         case CommandFailed(error=error):
-            # Nothing is lost: the turns and audit stay in state and travel with it.
+            # The turns and audit stay in state and travel with it, the turns only up to what
+            # a carried state can hold (``CARRIED_TEXT_MAX``): a store down for a day must not
+            # push the state past Temporal's payload limit and stop the interaction.
             s.audit("archive_failed", {"error": redact(error)})
+            kept = _newest_within(c.transcript, CARRIED_TEXT_MAX)
+            if len(kept) < len(c.transcript):
+                s.audit("transcript_not_archived", {"entries": len(c.transcript) - len(kept)})
+                c.transcript = kept
         case _:
             s.ignore(f"{result.kind} does not answer the archive")
             return
     c.archived_this_run = True
     _continue(s)
+
+
+def _newest_within(entries: list[TranscriptEntry], limit: int) -> list[TranscriptEntry]:
+    """The newest entries whose texts total at most ``limit`` characters."""
+    total, start = 0, len(entries)
+    while start > 0 and total + len(entries[start - 1].text) <= limit:
+        start -= 1
+        total += len(entries[start].text)
+    return entries[start:]
 
 
 def _continue(s: Step) -> None:

@@ -68,24 +68,27 @@ def message_received(s: Step, e: CustomerMessageReceived) -> None:
 
 
 def _repeated(s: Step, message_id: str, ticket: str | None) -> bool:
-    """A message id seen before: its caller gets the first copy's reply, now or when ready."""
+    """A message id seen before: its caller gets the first copy's reply, now or when ready.
+
+    The notes (logged) quote the id redacted: a client may put anything in it."""
     c = s.state
     turn = c.turn_by_message_id.get(message_id)
+    shown = redact(message_id)
     if turn is not None and turn in c.replies_by_turn:
         if ticket:
             s.emit(DeliverReply(ticket=ticket, reply=c.replies_by_turn[turn]))
-        s.ignore(f"message {message_id} is turn {turn}, already answered")
+        s.ignore(f"message {shown} is turn {turn}, already answered")
         return True
     if turn is not None and c.job is not None and c.job.turn == turn:
         if ticket:
             c.job.tickets.append(ticket)
-        s.ignore(f"message {message_id} is turn {turn}, being answered")
+        s.ignore(f"message {shown} is turn {turn}, being answered")
         return True
     for index, item in enumerate(c.inbox):
         if isinstance(item, QueuedMessage) and item.message_id == message_id:
             if ticket:
                 c.inbox[index] = item.model_copy(update={"tickets": [*item.tickets, ticket]})
-            s.ignore(f"message {message_id} is already queued")
+            s.ignore(f"message {shown} is already queued")
             return True
     return False
 
@@ -94,6 +97,9 @@ def human_requested(s: Step, e: HumanRequested) -> None:
     if closing(s):
         s.ignore("request_human after the close was decided", record="request_human")
         return
+    if any(isinstance(item, QueuedHumanRequest) for item in s.state.inbox):
+        s.ignore("request_human already queued", record="request_human")
+        return
     s.state.inbox.append(QueuedHumanRequest(reason=redact(e.reason)))
 
 
@@ -101,6 +107,11 @@ def switch_requested(s: Step, e: ChannelSwitchRequested) -> None:
     if closing(s):
         _unchanged(s, e.ticket, "the interaction closed before the switch")
         s.ignore("switch_channel after the close was decided", record="switch_channel")
+        return
+    too_many = intake.switch_refusal(s.state)
+    if too_many is not None:
+        _unchanged(s, e.ticket, too_many)
+        s.ignore(too_many, record="switch_channel")
         return
     s.state.inbox.append(QueuedSwitch(channel=e.channel, reason=redact(e.reason), ticket=e.ticket))
 

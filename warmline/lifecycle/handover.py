@@ -38,6 +38,9 @@ from warmline.self_service import self_service_answer
 from warmline.spillover import SpilloverAction, spillover_action
 
 DEFAULT_QUEUE = "general"
+ACD_REJECTED = "AcdRejected"
+"""The ACD client's failure type for a request the ACD refused (a 4xx): retrying it as is
+would fail the same way."""
 
 
 def priority_of(value: object) -> int:
@@ -177,10 +180,20 @@ def on_transfer(s: Step, result: Event) -> None:
             if c.human.reservation is ReservationStatus.HELD:
                 c.human.reservation = ReservationStatus.CONVERTED
             jobs.reply(s, wording.handover_notice(c.human), "handover_notice")
-        case CommandFailed(error=error) if changes.made(c, changes.ACD_OUTCOMES):
-            # The ACD never took the transfer: never drop the customer, book a real callback
-            # (whose own failure is told truthfully, ``on_callback``).
-            s.audit("transfer_failed", {"error": redact(error)})
+        case CommandFailed(error=error, error_type=kind) if changes.made(c, changes.ACD_OUTCOMES):
+            # The ACD never took the transfer: never drop the customer. A queue it refused
+            # (a 4xx: unknown, closed) is tried once more as the default queue; otherwise a
+            # real callback is booked (whose own failure is told truthfully, ``on_callback``).
+            s.audit("transfer_failed", {"error": redact(error), "queue": c.human.queue})
+            queue = c.human.queue or DEFAULT_QUEUE
+            if (
+                kind == ACD_REJECTED
+                and queue != DEFAULT_QUEUE
+                and changes.made(c, changes.TRANSFER_REROUTE)
+            ):
+                s.audit("transfer_rerouted", {"from": queue, "to": DEFAULT_QUEUE})
+                c.human.queue = DEFAULT_QUEUE
+                return _transfer(s)
             book_callback(s, "acd_unreachable", wording.CALLBACK_CONFIRMED)
         case CommandFailed(error=error):
             # Histories recorded before ``ACD_OUTCOMES``: promised, nothing booked.
@@ -287,10 +300,13 @@ def give_up_waiting(s: Step) -> None:
 # -- the ACD's signals -----------------------------------------------------------------------
 
 
-def agent_accepted(s: Step, agent_id: str) -> None:
+def agent_accepted(s: Step, agent_id: str, transfer_id: str | None = None) -> None:
     c = s.state
     if c.state is not InteractionState.AWAITING_HUMAN:
         return s.ignore(f"human_accepted while {c.state.value}")
+    if transfer_id and c.human.transfer_id and transfer_id != c.human.transfer_id:
+        # Names another transfer (a stale or forged signal): not this interaction's agent.
+        return s.ignore("human_accepted names another transfer", record="human_accepted")
     c.state = InteractionState.WITH_HUMAN
     c.human.accepted_at = s.at
     c.human.agent_id = agent_id

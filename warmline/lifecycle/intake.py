@@ -25,7 +25,12 @@ from models.interaction_state import (
     QUEUED_MAX,
     InteractionCarry,
     QueuedMessage,
+    QueuedSwitch,
 )
+
+MAX_CHANNEL_SWITCHES = 50
+"""Channel switches one interaction takes; later ones are answered unchanged and recorded."""
+SWITCHES_QUEUED_MAX = 5
 
 
 class Refusal(NamedTuple):
@@ -89,6 +94,16 @@ def refusal(
             "TooManyQueued",
             f"{QUEUED_MAX} messages already wait to be answered; send again after a reply",
         )
+    return None
+
+
+def switch_refusal(c: InteractionCarry) -> str | None:
+    """Channel switches are bounded like messages: each is kept in the carried state."""
+    queued = sum(1 for item in c.inbox if isinstance(item, QueuedSwitch))
+    if len(c.channel_switches) + queued >= MAX_CHANNEL_SWITCHES:
+        return f"the interaction took its {MAX_CHANNEL_SWITCHES} channel switches"
+    if queued >= SWITCHES_QUEUED_MAX:
+        return f"{SWITCHES_QUEUED_MAX} channel switches already wait; send again after one"
     return None
 
 

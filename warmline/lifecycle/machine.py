@@ -93,8 +93,8 @@ def _dispatch(s: Step, event: Event) -> None:
             closing.continued(s, event)
         case HumanRequested():
             conversation.human_requested(s, event)
-        case AgentAccepted(agent_id=agent_id):
-            handover.agent_accepted(s, agent_id)
+        case AgentAccepted(agent_id=agent_id, transfer_id=transfer_id):
+            handover.agent_accepted(s, agent_id, transfer_id)
         case AgentResolved(agent_id=agent_id, resolution=resolution, csat=csat):
             handover.agent_resolved(s, agent_id, resolution, csat)
         case ReviewDecided(response=response):
