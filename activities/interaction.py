@@ -228,7 +228,8 @@ class InteractionActivities:
             )
         metrics = self.deps.metrics
         if metrics is not None and request.classification is None:
-            metrics.interaction_started(request.channel.value, request.pattern.value)
+            if request.turn is None:  # a later turn classified again starts nothing
+                metrics.interaction_started(request.channel.value, request.pattern.value)
             metrics.observe_classification(
                 classification.intent, classification.confidence, classify_ms / 1000
             )

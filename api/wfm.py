@@ -256,6 +256,7 @@ def wfm_router(
                 handled=totals.handled,
                 human_bound=totals.human_bound,
                 ai_contained=totals.contained,
+                ai_handed_off=totals.handed_off,
                 containment_today=(
                     round(totals.contained / totals.ai_interactions, 6)
                     if totals.ai_interactions

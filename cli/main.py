@@ -137,6 +137,9 @@ def demo(
             summary = await run_demo(stack, interactions, seed, concurrency, console)
             render_summary(summary, stack.ui_url, console)
             await render_shadow_report(stack, console)
+            from cli.scenario_handoff import show_handoffs
+
+            await show_handoffs(stack, console)
             if stack.desk is not None:
                 d = stack.desk.stats
                 console.print(

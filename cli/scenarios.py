@@ -26,6 +26,6 @@ def scenario(name: str) -> Callable[[Scenario], Scenario]:
 
 def load_all() -> dict[str, Scenario]:
     """Import the modules that register scenarios (they import this one, hence the late import)."""
-    from cli import scenario_canary, scenario_outage  # noqa: F401
+    from cli import scenario_canary, scenario_handoff, scenario_outage  # noqa: F401
 
     return SCENARIOS

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.handoff import HandoffPackage
 from models.routing import AIEndpoint
 
 
@@ -31,6 +32,9 @@ class AIRequest(BaseModel):
     endpoint: AIEndpoint
     intent: str
     messages: list[ChatTurn] = Field(description="Redacted conversation so far.")
+    handoff: HandoffPackage | None = Field(
+        default=None, description="Context from the agent that handed the conversation over."
+    )
 
 
 class AIReply(BaseModel):

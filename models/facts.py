@@ -62,6 +62,7 @@ class InteractionFacts(BaseModel):
     reservation_released: bool = False
     saved_wait_seconds: float = 0.0
     channel_switches: int = 0
+    handoffs: int = Field(default=0, description="AI-to-AI hand-offs (topic shifts to another AI).")
 
 
 class AuditEvent(BaseModel):

@@ -96,6 +96,8 @@ class EscalationTrigger(StrEnum):
     SUPERVISION_TRIGGER = "supervision_trigger"
     SAFETY_POLICY = "safety_policy"
     """The safety policy handed a flagged message (prompt injection) or AI reply to a human."""
+    TOPIC_SHIFT = "topic_shift"
+    """A later turn's topic has no AI agent, or the AI-to-AI hand-off limit is reached."""
 
 
 class Sender(StrEnum):
@@ -288,6 +290,14 @@ class StatusView(_Contract):
         default_factory=list,
         description="Recent inputs the interaction dropped and why (e.g. a signal that did not "
         "decode); each is also on the audit trail.",
+    )
+    intents_seen: list[str] = Field(
+        default_factory=list, description="Every intent of the conversation, in order."
+    )
+    handoffs: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Topic shifts that moved the conversation: AI-to-AI hand-offs with their "
+        "reasons, re-routes, and the shift that went to a human.",
     )
 
 

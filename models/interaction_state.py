@@ -17,9 +17,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.ai import AIAction
+from models.ai import AIAction, AIReply
 from models.boundary import ContinuableInput
 from models.facts import AuditEvent
+from models.handoff import HandoffPackage, HandoffRecord
 from models.interaction import (
     Channel,
     ChannelSwitched,
@@ -125,6 +126,7 @@ class WaitKind(StrEnum):
     FAILOVER_ROUTE = "failover_route"
     REVIEW = "review"
     SWITCH_ROUTE = "switch_route"
+    TURN_INTENT = "turn_intent"
     CAPACITY = "capacity"
     TRANSFER = "transfer"
     FORWARD = "forward"
@@ -193,6 +195,13 @@ class Job(_State):
         default="", description="Why the safety policy holds this turn's AI reply for review."
     )
     answer: ChannelSwitched | None = Field(default=None, description="Switch: the answer.")
+    check_op: int = Field(
+        default=0, description="The turn's intent check in flight beside the AI call (0: none)."
+    )
+    check_deadline: str | None = None
+    held: AIReply | None = Field(
+        default=None, description="The AI's (redacted) answer, waiting for the intent check."
+    )
     wait: Wait | None = None
 
 
@@ -257,6 +266,24 @@ class InteractionCarry(_State):
     supervision_triggers: list[str] = Field(default_factory=list)
     outcome: Outcome | None = None
     close_reason: str | None = None
+    # -- topic shifts and AI-to-AI hand-offs (``warmline.lifecycle.topics``) --
+    turn_intents: bool = Field(
+        default=False, description="Later customer turns are classified again (see Started)."
+    )
+    intents_seen: list[str] = Field(default_factory=list)
+    handoffs: list[HandoffRecord] = Field(
+        default_factory=list, description="Topic shifts that moved the conversation."
+    )
+    handoff_count: int = Field(default=0, description="AI-to-AI hand-offs so far.")
+    agent_left: str | None = Field(default=None, description="Agent the last hand-off left.")
+    agent_since_turn: int = Field(default=1, description="Turn the current agent took over.")
+    agent_turns: int = Field(default=0, description="Turns the current agent answered.")
+    agent_actions: list[str] = Field(
+        default_factory=list, description="The current agent's latest answers' actions."
+    )
+    handoff_package: HandoffPackage | None = Field(
+        default=None, description="Sent with every call to the agent the last hand-off chose."
+    )
     csat: int | None = None
     redaction: RedactionState = Field(
         default_factory=RedactionState,

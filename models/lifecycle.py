@@ -50,6 +50,11 @@ class Started(_Message):
     at: str
     workflow_id: str
     request: InteractionInput = Field(description="As the client sent it; the machine redacts.")
+    turn_intents: bool = Field(
+        default=False,
+        description="Classify every later customer turn again (topic shifts, hand-offs); "
+        "False for interactions started before the workflow did (``workflow.patched``).",
+    )
     execution_id: str = Field(
         default="",
         description="The first run's id: with the workflow id it names this interaction's "

@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.abuse import AbusePolicy
+from models.handoff import HandoffPolicy
 from models.interaction import Channel, OrchestrationPattern, Route
 from models.safety import SafetyPolicy
 
@@ -315,6 +316,37 @@ class RoutingConfig(_Doc):
         "Scripted-repeat detection is off unless set: common questions and thanks repeat across "
         "genuine customers of one tenant, so its threshold must fit the tenant's traffic.",
     )
+    specialists: dict[str, str] = Field(
+        default_factory=dict,
+        description="Intent -> specialist AI agent (an ``ai_endpoints`` name) that takes the "
+        "conversations about it, first turn or a later topic shift (AI-to-AI hand-off).",
+    )
+    handoff: HandoffPolicy = Field(default_factory=HandoffPolicy)
+
+    @model_validator(mode="after")
+    def _specialists_known(self) -> RoutingConfig:
+        """A specialist must be a configured agent that declares a capability for its intent:
+        a typo in either would silently route a topic to the wrong place."""
+        declared: dict[str, set[str]] = {}
+        for endpoint in self.ai_endpoints:
+            declared.setdefault(endpoint.name, set()).update(endpoint.capability)
+        problems = []
+        for intent, agent in sorted(self.specialists.items()):
+            if agent not in declared:
+                known = ", ".join(sorted(declared)) or "none"
+                problems.append(
+                    f"specialists[{intent!r}]: unknown AI agent {agent!r} (agents: {known})"
+                )
+            elif intent == ANY or intent not in declared[agent]:
+                problems.append(
+                    f"specialists[{intent!r}]: unknown intent for agent {agent!r} (it declares "
+                    f"no capability for it: {', '.join(sorted(declared[agent] - {ANY}))})"
+                )
+            elif self.intent_map.get(intent) is Route.HUMAN:
+                problems.append(f"specialists[{intent!r}]: the intent is mapped to human")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class EndpointHealth(_Doc):
@@ -383,4 +415,5 @@ class RoutingDecision(_Doc):
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     spillover: SpilloverPolicy = Field(default_factory=SpilloverPolicy)
     max_turns_per_run: int = 200
+    handoff: HandoffPolicy = Field(default_factory=HandoffPolicy)
     reasons: list[str] = Field(default_factory=list)

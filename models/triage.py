@@ -38,6 +38,9 @@ class TriageRequest(_Msg):
     classification: Classification | None = Field(
         default=None, description="Reuse (channel switch): skip classification."
     )
+    turn: int | None = Field(
+        default=None, description="A later customer turn classified again (None: the opening)."
+    )
 
 
 class SupervisionPlan(_Msg):

@@ -63,6 +63,10 @@ class IntervalRecord(_Doc):
     callbacks: int
     contained: int = Field(description="Resolved by the AI alone.")
     escalated: int
+    handed_off: int = Field(
+        default=0, description="Interactions an AI agent handed to another (topic shift)."
+    )
+    handoffs: int = Field(default=0, description="AI-to-AI hand-offs in all of them.")
     ai: SegmentTimes
     queue_wait: SegmentTimes
     human: SegmentTimes
@@ -190,6 +194,9 @@ class IntradaySnapshot(_Doc):
     handled: int
     human_bound: int = Field(description="Offered to humans: AI-assisted and human-only pools.")
     ai_contained: int
+    ai_handed_off: int = Field(
+        default=0, description="Interactions an AI agent handed to another (topic shift)."
+    )
     containment_today: float | None
     containment_5m: float | None = Field(description="Rolling 5-minute AI containment.")
     capacity: CapacityStatus

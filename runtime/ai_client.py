@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import httpx
 
 from models.ai import AIAction, AIReply, AIRequest
+from models.handoff import HANDOFF_PREFIX
 from models.routing import AIEndpoint, ai_key_env_problem
 
 RESOLVE_TOOL = "resolve_interaction"
@@ -186,9 +187,14 @@ class AIClient:
         key = credential(endpoint)
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
+        messages = [m.model_dump() for m in request.messages]
+        if request.handoff is not None:
+            # The agent taking over reads who had the conversation and what they concluded.
+            briefing = HANDOFF_PREFIX + request.handoff.model_dump_json()
+            messages.insert(1, {"role": "system", "content": briefing})
         body = {
             "model": endpoint.model,
-            "messages": [m.model_dump() for m in request.messages],
+            "messages": messages,
             "tools": AGENT_TOOLS,
             "user": request.interaction_id,
             "metadata": {"intent": request.intent, "turn": str(request.turn)},

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from models.handoff import HANDOFF_PREFIX
 from simulators.bot_replies import ESCALATE_TOOL, LOW_QUALITY_TEXT, BotTurn, ToolCall, compose_reply
 from simulators.server import EXCEPTION_HANDLERS, error_response, read_json, read_model
 
@@ -104,6 +105,10 @@ class EndpointStats:
     faults_by_mode: dict[str, int] = field(default_factory=dict)
     last_request: dict[str, Any] | None = None
     last_idempotency_key: str | None = None
+    handoffs_received: int = 0
+    """Calls that carried a hand-off context package (a specialist taking over)."""
+    last_handoff: dict[str, Any] | None = None
+    """The last context package received, as sent, so a test can check it field by field."""
 
     def fault_served(self, mode: FaultMode) -> None:
         self.faults += 1
@@ -190,6 +195,10 @@ def create_ai_fleet_app(state: FleetSimState | None = None) -> Starlette:
             return error_response(400, f"invalid chat completion request: {exc.errors()[0]}")
         key = request.headers.get("idempotency-key")
         stats.last_idempotency_key = key
+        package = _handoff_package(body)
+        if package is not None:
+            stats.handoffs_received += 1
+            stats.last_handoff = package
         if sim.default_latency_ms:
             await asyncio.sleep(sim.default_latency_ms / 1000)
 
@@ -270,6 +279,17 @@ def create_ai_fleet_app(state: FleetSimState | None = None) -> Starlette:
     )
     app.state.sim = sim
     return app
+
+
+def _handoff_package(body: ChatCompletionBody) -> dict[str, Any] | None:
+    """The hand-off context a system message carries, parsed; None when there is none."""
+    for message in body.messages:
+        text = message.text()
+        if message.role == "system" and text.startswith(HANDOFF_PREFIX):
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(text[len(HANDOFF_PREFIX) :])
+                return parsed if isinstance(parsed, dict) else None
+    return None
 
 
 def _authorized(request: Request) -> bool:

@@ -1,12 +1,12 @@
 """WFM intervals in the store: interaction facts rolled into fixed UTC intervals, in SQL.
 
 One row per interval x queue x channel x intent x pool with volumes (offered, handled,
-abandoned, deflected, callbacks, contained, escalated), handle time per segment (sample count,
-sum, p50, p90), CSAT and cost. The database does all of it, on SQLite and PostgreSQL alike:
-one ``INSERT ... SELECT`` per range groups the facts, builds a fixed handle-time histogram per
-group and segment, and interpolates the percentiles with window functions
-(``warmline.intervals.histogram_percentile`` is the same arithmetic in Python, and the tests
-hold the two to each other). No fact row ever travels to Python.
+abandoned, deflected, callbacks, contained, escalated, handed off between AI agents), handle
+time per segment (sample count, sum, p50, p90), CSAT and cost. The database does all of it, on
+SQLite and PostgreSQL alike: one ``INSERT ... SELECT`` per range groups the facts, builds a fixed
+handle-time histogram per group and segment, and interpolates the percentiles with window
+functions (``warmline.intervals.histogram_percentile`` is the same arithmetic in Python, and the
+tests hold the two to each other). No fact row ever travels to Python.
 
 Idempotent and re-runnable: a rollup recomputes whole intervals (delete, then insert, in one
 transaction). Which intervals: those holding a fact recorded since the last run's watermark,
@@ -59,6 +59,8 @@ class IntervalRow(SQLModel, table=True):
     callbacks: int = 0
     contained: int = 0
     escalated: int = 0
+    handed_off: int = 0
+    handoffs: int = 0
     ai_count: int = 0
     ai_sum: float = 0.0
     ai_p50: float | None = None
@@ -178,6 +180,8 @@ def _rollup_sql(dialect: str, length: int) -> str:
     columns = [
         "offered",
         *outcome,
+        "handed_off",
+        "handoffs",
         *(f"{s}_{k}" for s in SEGMENTS for k in ("count", "sum")),
         "csat_sum",
         "csat_count",
@@ -193,7 +197,8 @@ def _rollup_sql(dialect: str, length: int) -> str:
 WITH raw AS MATERIALIZED (
     SELECT ({epoch_sql(dialect, "started_at_utc")} / {length}) * {length} AS start_epoch,
            COALESCE(queue, human_queue, 'unassigned') AS q, channel, intent, pool, outcome,
-           csat, cost_usd, ai_seconds, queue_seconds, human_seconds, after_transfer_seconds
+           csat, cost_usd, ai_seconds, queue_seconds, human_seconds, after_transfer_seconds,
+           handoffs
     FROM interaction_facts
     WHERE started_at_utc >= :lo AND started_at_utc < :hi
 ),
@@ -203,12 +208,14 @@ dims AS MATERIALIZED (
 ),
 f AS MATERIALIZED (
     SELECT raw.start_epoch * {GID_FACTOR} + dims.d AS gid, outcome, csat, cost_usd,
-           ai_seconds, queue_seconds, human_seconds, after_transfer_seconds
+           ai_seconds, queue_seconds, human_seconds, after_transfer_seconds, handoffs
     FROM raw JOIN dims ON {same}
 ),
 totals AS (
     SELECT gid, COUNT(*) AS offered,
            {", ".join(f"{expr} AS {name}" for name, expr in outcome.items())},
+           SUM(CASE WHEN handoffs > 0 THEN 1 ELSE 0 END) AS handed_off,
+           COALESCE(SUM(handoffs), 0) AS handoffs,
            {segment_totals},
            COALESCE(SUM(csat), 0) AS csat_sum, COUNT(csat) AS csat_count,
            SUM(cost_usd) AS cost_usd
@@ -436,6 +443,8 @@ def to_record(row: IntervalRow) -> IntervalRecord:
         callbacks=row.callbacks,
         contained=row.contained,
         escalated=row.escalated,
+        handed_off=row.handed_off,
+        handoffs=row.handoffs,
         ai=_segment(row, "ai"),
         queue_wait=_segment(row, "queue"),
         human=_segment(row, "human"),

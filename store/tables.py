@@ -132,6 +132,7 @@ class InteractionFactRow(SQLModel, table=True):
     reservation_released: bool = False
     saved_wait_seconds: float = 0.0
     channel_switches: int = 0
+    handoffs: int = 0
     # Not part of the contract: ``since`` filters compare times, not differently spelled strings.
     started_at_utc: datetime = Field(sa_type=UTCDateTime)
     recorded_at_utc: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)

@@ -33,6 +33,8 @@ class Totals:
     human_bound: int
     ai_interactions: int
     contained: int
+    handed_off: int = 0
+    """AI interactions handed from one AI agent to another (topic shifts)."""
 
 
 @dataclass(frozen=True)
@@ -81,12 +83,16 @@ class WfmViews:
                     *in_range, col(r.pool).in_(HUMAN_POOLS)
                 )
             ).one()
-            ai, contained = session.exec(
+            ai, contained, handed_off = session.exec(
                 select(
-                    func.coalesce(func.sum(r.offered), 0), func.coalesce(func.sum(r.contained), 0)
+                    func.coalesce(func.sum(r.offered), 0),
+                    func.coalesce(func.sum(r.contained), 0),
+                    func.coalesce(func.sum(r.handed_off), 0),
                 ).where(*in_range, col(r.pool).in_(AI_POOLS))
             ).one()
-        return Totals(int(offered), int(handled), int(human), int(ai), int(contained))
+        return Totals(
+            int(offered), int(handled), int(human), int(ai), int(contained), int(handed_off)
+        )
 
     def containment_trend(
         self, minutes: int, granularity: str, start: datetime, end: datetime

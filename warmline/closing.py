@@ -112,4 +112,5 @@ def build_facts(
         reservation_released=carry.human.reservation_released,
         saved_wait_seconds=carry.human.saved_wait_seconds,
         channel_switches=len(carry.channel_switches),
+        handoffs=carry.handoff_count,
     )

@@ -3,11 +3,13 @@
 It is version 0 of the config store and the example integrators copy from, so each number is
 chosen to show one idea of the reference: fixed human intents, a confidence matrix that is
 stricter where mistakes cost more (voice, vulnerable customers, premium refunds), a general
-agent beside a billing specialist, and specialist human queues.
+agent beside billing, technical-support and sales specialists (a conversation that changes topic
+is handed from one to the next, at most twice), and specialist human queues.
 """
 
 from __future__ import annotations
 
+from models.handoff import HandoffPolicy
 from models.interaction import OrchestrationPattern, Route
 from models.routing import (
     AIEndpoint,
@@ -21,6 +23,10 @@ CARE_BOT = "care-bot"
 CARE_BOT_VERSION = "2026.10"
 BILLING_BOT = "billing-bot"
 BILLING_BOT_VERSION = "3.2"
+TECH_BOT = "tech-bot"
+TECH_BOT_VERSION = "1.4"
+SALES_BOT = "sales-bot"
+SALES_BOT_VERSION = "2.0"
 AI_MAX_CONCURRENT = 200
 
 # Intents that always go to a person: emotionally loaded, revenue-critical or regulated.
@@ -69,6 +75,22 @@ BILLING_BOT_CAPABILITY: dict[str, float] = {
     "payment_failed": 0.88,
     "invoice_copy": 0.96,
     "loyalty_points": 0.9,
+}
+
+TECH_BOT_CAPABILITY: dict[str, float] = {
+    "technical_support": 0.93,
+    "warranty_claim": 0.86,
+}
+SALES_BOT_CAPABILITY: dict[str, float] = {
+    "upgrade_plan": 0.93,
+    "product_information": 0.94,
+}
+
+# Which specialist takes each intent, first message or a later change of topic.
+SPECIALISTS: dict[str, str] = {
+    **{intent: BILLING_BOT for intent in BILLING_BOT_CAPABILITY},
+    **{intent: TECH_BOT for intent in TECH_BOT_CAPABILITY},
+    **{intent: SALES_BOT for intent in SALES_BOT_CAPABILITY},
 }
 
 _THRESHOLDS: tuple[ThresholdRule, ...] = (
@@ -142,6 +164,28 @@ def default_routing_config(ai_fleet_url: str) -> RoutingConfig:
                 languages={"en": 1.0, "es": 0.8},
                 max_concurrent=AI_MAX_CONCURRENT,
             ),
+            AIEndpoint(
+                name=TECH_BOT,
+                version=TECH_BOT_VERSION,
+                url=fleet_endpoint_url(ai_fleet_url, TECH_BOT, TECH_BOT_VERSION),
+                weight=1.0,
+                capability=dict(TECH_BOT_CAPABILITY),
+                channels={"chat": 1.0, "email": 1.0, "social": 0.9, "voice": 0.9},
+                languages={"en": 1.0},
+                max_concurrent=AI_MAX_CONCURRENT,
+            ),
+            AIEndpoint(
+                name=SALES_BOT,
+                version=SALES_BOT_VERSION,
+                url=fleet_endpoint_url(ai_fleet_url, SALES_BOT, SALES_BOT_VERSION),
+                weight=1.0,
+                capability=dict(SALES_BOT_CAPABILITY),
+                channels={"chat": 1.0, "email": 1.0, "social": 0.95, "voice": 0.85},
+                languages={"en": 1.0, "es": 0.8},
+                max_concurrent=AI_MAX_CONCURRENT,
+            ),
         ],
+        specialists=dict(SPECIALISTS),
+        handoff=HandoffPolicy(min_confidence=0.9, max_handoffs=2),
         human_queues=[queue.model_copy(deep=True) for queue in _HUMAN_QUEUES],
     )

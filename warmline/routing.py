@@ -246,6 +246,12 @@ def _select_ai_endpoint(
     if not by_agent:
         reasons.append(f"no healthy AI endpoint for intent {intent}")
         return None
+    specialist = config.specialists.get(intent)
+    if specialist is not None and specialist in by_agent:
+        reasons.append(f"specialist {specialist} takes intent {intent}")
+        by_agent = {specialist: by_agent[specialist]}
+    elif specialist is not None:
+        reasons.append(f"specialist {specialist} for intent {intent} unavailable; best fit")
     # max() keeps the first of equal scores: config order breaks ties between agents.
     agent, versions = max(by_agent.items(), key=lambda item: max(fit for _, fit in item[1]))
     best_fit = max(fit for _, fit in versions)
@@ -401,6 +407,7 @@ def decide_route(
         escalation=config.escalation.model_copy(deep=True),
         spillover=config.spillover.model_copy(deep=True),
         max_turns_per_run=config.max_turns_per_run,
+        handoff=config.handoff.model_copy(),
         reasons=reasons,
     )
 

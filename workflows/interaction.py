@@ -59,6 +59,10 @@ M = TypeVar("M", bound=BaseModel)
 SAFETY_GATES_PATCH = "safety-gates"
 """Abuse limits at the start and on every turn; histories recorded before them replay without."""
 
+TURN_INTENTS_PATCH = "turn-intents-handoff"
+"""Later customer turns are classified again (topic shifts, AI-to-AI hand-offs): a new triage
+activity per turn, so interactions recorded before it replay without it."""
+
 
 @workflow.defn(name=INTERACTION_WORKFLOW, sandboxed=False)
 class InteractionWorkflow:
@@ -96,6 +100,7 @@ class InteractionWorkflow:
                 execution_id=info.first_execution_run_id,
                 legacy=legacy,
                 safety=workflow.patched(SAFETY_GATES_PATCH),
+                turn_intents=workflow.patched(TURN_INTENTS_PATCH),
             )
         else:
             self._state, first = carried, lc.Continued(at=now(), legacy=legacy)

@@ -9,12 +9,14 @@ what Warmline's orchestration costs on top of Temporal itself:
   both ways: with the SDK's defaults (sandboxed), the baseline the goal names, and unsandboxed,
   the stricter comparison;
 * turn latency: ``send_message`` to reply (simulated AI answering instantly) vs a bare update
-  that runs one local activity;
+  that runs one local activity; then the same turns with the AI taking ``--ai-latency-ms``
+  (100 ms), where a later turn's intent check, run beside the AI call, hides behind it;
 * the single-turn interaction rate once more with Warmline's store on PostgreSQL (production's
   store; ``WARMLINE_TEST_POSTGRES_URL``, default the local ``test`` database, in a schema of its
   own), its ratio printed beside SQLite's.
 
-Run: ``python -m bench.throughput.run [--interactions 300] [--turns 200] [--no-postgres]``.
+Run: ``python -m bench.throughput.run [--interactions 300] [--turns 200] [--no-postgres]
+[--ai-latency-ms 100]``.
 """
 
 from __future__ import annotations
@@ -166,6 +168,7 @@ class InteractionBench:
     store: Store
     deps: InteractionDeps
     settings: Settings
+    fleet: FleetSimState
 
 
 @asynccontextmanager
@@ -192,7 +195,7 @@ async def interaction_bench() -> AsyncIterator[InteractionBench]:
             settings = Settings(ai_fleet_url=ai_url, acd_url=acd_url, data_dir=data)
             store_ai_only_routing(store, ai_url)
             async with interaction_deps(settings, store=store) as deps:
-                yield InteractionBench(env.client, store, deps, settings)
+                yield InteractionBench(env.client, store, deps, settings, fleet)
     finally:
         await env.shutdown()
 
@@ -221,7 +224,9 @@ async def _postgres_rate(
             store.close()
 
 
-async def main(interactions: int, turns: int, concurrency: int, postgres: bool) -> None:
+async def main(
+    interactions: int, turns: int, concurrency: int, postgres: bool, ai_latency_ms: int
+) -> None:
     async with interaction_bench() as bench:
         client, store, deps = bench.client, bench.store, bench.deps
         bare = Worker(
@@ -240,6 +245,11 @@ async def main(interactions: int, turns: int, concurrency: int, postgres: bool) 
             full_rate = await interaction_rate(client, interactions, concurrency)
             bare_ms = await _bare_turns(client, turns)
             turn_ms = await _interaction_turns(client, turns)
+            # The same turns with an AI that takes as long as a fast real one: what a later
+            # turn's intent check (run beside the AI call) costs when the AI is not instant.
+            bench.fleet.default_latency_ms = ai_latency_ms
+            slow_ms = await _interaction_turns(client, turns)
+            bench.fleet.default_latency_ms = 0
         batching: dict[str, MicroBatcher[Any, Any]] = {
             "classifier": deps.classifier.batcher,
             "closing records": deps.recorder,
@@ -265,7 +275,11 @@ async def main(interactions: int, turns: int, concurrency: int, postgres: bool) 
     else:
         print(f"  PostgreSQL run skipped     : {pg_rate}")
     print(f"turn latency, ms (n={turns} sequential turns):")
-    rows = (("bare update + local act.", bare_ms), ("send_message -> AI reply", turn_ms))
+    rows = (
+        ("bare update + local act.", bare_ms),
+        ("send_message -> AI reply", turn_ms),
+        (f"  the same, AI {ai_latency_ms} ms", slow_ms),
+    )
     for name, samples in rows:
         print(
             f"  {name:25}: p50 {statistics.median(samples):6.1f}  "
@@ -285,5 +299,10 @@ if __name__ == "__main__":
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--no-postgres", dest="postgres", action="store_false")
+    parser.add_argument(
+        "--ai-latency-ms", type=int, default=100, help="simulated AI latency of the second turns"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.interactions, args.turns, args.concurrency, args.postgres))
+    asyncio.run(
+        main(args.interactions, args.turns, args.concurrency, args.postgres, args.ai_latency_ms)
+    )

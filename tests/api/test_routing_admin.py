@@ -42,4 +42,11 @@ async def test_routing_changes_need_an_operator_and_record_who(tmp_path: Path) -
         assert shown.json()["author"] == "ops@example.com"
         invalid = await http.post("/v1/routing-config", json={"intent_map": 7}, headers=operator)
         assert invalid.status_code == 422 and "intent_map" in invalid.json()["error"]
+        typo = body | {"specialists": {"technical_support": "tech-bott", "sales": "sales-bot"}}
+        rejected = await http.post("/v1/routing-config", json=typo, headers=operator)
+        assert rejected.status_code == 422
+        error = rejected.json()["error"]
+        assert "specialists['technical_support']: unknown AI agent 'tech-bott'" in error
+        assert "specialists['sales']: unknown intent for agent 'sales-bot'" in error
+        assert store.active_routing_config() == saved, "a rejected config changes nothing"
     store.close()

@@ -19,6 +19,7 @@ from models.access import Role
 from runtime.settings import Settings
 from store.intervals import IntervalStore
 from store.repository import Store
+from store.wfm_views import WfmViews
 from tests.audit_keys import open_test_store
 from tests.identity import api_key, bearer
 from tests.store.builders import make_record
@@ -43,6 +44,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
                     pool, "human_only"
                 ),
                 human_seconds=0.0 if pool == "ai_contained" else 180.0,
+                # AI-to-AI hand-offs: every other AI interaction, twice in every sixth.
+                handoffs=0 if pool == "human_only" or n % 2 else 1 + (n % 6 == 0),
             )
         )
     opened.record_interactions(records)
@@ -97,7 +100,7 @@ def test_reads_need_the_reader_credential_and_the_push_the_planner(
     assert client.put("/v1/wfm/plan", json=push, headers=auth.planner).status_code == 200
 
 
-def test_interval_pages_cover_the_range_once(client: TestClient, auth: Auth) -> None:
+def test_interval_pages_cover_the_range_once(client: TestClient, auth: Auth, store: Store) -> None:
     seen = []
     token = None
     while True:
@@ -108,6 +111,12 @@ def test_interval_pages_cover_the_range_once(client: TestClient, auth: Auth) -> 
         if token is None:
             break
     assert page["total"] == len(seen) == 9  # 3 intervals x 3 pools
+    ai = [n for n in range(40) if n % 3 != 2]
+    handed = [n for n in ai if n % 2 == 0]
+    assert sum(item["handed_off"] for item in seen) == len(handed)
+    assert sum(item["handoffs"] for item in seen) == sum(1 + (n % 6 == 0) for n in handed)
+    totals = WfmViews(store.engine).totals(15, DAY, DAY + timedelta(days=1))
+    assert totals.handed_off == len(handed)
     assert sum(item["offered"] for item in seen) == 40
     starts = {item["interval_start"] for item in seen}
     assert starts == {"2026-03-02T09:00:00Z", "2026-03-02T09:15:00Z", "2026-03-02T09:30:00Z"}

@@ -71,6 +71,8 @@ def random_facts(rng: random.Random, count: int, span_minutes: int = 120) -> lis
                 "after_transfer_seconds": queue + human if pool == "ai_assisted" else 0.0,
                 "csat": rng.choice([None, 1, 3, 5]),
                 "cost_usd": rng.choice([0.0, 0.0012, 0.0305]),
+                # AI-to-AI hand-offs (no rng draw: the other fields stay as they were)
+                "handoffs": (n % 7) % 3 if pool != "human_only" else 0,
             }
         )
     return facts
@@ -106,6 +108,8 @@ def expected_rows(
             "callbacks": sum(m["outcome"] == "callback" for m in members),
             "contained": sum(m["outcome"] == "contained" for m in members),
             "escalated": sum(m["outcome"] == "escalated" for m in members),
+            "handed_off": sum(m["handoffs"] > 0 for m in members),
+            "handoffs": sum(m["handoffs"] for m in members),
             "csat_sum": sum(m["csat"] or 0 for m in members),
             "csat_count": sum(m["csat"] is not None for m in members),
             "cost_usd": round(sum(m["cost_usd"] for m in members), 9),

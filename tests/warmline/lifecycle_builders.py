@@ -55,6 +55,8 @@ PII = (EMAIL, CARD)
 CARE = AIEndpoint(name="care-bot", version="1", url="http://fleet.test/care/v1")
 CARE_NEXT = AIEndpoint(name="care-bot", version="2", url="http://fleet.test/care2/v1")
 SHADOW = AIEndpoint(name="care-bot", version="3-rc", url="http://fleet.test/rc/v1")
+TECH = AIEndpoint(name="tech-bot", version="1", url="http://fleet.test/tech/v1")
+BILLING = AIEndpoint(name="billing-bot", version="1", url="http://fleet.test/billing/v1")
 
 
 def at(seconds: float) -> str:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from models.abuse import LimitAnswer
 from models.acd import ReservationAck, TransferAck
 from models.ai import AIAction
+from models.handoff import HandoffPolicy
 from models.interaction import OrchestrationPattern, Route
 from models.lifecycle import (
     AdmissionChecked,
@@ -29,11 +30,13 @@ from models.routing import EscalationPolicy, HumanAvailability, SpilloverPolicy
 from models.safety import SafetyAction
 from models.supervision import SupervisionMode
 from tests.warmline.lifecycle_builders import (
+    BILLING,
     CARD,
     CARE,
     CARE_NEXT,
     EMAIL,
     SHADOW,
+    TECH,
     admission,
     ai_reply,
     decision,
@@ -54,6 +57,7 @@ CUSTOMER_TEXTS = [
     "yes please call me back",
     "I want the $1,250.00 charge refunded",
 ]
+TOPICS = ["order_status", "order_status", "technical_support", "billing_inquiry", "oos"]
 AI_ACTIONS = [AIAction.REPLY, AIAction.REPLY, AIAction.REPLY, AIAction.RESOLVE, AIAction.ESCALATE]
 AI_TEXTS = ["Here is what I found.", f"Write to {EMAIL}.", "I can refund $900 today.", ""]
 
@@ -78,11 +82,19 @@ def triage_results(draw: st.DrawFn) -> Any:
     route = draw(st.sampled_from(list(Route)))
     routed = decision(
         route,
-        endpoint=draw(st.sampled_from([CARE, CARE, CARE_NEXT, None])),
+        endpoint=draw(st.sampled_from([CARE, CARE, CARE_NEXT, TECH, BILLING, None])),
         shadow=draw(st.sampled_from([None, SHADOW])),
         max_turns_per_run=draw(st.integers(2, 4)),
         escalation=draw(deadlines_policy),
         spillover=draw(spillover_policy),
+    )
+    # Later turns are classified again: topic shifts (confident or not) to other agents.
+    routed = routed.model_copy(
+        update={
+            "intent": draw(st.sampled_from(TOPICS)),
+            "confidence": draw(st.sampled_from([0.5, 0.93, 1.0])),
+            "handoff": HandoffPolicy(max_handoffs=draw(st.integers(0, 2))),
+        }
     )
     supervision = None
     if route is not Route.HUMAN:
@@ -95,6 +107,21 @@ def triage_results(draw: st.DrawFn) -> Any:
                 monetary_amount_above=500.0,
             )
     return triage(routed, supervision)
+
+
+@st.composite
+def topic_shifts(draw: st.DrawFn) -> Any:
+    """A later turn's check that says: confidently another topic, for another AI agent (or for
+    nobody)."""
+    endpoint = draw(st.sampled_from([TECH, BILLING, CARE, None]))
+    routed = decision(Route.AI if endpoint else Route.HUMAN, endpoint=endpoint).model_copy(
+        update={
+            "intent": draw(st.sampled_from(["technical_support", "billing_inquiry", "refund"])),
+            "confidence": 0.99,
+            "handoff": HandoffPolicy(max_handoffs=draw(st.integers(0, 2))),
+        }
+    )
+    return triage(routed)
 
 
 def results_for(command: Command, when: str, ok_only: bool = False) -> st.SearchStrategy[Event]:

@@ -10,6 +10,7 @@ reach a recorded outcome within a bounded number of steps whatever state it was 
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 
 from hypothesis import HealthCheck, settings
@@ -22,18 +23,24 @@ from hypothesis.stateful import (
     rule,
 )
 
+from models.handoff import HandoffAction
 from models.interaction import (
     Channel,
     InteractionResult,
+    InteractionState,
     Pool,
     Reply,
+    Route,
     Sender,
 )
 from models.interaction_state import InteractionCarry
 from models.lifecycle import (
     AgentAccepted,
     AgentResolved,
+    AIReplied,
+    CallAI,
     ChannelSwitchRequested,
+    ChoosePattern,
     Command,
     Complete,
     ContinueAsNew,
@@ -48,6 +55,7 @@ from models.lifecycle import (
     Fail,
     HumanRequested,
     InputRejected,
+    PatternChosen,
     RefuseMessage,
     ReleaseReservation,
     ReservationAcked,
@@ -55,6 +63,8 @@ from models.lifecycle import (
     Started,
     TransferAcked,
     TransferToHuman,
+    Triage,
+    Triaged,
 )
 from models.supervision import ReviewDecision, ReviewResponse
 from tests.warmline.lifecycle_builders import (
@@ -62,12 +72,16 @@ from tests.warmline.lifecycle_builders import (
     PII,
     T0,
     WORKFLOW_ID,
+    ai_reply,
     at,
+    decision,
     failure,
     interaction_input,
+    pattern,
     success,
+    triage,
 )
-from tests.warmline.lifecycle_strategies import CUSTOMER_TEXTS, results_for
+from tests.warmline.lifecycle_strategies import CUSTOMER_TEXTS, results_for, topic_shifts
 from warmline.lifecycle import next_deadline, step
 from warmline.lifecycle.wording import CLOSED
 
@@ -169,12 +183,23 @@ class LifecycleModel(RuleBasedStateMachine):
         channel=st.sampled_from(list(Channel)),
         priority=st.integers(0, 9),
         safety=st.booleans(),
+        turn_intents=st.booleans(),
     )
-    def start(self, first: str, channel: Channel, priority: int, safety: bool) -> None:
+    def start(
+        self, first: str, channel: Channel, priority: int, safety: bool, turn_intents: bool
+    ) -> None:
         request = interaction_input(
             first, channel=channel, metadata={"priority": priority, "contact": EMAIL}
         )
-        self.feed(Started(at=self.now, workflow_id=WORKFLOW_ID, request=request, safety=safety))
+        self.feed(
+            Started(
+                at=self.now,
+                workflow_id=WORKFLOW_ID,
+                request=request,
+                safety=safety,
+                turn_intents=turn_intents,
+            )
+        )
 
     @rule(
         text=st.sampled_from(CUSTOMER_TEXTS),
@@ -186,6 +211,47 @@ class LifecycleModel(RuleBasedStateMachine):
         self.feed(
             CustomerMessageReceived(at=self.now, text=text, message_id=message_id, ticket=ticket)
         )
+
+    @precondition(
+        lambda self: self.state is not None and self.state.turn_intents and not self.state.finished
+    )
+    @rule(text=st.sampled_from(CUSTOMER_TEXTS), check_first=st.booleans(), data=st.data())
+    def customer_changes_topic(self, text: str, check_first: bool, data: st.DataObject) -> None:
+        """A later turn while the AI holds the conversation: its intent check and the AI call
+        answered in either order (topic kept, re-routed, handed off or to a human)."""
+        for _ in range(2 * CATCH_UP_STEPS):  # the current job first, successfully
+            c = self.state
+            wait = c.job.wait if c is not None and c.job else None
+            if wait is None or wait.op not in self.open:
+                break
+            self.answer(wait.op, self.happy(self.open[wait.op], data))
+        for _ in range(3):  # a few topics in a row: hand-offs, their limit, ping-pong
+            c = self.state
+            if c is None or c.state is not InteractionState.AI_ACTIVE or c.job is not None:
+                return
+            self.feed(CustomerMessageReceived(at=self.now, text=text, ticket=self.ticket(True)))
+            checks = [op for op, c in self.open.items() if isinstance(c, Triage) and c.request.turn]
+            calls = [op for op, c in self.open.items() if isinstance(c, CallAI)]
+            for op in (checks + calls) if check_first else (calls + checks):
+                if op not in self.open:
+                    continue
+                if op in checks and data.draw(st.booleans(), label="confident shift"):
+                    result: Event = Triaged(at=self.now, op=op, result=data.draw(topic_shifts()))
+                else:
+                    result = data.draw(results_for(self.open[op], self.now, ok_only=True))
+                self.answer(op, result)
+
+    def happy(self, command: Command, data: st.DataObject) -> Event:
+        """The result that keeps the AI in the conversation (opening to AI, a plain answer)."""
+        op = command.op  # type: ignore[union-attr]
+        match command:
+            case ChoosePattern():
+                return PatternChosen(at=self.now, op=op, choice=pattern())
+            case Triage() if command.request.turn is None:
+                return Triaged(at=self.now, op=op, result=triage(decision(Route.AI)))
+            case CallAI():
+                return AIReplied(at=self.now, op=op, reply=ai_reply("Here is what I found."))
+        return data.draw(results_for(command, self.now, ok_only=True))
 
     @rule(reason=st.sampled_from(["pressed 0", f"mail {EMAIL}"]))
     def request_human(self, reason: str) -> None:
@@ -302,6 +368,24 @@ class LifecycleModel(RuleBasedStateMachine):
         if self.state is not None:
             kept = self.state.model_dump_json()
             assert not any(secret in kept for secret in PII), "PII in state"
+
+    @invariant()
+    def handoffs_are_bounded_and_never_ping_pong(self) -> None:
+        c = self.state
+        if c is None:
+            return
+        handed = [r for r in c.handoffs if r.action is HandoffAction.HANDOFF]
+        assert c.handoff_count == len(handed) <= 2, "more hand-offs than any policy allows"
+        assert [r.count for r in handed] == list(range(1, len(handed) + 1))
+        for before, after in itertools.pairwise(handed):
+            assert after.to_agent is not None and before.to_agent is not None
+            left = before.from_agent.split(":")[0]
+            assert after.to_agent.split(":")[0] != left, "handed straight back to the agent left"
+        if handed:
+            assert c.turn_intents and c.handoff_package is not None
+            assert c.handoff_package.handoff_count == c.handoff_count
+        humans = [r for r in c.handoffs if r.action is HandoffAction.HUMAN]
+        assert len(humans) <= 1, "a topic shift handed to a human twice"
 
     @invariant()
     def every_wait_has_a_deadline(self) -> None:

@@ -72,6 +72,9 @@ def endpoint(name: str, version: str = "1", weight: float = 1.0, **skills: float
 def config(**overrides: object) -> RoutingConfig:
     base = default_routing_config(FLEET).model_dump()
     base.update(overrides)
+    if "ai_endpoints" in overrides and "specialists" not in overrides:
+        # A test's own fleet: the default specialists name agents it does not have.
+        base["specialists"] = {}
     return RoutingConfig.model_validate(base)
 
 
@@ -334,6 +337,8 @@ def test_all_endpoints_excluded_falls_back_to_human() -> None:
         endpoints=[
             health("billing-bot", "3.2", breaker="open"),
             health("care-bot", "2026.10", available=False),
+            health("tech-bot", "1.4", available=False),
+            health("sales-bot", "2.0", breaker="open"),
         ]
     )
     decision = route(request("billing_inquiry", 0.99), snapshot=snapshot)
@@ -575,7 +580,12 @@ def test_default_config_uses_known_intents_only() -> None:
 def test_default_config_fleet() -> None:
     cfg = default_routing_config(FLEET + "/")
     by_name = {(ep.name, ep.version): ep for ep in cfg.ai_endpoints}
-    assert set(by_name) == {("care-bot", "2026.10"), ("billing-bot", "3.2")}
+    assert set(by_name) == {
+        ("care-bot", "2026.10"),
+        ("billing-bot", "3.2"),
+        ("tech-bot", "1.4"),
+        ("sales-bot", "2.0"),
+    }
     assert by_name["care-bot", "2026.10"].url == f"{FLEET}/agents/care-bot/2026.10/v1"
     assert all(ep.max_concurrent == 200 for ep in cfg.ai_endpoints)
     billing = by_name["billing-bot", "3.2"]

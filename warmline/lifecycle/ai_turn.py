@@ -26,7 +26,7 @@ from models.routing import AIEndpoint, RoutingDecision
 from models.supervision import ReviewResponse, TriggerAction
 from models.triage import TriageRequest
 from warmline.escalation import check_escalation
-from warmline.lifecycle import handover, jobs, review, wording
+from warmline.lifecycle import handover, jobs, review, topics, wording
 from warmline.lifecycle.transition import (
     AI_SECONDS,
     SHADOW_ATTEMPT_MARGIN_SECONDS,
@@ -89,11 +89,47 @@ def begin(s: Step) -> None:
     if before is not None:
         handover.escalate(s, before.trigger, before.detail)
         return
+    if _gated(s):
+        return
+    topics.start_check(s)  # a later turn's topic may move the conversation (``topics``)
+    _call(s, decision.ai_endpoint, failover=False)
+
+
+def _gated(s: Step) -> bool:
+    """The supervision triggers of the plan in force: True when they hand over."""
+    job = s.job
     job.gate = review.gate(s, job.text)
     if job.gate is not None and job.gate.action is TriggerAction.HANDOVER:
         handover.escalate(s, EscalationTrigger.SUPERVISION_TRIGGER, job.gate.detail)
+        return True
+    return False
+
+
+def on_turn_intent(s: Step, result: Event) -> None:
+    """The turn's intent is known (or its check failed). Kept topic: the answer in flight or
+    held is the turn's. Moved: under the new plan's triggers, the new agent answers (the old
+    answer is dropped unsent; one still in flight comes back late and is ignored)."""
+    c, job = s.state, s.job
+    wait = job.wait
+    job.check_op = 0
+    if wait is None or wait.kind not in (WaitKind.AI, WaitKind.TURN_INTENT) or wait.failover:
+        s.ignore(f"turn intent came back while {wait.kind.value if wait else 'idle'}: kept")
         return
-    _call(s, decision.ai_endpoint, failover=False)
+    before = c.decision.ai_endpoint if c.decision else None
+    if not topics.on_result(s, result):
+        return
+    moved = bool(c.handoffs) and c.handoffs[-1].turn == job.turn
+    if moved and _gated(s):
+        return
+    endpoint = c.decision.ai_endpoint if c.decision else None
+    assert endpoint is not None and before is not None
+    if endpoint_key(endpoint) != endpoint_key(before):
+        job.held = None
+        _call(s, endpoint, failover=False)
+    elif job.held is not None:
+        held, job.held = job.held, None
+        _answered(s, held, accounted=True)
+    # else: the AI call is still in flight and its answer will be the turn's
 
 
 def ai_request(c: InteractionCarry, turn: int, endpoint: AIEndpoint, key: str) -> AIRequest:
@@ -105,6 +141,7 @@ def ai_request(c: InteractionCarry, turn: int, endpoint: AIEndpoint, key: str) -
         endpoint=endpoint,
         intent=c.classification.intent if c.classification else "unknown",
         messages=chat_messages(c),
+        handoff=c.handoff_package,
     )
 
 
@@ -119,6 +156,16 @@ def _call(s: Step, endpoint: AIEndpoint, failover: bool) -> None:
 
 def on_ai(s: Step, result: Event) -> None:
     match result:
+        case AIReplied(reply=answer) if s.job.check_op:
+            # The turn's intent check is still out: hold the answer (redacted) until it is in.
+            c, job = s.state, s.job
+            _account(c, answer)
+            assessment = redact(answer.assessment) if answer.assessment else None
+            job.held = answer.model_copy(
+                update={"text": redact(answer.text), "assessment": assessment}
+            )
+            assert job.check_deadline is not None
+            s.wait(WaitKind.TURN_INTENT, job.check_op, until=job.check_deadline)
         case AIReplied(reply=answer):
             _answered(s, answer)
         case CommandFailed(error=error):
@@ -165,16 +212,22 @@ def on_failover_route(s: Step, result: Event) -> None:
     _call(s, new.ai_endpoint, failover=True)
 
 
-def _answered(s: Step, answer: AIReply) -> None:
-    c, job = s.state, s.job
-    assert job.turn is not None
-    c.ai_turns += 1
+def _account(c: InteractionCarry, answer: AIReply) -> None:
+    """What an answer cost, sent or not."""
     c.usage.ai_calls += 1
     c.usage.ai_latency_ms_total += answer.latency_ms
     c.usage.ai_latency_ms_max = max(c.usage.ai_latency_ms_max, answer.latency_ms)
     c.usage.prompt_tokens += answer.prompt_tokens
     c.usage.completion_tokens += answer.completion_tokens
     c.usage.cost_usd += answer.cost_usd
+
+
+def _answered(s: Step, answer: AIReply, *, accounted: bool = False) -> None:
+    c, job = s.state, s.job
+    assert job.turn is not None
+    c.ai_turns += 1
+    if not accounted:
+        _account(c, answer)
     c.last_model_version = answer.model_version
     safe = redact(answer.text)
     _shadow(s, job.turn, answer.model_version, safe)
@@ -233,6 +286,7 @@ def _send(s: Step, safe: str, model_version: str, action: AIAction, assessment: 
     assert job.turn is not None and c.decision is not None
     if safe:
         s.append(job.turn, Sender.AI, safe)
+    topics.answered(c, action.value)
     s.audit(
         "ai_response", {"turn": job.turn, "model_version": model_version, "action": action.value}
     )

@@ -52,6 +52,7 @@ _ON_RESULT: dict[WaitKind, Handler] = {
     WaitKind.AI: ai_turn.on_ai,
     WaitKind.FAILOVER_ROUTE: ai_turn.on_failover_route,
     WaitKind.SWITCH_ROUTE: conversation.on_switch_route,
+    WaitKind.TURN_INTENT: ai_turn.on_turn_intent,
     WaitKind.CAPACITY: handover.on_capacity,
     WaitKind.TRANSFER: handover.on_transfer,
     WaitKind.FORWARD: handover.on_forward,
@@ -124,6 +125,9 @@ def _result(s: Step, result: CommandResult) -> None:
         del c.shadows[result.op]
         if not c.shadows and _waiting(c, WaitKind.SHADOWS):
             closing.shadows_settled(s)
+        return
+    if c.job is not None and c.job.check_op and result.op == c.job.check_op:
+        ai_turn.on_turn_intent(s, result)  # beside the AI call, or what a held answer waits for
         return
     wait = c.job.wait if c.job else None
     if wait is None or wait.op == 0 or wait.op != result.op:

@@ -56,6 +56,7 @@ def start(e: Started) -> Step:
         started_at=e.at,
         last_activity_at=e.at,
         job=Job(kind=JobKind.OPENING),
+        turn_intents=e.turn_intents,
         execution_id=e.execution_id,
         legacy=list(e.legacy),
         safety_gates=e.safety,
@@ -132,6 +133,7 @@ def on_triage(s: Step, result: Event) -> None:
     match result:
         case Triaged(result=triage):
             c.classification, c.decision = triage.classification, triage.decision
+            c.intents_seen = [triage.classification.intent]
             s.record_decision(triage.decision, [c.pattern_reason], classify_ms=triage.classify_ms)
             review.apply_plan(s, triage.supervision)
         case CommandFailed(error=error):

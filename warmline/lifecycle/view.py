@@ -25,4 +25,6 @@ def status_view(c: InteractionCarry) -> StatusView:
         supervision_mode=c.supervision.mode.value if c.supervision else None,
         pending_draft=c.pending_draft.model_dump(mode="json") if c.pending_draft else None,
         ignored=list(c.ignored),
+        intents_seen=list(c.intents_seen),
+        handoffs=[record.model_dump(mode="json") for record in c.handoffs],
     )

@@ -4,7 +4,7 @@ human's approval) and what a shadow answer cost (shadow versions judged).
 Shadow answers stored before this revision get ``cost_usd`` 0 (unknown then).
 
 Revision ID: 0006
-Revises: 0004 (the lead chains it after 0005 at merge)
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
