@@ -168,9 +168,13 @@ class LifecycleModel(RuleBasedStateMachine):
                     self.open[op] = command
 
     def answer(self, op: int, result: Event) -> None:
+        first = op in self.open
         command = self.open.pop(op, None) or self.answered[op]
         self.answered[op] = command
-        if isinstance(result, ReservationAcked):
+        if isinstance(result, ReservationAcked) and first:
+            # Temporal completes an activity once: a seat exists only if its first answer
+            # reserved it. A second answer (the hostile duplicate) must be ignored, and the
+            # seat it names was never taken.
             self.acked_reservations.add(result.ack.reservation_id)
         converts = isinstance(result, TransferAcked) and isinstance(command, TransferToHuman)
         if converts and command.request.reservation_id:  # type: ignore[union-attr]
