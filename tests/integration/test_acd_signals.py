@@ -30,9 +30,11 @@ async def test_a_retried_signal_is_recorded_once_and_a_gone_workflow_is_not_an_e
         await signaler.signal(handle.id, "review_response", {"approved": True}, request_id)
     other = signal_request_id(handle.id, "review_response", "t-2")
     await signaler.signal(handle.id, "review_response", {"approved": True}, other)
+    # Signals that arrive during a workflow task are buffered and written when it ends; the
+    # termination flushes them, so the closed history holds every accepted signal.
+    await handle.terminate("test over")
     events = [e.event_type async for e in handle.fetch_history_events()]
     assert events.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) == 2
-    await handle.terminate("test over")
     gone = f"interaction-gone-{uuid.uuid4().hex[:8]}"
     await signaler.signal(gone, "human_accepted", {"agent_id": "a"}, "r-1")  # only logged
     with pytest.raises(RPCError):  # refused otherwise: raised for the ACD's backoff
