@@ -77,7 +77,7 @@ async def test_billing_to_technical_to_sales_then_a_human(stack: Stack) -> None:
     assert [(t.turn, t.sender, t.text) for t in package.transcript] == [
         (e.turn, e.sender.value, e.text) for e in status.transcript[:3]
     ]
-    assert "[EMAIL]" in package.transcript[0].text
+    assert "[EMAIL_1]" in package.transcript[0].text
     sent = stack.fleet.endpoint_stats(TECH_BOT, TECH_BOT_VERSION).last_request
     assert "jane.doe" not in str(sent)
     assert stack.fleet.endpoint_stats(BILLING_BOT, BILLING_BOT_VERSION).handoffs_received == 0
