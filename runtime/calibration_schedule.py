@@ -14,13 +14,10 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from models.calibration import (
@@ -29,6 +26,7 @@ from models.calibration import (
     CALIBRATION_WORKFLOW,
     CalibrationRunInput,
 )
+from runtime.schedule_upsert import create_or_update_schedule
 
 
 def calibration_schedule(
@@ -54,11 +52,4 @@ async def ensure_calibration_schedule(
     schedule_id: str = CALIBRATION_SCHEDULE_ID,
 ) -> None:
     schedule = calibration_schedule(every_minutes, task_queue)
-    try:
-        await client.create_schedule(schedule_id, schedule)
-    except ScheduleAlreadyRunningError:
-
-        async def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(schedule_id).update(update)
+    await create_or_update_schedule(client, schedule_id, schedule)

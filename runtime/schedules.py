@@ -13,17 +13,15 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.client import ScheduleOverlapPolicy as Overlap
 
 from models.retention import RETENTION_SCHEDULE_ID, RETENTION_TASK_QUEUE, RETENTION_WORKFLOW
 from runtime.calibration_schedule import ensure_calibration_schedule
+from runtime.schedule_upsert import create_or_update_schedule
 from runtime.settings import Settings
 from runtime.wfm_schedule import ensure_rollup_schedule
 
@@ -51,17 +49,7 @@ async def ensure_retention_schedule(
     ``schedule_id`` and ``task_queue`` exist for tests sharing a server with a running stack.
     """
     schedule = retention_schedule(every, task_queue)
-    try:
-        await client.create_schedule(schedule_id, schedule)
-        return True
-    except ScheduleAlreadyRunningError:
-        if update:
-
-            def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-                return ScheduleUpdate(schedule=schedule)
-
-            await client.get_schedule_handle(schedule_id).update(replace)
-        return False
+    return await create_or_update_schedule(client, schedule_id, schedule, update=update)
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:

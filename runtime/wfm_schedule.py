@@ -14,13 +14,10 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from models.wfm import (
@@ -29,6 +26,7 @@ from models.wfm import (
     WFM_TASK_QUEUE,
     IntervalRollupInput,
 )
+from runtime.schedule_upsert import create_or_update_schedule
 
 log = logging.getLogger("warmline.wfm")
 
@@ -57,12 +55,5 @@ async def ensure_rollup_schedule(
     schedule_id: str = INTERVAL_ROLLUP_SCHEDULE_ID,
 ) -> None:
     schedule = rollup_schedule(every_seconds, interval_minutes, task_queue)
-    try:
-        await client.create_schedule(schedule_id, schedule)
+    if await create_or_update_schedule(client, schedule_id, schedule):
         log.info("created schedule %s (every %.0f s)", schedule_id, every_seconds)
-    except ScheduleAlreadyRunningError:
-
-        async def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(schedule_id).update(update)
