@@ -6,6 +6,8 @@ connection is opened and how a write transaction starts.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,25 @@ def _is_sqlite_memory(url: URL) -> bool:
     return database in ("", ":memory:") or url.query.get("mode") == "memory"
 
 
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL once (the mode is kept in the file). SQLite answers a switch
+    attempted while another connection holds a lock with "database is locked" without calling
+    the busy handler, so replicas opening a new file together (one of them migrating) retry
+    until the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() in ("wal", "memory"):
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     memory = _is_sqlite_memory(url)
     database = url.database or ""
@@ -58,11 +79,13 @@ def _sqlite_engine(url: URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
+            # The wait first: switching to WAL needs the file lock too, and without a busy
+            # timeout a connection opened while another process migrates fails at once.
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             # WAL lets readers (API, summary) run while a worker writes; NORMAL is durable across
             # process crashes under WAL, which is what an embedded stack needs.
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             cursor.close()
 
