@@ -172,8 +172,9 @@ async def run_demo(
     stack: RunningStack, interactions: int, seed: int, concurrency: int, console: Console
 ) -> DemoSummary:
     await asyncio.to_thread(add_shadow_version, stack)
-    scripts = generate_traffic(interactions, seed)
-    started = datetime.now(UTC).isoformat()
+    now = datetime.now(UTC)
+    scripts = generate_traffic(interactions, seed, run=now.strftime("%Y%m%dT%H%M%S"))
+    started = now.isoformat()
     semaphore = asyncio.Semaphore(concurrency)
     failures: list[str] = []
     with Progress(

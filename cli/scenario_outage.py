@@ -55,7 +55,8 @@ class OutageDemo:
         self.by_phase: dict[str, Counter[str]] = {p: Counter() for p in PHASES}
         self.failures: list[str] = []
         self.stop = asyncio.Event()
-        self.scripts = iter(generate_traffic(20_000, seed=23))
+        run = time.strftime("%Y%m%dT%H%M%S", time.gmtime(self.started))
+        self.scripts = iter(generate_traffic(20_000, seed=23, run=run))
 
     async def customer(self) -> None:
         while not self.stop.is_set():

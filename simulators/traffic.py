@@ -52,10 +52,15 @@ class ScriptedInteraction(BaseModel):
         return InteractionInput.model_validate(self.input)
 
 
-def generate_traffic(n: int, seed: int) -> list[ScriptedInteraction]:
-    """``n`` scripted interactions; identical for identical ``(n, seed)``."""
+def generate_traffic(n: int, seed: int, run: str = "") -> list[ScriptedInteraction]:
+    """``n`` scripted interactions; identical for identical ``(n, seed)`` but for their ids.
+
+    An interaction id names one interaction for ever (the public contract's reuse policy), so
+    a run against a server that keeps earlier runs' histories names its interactions with
+    ``run`` (the demo: its start time)."""
     rng = random.Random(seed)
-    return [_script(rng, f"demo-{seed}-{i:05d}") for i in range(n)]
+    prefix = f"demo-{run}-{seed}" if run else f"demo-{seed}"
+    return [_script(rng, f"{prefix}-{i:05d}") for i in range(n)]
 
 
 def _pick(rng: random.Random, mix: dict[T, int]) -> T:

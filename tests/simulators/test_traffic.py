@@ -81,3 +81,14 @@ def test_scripts_end_the_way_they_say(traffic: list[ScriptedInteraction]) -> Non
             assert last in conversations.ANGRY and script.csat in (1, 2)
         else:
             assert script.csat is None
+
+
+def test_a_run_tag_renames_the_interactions_and_keeps_the_conversations() -> None:
+    # The demo against a server that keeps earlier runs: an id names one interaction for ever.
+    plain = generate_traffic(20, seed=5)
+    tagged = generate_traffic(20, seed=5, run="20261206T235900")
+    assert {s.input["interaction_id"] for s in plain}.isdisjoint(
+        s.input["interaction_id"] for s in tagged
+    )
+    strip = [{**s.model_dump(), "input": {**s.input, "interaction_id": ""}} for s in plain]
+    assert strip == [{**s.model_dump(), "input": {**s.input, "interaction_id": ""}} for s in tagged]
