@@ -63,6 +63,20 @@ async def completed_tasks(handle: WorkflowHandle[Any, Any]) -> int:
     return sum(1 for event in history.events if event.event_type == done)
 
 
+async def waiting_for_pokes(handle: WorkflowHandle[Any, Any]) -> None:
+    """Its activity done and the task after it completed: nothing of its own is in flight, so
+    the next task it gets is a poke's (a task counted as settled must be the signal's)."""
+
+    async def idle() -> bool:
+        events = [e.event_type for e in (await handle.fetch_history()).events]
+        return (
+            EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED in events
+            and events[-1] == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        )
+
+    await eventually(idle, "the workflow to wait for pokes")
+
+
 async def poke_and_settle(handle: WorkflowHandle[Any, Any]) -> None:
     before = await completed_tasks(handle)
     await handle.signal(PokedWorkflow.poke)
@@ -98,6 +112,8 @@ async def test_worker_exports_every_relied_on_sdk_metric(
             await client.start_workflow(PokedWorkflow.run, id=f"{queue}-{i}", task_queue=queue)
             for i in range(2)
         ]
+        for handle in (first, second):
+            await waiting_for_pokes(handle)
         # One signal at a time, each handled before the next: the second poke of a workflow
         # then finds it cached (a hit), the first poke after the other ran finds it evicted.
         for handle in (first, first, second, second):
