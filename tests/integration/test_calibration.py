@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.api.history.v1 import History
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from typer.testing import CliRunner
 
@@ -32,11 +30,11 @@ from models.calibration import (
 from models.facts import InteractionFacts, RecordInteraction
 from models.interaction import Route, StatusView
 from runtime.calibration_schedule import ensure_calibration_schedule
-from runtime.history import decode_payloads_in_place
 from runtime.settings import Settings
 from store.learning import LearningStore
 from tests.audit_keys import open_test_store
 from tests.integration.conftest import Stack, StackApi
+from tests.integration.recorded import save_history
 from tests.polling import eventually
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, default_routing_config
 from workers.learning import learning_worker
@@ -197,22 +195,9 @@ async def test_the_schedule_runs_a_calibration_that_proposes_once_per_run(
         estimates = {(e.endpoint, e.intent): e for e in proposal.result.capabilities}
         care = estimates[(f"{CARE_BOT}:{CARE_BOT_VERSION}", INTENT)]
         assert care.configured < care.estimated < 1.0  # 40 resolved move it, shrunk
-        await save_history(temporal_client, workflow_id, "calibration_proposed")
+        await save_history(temporal_client, workflow_id, "calibration_proposed", RECORD_ENV)
     finally:
         store.close()
-
-
-async def save_history(client: Client, workflow_id: str, name: str) -> None:
-    out = os.environ.get(RECORD_ENV)
-    if not out:
-        return
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    proto = History(events=history.events)
-    codec = client.data_converter.payload_codec
-    if codec is not None:
-        await decode_payloads_in_place(proto, codec)
-    Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / f"{name}.json").write_text(WorkflowHistory(workflow_id, proto.events).to_json())
 
 
 async def test_an_invalid_target_fails_the_run_at_once_naming_the_field(

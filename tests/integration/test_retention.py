@@ -10,15 +10,13 @@ change of the workflow.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
-from temporalio.api.history.v1 import History
-from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from typer.testing import CliRunner, Result
 
@@ -33,7 +31,6 @@ from models.retention import (
     RetentionPolicy,
     RetentionRule,
 )
-from runtime.history import decode_payloads_in_place
 from runtime.schedules import ensure_retention_schedule
 from store.audit_checkpoints import stored_checkpoints
 from store.audit_verify import RETENTION_STREAM
@@ -41,6 +38,7 @@ from store.repository import Store
 from store.retention import RetentionStore
 from tests.audit_keys import TEST_SIGNING_KEY, open_test_store
 from tests.integration.conftest import Stack, StackApi
+from tests.integration.recorded import save_history
 from tests.polling import eventually
 from tests.store.builders import make_record
 from workers.retention import retention_worker
@@ -54,19 +52,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
     yield opened
     opened.close()
-
-
-async def save_history(client: Client, workflow_id: str, name: str) -> None:
-    out = os.environ.get(RECORD_ENV)
-    if not out:
-        return
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    proto = History(events=history.events)
-    codec = client.data_converter.payload_codec
-    if codec is not None:
-        await decode_payloads_in_place(proto, codec)
-    Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / f"{name}.json").write_text(WorkflowHistory(workflow_id, proto.events).to_json())
 
 
 async def test_the_schedule_runs_a_checkpointed_audited_purge(
@@ -119,7 +104,7 @@ async def test_the_schedule_runs_a_checkpointed_audited_purge(
     with Session(store.engine) as session:
         checkpoints = stored_checkpoints(session)
     assert [c.seq for c in checkpoints] == [1]  # the run signed a checkpoint first
-    await save_history(temporal_client, workflow_id, "facts_purge_with_hold")
+    await save_history(temporal_client, workflow_id, "facts_purge_with_hold", RECORD_ENV)
 
 
 async def test_invalid_input_fails_at_once_naming_it(temporal_client: Client, store: Store) -> None:
