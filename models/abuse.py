@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.safety import ScreenRequest, TurnScreen
+
 
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -137,3 +139,19 @@ class AbuseDecision(_Doc):
     @property
     def allowed(self) -> bool:
         return self.answer is LimitAnswer.ALLOWED
+
+
+class TurnGateRequest(_Doc):
+    """A turn's admission and, when the AI holds the conversation, its injection screen: one
+    local activity for both gates (``activities.gate``)."""
+
+    admission: AdmissionRequest
+    screen: ScreenRequest | None = None
+
+
+class TurnGate(_Doc):
+    """The gate's answer; ``screen`` only when the turn was admitted and its screen ran (else
+    the lifecycle screens it on its own, as before)."""
+
+    decision: AbuseDecision
+    screen: TurnScreen | None = None

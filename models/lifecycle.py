@@ -133,6 +133,9 @@ class AdmissionChecked(_Message):
     at: str
     op: int
     decision: AbuseDecision
+    screen: TurnScreen | None = Field(
+        default=None, description="The admitted turn's injection screen, when it was asked."
+    )
 
 
 class TurnScreened(_Message):
@@ -293,6 +296,10 @@ class CheckAdmission(_Call):
 
     kind: Literal["check_admission"] = "check_admission"
     request: AdmissionRequest
+    screen: ScreenRequest | None = Field(
+        default=None,
+        description="Screen the turn in the same activity once admitted (``changes.TURN_GATE``).",
+    )
 
 
 class ScreenTurn(_Call):

@@ -183,7 +183,8 @@ def success(command: Command, when: str, **overrides: Any) -> Event:
             return TurnScreened(at=when, op=op, screen=overrides.get("screen", screen()))
         case "check_admission":
             decision = overrides.get("decision", admission())
-            return AdmissionChecked(at=when, op=op, decision=decision)
+            screened = overrides.get("screen")
+            return AdmissionChecked(at=when, op=op, decision=decision, screen=screened)
     return CommandDone(at=when, op=op)
 
 

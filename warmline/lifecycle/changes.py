@@ -24,7 +24,16 @@ TRANSFER_REROUTE = "transfer-reroute"
 """A transfer the ACD refused for its queue is tried once as the default queue before a
 callback is booked."""
 
-ALL: tuple[str, ...] = (ACD_OUTCOMES, AWAIT_RELEASED, TRANSFER_REROUTE)
+TURN_GATE = "turn-gate"
+"""A later turn the AI holds is admitted and screened for injection by one activity (before:
+an admission check, then a screen)."""
+
+ALL: tuple[str, ...] = (
+    ACD_OUTCOMES,
+    AWAIT_RELEASED,
+    TRANSFER_REROUTE,
+    TURN_GATE,
+)
 
 
 def made(c: InteractionCarry, change: str) -> bool:

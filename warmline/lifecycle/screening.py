@@ -19,11 +19,11 @@ the customer unseen.
 
 from __future__ import annotations
 
-from models.interaction import EscalationTrigger
-from models.interaction_state import WaitKind
+from models.interaction import EscalationTrigger, InteractionState
+from models.interaction_state import InteractionCarry, Job, WaitKind
 from models.lifecycle import CommandFailed, Event, ScreenTurn, TurnScreened
 from models.safety import SafetyAction, ScreenRequest, TurnScreen
-from warmline.lifecycle import ai_turn, handover, jobs
+from warmline.lifecycle import ai_turn, changes, handover, jobs
 from warmline.lifecycle.transition import Step
 from warmline.redaction import redact
 
@@ -32,17 +32,36 @@ SCREEN_SECONDS = 15.0
 _TEXT_MAX = 20_000
 
 
+def _request(c: InteractionCarry, job: Job) -> ScreenRequest:
+    return ScreenRequest(
+        text=job.text[:_TEXT_MAX],
+        intent=(c.classification.intent if c.classification else "unknown")[:64],
+        channel=c.channel.value,
+    )
+
+
+def ahead(s: Step) -> ScreenRequest | None:
+    """The screen to ask together with the turn's admission check: the AI holds the
+    conversation, so an admitted turn goes to ``begin_ai`` (None for older runs, a human's turn
+    or no words)."""
+    c, job = s.state, s.job
+    if not changes.made(c, changes.TURN_GATE) or c.state is not InteractionState.AI_ACTIVE:
+        return None
+    return _request(c, job) if job.text.strip() else None
+
+
 def begin_ai(s: Step) -> None:
     """The job's customer turn goes to the AI: screened first when the safety gates run."""
     c, job = s.state, s.job
     if not c.safety_gates or not job.text.strip():
         ai_turn.begin(s)
         return
-    request = ScreenRequest(
-        text=job.text[:_TEXT_MAX],
-        intent=(c.classification.intent if c.classification else "unknown")[:64],
-        channel=c.channel.value,
-    )
+    request = _request(c, job)
+    asked, screened = job.screen_asked, job.prescreen
+    job.screen_asked, job.prescreen = None, None
+    if screened is not None and asked == request:
+        _decided(s, screened)  # screened with the admission check, for this very turn
+        return
     op = s.next_op()
     s.emit(ScreenTurn(op=op, timeout_seconds=SCREEN_SECONDS, request=request))
     s.wait(WaitKind.SCREEN, op, SCREEN_SECONDS)
