@@ -147,6 +147,11 @@ class TurnGateRequest(_Doc):
 
     admission: AdmissionRequest
     screen: ScreenRequest | None = None
+    classify_ahead: bool = Field(
+        default=False,
+        description="The turn's intent check follows the screen: once the turn is admitted and "
+        "the AI may see it, its classification starts here (``BatchingClassifier.prefetch``).",
+    )
 
 
 class TurnGate(_Doc):

@@ -300,6 +300,9 @@ class CheckAdmission(_Call):
         default=None,
         description="Screen the turn in the same activity once admitted (``changes.TURN_GATE``).",
     )
+    classify_ahead: bool = Field(
+        default=False, description="An intent check follows: start classifying once admitted."
+    )
 
 
 class ScreenTurn(_Call):

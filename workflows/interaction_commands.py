@@ -95,7 +95,9 @@ class CommandExecutor:
                 self._local(c, AbuseActivities.check_admission, c.request, DECIDE, None)
             case lc.CheckAdmission(screen=screen):
                 # Both gates of a turn the AI holds; the answer's fields are the event's.
-                gate = TurnGateRequest(admission=c.request, screen=screen)
+                gate = TurnGateRequest(
+                    admission=c.request, screen=screen, classify_ahead=c.classify_ahead
+                )
                 self._local(c, GateActivities.gate_turn, gate, DECIDE, None, spread=True)
             case lc.ScreenTurn():
                 self._local(c, SafetyActivities.screen_turn, c.request, DECIDE, None)

@@ -3,6 +3,7 @@ only once admitted, screened; a screen that fails leaves the screening to the li
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,8 @@ from models.abuse import (
     TurnGateRequest,
 )
 from models.safety import SafetyAction, ScreenRequest
+from classifier import load_shared
+from runtime.classification import BatchingClassifier
 from runtime.config_cache import RoutingConfigCache
 from runtime.turn_scan import TurnScanner, load_turn_scanner
 from store.repository import Store
@@ -56,10 +59,16 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-def gate(store: Store, scanner: TurnScanner, configs_for_screen: bool = True) -> GateActivities:
+def gate(
+    store: Store,
+    scanner: TurnScanner,
+    configs_for_screen: bool = True,
+    classifier: BatchingClassifier | None = None,
+) -> GateActivities:
     configs = RoutingConfigCache(store, default_routing_config("http://127.0.0.1:9"))
     abuse = AbuseActivities(abuse_gate(store), configs)
-    return GateActivities(abuse, SafetyActivities(scanner, configs if configs_for_screen else None))
+    safety = SafetyActivities(scanner, configs if configs_for_screen else None)
+    return GateActivities(abuse, safety, classifier)
 
 
 def turn(text: str) -> TurnGateRequest:
@@ -98,3 +107,28 @@ async def test_bad_input_is_not_retried(store: Store, scanner: TurnScanner) -> N
     with pytest.raises(ApplicationError) as raised:
         await ActivityEnvironment().run(activities.gate_turn, {"admission": {}})  # type: ignore[arg-type]
     assert raised.value.non_retryable and "TurnGateRequest" in str(raised.value)
+
+
+async def test_an_admitted_turn_starts_its_classification_and_a_limited_one_does_not(
+    store: Store, scanner: TurnScanner
+) -> None:
+    classifier = BatchingClassifier(load_shared())
+    activities = gate(store, scanner, classifier=classifier)
+    env = ActivityEnvironment()
+
+    def ahead(text: str) -> TurnGateRequest:
+        return turn(text).model_copy(update={"classify_ahead": True})
+
+    try:
+        await env.run(activities.gate_turn, ahead("and when will it arrive?"))
+        assert classifier.prefetched("and when will it arrive?")
+        triaged = await classifier.classify_async("and when will it arrive?")
+        assert classifier.batcher.items == 1  # the triage took the gate's classification
+        await env.run(activities.gate_turn, ahead("and the invoice?"))
+        throttled = await env.run(activities.gate_turn, ahead("and the invoice, again?"))
+        assert not throttled.decision.allowed
+        assert classifier.prefetched("and the invoice?")
+        assert not classifier.prefetched("and the invoice, again?")
+    finally:
+        await asyncio.to_thread(classifier.close)
+    assert triaged.intent == classifier.model.classify("and when will it arrive?").intent

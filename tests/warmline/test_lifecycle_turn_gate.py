@@ -117,3 +117,20 @@ def test_older_runs_keep_a_separate_screen() -> None:
     assert d.pending(CheckAdmission).screen is None
     d.ok(CheckAdmission)
     assert d.kinds() == ["screen_turn"]
+
+
+def test_the_gate_starts_the_classification_only_when_an_intent_check_follows() -> None:
+    d = Driver(started().model_copy(update={"safety": True, "turn_intents": True}))
+    d.ok(CheckAdmission)
+    assert not d.pending(CheckAdmission).classify_ahead  # the start: triage classifies it
+    d.to_ai()
+    d.ok(ScreenTurn)
+    d.ok(CallAI)
+    d.feed(CustomerMessageReceived(at=d.now, text="and my invoice?", ticket="u-1"))
+    assert d.pending(CheckAdmission).classify_ahead
+    d.ok(CheckAdmission, screen=screen())
+    assert d.kinds() == ["triage", "call_ai"]  # the check the classification was started for
+    assert conversation().c.turn_intents is False
+    d = conversation()
+    d.feed(CustomerMessageReceived(at=d.now, text="and my invoice?", ticket="u-1"))
+    assert not d.pending(CheckAdmission).classify_ahead

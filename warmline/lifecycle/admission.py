@@ -32,7 +32,7 @@ from models.interaction import Outcome
 from models.interaction_state import JobKind, WaitKind
 from models.lifecycle import AdmissionChecked, CheckAdmission, CommandFailed, Event
 from models.safety import ScreenRequest
-from warmline.lifecycle import handover, jobs
+from warmline.lifecycle import handover, jobs, topics
 from warmline.lifecycle.transition import Step
 from warmline.redaction import redact
 
@@ -67,7 +67,16 @@ def check(s: Step, stage: LimitStage, safe_text: str, screen: ScreenRequest | No
     )
     op = s.next_op()
     s.job.screen_asked, s.job.prescreen = screen, None
-    s.emit(CheckAdmission(op=op, timeout_seconds=ADMISSION_SECONDS, request=request, screen=screen))
+    ahead = screen is not None and topics.wants_check(c, s.job)
+    s.emit(
+        CheckAdmission(
+            op=op,
+            timeout_seconds=ADMISSION_SECONDS,
+            request=request,
+            screen=screen,
+            classify_ahead=ahead,
+        )
+    )
     s.wait(WaitKind.ABUSE, op, ADMISSION_SECONDS)
 
 
