@@ -15,6 +15,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.abuse import AbuseActivities
 from activities.gate import GateActivities
 from activities.safety import SafetyActivities
+from classifier import load_shared
 from models.abuse import (
     AbusePolicy,
     AdmissionRequest,
@@ -25,7 +26,6 @@ from models.abuse import (
     TurnGateRequest,
 )
 from models.safety import SafetyAction, ScreenRequest
-from classifier import load_shared
 from runtime.classification import BatchingClassifier
 from runtime.config_cache import RoutingConfigCache
 from runtime.turn_scan import TurnScanner, load_turn_scanner
