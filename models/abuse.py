@@ -13,8 +13,6 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.safety import ScreenRequest, TurnScreen
-
 
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -139,24 +137,3 @@ class AbuseDecision(_Doc):
     @property
     def allowed(self) -> bool:
         return self.answer is LimitAnswer.ALLOWED
-
-
-class TurnGateRequest(_Doc):
-    """A turn's admission and, when the AI holds the conversation, its injection screen: one
-    local activity for both gates (``activities.gate``)."""
-
-    admission: AdmissionRequest
-    screen: ScreenRequest | None = None
-    classify_ahead: bool = Field(
-        default=False,
-        description="The turn's intent check follows the screen: once the turn is admitted and "
-        "the AI may see it, its classification starts here (``BatchingClassifier.prefetch``).",
-    )
-
-
-class TurnGate(_Doc):
-    """The gate's answer; ``screen`` only when the turn was admitted and its screen ran (else
-    the lifecycle screens it on its own, as before)."""
-
-    decision: AbuseDecision
-    screen: TurnScreen | None = None

@@ -136,6 +136,9 @@ class AdmissionChecked(_Message):
     screen: TurnScreen | None = Field(
         default=None, description="The admitted turn's injection screen, when it was asked."
     )
+    pattern: PatternChoice | None = Field(
+        default=None, description="The admitted start's pattern, when it was asked."
+    )
 
 
 class TurnScreened(_Message):
@@ -302,6 +305,10 @@ class CheckAdmission(_Call):
     )
     classify_ahead: bool = Field(
         default=False, description="An intent check follows: start classifying once admitted."
+    )
+    pattern: PatternRequest | None = Field(
+        default=None,
+        description="Choose the start's pattern in the same activity (``changes.START_GATE``).",
     )
 
 

@@ -148,7 +148,7 @@ def interaction_worker(
             *activities.all(),
             abuse.check_admission,
             safety.screen_turn,
-            gate.gate_turn,
+            gate.pass_gates,
         ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,

@@ -25,8 +25,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.safety import SafetyActivities
     from models import lifecycle as lc
     from models import search_attributes as sa
-    from models.abuse import TurnGateRequest
     from models.acd import ReleaseReservation
+    from models.gate import GateRequest
     from models.interaction import ChannelSwitched, Reply
 
 DECIDE = timedelta(seconds=10)
@@ -91,14 +91,17 @@ class CommandExecutor:
                 self._local(c, Acts.triage, c.request, DECIDE, None)
             case lc.ReadCapacity():
                 self._local(c, Acts.human_capacity, c.queue, DECIDE, None)
-            case lc.CheckAdmission(screen=None):
+            case lc.CheckAdmission(screen=None, pattern=None):
                 self._local(c, AbuseActivities.check_admission, c.request, DECIDE, None)
-            case lc.CheckAdmission(screen=screen):
-                # Both gates of a turn the AI holds; the answer's fields are the event's.
-                gate = TurnGateRequest(
-                    admission=c.request, screen=screen, classify_ahead=c.classify_ahead
+            case lc.CheckAdmission():
+                # The check with what follows it once admitted; the answer's fields are the event's.
+                gate = GateRequest(
+                    admission=c.request,
+                    screen=c.screen,
+                    pattern=c.pattern,
+                    classify_ahead=c.classify_ahead,
                 )
-                self._local(c, GateActivities.gate_turn, gate, DECIDE, None, spread=True)
+                self._local(c, GateActivities.pass_gates, gate, DECIDE, None, spread=True)
             case lc.ScreenTurn():
                 self._local(c, SafetyActivities.screen_turn, c.request, DECIDE, None)
             case lc.RecordOutcome():

@@ -183,8 +183,10 @@ def success(command: Command, when: str, **overrides: Any) -> Event:
             return TurnScreened(at=when, op=op, screen=overrides.get("screen", screen()))
         case "check_admission":
             decision = overrides.get("decision", admission())
-            screened = overrides.get("screen")
-            return AdmissionChecked(at=when, op=op, decision=decision, screen=screened)
+            screened, chosen = overrides.get("screen"), overrides.get("pattern")
+            return AdmissionChecked(
+                at=when, op=op, decision=decision, screen=screened, pattern=chosen
+            )
     return CommandDone(at=when, op=op)
 
 

@@ -32,6 +32,7 @@ from models.interaction import Outcome
 from models.interaction_state import JobKind, WaitKind
 from models.lifecycle import AdmissionChecked, CheckAdmission, CommandFailed, Event
 from models.safety import ScreenRequest
+from models.triage import PatternRequest
 from warmline.lifecycle import handover, jobs, topics
 from warmline.lifecycle.transition import Step
 from warmline.redaction import redact
@@ -51,11 +52,18 @@ def _field(value: object, default: str = "default") -> str:
     return text or default
 
 
-def check(s: Step, stage: LimitStage, safe_text: str, screen: ScreenRequest | None = None) -> None:
+def check(
+    s: Step,
+    stage: LimitStage,
+    safe_text: str,
+    screen: ScreenRequest | None = None,
+    pattern: PatternRequest | None = None,
+) -> None:
     """Ask the gate about the start (job ``opening``) or the current turn; the job waits.
 
     ``screen``: the turn's injection screen, run by the same activity once the turn is admitted
-    (``screening.ahead``), so an admitted turn costs one local activity round, not two."""
+    (``screening.ahead``), so an admitted turn costs one local activity round, not two;
+    ``pattern``: likewise the start's pattern choice (``opening.admitted``)."""
     c = s.state
     request = AdmissionRequest(
         stage=stage,
@@ -75,6 +83,7 @@ def check(s: Step, stage: LimitStage, safe_text: str, screen: ScreenRequest | No
             request=request,
             screen=screen,
             classify_ahead=ahead,
+            pattern=pattern,
         )
     )
     s.wait(WaitKind.ABUSE, op, ADMISSION_SECONDS)

@@ -28,11 +28,16 @@ TURN_GATE = "turn-gate"
 """A later turn the AI holds is admitted and screened for injection by one activity (before:
 an admission check, then a screen)."""
 
+START_GATE = "start-gate"
+"""An admitted start's orchestration pattern is chosen by the admission check's activity
+(before: a check, then a pattern choice)."""
+
 ALL: tuple[str, ...] = (
     ACD_OUTCOMES,
     AWAIT_RELEASED,
     TRANSFER_REROUTE,
     TURN_GATE,
+    START_GATE,
 )
 
 

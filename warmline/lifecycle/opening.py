@@ -26,8 +26,8 @@ from models.lifecycle import (
     Triage,
     Triaged,
 )
-from models.triage import PatternRequest, TriageRequest
-from warmline.lifecycle import admission, handover, jobs, redacting, review, screening
+from models.triage import PatternChoice, PatternRequest, TriageRequest
+from warmline.lifecycle import admission, changes, handover, jobs, redacting, review, screening
 from warmline.lifecycle.transition import (
     PATTERN_SECONDS,
     RELEASE_SECONDS,
@@ -65,19 +65,32 @@ def start(e: Started) -> Step:
     first = redacting.customer_text(s, e.request.first_message)
     state.request = request = request.model_copy(update={"first_message": first})
     if e.safety:
-        admission.check(s, LimitStage.START, request.first_message)
+        ahead = _pattern_request(state) if changes.made(state, changes.START_GATE) else None
+        admission.check(s, LimitStage.START, request.first_message, pattern=ahead)
     else:
         choose_pattern(s)
     return s
 
 
-def choose_pattern(s: Step) -> None:
-    """The start is admitted: which orchestration pattern the entry point asks for."""
-    request = s.state.request
-    op = s.next_op()
-    choose = PatternRequest(
+def _pattern_request(c: InteractionCarry) -> PatternRequest:
+    request = c.request
+    return PatternRequest(
         entry_point=request.entry_point, has_upstream_intent=request.upstream_intent is not None
     )
+
+
+def admitted(s: Step, chosen: PatternChoice | None) -> None:
+    """The start is admitted, its pattern chosen with the check (``changes.START_GATE``) or not."""
+    if chosen is None:
+        choose_pattern(s)
+    else:
+        on_pattern(s, PatternChosen(at=s.at, op=0, choice=chosen))
+
+
+def choose_pattern(s: Step) -> None:
+    """The start is admitted: which orchestration pattern the entry point asks for."""
+    op = s.next_op()
+    choose = _pattern_request(s.state)
     s.emit(ChoosePattern(op=op, timeout_seconds=PATTERN_SECONDS, request=choose))
     s.wait(WaitKind.PATTERN, op, PATTERN_SECONDS)
 
