@@ -290,3 +290,8 @@ class Driver:
         self.ok(ChoosePattern)
         self.ok(Triage, result=triage(routed, **triaged))
         return self
+
+    def to_ai_after_pattern(self, **triaged: Any) -> Driver:
+        """The same when the pattern came with the admission check (``changes.START_GATE``)."""
+        self.ok(Triage, result=triage(None, **triaged))
+        return self

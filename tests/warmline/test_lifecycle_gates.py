@@ -173,3 +173,23 @@ def test_a_refused_start_chooses_no_pattern() -> None:
 def test_older_runs_choose_the_pattern_on_its_own() -> None:
     d = Driver(started().model_copy(update={"safety": True, "legacy": (changes.START_GATE,)}))
     assert d.pending(CheckAdmission).pattern is None
+
+
+def test_the_first_message_screened_with_the_check_goes_to_the_ai_unflagged() -> None:
+    d = Driver(started().model_copy(update={"safety": True}))
+    asked = d.pending(CheckAdmission).screen
+    assert asked is not None and (asked.text, asked.intent) == ("Where is my order?", "unknown")
+    d.ok(CheckAdmission, screen=screen(), pattern=pattern())
+    d.to_ai_after_pattern()
+    assert d.kinds() == ["call_ai"] and not d.emitted(ScreenTurn)
+
+
+def test_a_first_message_flagged_ahead_is_screened_again_under_its_intent() -> None:
+    d = Driver(started().model_copy(update={"safety": True}))
+    d.ok(CheckAdmission, screen=screen(SafetyAction.HAND_TO_HUMAN), pattern=pattern())
+    d.to_ai_after_pattern()
+    again = d.pending(ScreenTurn).request
+    assert again.intent == (d.c.classification.intent if d.c.classification else "")
+    assert again.intent != "unknown" and not d.emitted(CallAI)
+    d.ok(ScreenTurn)
+    assert d.kinds() == ["call_ai"]

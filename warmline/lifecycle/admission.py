@@ -20,9 +20,10 @@ Every limit hit is audited on the interaction's stream (the gate also counts it 
 that fails (store unavailable, deadline) lets the start or turn through, audited: the limits
 protect capacity and must not take the contact center down with the store.
 
-A later turn the AI holds asks for its injection screen in the same check (``changes.TURN_GATE``):
-the activity screens it only once admitted (a flood never reaches the detector), and
-``screening.begin_ai`` uses that answer instead of screening again.
+A later turn the AI holds asks for its injection screen in the same check (``changes.TURN_GATE``),
+the start for its pattern and first message's screen (``changes.START_GATE``): the activity runs
+them only once admitted (a flood never reaches the detector), and the lifecycle uses those
+answers instead of asking again.
 """
 
 from __future__ import annotations

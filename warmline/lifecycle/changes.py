@@ -29,8 +29,8 @@ TURN_GATE = "turn-gate"
 an admission check, then a screen)."""
 
 START_GATE = "start-gate"
-"""An admitted start's orchestration pattern is chosen by the admission check's activity
-(before: a check, then a pattern choice)."""
+"""An admitted start's orchestration pattern is chosen, and its first message screened, by the
+admission check's activity (before: a check, a pattern choice, and a screen before the AI)."""
 
 ALL: tuple[str, ...] = (
     ACD_OUTCOMES,

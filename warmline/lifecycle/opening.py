@@ -65,8 +65,10 @@ def start(e: Started) -> Step:
     first = redacting.customer_text(s, e.request.first_message)
     state.request = request = request.model_copy(update={"first_message": first})
     if e.safety:
-        ahead = _pattern_request(state) if changes.made(state, changes.START_GATE) else None
-        admission.check(s, LimitStage.START, request.first_message, pattern=ahead)
+        gate = changes.made(state, changes.START_GATE)
+        ahead = _pattern_request(state) if gate else None
+        screen = screening.first_message(state) if gate else None
+        admission.check(s, LimitStage.START, request.first_message, screen, ahead)
     else:
         choose_pattern(s)
     return s
@@ -260,8 +262,9 @@ def released(s: Step, result: Event, *, saved_a_wait: bool) -> bool:
 
 def _first_turn(s: Step) -> None:
     """The opening is done: the first message becomes turn 1, for the AI or a human."""
-    c = s.state
-    jobs.begin_turn(s, c.request.first_message, None, [])
+    c, opening = s.state, s.job
+    job = jobs.begin_turn(s, c.request.first_message, None, [])
+    job.screen_asked, job.prescreen = opening.screen_asked, opening.prescreen
     if _to_human(c):
         reasons = "; ".join(c.decision.reasons) if c.decision else "routing failed"
         handover.escalate(s, EscalationTrigger.ROUTED_TO_HUMAN, reasons)

@@ -15,6 +15,10 @@ conversation's intent and channel; this module carries the decision out:
 Every detection is audited with its score, rules and the policy version. A screen that fails
 (detector down, deadline) holds the AI's reply for review: an unscreened message never reaches
 the customer unseen.
+
+The screen is asked together with the admission check where it can be (``ahead`` for a later
+turn the AI holds, ``first_message`` at the start: ``warmline.lifecycle.admission``), and
+``begin_ai`` then carries out that answer instead of asking again.
 """
 
 from __future__ import annotations
@@ -50,6 +54,24 @@ def ahead(s: Step) -> ScreenRequest | None:
     return _request(c, job) if job.text.strip() else None
 
 
+def first_message(c: InteractionCarry) -> ScreenRequest | None:
+    """The first message's screen, asked with the start's admission check: its intent is not
+    known yet, so only an unflagged answer is used (it allows whatever the intent)."""
+    text = c.request.first_message
+    if not text.strip():
+        return None
+    return ScreenRequest(text=text[:_TEXT_MAX], intent="unknown", channel=c.channel.value)
+
+
+def _answers(asked: ScreenRequest | None, screened: TurnScreen, request: ScreenRequest) -> bool:
+    """Whether a screen asked ahead is this turn's: the same request, or the same words on the
+    same channel unflagged (the policy acts per intent only on a flag)."""
+    if asked is None or asked == request:
+        return asked is not None
+    same = (asked.text, asked.channel) == (request.text, request.channel)
+    return same and not screened.flagged and screened.decision.action is SafetyAction.ALLOW
+
+
 def begin_ai(s: Step) -> None:
     """The job's customer turn goes to the AI: screened first when the safety gates run."""
     c, job = s.state, s.job
@@ -59,7 +81,7 @@ def begin_ai(s: Step) -> None:
     request = _request(c, job)
     asked, screened = job.screen_asked, job.prescreen
     job.screen_asked, job.prescreen = None, None
-    if screened is not None and asked == request:
+    if screened is not None and _answers(asked, screened, request):
         _decided(s, screened)  # screened with the admission check, for this very turn
         return
     op = s.next_op()
