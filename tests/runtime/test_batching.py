@@ -150,8 +150,8 @@ async def test_batched_classification_matches_one_at_a_time() -> None:
 
 
 async def test_a_prefetched_classification_is_the_one_its_triage_gets() -> None:
-    """One pass for a prefetch and the classify that claims it; the answer is the model's own,
-    a claimed prefetch is not reused, and an unclaimed one does not hold the rest up."""
+    """One classification for a prefetch and the classify that claims it; the answer is the
+    model's own, a claimed prefetch is not reused, and another text's is not taken."""
     default_model = load_shared()
     classifier = BatchingClassifier(default_model)
     text = "why is there a second charge on my bill"
@@ -160,8 +160,9 @@ async def test_a_prefetched_classification_is_the_one_its_triage_gets() -> None:
         classifier.prefetch(text)  # asked twice: still one classification
         result = await classifier.classify_async(text)
         assert classifier.batcher.items == 1
-        classifier.prefetch("please close my account")  # never claimed
-        again = await classifier.classify_async(text)
+        classifier.prefetch("please close my account")  # not claimed by the next classify
+        again = await classifier.classify_async(text)  # its prefetch was used up: a new one
+        await classifier.classify_async("please close my account")  # claims its prefetch
         assert classifier.batcher.items == 3
     finally:
         await asyncio.to_thread(classifier.close)
