@@ -113,6 +113,20 @@ def test_held_for_review_the_draft_waits_and_each_finding_is_audited() -> None:
     never_sent(d)
 
 
+def test_a_supervisor_may_still_approve_a_held_draft() -> None:
+    d = conversation()
+    d.ok(CallAI, reply=promised(SafetyAction.HOLD_FOR_REVIEW))
+    assert d.c.pending_draft is not None
+    response = ReviewResponse(
+        draft_id=d.c.pending_draft.draft_id, decision=ReviewDecision.APPROVE, reviewer_id="sup-1"
+    )
+    d.feed(ReviewDecided(at=d.now, response=response))
+    [reply] = replies(d)
+    assert reply.text == PROMISE and reply.sender is Sender.AI
+    [review] = d.c.reviews
+    assert review.trigger is not None and "refund_commitment" in review.trigger
+
+
 def test_a_held_draft_that_runs_out_its_review_deadline_goes_to_a_human() -> None:
     d = conversation()
     d.ok(CallAI, reply=promised(SafetyAction.HOLD_FOR_REVIEW))
