@@ -181,6 +181,8 @@ class Metrics(Protocol):
         cost: float,
     ) -> None: ...
 
+    def reply_violation(self, agent: str, version: str, kind: str, action: str) -> None: ...
+
 
 @dataclass
 class InteractionDeps:
@@ -335,6 +337,11 @@ class InteractionActivities:
                     f"reply of {len(reply.text)} characters (at most {MAX_AI_REPLY_CHARS})"
                 )
             reply.check = reply_check(config, request, reply.text)
+            if self.deps.metrics is not None:
+                for finding in reply.check.findings:
+                    self.deps.metrics.reply_violation(
+                        ep.name, ep.version, finding.kind.value, reply.check.action.value
+                    )
             success = True
             return reply
         except AIRateLimited as exc:

@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from temporalio.client import WorkflowHandle
 
 from models.interaction import EscalationTrigger, Reply, Sender, StatusView
@@ -60,6 +61,11 @@ async def autonomous_order_status(stack: Stack) -> WorkflowHandle[Any, Any]:
     view = await status(handle)
     assert view.intent == "order_status" and view.supervision_mode == "fully_autonomous"
     return handle
+
+
+def counted(kind: str, action: str) -> float:
+    labels = {"agent": "care-bot", "version": "2026.10", "kind": kind, "action": action}
+    return REGISTRY.get_sample_value("warmline_reply_violations_total", labels) or 0.0
 
 
 def violations(stack: Stack, handle: WorkflowHandle[Any, Any]) -> list[dict[str, Any]]:
@@ -117,6 +123,7 @@ async def test_a_promised_refund_is_handed_to_a_human_when_the_policy_says_so(
 ) -> None:
     saved = await stack.use_config(on_reply_violation(SafetyAction.HAND_TO_HUMAN))
     await stack.use_supervision(UNSUPERVISED)
+    before = counted("amount_over_limit", "hand_to_human")
     handle = await autonomous_order_status(stack)
     sent = await handle.execute_update("send_message", {"text": FOLLOW_UP}, result_type=Reply)
     assert sent.kind == "handover_notice" and PROMISE not in sent.text
@@ -128,6 +135,7 @@ async def test_a_promised_refund_is_handed_to_a_human_when_the_policy_says_so(
     assert {f["kind"] for f in found} == {"refund_commitment", "amount_over_limit"}
     assert all(f["action"] == "hand_to_human" for f in found)
     assert all(f["policy_version"] == saved.version for f in found)
+    assert counted("amount_over_limit", "hand_to_human") == before + 1
 
 
 async def test_a_refused_reply_gets_the_policy_text_and_the_conversation_goes_on(
