@@ -16,10 +16,11 @@ from models.lifecycle import (
     DeliverReply,
     ReviewDecided,
     Started,
+    Triage,
 )
 from models.safety import ReplyCheck, ReplyFinding, ReplyFindingKind, SafetyAction
 from models.supervision import ReviewDecision, ReviewResponse, SupervisionMode
-from tests.warmline.lifecycle_builders import Driver, ai_reply, plan, started
+from tests.warmline.lifecycle_builders import Driver, ai_reply, plan, started, success
 from warmline.lifecycle import changes
 
 PROMISE = "Good news: I've issued a full refund of $5,000 to your original payment method."
@@ -190,3 +191,26 @@ def test_a_replay_of_a_history_before_the_checks_sends_the_reply_as_it_did() -> 
     [reply] = replies(d)
     assert reply.text == PROMISE and d.c.escalation_trigger is None
     assert not audited(d, "reply_violation")
+
+
+def test_the_first_turns_reply_is_checked_too() -> None:
+    d = Driver()
+    d.to_ai(supervision=plan(SupervisionMode.FULLY_AUTONOMOUS))
+    d.ok(CallAI, reply=promised(SafetyAction.HAND_TO_HUMAN))
+    assert d.c.escalation_trigger is EscalationTrigger.SAFETY_POLICY
+    assert [f["turn"] for f in audited(d, "reply_violation")] == [1, 1]
+    never_sent(d)
+
+
+def test_an_answer_held_for_the_turns_intent_check_is_checked_when_it_goes_on() -> None:
+    d = Driver(started().model_copy(update={"turn_intents": True}))
+    d.to_ai(supervision=plan(SupervisionMode.FULLY_AUTONOMOUS))
+    d.ok(CallAI)
+    d.feed(CustomerMessageReceived(at=d.now, text="Any news on my order?", ticket="u-2"))
+    intent_check = d.pending(Triage)
+    d.ok(CallAI, reply=promised(SafetyAction.HAND_TO_HUMAN))
+    assert d.c.job is not None and d.c.job.held is not None, "held for the intent check"
+    assert d.c.job.held.check is not None and not d.c.job.held.check.passed
+    d.feed(success(intent_check, d.now))  # the same topic: the held answer is the turn's
+    assert d.c.escalation_trigger is EscalationTrigger.SAFETY_POLICY
+    never_sent(d)
