@@ -42,6 +42,7 @@ from tests.warmline.lifecycle_builders import (
     decision,
     pattern,
     plan,
+    reply_check,
     screen,
     triage,
 )
@@ -147,12 +148,16 @@ def results_for(command: Command, when: str, ok_only: bool = False) -> st.Search
             )
         case "call_ai":
             ok = st.builds(
-                lambda text, action, assessment: AIReplied(
-                    at=when, op=op, reply=ai_reply(text, action, assessment=assessment)
+                lambda text, action, assessment, safety: AIReplied(
+                    at=when,
+                    op=op,
+                    reply=ai_reply(text, action, assessment=assessment, check=reply_check(safety)),
                 ),
                 st.sampled_from(AI_TEXTS),
                 st.sampled_from(AI_ACTIONS),
                 st.sampled_from([None, f"customer {EMAIL} is angry"]),
+                # Mostly no finding (else few conversations get far), every action possible.
+                st.sampled_from([None] * 4 + list(SafetyAction)),
             )
         case "read_capacity":
             seen = st.builds(
