@@ -24,7 +24,16 @@ TRANSFER_REROUTE = "transfer-reroute"
 """A transfer the ACD refused for its queue is tried once as the default queue before a
 callback is booked."""
 
-ALL: tuple[str, ...] = (ACD_OUTCOMES, AWAIT_RELEASED, TRANSFER_REROUTE)
+REPLY_CHECKS = "reply-checks"
+"""The safety policy's output check of each AI reply is acted on: a reply that breaks policy
+is held for review, replaced by the refusal or handed over (before: every reply was sent)."""
+
+ALL: tuple[str, ...] = (
+    ACD_OUTCOMES,
+    AWAIT_RELEASED,
+    TRANSFER_REROUTE,
+    REPLY_CHECKS,
+)
 
 
 def made(c: InteractionCarry, change: str) -> bool:
