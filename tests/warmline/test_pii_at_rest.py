@@ -98,3 +98,16 @@ def test_fill_refuses_spans_that_do_not_match_the_texts() -> None:
     with pytest.raises(ValueError, match="0 span lists for 1 texts"):
         slots.fill([], AtRestTokens())
     assert archive.entries[0].text == "I am Ann"
+
+
+def test_lone_small_numbers_and_markup_tags_are_not_taken_for_addresses() -> None:
+    """The tagger's confident misses on a hostile message: ``1)`` and ``/script``."""
+    text = "Where is my order? <script>alert(1)</script> at 76104"
+    found = [
+        span(text, "1)", PiiKind.ADDRESS),
+        span(text, "/script", PiiKind.ADDRESS),
+        span(text, "76104", PiiKind.ADDRESS),
+    ]
+    assert AtRestTokens().apply(text, found) == (
+        "Where is my order? <script>alert(1)</script> at [ADDRESS_1]"
+    )

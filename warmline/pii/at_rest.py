@@ -46,6 +46,9 @@ TEXT_KEYS = frozenset(
 )
 """Audit payload keys whose values are free text (a close or review reason, an error body);
 the other keys hold ids, versions, enums and numbers, which the model must not rewrite."""
+MIN_DIGITS_ALONE = 3
+"""A span without letters is kept from this many digits (a postcode, a house number with
+its street cut off elsewhere); fewer say nothing about anyone."""
 _TOKEN_RE = re.compile(r"\[[A-Z]+(?:_[A-Z]+)*(?:_\d+)?\]")
 _NUMBERED_RE = re.compile(r"\[(NAME|ADDRESS)_(\d+)\]")
 
@@ -77,9 +80,21 @@ def _outside_tokens(text: str, start: int, end: int) -> list[tuple[int, int]]:
             low += 1
         while high > low and not text[high - 1].isalnum():
             high -= 1
-        if any(ch.isalnum() for ch in text[low:high]):
+        if any(ch.isalnum() for ch in text[low:high]) and _plausible(text, low, high):
             kept.append((low, high))
     return kept
+
+
+def _plausible(text: str, low: int, high: int) -> bool:
+    """False for what the model takes for a name or address but identifies no one: one or
+    two digits alone (a house number without its street; ``alert(1)``) and a markup tag's
+    name (``</script>``). Anything else the model finds is tokenised, wrong or not: at rest a
+    needless token costs a reader a moment, a missed name is a leak."""
+    value = text[low:high]
+    if not any(ch.isalpha() for ch in value):
+        return sum(ch.isdigit() for ch in value) >= MIN_DIGITS_ALONE
+    tag = text[:low].endswith(("<", "</")) and text[high : high + 1] in (">", " ", "/")
+    return not tag
 
 
 class AtRestTokens:
