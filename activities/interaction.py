@@ -191,7 +191,8 @@ class InteractionActivities:
         slots.fill(spans, AtRestTokens(start))
 
     async def _numbered_after(self, interaction_id: str, run_index: int | None) -> dict[str, int]:
-        """The token numbers earlier runs' archives used (the closing archive joins them)."""
+        """The token numbers the archives of runs before ``run_index`` used (all runs: None),
+        for the closing archive joins them; run 0 has none before it."""
         if run_index == 0:
             return {}
         earlier = await asyncio.to_thread(
