@@ -158,6 +158,7 @@ class InteractionDeps:
     supervision: SupervisionPolicyCache
     metrics: Metrics | None = None
     abuse: AbuseGate | None = None
+    """Fleet-wide abuse limits (``activities.abuse``); None: one over ``store`` is built."""
     scanner: TurnScanner | None = None
     """The local models (``activities.safety``; names and addresses in what is written at
     rest); None: the shared ones are loaded on first use."""
