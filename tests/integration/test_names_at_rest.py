@@ -15,6 +15,7 @@ import pytest
 from models.interaction import Reply, StatusView
 from models.routing import RoutingConfig, ThresholdRule
 from tests.integration.conftest import Stack
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -105,3 +106,30 @@ async def test_names_addresses_and_cards_are_tokens_in_every_stored_row(stack: S
     mine = [row for row in rows if iid in row]
     assert len(mine) >= 5, "the interaction's rows were read"
     assert clear_in(rows) == [], "a clear value is stored"
+
+
+def to_humans(config: RoutingConfig) -> RoutingConfig:
+    return config.model_copy(
+        update={"intent_map": {}, "thresholds": [ThresholdRule(ai_min=1.0, monitored_min=1.0)]}
+    )
+
+
+async def test_the_acd_keeps_the_hand_over_package_with_tokens(stack: Stack) -> None:
+    """The transfer's context package is the ACD's record of the conversation so far."""
+    await stack.use_config(to_humans)
+    handle, first = await stack.open(
+        f"I want to file a formal complaint, my name is {NAME}, I live at {STREET}"
+    )
+    assert first.kind == "handover_notice"
+    iid = handle.id.removeprefix("interaction-")
+    await eventually(lambda: stack.acd.transfer_for_interaction(iid) is not None, "transfer")
+    transfer = stack.acd.transfer_for_interaction(iid)
+    assert transfer is not None
+    package = transfer.request.context
+    assert package.transcript[0].text.startswith(
+        "I want to file a formal complaint, my name is [NAME_1], I live at [ADDRESS_1]"
+    )
+    assert clear_in([transfer.request.model_dump_json()]) == []
+    await stack.acd.resume()
+    await handle.result()
+    assert clear_in(sqlite_rows(stack)) == []
