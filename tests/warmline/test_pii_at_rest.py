@@ -74,10 +74,17 @@ def test_archive_texts_are_the_turns_then_free_text_audit_values_only() -> None:
             "outcome": "Ann Lee",  # an enum-valued key: never rewritten
             "nested": {"detail": "call Ann Lee", "queue": "Ann Lee"},
             "why": ["for Ann Lee"],
+            "resolution": "refunded Ann Lee",
         },
     )
     slots = archive_texts(archive, [event])
-    assert slots.texts == ["I am Ann Lee", "Ann Lee hung up", "call Ann Lee", "for Ann Lee"]
+    assert slots.texts == [
+        "I am Ann Lee",
+        "Ann Lee hung up",
+        "call Ann Lee",
+        "for Ann Lee",
+        "refunded Ann Lee",
+    ]
     slots.fill([[span(t, "Ann Lee")] for t in slots.texts], AtRestTokens())
     assert archive.entries[0].text == "I am [NAME_1]"
     assert event.payload == {
@@ -85,6 +92,7 @@ def test_archive_texts_are_the_turns_then_free_text_audit_values_only() -> None:
         "outcome": "Ann Lee",
         "nested": {"detail": "call [NAME_1]", "queue": "Ann Lee"},
         "why": ["for [NAME_1]"],
+        "resolution": "refunded [NAME_1]",
     }
 
 

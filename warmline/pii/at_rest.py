@@ -42,10 +42,12 @@ TEXT_KEYS = frozenset(
         "note",
         "notes",
         "message",
+        "resolution",
     }
 )
-"""Audit payload keys whose values are free text (a close or review reason, an error body);
-the other keys hold ids, versions, enums and numbers, which the model must not rewrite."""
+"""Audit payload keys whose values are free text (a close or review reason, an error body, a
+human agent's resolution note); the other keys hold ids, versions, enums, numbers and
+Warmline's own routing reasons, which the model must not rewrite."""
 MIN_DIGITS_ALONE = 3
 """A span without letters is kept from this many digits (a postcode, a house number with
 its street cut off elsewhere); fewer say nothing about anyone."""
