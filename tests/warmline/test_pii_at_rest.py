@@ -108,14 +108,16 @@ def test_fill_refuses_spans_that_do_not_match_the_texts() -> None:
     assert archive.entries[0].text == "I am Ann"
 
 
-def test_lone_small_numbers_and_markup_tags_are_not_taken_for_addresses() -> None:
-    """The tagger's confident misses on a hostile message: ``1)`` and ``/script``."""
-    text = "Where is my order? <script>alert(1)</script> at 76104"
+def test_numbers_alone_and_markup_tags_are_not_taken_for_addresses() -> None:
+    """The tagger's confident misses on a hostile message and on an error text."""
+    text = "Where is my order? <script>alert(1)</script> HTTP 429 at 0.92, 12 Oak Road"
     found = [
         span(text, "1)", PiiKind.ADDRESS),
         span(text, "/script", PiiKind.ADDRESS),
-        span(text, "76104", PiiKind.ADDRESS),
+        span(text, "429", PiiKind.ADDRESS),
+        span(text, "0.92", PiiKind.ADDRESS),
+        span(text, "12 Oak Road", PiiKind.ADDRESS),
     ]
     assert AtRestTokens().apply(text, found) == (
-        "Where is my order? <script>alert(1)</script> at [ADDRESS_1]"
+        "Where is my order? <script>alert(1)</script> HTTP 429 at 0.92, [ADDRESS_1]"
     )

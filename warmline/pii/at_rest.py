@@ -48,9 +48,6 @@ TEXT_KEYS = frozenset(
 """Audit payload keys whose values are free text (a close or review reason, an error body, a
 human agent's resolution note); the other keys hold ids, versions, enums, numbers and
 Warmline's own routing reasons, which the model must not rewrite."""
-MIN_DIGITS_ALONE = 3
-"""A span without letters is kept from this many digits (a postcode, a house number with
-its street cut off elsewhere); fewer say nothing about anyone."""
 _TOKEN_RE = re.compile(r"\[[A-Z]+(?:_[A-Z]+)*(?:_\d+)?\]")
 _NUMBERED_RE = re.compile(r"\[(NAME|ADDRESS)_(\d+)\]")
 
@@ -88,13 +85,14 @@ def _outside_tokens(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _plausible(text: str, low: int, high: int) -> bool:
-    """False for what the model takes for a name or address but identifies no one: one or
-    two digits alone (a house number without its street; ``alert(1)``) and a markup tag's
+    """False for what the model takes for a name or address but identifies no one: a number
+    alone (a house number or postcode without its street, ``HTTP 429``, ``alert(1)``, a
+    score; numbers that do identify someone are the patterns' to find) and a markup tag's
     name (``</script>``). Anything else the model finds is tokenised, wrong or not: at rest a
     needless token costs a reader a moment, a missed name is a leak."""
     value = text[low:high]
     if not any(ch.isalpha() for ch in value):
-        return sum(ch.isdigit() for ch in value) >= MIN_DIGITS_ALONE
+        return False
     tag = text[:low].endswith(("<", "</")) and text[high : high + 1] in (">", " ", "/")
     return not tag
 
