@@ -3,12 +3,16 @@ record are tagged, how the model's spans become tokens, how numbering continues.
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.facts import ArchiveTranscript, AuditEvent
 from models.interaction import Sender, TranscriptEntry
 from models.redaction import ModelSpan, PiiKind
-from warmline.pii.at_rest import AtRestTokens, archive_texts, used_numbers
+from warmline.pii.at_rest import MODEL_KINDS, AtRestTokens, archive_texts, used_numbers
 
 AT = "2026-01-01T10:00:00+00:00"
 
@@ -121,3 +125,44 @@ def test_numbers_alone_and_markup_tags_are_not_taken_for_addresses() -> None:
     assert AtRestTokens().apply(text, found) == (
         "Where is my order? <script>alert(1)</script> HTTP 429 at 0.92, [ADDRESS_1]"
     )
+
+
+_WORDS = st.sampled_from(
+    ["Ann", "Lee", "12", "Oak", "Road", "[CARD_1]", "[NAME_2]", "at", ",", "(", ")", "<", "/"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(_WORDS, min_size=1, max_size=12),
+    cuts=st.lists(
+        st.tuples(st.integers(0, 60), st.integers(0, 60), st.sampled_from(MODEL_KINDS)),
+        max_size=4,
+    ),
+)
+def test_existing_tokens_survive_and_only_spans_are_replaced(
+    words: list[str], cuts: list[tuple[int, int, PiiKind]]
+) -> None:
+    """Whatever spans the model returns: every token already in the text stays, text outside
+    the spans is untouched, and what is new in the output is only tokens."""
+    text = " ".join(words)
+    spans = [ModelSpan(kind=kind, start=a, end=b) for a, b, kind in cuts]
+    out = AtRestTokens(used_numbers([text])).apply(text, spans)
+    for token in ("[CARD_1]", "[NAME_2]"):
+        assert out.count(token) >= text.count(token)
+    covered = {i for s in spans for i in range(s.start, min(s.end, len(text)))}
+    for i in sorted(covered):  # a span takes the whole words it touches
+        low = high = i
+        while low > 0 and text[low - 1].isalnum() and text[i].isalnum():
+            low -= 1
+        while high + 1 < len(text) and text[high + 1].isalnum() and text[i].isalnum():
+            high += 1
+        covered |= set(range(low, high + 1))
+    outside = set(range(len(text))) - covered
+    rest = iter(out)
+    assert all(text[i] in rest for i in sorted(outside)), "text outside the spans is kept"
+    new = re.sub(r"\[(?:NAME|ADDRESS)_\d+\]", "", out)
+    assert len(new) <= len(text)
+    if "[NAME_2]" in text:
+        assert "[NAME_1]" not in out, "numbering goes on after the text's own [NAME_2]"
+    assert not re.search(r"\w\[(?:NAME|ADDRESS)_|(?:NAME|ADDRESS)_\d+\]\w", out), "half words"

@@ -62,6 +62,16 @@ def used_numbers(texts: Iterable[str]) -> dict[str, int]:
     return counts
 
 
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened to whole words (the tagger widens its own; a half word left in clear
+    would be half a name)."""
+    while 0 < start < len(text) and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while 0 < end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    return start, end
+
+
 def _outside_tokens(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """``[start, end)`` without the tokens inside it, trimmed of spaces and punctuation at
     the ends; empty pieces (a span that was only a token) are dropped."""
@@ -110,10 +120,10 @@ class AtRestTokens:
         """``text`` with the model's names and addresses replaced by their tokens."""
         cuts: list[tuple[int, int, PiiKind]] = []
         for span in spans:
-            if span.kind not in MODEL_KINDS:
+            if span.kind not in MODEL_KINDS or span.end <= span.start:
                 continue
-            end = min(span.end, len(text))
-            for low, high in _outside_tokens(text, span.start, end):
+            start, end = _whole_words(text, span.start, min(span.end, len(text)))
+            for low, high in _outside_tokens(text, start, end):
                 cuts.append((low, high, span.kind))
         cuts.sort()
         pieces: list[str] = []
