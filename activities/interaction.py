@@ -67,9 +67,19 @@ from runtime.config_cache import RoutingConfigCache
 from runtime.converter import describe
 from runtime.fleet_health import FleetHealth
 from runtime.supervision_cache import SupervisionPolicyCache
-from runtime.turn_scan import TurnScanner
+from runtime.turn_scan import TurnScanner, load_turn_scanner
 from store.repository import Store
 from warmline.intents import DEFAULT_INTENTS, OUT_OF_SCOPE
+from warmline.pii.at_rest import (
+    AtRestTokens,
+    TextSlots,
+    archive_texts,
+    callback_texts,
+    record_texts,
+    shadow_texts,
+    transfer_texts,
+    used_numbers,
+)
 from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
 from warmline.safety import check_reply
@@ -198,14 +208,48 @@ class InteractionDeps:
     supervision: SupervisionPolicyCache
     metrics: Metrics | None = None
     abuse: AbuseGate | None = None
-    scanner: TurnScanner | None = None
-    """The local injection detector (``activities.safety``); None: the shared one is loaded."""
     """Fleet-wide abuse limits (``activities.abuse``); None: one over ``store`` is built."""
+    scanner: TurnScanner | None = None
+    """The local models (``activities.safety``; names and addresses in what is written at
+    rest); None: the shared ones are loaded on first use."""
 
 
 class InteractionActivities:
     def __init__(self, deps: InteractionDeps) -> None:
         self.deps = deps
+
+    # -- names and addresses at rest ----------------------------------------------------
+    def _scanner(self) -> TurnScanner:
+        if self.deps.scanner is None:
+            self.deps.scanner = load_turn_scanner()
+        return self.deps.scanner
+
+    async def _tokenise(self, slots: TextSlots, start: dict[str, int] | None = None) -> None:
+        """Replace the names and addresses the local model finds in ``slots`` by tokens.
+
+        A tagger that fails fails the activity retryably: the record is written tokenised on
+        a later attempt, or (for an archive) stays in workflow state, never written in clear.
+        """
+        if not slots.texts:
+            return
+        try:
+            spans = await self._scanner().spans_many(slots.texts)
+        except Exception as exc:
+            raise ApplicationError(
+                f"name/address tagger failed ({type(exc).__name__}); nothing was written",
+                type="PiiTaggerFailed",
+            ) from None
+        slots.fill(spans, AtRestTokens(start))
+
+    async def _numbered_after(self, interaction_id: str, run_index: int | None) -> dict[str, int]:
+        """The token numbers the archives of runs before ``run_index`` used (all runs: None),
+        for the closing archive joins them; run 0 has none before it."""
+        if run_index == 0:
+            return {}
+        earlier = await asyncio.to_thread(
+            self.deps.store.archived_transcript, interaction_id, run_index
+        )
+        return used_numbers(entry.text for entry in earlier)
 
     # -- decision steps (local activities) ------------------------------------------------
     @activity.defn
@@ -407,7 +451,7 @@ class InteractionActivities:
                 live_text=shadow.live_text,
                 error=exc.message,
             )
-            await asyncio.to_thread(self.deps.store.record_shadow_answer, unknown)
+            await self._store_shadow(unknown)
             return
         ep = request.endpoint
         answer = ShadowAnswer(
@@ -433,12 +477,26 @@ class InteractionActivities:
                 answer.error = redact(f"{exc.kind}: {exc}")[:MAX_FAILURE_CHARS]
             finally:
                 self.deps.health.release(ticket, success)
+        await self._store_shadow(answer)
+
+    async def _store_shadow(self, answer: ShadowAnswer) -> None:
+        """Keep a shadow comparison with names and addresses tokenised; if the tagger fails,
+        without its texts (a shadow never costs the live path a retry)."""
+        try:
+            await self._tokenise(shadow_texts(answer))
+        except ApplicationError as exc:
+            answer.live_text, answer.shadow_text = "", None
+            answer.error = exc.message
         await asyncio.to_thread(self.deps.store.record_shadow_answer, answer)
 
     @activity.defn
     async def record_interaction(self, record: RecordInteraction) -> bool:
         """Facts, audit and supervision in one transaction (shared with whichever interactions
-        close at the same moment); a retry after a lost ack writes nothing twice."""
+        close at the same moment); a retry after a lost ack writes nothing twice. Names and
+        addresses are tokenised first (the tagger is deterministic: a retry writes the same)."""
+        record = record.model_copy(deep=True)
+        start = await self._numbered_after(record.facts.interaction_id, None)
+        await self._tokenise(record_texts(record), start)
         written = await self.deps.recorder.submit(record)
         if written:
             self.deps.health.record_facts(record.facts)  # containment for the breaker
@@ -457,7 +515,13 @@ class InteractionActivities:
     # -- regular activities -------------------------------------------------------------
     @activity.defn
     async def flush_run(self, flush: FlushRun) -> None:
-        await asyncio.to_thread(self.deps.store.archive_transcript, flush.archive)
+        """A run's older turns and pending audit into the store before continue-as-new, with
+        names and addresses tokenised (numbered on from the earlier runs' archives)."""
+        flush = flush.model_copy(deep=True)
+        archive = flush.archive
+        start = await self._numbered_after(archive.interaction_id, archive.run_index)
+        await self._tokenise(archive_texts(archive, flush.audit), start)
+        await asyncio.to_thread(self.deps.store.archive_transcript, archive)
         if flush.audit:
             await asyncio.to_thread(self.deps.store.append_audit, flush.audit)
 
@@ -473,6 +537,9 @@ class InteractionActivities:
 
     @activity.defn
     async def warm_transfer(self, request: TransferRequest) -> TransferAck:
+        """The ACD keeps the hand-over package: names and addresses go as tokens."""
+        request = request.model_copy(deep=True)
+        await self._tokenise(transfer_texts(request))
         with redacted_failures():
             return await self.deps.acd.transfer(request)
 
@@ -488,6 +555,8 @@ class InteractionActivities:
 
     @activity.defn
     async def schedule_callback(self, request: CallbackRequest) -> None:
+        request = request.model_copy(deep=True)
+        await self._tokenise(callback_texts(request))
         with redacted_failures():
             await self.deps.acd.callback(request)
 
