@@ -66,6 +66,7 @@ from runtime.fleet_health import FleetHealth
 from runtime.supervision_cache import SupervisionPolicyCache
 from runtime.turn_scan import TurnScanner
 from store.repository import Store
+from warmline import compliance
 from warmline.intents import DEFAULT_INTENTS, OUT_OF_SCOPE
 from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
@@ -235,11 +236,18 @@ class InteractionActivities:
             )
         if metrics is not None:
             metrics.routing_decided(decision.route.value, decision.pattern.value, decision.intent)
+        duties = None
+        if request.jurisdiction is not None:
+            # The regulatory policy is part of the config version routing used: one version
+            # names both in the audit trail.
+            policy = config.regulatory.model_copy(update={"version": config.version})
+            duties = compliance.start(policy, request.jurisdiction, request.channel.value)
         return TriageResult(
             classification=classification,
             decision=decision,
             supervision=plan,
             classify_ms=round(classify_ms, 3),
+            compliance=duties,
         )
 
     def _known(self, config: RoutingConfig) -> frozenset[str]:

@@ -24,7 +24,18 @@ TRANSFER_REROUTE = "transfer-reroute"
 """A transfer the ACD refused for its queue is tried once as the default queue before a
 callback is booked."""
 
-ALL: tuple[str, ...] = (ACD_OUTCOMES, AWAIT_RELEASED, TRANSFER_REROUTE)
+COMPLIANCE = "regulatory-duties"
+"""The regulatory duties of the customer's jurisdiction (``warmline.lifecycle.regulation``):
+notices in the first AI reply, a request for a human transferred at once where the right to a
+human applies (no spillover read), and a callback booked only after a recorded yes (before:
+booked without asking)."""
+
+ALL: tuple[str, ...] = (
+    ACD_OUTCOMES,
+    AWAIT_RELEASED,
+    TRANSFER_REROUTE,
+    COMPLIANCE,
+)
 
 
 def made(c: InteractionCarry, change: str) -> bool:
