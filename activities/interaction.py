@@ -240,8 +240,8 @@ class InteractionActivities:
         if request.jurisdiction is not None:
             # The regulatory policy is part of the config version routing used: one version
             # names both in the audit trail.
-            policy = config.regulatory.model_copy(update={"version": config.version})
-            duties = compliance.start(policy, request.jurisdiction, request.channel.value)
+            regulatory = config.regulatory.model_copy(update={"version": config.version})
+            duties = compliance.start(regulatory, request.jurisdiction, request.channel.value)
         return TriageResult(
             classification=classification,
             decision=decision,

@@ -107,9 +107,7 @@ def policy_of(state: ComplianceState) -> RegulatoryPolicy:
     )
 
 
-def rechannel(
-    policy: RegulatoryPolicy, state: ComplianceState, channel: str
-) -> ComplianceState:
+def rechannel(policy: RegulatoryPolicy, state: ComplianceState, channel: str) -> ComplianceState:
     """A channel switch: the duties of the new channel, with the notices and consents given."""
     region = state.obligations.region
     return state.model_copy(update={"obligations": obligations(policy, region, channel)})

@@ -210,7 +210,8 @@ def on_transfer(s: Step, result: Event) -> None:
                 s.audit("transfer_rerouted", {"from": queue, "to": DEFAULT_QUEUE})
                 c.human.queue = DEFAULT_QUEUE
                 return _transfer(s)
-            propose_callback(s, "acd_unreachable", wording.CALLBACK_CONFIRMED, CallbackInstead.CLOSE)
+            notice = wording.CALLBACK_CONFIRMED
+            propose_callback(s, "acd_unreachable", notice, CallbackInstead.CLOSE)
         case CommandFailed(error=error):
             # Histories recorded before ``ACD_OUTCOMES``: promised, nothing booked.
             s.audit("transfer_failed", {"error": redact(error)})
