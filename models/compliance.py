@@ -158,6 +158,11 @@ class ContactProposed(_Doc):
         description="False when there is no time left to ask (a deadline books or not): no "
         "consent on record then means no contact.",
     )
+    by_customer: bool = Field(
+        default=False,
+        description="The customer asked for it: an earlier no is asked again, not held against "
+        "them.",
+    )
 
 
 class ConsentAnswered(_Doc):

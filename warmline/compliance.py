@@ -191,7 +191,7 @@ def step(
         else:
             reasons.append("no right-to-human duty here (or already handed over)")
     elif isinstance(event, ContactProposed):
-        state, decided, why = _propose(policy, state, event.contact, event.ask)
+        state, decided, why = _propose(policy, state, event.contact, event.ask, event.by_customer)
         commands += decided
         reasons.append(why)
     elif isinstance(event, ConsentAnswered):
@@ -207,14 +207,18 @@ def step(
 
 
 def _propose(
-    policy: RegulatoryPolicy, state: ComplianceState, contact: ConsentKind, ask: bool
+    policy: RegulatoryPolicy,
+    state: ComplianceState,
+    contact: ConsentKind,
+    ask: bool,
+    by_customer: bool = False,
 ) -> tuple[ComplianceState, list[ComplianceCommand], str]:
     if not _needs_consent(state, contact):
         return state, [BookContact(contact=contact)], f"{contact.value}: no consent duty, booked"
     record = state.consent(contact)
     if record is not None and record.granted:
         return state, [BookContact(contact=contact)], f"{contact.value}: consent on record"
-    if record is not None and not record.granted:
+    if record is not None and not record.granted and not by_customer:
         reason = f"{contact.value}: customer declined at {record.at}"
         return state, [DeclineContact(contact=contact, reason=reason)], reason
     if not ask:

@@ -339,3 +339,40 @@ def test_the_jurisdiction_is_validated_and_defaults_to_the_residency_region() ->
         with pytest.raises(ValidationError):
             Customer(id="c", jurisdiction=bad)
     assert isinstance(started(), Started)
+
+
+def test_a_customer_who_said_no_and_then_asks_for_a_callback_is_asked_again() -> None:
+    d = waiting()
+    message(d, "no, I'd rather wait")
+    message(d, "actually, call me back", ticket="u-3")
+    assert d.c.replies_by_turn[3].kind == "consent_request" and not d.emitted(BookCallback)
+    message(d, "yes", ticket="u-4")
+    d.ok(BookCallback)
+    assert d.c.closing is Outcome.CALLBACK
+    assert d.c.compliance is not None
+    assert [r.granted for r in d.c.compliance.consents] == [False, True]
+
+
+def test_where_no_consent_is_needed_the_offer_waits_for_the_customer_as_before() -> None:
+    d = waiting()  # a policy without the duty: as the releases before it did
+    no_duty = waiting_without_duty()
+    assert "call me back" in no_duty.c.transcript[-1].text and not no_duty.emitted(BookCallback)
+    message(no_duty, "yes please call me back")
+    no_duty.ok(BookCallback)
+    assert no_duty.c.closing is Outcome.CALLBACK
+    assert d.c.compliance is not None and d.c.compliance.pending_consent == "callback"
+
+
+def waiting_without_duty() -> Driver:
+    from models.compliance import RegulatoryPolicy
+
+    customer = Customer(id="c-1", jurisdiction="us")
+    d = Driver(started(customer=customer))
+    d.ok(ChoosePattern)
+    none = duties_for(RegulatoryPolicy(rules=[]), "us", "chat")
+    routed = decision(Route.HUMAN, escalation=IMPATIENT)
+    d.ok(Triage, result=triage(routed).model_copy(update={"compliance": none}))
+    d.ok(ReadCapacity)
+    d.ok(TransferToHuman, ack=TransferAck(transfer_id="t-1", queue_position=3))
+    d.later(60).feed(DeadlineReached(at=d.now))
+    return d

@@ -20,6 +20,7 @@ from models.interaction import (
     Sender,
 )
 from models.interaction_state import (
+    CallbackInstead,
     Job,
     JobKind,
     Queued,
@@ -187,8 +188,12 @@ def answer_turn(s: Step, job: Job) -> None:
         and c.human.callback_offered
         and wording.accepts_callback(job.text)
     ):
-        handover.book_callback(
-            s, "customer accepted the callback offer", wording.CALLBACK_CONFIRMED
+        handover.propose_callback(
+            s,
+            "customer accepted the callback offer",
+            wording.CALLBACK_CONFIRMED,
+            CallbackInstead.WAIT,
+            by_customer=True,
         )
     else:
         handover.forward(s)

@@ -229,12 +229,13 @@ def propose_callback(
     *,
     ask: bool = True,
     lead: str = "",
+    by_customer: bool = False,
 ) -> None:
     """A callback the interaction wants: booked at once only where no consent is needed or a
     yes is on record; otherwise the consent question is asked (the customer's next message
     answers, ``consent_answered``) or, after a no, ``instead`` happens."""
     c = s.state
-    decided = regulation.propose_callback(s, ask=ask)
+    decided = regulation.propose_callback(s, ask=ask, by_customer=by_customer)
     match decided:
         case None | duty.BookContact():
             book_callback(s, reason, notice)
@@ -382,7 +383,7 @@ def _forwarded(s: Step) -> None:
 def offer_callback(s: Step) -> None:
     c = s.state
     c.human.callback_offered = True
-    if regulation.active(c):
+    if regulation.consent_needed(c):
         # The offer is the consent question; one already waiting for its answer is enough.
         if c.callback_pending is None:
             s.audit("callback_offered", {"waited_for": "human_accept_deadline"})

@@ -93,11 +93,23 @@ def claims_right_to_human(c: InteractionCarry) -> bool:
     return active(c) and c.compliance is not None and c.compliance.obligations.right_to_human
 
 
-def propose_callback(s: Step, *, ask: bool = True) -> duty.ComplianceCommand | None:
+def consent_needed(c: InteractionCarry) -> bool:
+    """A callback here needs the customer's recorded yes."""
+    return (
+        active(c) and c.compliance is not None and c.compliance.obligations.consent_before_callback
+    )
+
+
+def propose_callback(
+    s: Step, *, ask: bool = True, by_customer: bool = False
+) -> duty.ComplianceCommand | None:
     """Book, ask or decline a callback (None: the duties do not apply: book as before)."""
     if not active(s.state):
         return None
-    done = _step(s, duty.ContactProposed(contact=duty.ConsentKind.CALLBACK, ask=ask))
+    proposed = duty.ContactProposed(
+        contact=duty.ConsentKind.CALLBACK, ask=ask, by_customer=by_customer
+    )
+    done = _step(s, proposed)
     return done[0] if done else None
 
 
