@@ -217,7 +217,8 @@ class Reply(_Contract):
     kind: str = Field(
         default="answer",
         description="answer | hold_notice | handover_notice | closing | delivered_to_human | "
-        "not_delivered (the ACD did not take a message for the agent: say it again)",
+        "not_delivered (the ACD did not take a message for the agent: say it again) | "
+        "consent_request (a callback needs the customer's yes: the next message answers)",
     )
     message_id: str | None = None
     model_version: str | None = None
