@@ -31,6 +31,7 @@ from models.acd import (
 )
 from models.ai import AIReply, AIRequest, ShadowAnswer, ShadowRequest
 from models.facts import InteractionFacts, RecordInteraction
+from models.handoff import HANDOFF_PREFIX
 from models.interaction import Route
 from models.routing import (
     AIEndpoint,
@@ -40,6 +41,7 @@ from models.routing import (
     RouteRequest,
     RoutingConfig,
 )
+from models.safety import ReplyCheck, SafetyAction
 from models.supervision import SupervisionMode
 from models.triage import (
     FlushRun,
@@ -52,6 +54,7 @@ from models.triage import (
 from runtime.abuse_gate import AbuseGate
 from runtime.acd_client import AcdClient
 from runtime.ai_client import (
+    AGENT_TOOLS,
     AIBadResponse,
     AIClient,
     AIError,
@@ -70,6 +73,7 @@ from warmline import compliance
 from warmline.intents import DEFAULT_INTENTS, OUT_OF_SCOPE
 from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
+from warmline.safety import check_reply
 from warmline.supervision import mode_for
 
 MAX_FAILURE_CHARS = 500
@@ -98,10 +102,54 @@ def safe_failure(exc: BaseException) -> ApplicationError:
 
 
 def named_only(endpoint: AIEndpoint | None) -> AIEndpoint | None:
-    """The endpoint as workflow state and history keep it: no URL, model or key variable."""
+    """The endpoint as workflow state and history keep it: no URL, model, key variable or the
+    agent's instructions (confidential, and resolved per call like the rest)."""
     if endpoint is None:
         return None
-    return endpoint.model_copy(update={"url": "", "model": "", "api_key_env": None})
+    return endpoint.model_copy(
+        update={
+            "url": "",
+            "model": "",
+            "api_key_env": None,
+            "system_prompt": None,
+            "tool_descriptions": [],
+        }
+    )
+
+
+WARMLINE_TOOL_TEXTS: tuple[str, ...] = tuple(
+    str(tool["function"]["description"]) for tool in AGENT_TOOLS
+)
+
+
+def reply_check(config: RoutingConfig, request: AIRequest, text: str) -> ReplyCheck:
+    """The safety policy's output check of one AI reply (``request`` as resolved: its endpoint
+    carries the agent's own prompt and tools). Run inside the AI call so the hot path gets no
+    extra step; the lifecycle acts on the result before the customer sees anything.
+
+    Guarded against echo: Warmline's system message and tool descriptions, and the endpoint's
+    own; a hand-off briefing is conversation context, not instructions, and is left out.
+    """
+    policy = config.safety.model_copy(update={"version": config.version})
+    endpoint = request.endpoint
+    prompts = [
+        m.content
+        for m in request.messages
+        if m.role == "system" and not m.content.startswith(HANDOFF_PREFIX)
+    ]
+    if endpoint.system_prompt:
+        prompts.append(endpoint.system_prompt)
+    check = check_reply(
+        policy,
+        request.intent,
+        request.channel,
+        redact(text),
+        "\n".join(prompts),
+        (*WARMLINE_TOOL_TEXTS, *endpoint.tool_descriptions),
+    )
+    if check.action is SafetyAction.REFUSE_POLITELY:
+        check.refusal_text = policy.refusal_text
+    return check
 
 
 @contextmanager
@@ -133,6 +181,8 @@ class Metrics(Protocol):
         completion_tokens: int,
         cost: float,
     ) -> None: ...
+
+    def reply_violation(self, agent: str, version: str, kind: str, action: str) -> None: ...
 
 
 @dataclass
@@ -257,6 +307,9 @@ class InteractionActivities:
         return frozenset([*labels, *config.intent_map, OUT_OF_SCOPE])
 
     async def _resolved(self, request: AIRequest) -> AIRequest:
+        return (await self._resolve(request))[0]
+
+    async def _resolve(self, request: AIRequest) -> tuple[AIRequest, RoutingConfig]:
         """The request addressed as the routing config says: URL, model, credentials and
         timeout come from the config's endpoint of that name and version, never from what the
         workflow carried (its state and inputs only name the endpoint)."""
@@ -264,7 +317,7 @@ class InteractionActivities:
         config = await self.deps.configs.get()
         for endpoint in config.ai_endpoints:
             if endpoint.name == named.name and endpoint.version == named.version:
-                return request.model_copy(update={"endpoint": endpoint})
+                return request.model_copy(update={"endpoint": endpoint}), config
         raise ApplicationError(
             f"AI endpoint {named.name}:{named.version} is not in routing config v{config.version}",
             type="EndpointUnknown",
@@ -273,8 +326,9 @@ class InteractionActivities:
 
     @activity.defn
     async def invoke_ai(self, request: AIRequest) -> AIReply:
-        """One AI turn; a retry re-sends the same idempotency key, never a second answer."""
-        request = await self._resolved(request)
+        """One AI turn, checked against the safety policy before anyone sees it; a retry
+        re-sends the same idempotency key, never a second answer."""
+        request, config = await self._resolve(request)
         ep = request.endpoint
         ticket = self.deps.health.try_acquire(ep.name, ep.version)
         if ticket is None:
@@ -290,6 +344,12 @@ class InteractionActivities:
                 raise AIBadResponse(
                     f"reply of {len(reply.text)} characters (at most {MAX_AI_REPLY_CHARS})"
                 )
+            reply.check = reply_check(config, request, reply.text)
+            if self.deps.metrics is not None:
+                for finding in reply.check.findings:
+                    self.deps.metrics.reply_violation(
+                        ep.name, ep.version, finding.kind.value, reply.check.action.value
+                    )
             success = True
             return reply
         except AIRateLimited as exc:

@@ -227,6 +227,18 @@ class AIEndpoint(_Doc):
     max_concurrent: int = Field(default=100, ge=1)
     timeout_seconds: float = Field(default=10.0, gt=0)
     cost_per_1k_tokens: float = Field(default=0.002, ge=0)
+    system_prompt: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="This agent's own instructions, sent as a system message after Warmline's; "
+        "a reply that recites them is a prompt echo for the safety policy.",
+    )
+    tool_descriptions: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Descriptions of tools the agent has at its vendor (Warmline itself offers "
+        "only resolve and escalate): a reply that recites one is a tool echo.",
+    )
     api_key_env: str | None = Field(
         default=None,
         description="Name of the env var holding the key, WARMLINE_AI_KEY_<NAME>; the key itself "

@@ -42,6 +42,7 @@ from tests.warmline.lifecycle_builders import (
     decision,
     pattern,
     plan,
+    reply_check,
     screen,
     triage,
 )
@@ -62,6 +63,9 @@ CUSTOMER_TEXTS = [
 ]
 TOPICS = ["order_status", "order_status", "technical_support", "billing_inquiry", "oos"]
 AI_ACTIONS = [AIAction.REPLY, AIAction.REPLY, AIAction.REPLY, AIAction.RESOLVE, AIAction.ESCALATE]
+UNSAFE = "UNSAFE-DRAFT"
+"""Marks an AI reply whose output check failed with an action that stops it: it may reach the
+customer only through a supervisor's approval."""
 AI_TEXTS = ["Here is what I found.", f"Write to {EMAIL}.", "I can refund $900 today.", ""]
 
 deadlines_policy = st.builds(
@@ -156,12 +160,21 @@ def results_for(command: Command, when: str, ok_only: bool = False) -> st.Search
             )
         case "call_ai":
             ok = st.builds(
-                lambda text, action, assessment: AIReplied(
-                    at=when, op=op, reply=ai_reply(text, action, assessment=assessment)
+                lambda text, action, assessment, safety: AIReplied(
+                    at=when,
+                    op=op,
+                    reply=ai_reply(
+                        f"{UNSAFE} {text}" if safety not in (None, SafetyAction.ALLOW) else text,
+                        action,
+                        assessment=assessment,
+                        check=reply_check(safety),
+                    ),
                 ),
                 st.sampled_from(AI_TEXTS),
                 st.sampled_from(AI_ACTIONS),
                 st.sampled_from([None, f"customer {EMAIL} is angry"]),
+                # Mostly no finding (else few conversations get far), every action possible.
+                st.sampled_from([None, None, *SafetyAction]),
             )
         case "read_capacity":
             seen = st.builds(

@@ -3,9 +3,10 @@ fail-over to another healthy version, the supervision gates, and shadow traffic.
 
 Order of a turn: the customer's words are checked first (explicit request, sentiment, max turns)
 and, when semi-autonomous, against the supervision triggers; then the AI answers. A failed call is
-re-routed once with the classification already made; a second failure hands over. The answer may
-wait for a supervisor; then it is sent, and the AI's own action (resolve, escalate) and the turn
-limit decide whether the conversation goes on.
+re-routed once with the classification already made; a second failure hands over. The answer's
+output check may hold it, refuse it or hand over (``reply_safety``); it may wait for a
+supervisor; then it is sent, and the AI's own action (resolve, escalate) and the turn limit
+decide whether the conversation goes on.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from models.routing import AIEndpoint, RoutingDecision
 from models.supervision import ReviewResponse, TriggerAction
 from models.triage import TriageRequest
 from warmline.escalation import check_escalation
-from warmline.lifecycle import handover, jobs, regulation, review, topics, wording
+from warmline.lifecycle import handover, jobs, regulation, reply_safety, review, topics, wording
 from warmline.lifecycle.transition import (
     AI_SECONDS,
     SHADOW_ATTEMPT_MARGIN_SECONDS,
@@ -141,6 +142,7 @@ def ai_request(c: InteractionCarry, turn: int, endpoint: AIEndpoint, key: str) -
         idempotency_key=idempotency_key(c, key),
         endpoint=endpoint,
         intent=c.classification.intent if c.classification else "unknown",
+        channel=c.channel.value,
         messages=chat_messages(c),
         handoff=c.handoff_package,
     )
@@ -234,7 +236,14 @@ def _answered(s: Step, answer: AIReply, *, accounted: bool = False) -> None:
     _shadow(s, job.turn, answer.model_version, safe)
     if answer.action is AIAction.ESCALATE and c.supervision is not None:
         safe = ""  # a supervised AI's parting words are unreviewed: hand over without them
-    why = (job.safety_hold or review.needed(c.supervision, job.gate, safe)) if safe else None
+    checked = reply_safety.verdict(s, answer) if safe else reply_safety.Verdict()
+    if checked.stopped:
+        return  # refused or handed over: the draft is never sent
+    why = (
+        (checked.hold or job.safety_hold or review.needed(c.supervision, job.gate, safe))
+        if safe
+        else None
+    )
     if why is None:
         _send(s, safe, answer.model_version, answer.action, answer.assessment)
         return

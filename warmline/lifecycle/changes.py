@@ -30,10 +30,15 @@ notices in the first AI reply, a request for a human transferred at once where t
 human applies (no spillover read), and a callback booked only after a recorded yes (before:
 booked without asking)."""
 
+REPLY_CHECKS = "reply-checks"
+"""The safety policy's output check of each AI reply is acted on: a reply that breaks policy
+is held for review, replaced by the refusal or handed over (before: every reply was sent)."""
+
 ALL: tuple[str, ...] = (
     ACD_OUTCOMES,
     AWAIT_RELEASED,
     TRANSFER_REROUTE,
+    REPLY_CHECKS,
     COMPLIANCE,
 )
 
