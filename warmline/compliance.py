@@ -57,7 +57,10 @@ _YES_RE = re.compile(
 )
 _NO_RE = re.compile(
     r"^\W*(?:no|nope|nah|don'?t|do not|never|no thanks|non|nein|no gracias|no grazie)\b"
-    r"|\b(?:do not|don'?t)\s+(?:call|contact|phone|ring)\b",
+    r"|\b(?:do not|don'?t)\s+(?:call|contact|phone|ring)\b"
+    # Asked to be called back, the customer asks for a person now: not a yes to the callback.
+    r"|\b(?:talk|speak|connect|put)\b[\w\s']{0,30}\b(?:human|person|agent|representative)\b"
+    r"|\b(?:want|need)\s+(?:a|an|to\s+\w+\s+(?:a|an))\s+(?:human|person|agent|representative)\b",
     re.IGNORECASE,
 )
 

@@ -147,6 +147,9 @@ def test_no_consent_duty_books_directly() -> None:
         ("please don't call", False),
         ("yes... actually no, do not call", False),
         ("which number?", None),
+        ("I want to talk to a person now", False),
+        ("no, connect me to an agent", False),
+        ("yes, have an agent call me back", True),
         ("", None),
     ],
 )

@@ -376,3 +376,11 @@ def waiting_without_duty() -> Driver:
     d.ok(TransferToHuman, ack=TransferAck(transfer_id="t-1", queue_position=3))
     d.later(60).feed(DeadlineReached(at=d.now))
     return d
+
+
+def test_asking_for_a_person_instead_of_answering_keeps_the_caller_in_the_queue() -> None:
+    d = voice_spillover("us-ca")
+    message(d, "I want to talk to a person, not a callback")
+    assert not d.emitted(BookCallback) and d.pending(TransferToHuman)
+    assert d.c.compliance is not None
+    assert [r.granted for r in d.c.compliance.consents] == [False]
