@@ -146,6 +146,9 @@ class AIContactStarted(_Doc):
 class HumanRequested(_Doc):
     kind: Literal["human_requested"] = "human_requested"
     detail: str = "customer asked for a human"
+    at: str | None = Field(
+        default=None, description="When; a consent question pending then is answered no."
+    )
 
 
 class ContactProposed(_Doc):

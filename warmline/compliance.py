@@ -187,6 +187,11 @@ def step(
             "notices: " + (", ".join(n.notice.value for n in notices) if notices else "none due")
         )
     elif isinstance(event, HumanRequested):
+        if state.pending_consent is not None and event.at is not None:
+            # Asked to agree to a contact, the customer asks for a person instead: a no.
+            state, declined = _declined_for_human(policy, state, event)
+            commands.append(declined)
+            reasons.append(declined.reason)
         if duty.right_to_human and not state.handed_to_human:
             state = state.model_copy(update={"handed_to_human": True})
             commands.append(HandToHuman(reason=f"right to a human: {event.detail}"))
@@ -231,6 +236,25 @@ def _propose(
     state = state.model_copy(update={"pending_consent": contact, "consent_asks": 1})
     ask_it = AskConsent(contact=contact, text=_consent_text(policy, contact))
     return state, [ask_it], f"{contact.value}: consent required and not yet given: asked"
+
+
+def _declined_for_human(
+    policy: RegulatoryPolicy, state: ComplianceState, event: HumanRequested
+) -> tuple[ComplianceState, DeclineContact]:
+    contact = state.pending_consent
+    assert contact is not None and event.at is not None
+    record = ConsentRecord(
+        kind=contact,
+        granted=False,
+        at=event.at,
+        asked_text=_consent_text(policy, contact),
+        answer=f"asked for a human instead ({event.detail})"[:200],
+    )
+    state = state.model_copy(
+        update={"consents": [*state.consents, record], "pending_consent": None, "consent_asks": 0}
+    )
+    reason = f"{contact.value}: customer asked for a human instead: declined"
+    return state, DeclineContact(contact=contact, reason=reason)
 
 
 def _answer(

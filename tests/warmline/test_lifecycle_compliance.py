@@ -384,3 +384,14 @@ def test_asking_for_a_person_instead_of_answering_keeps_the_caller_in_the_queue(
     assert not d.emitted(BookCallback) and d.pending(TransferToHuman)
     assert d.c.compliance is not None
     assert [r.granted for r in d.c.compliance.consents] == [False]
+
+
+def test_the_request_human_signal_while_a_callback_is_asked_about_is_a_no() -> None:
+    d = voice_spillover("eu")
+    d.feed(HumanRequested(at=d.now, reason="pressed 0"))
+    assert not d.emitted(BookCallback) and d.pending(TransferToHuman)
+    assert d.c.callback_pending is None and d.c.compliance is not None
+    [record] = d.c.compliance.consents
+    assert not record.granted and record.answer.startswith("asked for a human instead")
+    d.ok(TransferToHuman)
+    assert d.c.transcript[-1].text.startswith("I'm connecting you")

@@ -92,6 +92,14 @@ def escalate(s: Step, trigger: EscalationTrigger, detail: str) -> None:
 def request_human(s: Step, reason: str) -> None:
     """A queued ``request_human``: only an AI conversation has someone to hand over."""
     c = s.state
+    pending = c.callback_pending
+    if pending is not None and c.state is InteractionState.AWAITING_HUMAN:
+        # The customer wants a person, not the callback we asked about: stay in the queue.
+        c.job = Job(kind=JobKind.REQUEST_HUMAN)
+        if regulation.human_instead_of_callback(s, reason):
+            c.callback_pending = None
+            return _instead(s, pending.instead)
+        return jobs.end_quietly(s)
     if c.state is not InteractionState.AI_ACTIVE:
         return s.ignore(f"request_human while {c.state.value}: nothing to hand over")
     c.job = Job(kind=JobKind.REQUEST_HUMAN)

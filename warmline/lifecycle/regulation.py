@@ -88,6 +88,14 @@ def right_to_human(s: Step, detail: str) -> bool:
     return any(isinstance(command, duty.HandToHuman) for command in done)
 
 
+def human_instead_of_callback(s: Step, detail: str) -> bool:
+    """A request for a human while a callback waits for consent: recorded as a no (True)."""
+    if not active(s.state):
+        return False
+    done = _step(s, duty.HumanRequested(detail=detail[:200], at=s.at))
+    return any(isinstance(command, duty.DeclineContact) for command in done)
+
+
 def claims_right_to_human(c: InteractionCarry) -> bool:
     """A request for a human here goes before anything queued (no AI turn in between)."""
     return active(c) and c.compliance is not None and c.compliance.obligations.right_to_human
