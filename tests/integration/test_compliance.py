@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from cli.demo import CONSENT_WORDS, drive_interaction
 from models.default_compliance import default_regulatory_policy
 from models.interaction import EscalationTrigger, InteractionResult, Outcome, Sender
 from models.routing import EscalationPolicy, RoutingConfig, SpilloverPolicy
 from simulators.ai_fleet import FaultMode, FaultRule
+from simulators.traffic import ScriptedInteraction
 from tests.integration.conftest import Stack
 from tests.integration.test_acd_failures import FRAUD, audited, callbacks_for
 from tests.integration.test_interaction import force_ai, send, status_of
@@ -193,3 +195,16 @@ async def test_the_offer_after_the_accept_deadline_books_only_on_a_yes(stack: St
     assert (await send(handle, "yes please call me back")).text == wording.CALLBACK_CONFIRMED
     result = await handle.result()
     assert result.outcome is Outcome.CALLBACK and len(callbacks_for(stack, iid)) == 1
+
+
+async def test_the_demo_customer_agrees_to_the_callback_it_is_asked_about(stack: Stack) -> None:
+    """``make demo`` and the scenarios drive scripted customers: asked for consent, they say
+    yes (else each would wait out the maximum wait and skew the scenario's counts)."""
+    stack.acd.fail("transfer", 422, times=2)
+    body = stack.body(FRAUD, "chat", customer=customer("us"))
+    script = ScriptedInteraction(input=body, intent="fraud_report", ends_with="thanks")
+    result = await drive_interaction(stack.client, script)
+    assert result.outcome is Outcome.CALLBACK
+    assert len(callbacks_for(stack, result.interaction_id)) == 1
+    [answered] = compliance_steps(stack, result, "consent_answered")
+    assert answered["consent"]["answer"] == CONSENT_WORDS
