@@ -124,6 +124,12 @@ def notices_due(state: ComplianceState) -> bool:
     return bool(_notices(policy_of(state), state)[1])
 
 
+def withdraw_question(state: ComplianceState) -> ComplianceState:
+    """The pending question no longer matters (an agent took the conversation): nothing is
+    recorded, nothing will be booked from it."""
+    return state.model_copy(update={"pending_consent": None, "consent_asks": 0})
+
+
 def parse_consent(text: str) -> bool | None:
     """A yes (True), a no (False), or neither (None). A no wins when both appear."""
     if _NO_RE.search(text):

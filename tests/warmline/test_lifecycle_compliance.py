@@ -17,6 +17,7 @@ from models.lifecycle import (
     ChoosePattern,
     CustomerMessageReceived,
     DeadlineReached,
+    ForwardToHuman,
     HumanRequested,
     ReadCapacity,
     Started,
@@ -395,3 +396,24 @@ def test_the_request_human_signal_while_a_callback_is_asked_about_is_a_no() -> N
     assert not record.granted and record.answer.startswith("asked for a human instead")
     d.ok(TransferToHuman)
     assert d.c.transcript[-1].text.startswith("I'm connecting you")
+
+
+def test_a_caller_silent_after_the_question_is_not_called_back_at_the_maximum_wait() -> None:
+    d = voice_spillover()
+    d.later(60).feed(DeadlineReached(at=d.now))  # the accept deadline: the question stands
+    assert d.c.callback_pending is not None and not d.emitted(BookCallback)
+    d.later(240).feed(DeadlineReached(at=d.now))
+    assert not d.emitted(BookCallback)
+    assert d.c.closing is Outcome.ABANDONED and d.c.close_reason == "no_callback_consent"
+
+
+def test_an_agent_joining_withdraws_the_question() -> None:
+    from models.lifecycle import AgentAccepted
+
+    d = waiting()
+    assert d.c.callback_pending is not None
+    d.feed(AgentAccepted(at=d.now, agent_id="agent-3", transfer_id="t-1"))
+    assert d.c.callback_pending is None and d.c.compliance is not None
+    assert d.c.compliance.pending_consent is None and d.c.compliance.consents == []
+    message(d, "yes")  # now just a message for the agent
+    assert d.pending(ForwardToHuman).message.text == "yes" and not d.emitted(BookCallback)

@@ -439,6 +439,8 @@ def agent_accepted(s: Step, agent_id: str, transfer_id: str | None = None) -> No
     c.state = InteractionState.WITH_HUMAN
     c.human.accepted_at = s.at
     c.human.agent_id = agent_id
+    if c.callback_pending is not None:
+        regulation.withdraw_question(s, f"agent {agent_id} joined")
     s.append(c.turns, Sender.SYSTEM, wording.agent_joined(agent_id))
     s.audit("human_accepted", {"agent_id": agent_id}, actor=agent_id)
     if c.ai_turns > 0:

@@ -121,6 +121,27 @@ def propose_callback(
     return done[0] if done else None
 
 
+def withdraw_question(s: Step, why: str) -> None:
+    """A consent question left unanswered is moot (an agent joined): withdrawn, audited."""
+    c = s.state
+    c.callback_pending = None
+    if c.compliance is None or c.compliance.pending_consent is None:
+        return
+    contact = c.compliance.pending_consent
+    c.compliance = compliance.withdraw_question(c.compliance)
+    s.audit(
+        "compliance",
+        {
+            "event": "consent_withdrawn",
+            "reasons": [f"{contact.value}: question withdrawn: {why}"],
+            "policy_version": c.compliance.obligations.policy_version,
+            "jurisdiction": c.compliance.obligations.region,
+            "channel": c.compliance.obligations.channel,
+            "decided": [],
+        },
+    )
+
+
 def consent_answered(s: Step, text: str, message_id: str | None) -> duty.ComplianceCommand | None:
     """The customer's (redacted) answer to the pending question: book, decline or ask again."""
     event = duty.ConsentAnswered(text=text[:2_000], at=s.at, message_id=message_id)
