@@ -301,7 +301,7 @@ def test_no_answer_by_the_maximum_wait_books_nothing() -> None:
     d.later(240).feed(DeadlineReached(at=d.now))
     assert not d.emitted(BookCallback)
     assert d.c.closing is Outcome.ABANDONED
-    assert d.c.transcript[-1].text == wording.NO_CALLBACK_NO_AGENT
+    assert d.c.transcript[-1].text == wording.NO_AGENT_IN_TIME
     [last] = [p for p in audited(d, "compliance") if p["event"] == "contact_proposed"][-1:]
     assert "no time left to ask" in " ".join(last["reasons"])
 

@@ -238,6 +238,7 @@ def propose_callback(
     ask: bool = True,
     lead: str = "",
     by_customer: bool = False,
+    closing_text: str = wording.NO_CALLBACK_NO_AGENT,
 ) -> None:
     """A callback the interaction wants: booked at once only where no consent is needed or a
     yes is on record; otherwise the consent question is asked (the customer's next message
@@ -252,7 +253,7 @@ def propose_callback(
             _ask(s, f"{lead} {question}".strip())
         case duty.DeclineContact():
             c.callback_pending = None
-            _instead(s, instead)
+            _instead(s, instead, closing_text)
         case _:
             s.ignore(f"{decided.kind} does not decide a callback")
 
@@ -295,7 +296,9 @@ def _turnless(c: InteractionCarry) -> bool:
     return c.job is None or c.job.kind in (JobKind.MAX_WAIT, JobKind.CALLBACK_OFFER)
 
 
-def _instead(s: Step, instead: CallbackInstead) -> None:
+def _instead(
+    s: Step, instead: CallbackInstead, closing_text: str = wording.NO_CALLBACK_NO_AGENT
+) -> None:
     """No consent to call back: what happens instead, said to the customer."""
     c = s.state
     match instead:
@@ -305,7 +308,7 @@ def _instead(s: Step, instead: CallbackInstead) -> None:
             text = wording.STAY_IN_QUEUE
         case CallbackInstead.CLOSE:
             set_outcome(s, Outcome.ABANDONED, "no_callback_consent")
-            text = wording.NO_CALLBACK_NO_AGENT
+            text = closing_text
     if not _turnless(c):
         return jobs.reply(s, text, "closing" if instead is CallbackInstead.CLOSE else "hold_notice")
     s.append(c.turns, Sender.SYSTEM, text)
@@ -422,7 +425,9 @@ def give_up_waiting(s: Step) -> None:
     if regulation.active(c):
         # No time left to ask: booked only with a yes on record.
         c.callback_pending = None
-        return propose_callback(s, reason, "", CallbackInstead.CLOSE, ask=False)
+        return propose_callback(
+            s, reason, "", CallbackInstead.CLOSE, ask=False, closing_text=wording.NO_AGENT_IN_TIME
+        )
     book_callback(s, reason, notice="")
 
 

@@ -33,6 +33,10 @@ NO_CALLBACK_NO_AGENT = (
     "Understood, we won't call you back. We could not connect you with an agent just now; "
     "please contact us again in a little while, or continue on another channel."
 )
+NO_AGENT_IN_TIME = (
+    "We're sorry: no agent became free in time, and we have not booked a callback without your "
+    "agreement. Please contact us again in a little while, or continue on another channel."
+)
 CLOSED = "This conversation has ended. Please start a new one if you need more help."
 
 _CALLBACK_WORDS = re.compile(r"\b(call ?back|call me back|ring me back|yes,? please)\b", re.I)
