@@ -69,6 +69,7 @@ from runtime.fleet_health import FleetHealth
 from runtime.supervision_cache import SupervisionPolicyCache
 from runtime.turn_scan import TurnScanner, load_turn_scanner
 from store.repository import Store
+from warmline import compliance
 from warmline.intents import DEFAULT_INTENTS, OUT_OF_SCOPE
 from warmline.pii.at_rest import (
     AtRestTokens,
@@ -329,11 +330,18 @@ class InteractionActivities:
             )
         if metrics is not None:
             metrics.routing_decided(decision.route.value, decision.pattern.value, decision.intent)
+        duties = None
+        if request.jurisdiction is not None:
+            # The regulatory policy is part of the config version routing used: one version
+            # names both in the audit trail.
+            regulatory = config.regulatory.model_copy(update={"version": config.version})
+            duties = compliance.start(regulatory, request.jurisdiction, request.channel.value)
         return TriageResult(
             classification=classification,
             decision=decision,
             supervision=plan,
             classify_ms=round(classify_ms, 3),
+            compliance=duties,
         )
 
     def _known(self, config: RoutingConfig) -> frozenset[str]:

@@ -13,6 +13,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.abuse import AbusePolicy
+from models.compliance import RegulatoryPolicy
+from models.default_compliance import default_regulatory_policy
 from models.handoff import HandoffPolicy
 from models.interaction import Channel, OrchestrationPattern, Route
 from models.safety import SafetyPolicy
@@ -327,6 +329,12 @@ class RoutingConfig(_Doc):
         description="Rate limits at interaction start and per turn, versioned with the config. "
         "Scripted-repeat detection is off unless set: common questions and thanks repeat across "
         "genuine customers of one tenant, so its threshold must fit the tenant's traffic.",
+    )
+    regulatory: RegulatoryPolicy = Field(
+        default_factory=default_regulatory_policy,
+        description="The duties per jurisdiction and channel (AI disclosure, automated-decision "
+        "notice and right to a human, consent before a callback or outbound contact, recording "
+        "notice), versioned with the config: its version is the config's.",
     )
     specialists: dict[str, str] = Field(
         default_factory=dict,

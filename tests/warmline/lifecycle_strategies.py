@@ -46,6 +46,8 @@ from tests.warmline.lifecycle_builders import (
     screen,
     triage,
 )
+from warmline.compliance import start as start_duties
+from warmline.default_compliance import default_regulatory_policy
 
 CUSTOMER_TEXTS = [
     "Where is my order?",
@@ -56,6 +58,7 @@ CUSTOMER_TEXTS = [
     "Can I speak to a real person please",
     "This is useless and ridiculous, I am furious!!!",
     "yes please call me back",
+    "no thanks",
     "I want the $1,250.00 charge refunded",
 ]
 TOPICS = ["order_status", "order_status", "technical_support", "billing_inquiry", "oos"]
@@ -110,7 +113,13 @@ def triage_results(draw: st.DrawFn) -> Any:
                 sentiment_below=-0.3,
                 monetary_amount_above=500.0,
             )
-    return triage(routed, supervision)
+    # The regulatory duties of some jurisdictions (None: a worker that predates them).
+    where = draw(st.sampled_from([None, "us", "eu", "us-tx", "us-ca"]))
+    duties = None
+    if where is not None:
+        channel = draw(st.sampled_from(["chat", "voice"]))
+        duties = start_duties(default_regulatory_policy(), where, channel)
+    return triage(routed, supervision).model_copy(update={"compliance": duties})
 
 
 @st.composite

@@ -27,7 +27,7 @@ from models.routing import AIEndpoint, RoutingDecision
 from models.supervision import ReviewResponse, TriggerAction
 from models.triage import TriageRequest
 from warmline.escalation import check_escalation
-from warmline.lifecycle import handover, jobs, reply_safety, review, topics, wording
+from warmline.lifecycle import handover, jobs, regulation, reply_safety, review, topics, wording
 from warmline.lifecycle.transition import (
     AI_SECONDS,
     SHADOW_ATTEMPT_MARGIN_SECONDS,
@@ -65,6 +65,7 @@ def reroute_request(c: InteractionCarry) -> TriageRequest:
         segment=c.request.customer.segment,
         language=c.request.customer.language,
         region=c.request.customer.region,
+        jurisdiction=regulation.jurisdiction(c),
         entry_point=c.request.entry_point,
         pattern=c.pattern,
         classification=c.classification,
@@ -293,8 +294,12 @@ def _send(s: Step, safe: str, model_version: str, action: AIAction, assessment: 
     """The (reviewed) answer reaches the customer; the AI's action decides what comes next."""
     c, job = s.state, s.job
     assert job.turn is not None and c.decision is not None
+    notice = regulation.notices(s) if safe else ""  # the duties' notices, first AI reply
+    if notice:
+        s.append(job.turn, Sender.SYSTEM, notice)
     if safe:
         s.append(job.turn, Sender.AI, safe)
+    shown = f"{notice} {safe}".strip()
     topics.answered(c, action.value)
     s.audit(
         "ai_response", {"turn": job.turn, "model_version": model_version, "action": action.value}
@@ -304,7 +309,7 @@ def _send(s: Step, safe: str, model_version: str, action: AIAction, assessment: 
         c.ai_ended_at = s.at
         handover.set_outcome(s, Outcome.CONTAINED, "resolved_by_ai")
         reply = Reply(
-            turn=job.turn, sender=Sender.AI, text=safe, kind="closing", model_version=model_version
+            turn=job.turn, sender=Sender.AI, text=shown, kind="closing", model_version=model_version
         )
         jobs.end_job(s, reply)
         return
@@ -318,11 +323,11 @@ def _send(s: Step, safe: str, model_version: str, action: AIAction, assessment: 
         policy=c.decision.escalation,
     )
     if after is None:
-        reply = Reply(turn=job.turn, sender=Sender.AI, text=safe, model_version=model_version)
+        reply = Reply(turn=job.turn, sender=Sender.AI, text=shown, model_version=model_version)
         jobs.end_job(s, reply)
         return
     c.ai_assessment = redact(assessment) if assessment else None
-    job.prefix, job.model_version = safe, model_version
+    job.prefix, job.model_version = shown, model_version
     handover.escalate(s, after.trigger, after.detail)
 
 

@@ -24,6 +24,12 @@ TRANSFER_REROUTE = "transfer-reroute"
 """A transfer the ACD refused for its queue is tried once as the default queue before a
 callback is booked."""
 
+COMPLIANCE = "regulatory-duties"
+"""The regulatory duties of the customer's jurisdiction (``warmline.lifecycle.regulation``):
+notices in the first AI reply, a request for a human transferred at once where the right to a
+human applies (no spillover read), and a callback booked only after a recorded yes (before:
+booked without asking)."""
+
 REPLY_CHECKS = "reply-checks"
 """The safety policy's output check of each AI reply is acted on: a reply that breaks policy
 is held for review, replaced by the refusal or handed over (before: every reply was sent)."""
@@ -33,6 +39,7 @@ ALL: tuple[str, ...] = (
     AWAIT_RELEASED,
     TRANSFER_REROUTE,
     REPLY_CHECKS,
+    COMPLIANCE,
 )
 
 
