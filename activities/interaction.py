@@ -31,6 +31,7 @@ from models.acd import (
 )
 from models.ai import AIReply, AIRequest, ShadowAnswer, ShadowRequest
 from models.facts import InteractionFacts, RecordInteraction
+from models.handoff import HANDOFF_PREFIX
 from models.interaction import Route
 from models.routing import (
     AIEndpoint,
@@ -40,6 +41,7 @@ from models.routing import (
     RouteRequest,
     RoutingConfig,
 )
+from models.safety import ReplyCheck, SafetyAction
 from models.supervision import SupervisionMode
 from models.triage import (
     FlushRun,
@@ -52,6 +54,7 @@ from models.triage import (
 from runtime.abuse_gate import AbuseGate
 from runtime.acd_client import AcdClient
 from runtime.ai_client import (
+    AGENT_TOOLS,
     AIBadResponse,
     AIClient,
     AIError,
@@ -64,11 +67,23 @@ from runtime.config_cache import RoutingConfigCache
 from runtime.converter import describe
 from runtime.fleet_health import FleetHealth
 from runtime.supervision_cache import SupervisionPolicyCache
-from runtime.turn_scan import TurnScanner
+from runtime.turn_scan import TurnScanner, load_turn_scanner
 from store.repository import Store
+from warmline import compliance
 from warmline.intents import DEFAULT_INTENTS, OUT_OF_SCOPE
+from warmline.pii.at_rest import (
+    AtRestTokens,
+    TextSlots,
+    archive_texts,
+    callback_texts,
+    record_texts,
+    shadow_texts,
+    transfer_texts,
+    used_numbers,
+)
 from warmline.redaction import redact
 from warmline.routing import decide_route, select_pattern
+from warmline.safety import check_reply
 from warmline.supervision import mode_for
 
 MAX_FAILURE_CHARS = 500
@@ -97,10 +112,54 @@ def safe_failure(exc: BaseException) -> ApplicationError:
 
 
 def named_only(endpoint: AIEndpoint | None) -> AIEndpoint | None:
-    """The endpoint as workflow state and history keep it: no URL, model or key variable."""
+    """The endpoint as workflow state and history keep it: no URL, model, key variable or the
+    agent's instructions (confidential, and resolved per call like the rest)."""
     if endpoint is None:
         return None
-    return endpoint.model_copy(update={"url": "", "model": "", "api_key_env": None})
+    return endpoint.model_copy(
+        update={
+            "url": "",
+            "model": "",
+            "api_key_env": None,
+            "system_prompt": None,
+            "tool_descriptions": [],
+        }
+    )
+
+
+WARMLINE_TOOL_TEXTS: tuple[str, ...] = tuple(
+    str(tool["function"]["description"]) for tool in AGENT_TOOLS
+)
+
+
+def reply_check(config: RoutingConfig, request: AIRequest, text: str) -> ReplyCheck:
+    """The safety policy's output check of one AI reply (``request`` as resolved: its endpoint
+    carries the agent's own prompt and tools). Run inside the AI call so the hot path gets no
+    extra step; the lifecycle acts on the result before the customer sees anything.
+
+    Guarded against echo: Warmline's system message and tool descriptions, and the endpoint's
+    own; a hand-off briefing is conversation context, not instructions, and is left out.
+    """
+    policy = config.safety.model_copy(update={"version": config.version})
+    endpoint = request.endpoint
+    prompts = [
+        m.content
+        for m in request.messages
+        if m.role == "system" and not m.content.startswith(HANDOFF_PREFIX)
+    ]
+    if endpoint.system_prompt:
+        prompts.append(endpoint.system_prompt)
+    check = check_reply(
+        policy,
+        request.intent,
+        request.channel,
+        redact(text),
+        "\n".join(prompts),
+        (*WARMLINE_TOOL_TEXTS, *endpoint.tool_descriptions),
+    )
+    if check.action is SafetyAction.REFUSE_POLITELY:
+        check.refusal_text = policy.refusal_text
+    return check
 
 
 @contextmanager
@@ -133,6 +192,8 @@ class Metrics(Protocol):
         cost: float,
     ) -> None: ...
 
+    def reply_violation(self, agent: str, version: str, kind: str, action: str) -> None: ...
+
 
 @dataclass
 class InteractionDeps:
@@ -148,14 +209,48 @@ class InteractionDeps:
     supervision: SupervisionPolicyCache
     metrics: Metrics | None = None
     abuse: AbuseGate | None = None
-    scanner: TurnScanner | None = None
-    """The local injection detector (``activities.safety``); None: the shared one is loaded."""
     """Fleet-wide abuse limits (``activities.abuse``); None: one over ``store`` is built."""
+    scanner: TurnScanner | None = None
+    """The local models (``activities.safety``; names and addresses in what is written at
+    rest); None: the shared ones are loaded on first use."""
 
 
 class InteractionActivities:
     def __init__(self, deps: InteractionDeps) -> None:
         self.deps = deps
+
+    # -- names and addresses at rest ----------------------------------------------------
+    def _scanner(self) -> TurnScanner:
+        if self.deps.scanner is None:
+            self.deps.scanner = load_turn_scanner()
+        return self.deps.scanner
+
+    async def _tokenise(self, slots: TextSlots, start: dict[str, int] | None = None) -> None:
+        """Replace the names and addresses the local model finds in ``slots`` by tokens.
+
+        A tagger that fails fails the activity retryably: the record is written tokenised on
+        a later attempt, or (for an archive) stays in workflow state, never written in clear.
+        """
+        if not slots.texts:
+            return
+        try:
+            spans = await self._scanner().spans_many(slots.texts)
+        except Exception as exc:
+            raise ApplicationError(
+                f"name/address tagger failed ({type(exc).__name__}); nothing was written",
+                type="PiiTaggerFailed",
+            ) from None
+        slots.fill(spans, AtRestTokens(start))
+
+    async def _numbered_after(self, interaction_id: str, run_index: int | None) -> dict[str, int]:
+        """The token numbers the archives of runs before ``run_index`` used (all runs: None),
+        for the closing archive joins them; run 0 has none before it."""
+        if run_index == 0:
+            return {}
+        earlier = await asyncio.to_thread(
+            self.deps.store.archived_transcript, interaction_id, run_index
+        )
+        return used_numbers(entry.text for entry in earlier)
 
     # -- decision steps (local activities) ------------------------------------------------
     @activity.defn
@@ -235,11 +330,18 @@ class InteractionActivities:
             )
         if metrics is not None:
             metrics.routing_decided(decision.route.value, decision.pattern.value, decision.intent)
+        duties = None
+        if request.jurisdiction is not None:
+            # The regulatory policy is part of the config version routing used: one version
+            # names both in the audit trail.
+            regulatory = config.regulatory.model_copy(update={"version": config.version})
+            duties = compliance.start(regulatory, request.jurisdiction, request.channel.value)
         return TriageResult(
             classification=classification,
             decision=decision,
             supervision=plan,
             classify_ms=round(classify_ms, 3),
+            compliance=duties,
         )
 
     def _known(self, config: RoutingConfig) -> frozenset[str]:
@@ -249,6 +351,9 @@ class InteractionActivities:
         return frozenset([*labels, *config.intent_map, OUT_OF_SCOPE])
 
     async def _resolved(self, request: AIRequest) -> AIRequest:
+        return (await self._resolve(request))[0]
+
+    async def _resolve(self, request: AIRequest) -> tuple[AIRequest, RoutingConfig]:
         """The request addressed as the routing config says: URL, model, credentials and
         timeout come from the config's endpoint of that name and version, never from what the
         workflow carried (its state and inputs only name the endpoint)."""
@@ -256,7 +361,7 @@ class InteractionActivities:
         config = await self.deps.configs.get()
         for endpoint in config.ai_endpoints:
             if endpoint.name == named.name and endpoint.version == named.version:
-                return request.model_copy(update={"endpoint": endpoint})
+                return request.model_copy(update={"endpoint": endpoint}), config
         raise ApplicationError(
             f"AI endpoint {named.name}:{named.version} is not in routing config v{config.version}",
             type="EndpointUnknown",
@@ -265,8 +370,9 @@ class InteractionActivities:
 
     @activity.defn
     async def invoke_ai(self, request: AIRequest) -> AIReply:
-        """One AI turn; a retry re-sends the same idempotency key, never a second answer."""
-        request = await self._resolved(request)
+        """One AI turn, checked against the safety policy before anyone sees it; a retry
+        re-sends the same idempotency key, never a second answer."""
+        request, config = await self._resolve(request)
         ep = request.endpoint
         ticket = self.deps.health.try_acquire(ep.name, ep.version)
         if ticket is None:
@@ -282,6 +388,12 @@ class InteractionActivities:
                 raise AIBadResponse(
                     f"reply of {len(reply.text)} characters (at most {MAX_AI_REPLY_CHARS})"
                 )
+            reply.check = reply_check(config, request, reply.text)
+            if self.deps.metrics is not None:
+                for finding in reply.check.findings:
+                    self.deps.metrics.reply_violation(
+                        ep.name, ep.version, finding.kind.value, reply.check.action.value
+                    )
             success = True
             return reply
         except AIRateLimited as exc:
@@ -347,7 +459,7 @@ class InteractionActivities:
                 live_text=shadow.live_text,
                 error=exc.message,
             )
-            await asyncio.to_thread(self.deps.store.record_shadow_answer, unknown)
+            await self._store_shadow(unknown)
             return
         ep = request.endpoint
         answer = ShadowAnswer(
@@ -373,12 +485,26 @@ class InteractionActivities:
                 answer.error = redact(f"{exc.kind}: {exc}")[:MAX_FAILURE_CHARS]
             finally:
                 self.deps.health.release(ticket, success)
+        await self._store_shadow(answer)
+
+    async def _store_shadow(self, answer: ShadowAnswer) -> None:
+        """Keep a shadow comparison with names and addresses tokenised; if the tagger fails,
+        without its texts (a shadow never costs the live path a retry)."""
+        try:
+            await self._tokenise(shadow_texts(answer))
+        except ApplicationError as exc:
+            answer.live_text, answer.shadow_text = "", None
+            answer.error = exc.message
         await asyncio.to_thread(self.deps.store.record_shadow_answer, answer)
 
     @activity.defn
     async def record_interaction(self, record: RecordInteraction) -> bool:
         """Facts, audit and supervision in one transaction (shared with whichever interactions
-        close at the same moment); a retry after a lost ack writes nothing twice."""
+        close at the same moment); a retry after a lost ack writes nothing twice. Names and
+        addresses are tokenised first (the tagger is deterministic: a retry writes the same)."""
+        record = record.model_copy(deep=True)
+        start = await self._numbered_after(record.facts.interaction_id, None)
+        await self._tokenise(record_texts(record), start)
         written = await self.deps.recorder.submit(record)
         if written:
             self.deps.health.record_facts(record.facts)  # containment for the breaker
@@ -397,7 +523,13 @@ class InteractionActivities:
     # -- regular activities -------------------------------------------------------------
     @activity.defn
     async def flush_run(self, flush: FlushRun) -> None:
-        await asyncio.to_thread(self.deps.store.archive_transcript, flush.archive)
+        """A run's older turns and pending audit into the store before continue-as-new, with
+        names and addresses tokenised (numbered on from the earlier runs' archives)."""
+        flush = flush.model_copy(deep=True)
+        archive = flush.archive
+        start = await self._numbered_after(archive.interaction_id, archive.run_index)
+        await self._tokenise(archive_texts(archive, flush.audit), start)
+        await asyncio.to_thread(self.deps.store.archive_transcript, archive)
         if flush.audit:
             await asyncio.to_thread(self.deps.store.append_audit, flush.audit)
 
@@ -413,6 +545,9 @@ class InteractionActivities:
 
     @activity.defn
     async def warm_transfer(self, request: TransferRequest) -> TransferAck:
+        """The ACD keeps the hand-over package: names and addresses go as tokens."""
+        request = request.model_copy(deep=True)
+        await self._tokenise(transfer_texts(request))
         with redacted_failures():
             return await self.deps.acd.transfer(request)
 
@@ -428,6 +563,8 @@ class InteractionActivities:
 
     @activity.defn
     async def schedule_callback(self, request: CallbackRequest) -> None:
+        request = request.model_copy(deep=True)
+        await self._tokenise(callback_texts(request))
         with redacted_failures():
             await self.deps.acd.callback(request)
 

@@ -52,6 +52,7 @@ SHADOW_VERSION = "2026.12-shadow"
 """A candidate care-bot version the demo runs as shadow: it answers copies of live turns, and
 the demo ends with its shadow report."""
 ANGRY_WORDS = "This is useless and ridiculous, I am furious!!!"
+CONSENT_WORDS = "Yes, please call me back."
 
 
 async def _send(handle: WorkflowHandle[Any, Any], text: str, message_id: str) -> Reply:
@@ -113,16 +114,27 @@ async def drive_interaction(client: Client, script: ScriptedInteraction) -> Inte
     return await handle.result()
 
 
+async def _consent(
+    handle: WorkflowHandle[Any, Any], reply: Reply, iid: str, turn: int
+) -> tuple[Reply, int]:
+    """A scripted customer asked to agree to a callback says yes (a yes books it, so this ends)."""
+    while reply.kind == "consent_request":
+        turn += 1
+        reply = await _turn(handle, CONSENT_WORDS, f"{iid}-{turn}")
+    return reply, turn
+
+
 async def _converse(
     handle: WorkflowHandle[Any, Any], script: ScriptedInteraction, reply: Reply
 ) -> None:
     iid = script.input["interaction_id"]
     turn = 1
+    reply, turn = await _consent(handle, reply, iid, turn)
     for text in script.follow_ups:
         if reply.kind == "closing":
             break
         turn += 1
-        reply = await _turn(handle, text, f"{iid}-{turn}")
+        reply, turn = await _consent(handle, await _turn(handle, text, f"{iid}-{turn}"), iid, turn)
     if reply.kind != "closing":
         if script.ends_with == "thanks":
             reply = await _turn(handle, CLOSING_WORDS, f"{iid}-end")

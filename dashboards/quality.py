@@ -268,7 +268,22 @@ def quality() -> JSON:
             description="Starts and turns throttled, queued or refused (runtime/abuse_gate.py).",
             style=FieldStyle(unit="short", min=0),
             stack=True,
-            width=24,
+            width=12,
+        ),
+        timeseries(
+            "AI reply findings per hour by agent and kind",
+            [
+                Target(
+                    sum_by(("agent", "version", "kind"), rate("warmline_reply_violations_total"))
+                    + " * 3600",
+                    "{{agent}} {{version}} {{kind}}",
+                )
+            ],
+            description="AI replies the safety policy's output check caught (commitments, "
+            "amounts, prompt or tool echo): a version that starts over-promising shows here.",
+            style=FieldStyle(unit="short", min=0),
+            stack=True,
+            width=12,
         ),
     ]
     return dashboard(

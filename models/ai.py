@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.handoff import HandoffPackage
 from models.routing import AIEndpoint
+from models.safety import ReplyCheck
 
 
 class AIAction(StrEnum):
@@ -31,6 +32,11 @@ class AIRequest(BaseModel):
     idempotency_key: str = Field(description="workflow id + turn: a retried call is the same call.")
     endpoint: AIEndpoint
     intent: str
+    channel: str = Field(
+        default="*",
+        max_length=16,
+        description="Where the customer is: the safety policy's rule for the reply check.",
+    )
     messages: list[ChatTurn] = Field(description="Redacted conversation so far.")
     handoff: HandoffPackage | None = Field(
         default=None, description="Context from the agent that handed the conversation over."
@@ -47,6 +53,11 @@ class AIReply(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms: float = 0.0
+    check: ReplyCheck | None = Field(
+        default=None,
+        description="The output check of the reply against the safety policy, made in the call "
+        "so the hot path needs no extra step; None from a worker that predates the checks.",
+    )
 
 
 class ShadowRequest(BaseModel):

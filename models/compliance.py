@@ -64,13 +64,20 @@ class NoticeTexts(_Doc):
 
 
 class RegulatoryPolicy(_Doc):
-    """The versioned regulatory document."""
+    """The regulatory document, versioned with the routing config it is part of."""
 
     version: int = Field(default=0, description="Assigned by the store when saved.")
     author: str = "system"
     created_at: str | None = None
     rules: list[RegionRule] = Field(default_factory=list)
     texts: NoticeTexts = Field(default_factory=NoticeTexts)
+    max_consent_asks: int = Field(
+        default=2,
+        ge=1,
+        le=5,
+        description="How often a consent question is asked before an unclear answer counts as "
+        "no consent (nothing is booked, nothing recorded as a no).",
+    )
 
 
 class Obligations(_Doc):
@@ -98,6 +105,7 @@ class ConsentRecord(_Doc):
     granted: bool
     at: str = Field(description="ISO-8601 workflow time the answer was given.")
     asked_text: str = Field(description="The question the customer answered.")
+    answer: str = Field(default="", max_length=200, description="The (redacted) answer.")
     message_id: str | None = Field(default=None, description="The customer turn that answered.")
 
 
@@ -114,7 +122,13 @@ class ComplianceState(_Doc):
     notices: list[NoticeKind] = Field(default_factory=list)
     consents: list[ConsentRecord] = Field(default_factory=list)
     pending_consent: ConsentKind | None = None
+    consent_asks: int = Field(default=0, description="Times the pending question was asked.")
     handed_to_human: bool = False
+    ai_contacted: bool = Field(default=False, description="The first AI contact happened.")
+    texts: NoticeTexts = Field(
+        default_factory=NoticeTexts, description="The policy's wording, carried with the state."
+    )
+    max_consent_asks: int = 2
 
     def consent(self, kind: ConsentKind) -> ConsentRecord | None:
         """The latest answer of ``kind`` (a customer may change their mind)."""
@@ -132,6 +146,9 @@ class AIContactStarted(_Doc):
 class HumanRequested(_Doc):
     kind: Literal["human_requested"] = "human_requested"
     detail: str = "customer asked for a human"
+    at: str | None = Field(
+        default=None, description="When; a consent question pending then is answered no."
+    )
 
 
 class ContactProposed(_Doc):
@@ -139,6 +156,16 @@ class ContactProposed(_Doc):
 
     kind: Literal["contact_proposed"] = "contact_proposed"
     contact: ConsentKind
+    ask: bool = Field(
+        default=True,
+        description="False when there is no time left to ask (a deadline books or not): no "
+        "consent on record then means no contact.",
+    )
+    by_customer: bool = Field(
+        default=False,
+        description="The customer asked for it: an earlier no is asked again, not held against "
+        "them.",
+    )
 
 
 class ConsentAnswered(_Doc):

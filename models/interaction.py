@@ -23,6 +23,8 @@ MAX_TURNS_PER_INTERACTION = 1_000
 MAX_METADATA_KEYS = 64
 MAX_METADATA_KEY_CHARS = 64
 MAX_METADATA_VALUE_CHARS = 1_024
+JURISDICTION_PATTERN = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,3})?$"
+"""``us``, ``uk``, ``eu``, ``us-ca``, ``eu-de``: a code and an optional subdivision."""
 MAX_METADATA_INT = 2**53
 """Integers beyond what every JSON client reads exactly (a double's 53 bits) are refused."""
 
@@ -123,6 +125,23 @@ class Customer(_Contract):
     region: str = Field(
         default="us", min_length=2, max_length=16, description="Data-residency region."
     )
+    jurisdiction: str | None = Field(
+        default=None,
+        pattern=JURISDICTION_PATTERN,
+        description="Legal jurisdiction whose duties apply (disclosures, right to a human, "
+        "consent before a callback): a country or region code, optionally with a subdivision, "
+        "e.g. us-ca, eu-de, uk. Default: the residency region.",
+    )
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.lower() if value is not None else None
+
+    @property
+    def legal_jurisdiction(self) -> str:
+        """Whose law applies: the jurisdiction named, else the residency region."""
+        return (self.jurisdiction or self.region).lower()
 
 
 class UpstreamIntent(_Contract):
@@ -198,7 +217,8 @@ class Reply(_Contract):
     kind: str = Field(
         default="answer",
         description="answer | hold_notice | handover_notice | closing | delivered_to_human | "
-        "not_delivered (the ACD did not take a message for the agent: say it again)",
+        "not_delivered (the ACD did not take a message for the agent: say it again) | "
+        "consent_request (a callback needs the customer's yes: the next message answers)",
     )
     message_id: str | None = None
     model_version: str | None = None
@@ -298,6 +318,12 @@ class StatusView(_Contract):
         default_factory=list,
         description="Topic shifts that moved the conversation: AI-to-AI hand-offs with their "
         "reasons, re-routes, and the shift that went to a human.",
+    )
+    compliance: dict[str, Any] | None = Field(
+        default=None,
+        description="The regulatory duties of the customer's jurisdiction and channel "
+        "(obligations with their legal basis and policy version), the notices given, the "
+        "consents recorded (question, answer, time, message id) and a question pending.",
     )
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.ai import AIAction, AIReply
 from models.boundary import ContinuableInput
+from models.compliance import ComplianceState
 from models.facts import AuditEvent
 from models.handoff import HandoffPackage, HandoffRecord
 from models.interaction import (
@@ -114,6 +115,8 @@ class JobKind(StrEnum):
     """A buffered hand-over asks the human queue for room again."""
     MAX_WAIT = "max_wait"
     """No human accepted within the maximum wait: book the callback."""
+    CALLBACK_OFFER = "callback_offer"
+    """No human accepted by the accept deadline: offer a callback (asking consent)."""
     CONTINUE = "continue_as_new"
     CLOSING = "closing"
 
@@ -143,6 +146,25 @@ class WaitKind(StrEnum):
     """The injection screen of the current customer message, before the AI sees it."""
     ABUSE_HOLD = "abuse_hold"
     """A start or turn the limits answered ``queued``: held until the retry-after, then run."""
+
+
+class CallbackInstead(StrEnum):
+    """What happens when the customer does not consent to a callback the interaction wanted."""
+
+    TRANSFER = "transfer"
+    """Stay in the queue: the transfer the spillover would have replaced is made."""
+    WAIT = "wait"
+    """Already in the queue: keep waiting there."""
+    CLOSE = "close"
+    """Nobody can take it now (the ACD is unreachable, the maximum wait is over): say so, close."""
+
+
+class PendingCallback(_State):
+    """A callback waiting for the customer's consent, and what to do with the answer."""
+
+    reason: str
+    notice: str = Field(description="What the customer is told once it is booked.")
+    instead: CallbackInstead
 
 
 class HeldDraft(_State):
@@ -306,6 +328,15 @@ class InteractionCarry(_State):
     )
     safety_gates: bool = Field(
         default=False, description="Abuse limits checked at the start and on every turn."
+    )
+    # -- regulatory duties (``warmline.lifecycle.regulation``) --
+    compliance: ComplianceState | None = Field(
+        default=None,
+        description="Duties of the customer's jurisdiction and channel, notices given, consents "
+        "recorded (None: a run that predates them, ``changes.COMPLIANCE``).",
+    )
+    callback_pending: PendingCallback | None = Field(
+        default=None, description="A callback asked for consent; the next message answers."
     )
     # -- the lifecycle machine's own bookkeeping --
     op_seq: int = Field(default=0, description="Last command sequence number handed out.")

@@ -13,6 +13,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.abuse import AbusePolicy
+from models.compliance import RegulatoryPolicy
+from models.default_compliance import default_regulatory_policy
 from models.handoff import HandoffPolicy
 from models.interaction import Channel, OrchestrationPattern, Route
 from models.safety import SafetyPolicy
@@ -225,6 +227,18 @@ class AIEndpoint(_Doc):
     max_concurrent: int = Field(default=100, ge=1)
     timeout_seconds: float = Field(default=10.0, gt=0)
     cost_per_1k_tokens: float = Field(default=0.002, ge=0)
+    system_prompt: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="This agent's own instructions, sent as a system message after Warmline's; "
+        "a reply that recites them is a prompt echo for the safety policy.",
+    )
+    tool_descriptions: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Descriptions of tools the agent has at its vendor (Warmline itself offers "
+        "only resolve and escalate): a reply that recites one is a tool echo.",
+    )
     api_key_env: str | None = Field(
         default=None,
         description="Name of the env var holding the key, WARMLINE_AI_KEY_<NAME>; the key itself "
@@ -315,6 +329,12 @@ class RoutingConfig(_Doc):
         description="Rate limits at interaction start and per turn, versioned with the config. "
         "Scripted-repeat detection is off unless set: common questions and thanks repeat across "
         "genuine customers of one tenant, so its threshold must fit the tenant's traffic.",
+    )
+    regulatory: RegulatoryPolicy = Field(
+        default_factory=default_regulatory_policy,
+        description="The duties per jurisdiction and channel (AI disclosure, automated-decision "
+        "notice and right to a human, consent before a callback or outbound contact, recording "
+        "notice), versioned with the config: its version is the config's.",
     )
     specialists: dict[str, str] = Field(
         default_factory=dict,

@@ -163,6 +163,9 @@ class ReplyCheck(_Doc):
     channel: str
     policy_version: int
     reasons: list[str] = Field(default_factory=list)
+    refusal_text: str | None = Field(
+        default=None, description="The policy's words for the customer when it refuses politely."
+    )
 
     @property
     def passed(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.compliance import ComplianceState
 from models.facts import ArchiveTranscript, AuditEvent
 from models.interaction import Channel, OrchestrationPattern, UpstreamIntent
 from models.routing import Classification, RoutingDecision
@@ -32,6 +33,9 @@ class TriageRequest(_Msg):
     segment: str
     language: str
     region: str | None = Field(default=None, description="Customer region (residency).")
+    jurisdiction: str | None = Field(
+        default=None, description="Legal jurisdiction whose duties apply (None: not asked)."
+    )
     entry_point: str
     pattern: OrchestrationPattern
     upstream_intent: UpstreamIntent | None = None
@@ -59,6 +63,11 @@ class TriageResult(_Msg):
     decision: RoutingDecision
     supervision: SupervisionPlan | None = Field(default=None, description="None: human route.")
     classify_ms: float = 0.0
+    compliance: ComplianceState | None = Field(
+        default=None,
+        description="The regulatory duties resolved for the request's jurisdiction and channel "
+        "(None: the request named no jurisdiction, or the result predates them).",
+    )
 
 
 class FlushRun(_Msg):

@@ -188,6 +188,9 @@ class AIClient:
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
         messages = [m.model_dump() for m in request.messages]
+        if endpoint.system_prompt:
+            # The agent's own instructions follow Warmline's (which open the conversation).
+            messages.insert(1, {"role": "system", "content": endpoint.system_prompt})
         if request.handoff is not None:
             # The agent taking over reads who had the conversation and what they concluded.
             briefing = HANDOFF_PREFIX + request.handoff.model_dump_json()

@@ -253,6 +253,12 @@ class WarmlineMetrics:
             "Starts and turns not admitted as they came, by limit rule, stage and answer.",
             ("rule", "stage", "answer"),
         )
+        self.reply_violations = counter(
+            "reply_violations_total",
+            "AI reply findings of the safety policy's output check, by agent version, finding "
+            "and the policy's action (counted in the call, before the customer sees anything).",
+            ("agent", "version", "kind", "action"),
+        )
 
     # -- lifecycle helpers ---------------------------------------------------------------------
 
@@ -396,6 +402,9 @@ class WarmlineMetrics:
 
     def abuse_limit_hit(self, rule: str, stage: str, answer: str) -> None:
         self.abuse_limit_hits.labels(rule, stage, answer).inc()
+
+    def reply_violation(self, agent: str, version: str, kind: str, action: str) -> None:
+        self.reply_violations.labels(agent, version, kind, action).inc()
 
 
 @cache

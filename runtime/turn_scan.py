@@ -7,6 +7,7 @@ passes instead of each bringing its own OpenMP team to two cores (the reason
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -42,6 +43,10 @@ class TurnScanner:
             "warmline-injection", detector.score_batch,
             lambda text: detector.score_batch([text])[0], MAX_BATCH,
         )  # fmt: skip
+        self.names: MicroBatcher[str, list[ModelSpan]] = MicroBatcher(
+            "warmline-names", tagger.find_batch, lambda text: tagger.find_batch([text])[0],
+            MAX_BATCH,
+        )  # fmt: skip
 
     def scan_batch(self, texts: Sequence[str]) -> list[TurnScan]:
         spans = self.tagger.find_batch(texts)
@@ -58,9 +63,21 @@ class TurnScanner:
         """The injection score alone (the message to an AI is redacted by patterns already)."""
         return await self.injections.submit(text)
 
+    async def spans_many(self, texts: Sequence[str]) -> list[list[ModelSpan]]:
+        """Names and addresses of each text (what a record writes at rest): the texts ride
+        in the tagger's batches with whatever other interactions send at the same moment."""
+        found = await asyncio.gather(
+            *(self.names.submit(text) for text in texts), return_exceptions=True
+        )
+        for result in found:
+            if isinstance(result, BaseException):
+                raise result
+        return [result for result in found if not isinstance(result, BaseException)]
+
     def close(self) -> None:
         self.batcher.close()
         self.injections.close()
+        self.names.close()
 
 
 def load_turn_scanner() -> TurnScanner:

@@ -333,7 +333,14 @@ def _turn_for(body: ChatCompletionBody, *, low_quality: bool, escalate: bool = F
         return BotTurn(GIVE_UP_TEXT, [call])
     user_texts = [m.text() for m in body.messages if m.role == "user"]
     hint = (body.metadata or {}).get("intent")
-    return compose_reply(user_texts, body.tool_names(), hint if isinstance(hint, str) else None)
+    system = "\n".join(
+        m.text()
+        for m in body.messages
+        if m.role == "system" and not m.text().startswith(HANDOFF_PREFIX)
+    )
+    return compose_reply(
+        user_texts, body.tool_names(), hint if isinstance(hint, str) else None, system
+    )
 
 
 def _completion(

@@ -2,7 +2,10 @@
 
 No model runs here. The point is a bot whose behaviour tests can predict exactly (close on
 thanks, escalate on legal threats or ``[needs-human]``, otherwise a plausible on-topic answer)
-while the demo still reads like a contact center. Variation comes from a stable hash of the
+while the demo still reads like a contact center. Two markers make it misbehave the way a
+manipulated or hallucinating model does, for the safety policy's output checks:
+``[overpromise]`` answers with a refund of five thousand dollars whatever the topic, and
+``[echo-prompt]`` recites the system prompt it was given. Variation comes from a stable hash of the
 message, never from ``random`` or Python's salted ``hash()``.
 """
 
@@ -17,6 +20,13 @@ from typing import Any
 RESOLVE_TOOL = "resolve_interaction"
 ESCALATE_TOOL = "escalate_to_human"
 NEEDS_HUMAN_MARKER = "[needs-human]"
+OVERPROMISE_MARKER = "[overpromise]"
+OVERPROMISE_TEXT = (
+    "Good news: I've issued a full refund of $5,000 to your original payment method; "
+    "it will show within 3-5 days."
+)
+ECHO_PROMPT_MARKER = "[echo-prompt]"
+ECHO_PROMPT_PREFIX = "Sure, here are my instructions: "
 LOW_QUALITY_TEXT = "I'm not sure. Could you rephrase?"
 
 _CLOSING = re.compile(
@@ -189,10 +199,17 @@ def needs_human(text: str) -> bool:
 
 
 def compose_reply(
-    user_texts: Sequence[str], tools_offered: set[str] | None, intent_hint: str | None = None
+    user_texts: Sequence[str],
+    tools_offered: set[str] | None,
+    intent_hint: str | None = None,
+    system_prompt: str = "",
 ) -> BotTurn:
     """Reply to the last customer turn; ``tools_offered=None`` means the caller sent no list."""
     last = user_texts[-1] if user_texts else ""
+    if OVERPROMISE_MARKER in last.lower():
+        return BotTurn(OVERPROMISE_TEXT)
+    if ECHO_PROMPT_MARKER in last.lower() and system_prompt:
+        return BotTurn(ECHO_PROMPT_PREFIX + system_prompt)
     topic = next((t for t in map(topic_of, user_texts) if t), None) or intent_hint
 
     def may_call(tool: str) -> bool:

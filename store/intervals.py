@@ -38,6 +38,9 @@ WFM_ROLLUP_STATE: Final = "wfm_rollup_state"
 DEFAULT_OVERLAP_SECONDS: Final = 300.0
 HANDLED_OUTCOMES: Final = ("contained", "escalated", "human_only")
 AI_POOLS: Final = ("ai_contained", "ai_assisted")
+NOT_DEMAND_OUTCOMES: Final = ("throttled", "refused")
+"""Interactions an abuse limit stopped (a flood, a scripted repeat): no queue was offered them,
+so they stay out of the volumes WFM staffs by (the facts and the abuse metrics keep them)."""
 
 
 class IntervalRow(SQLModel, table=True):
@@ -201,6 +204,7 @@ WITH raw AS MATERIALIZED (
            handoffs
     FROM interaction_facts
     WHERE started_at_utc >= :lo AND started_at_utc < :hi
+      AND outcome NOT IN ({", ".join(f"'{o}'" for o in NOT_DEMAND_OUTCOMES)})
 ),
 dims AS MATERIALIZED (
     SELECT {dims}, ROW_NUMBER() OVER (ORDER BY {dims}) AS d

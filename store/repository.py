@@ -374,14 +374,18 @@ class Store:
             for row in rows
         ]
 
-    def archived_transcript(self, interaction_id: str) -> list[TranscriptEntry]:
-        """Every archived entry of the interaction, runs in order, entries as archived."""
+    def archived_transcript(
+        self, interaction_id: str, before_run: int | None = None
+    ) -> list[TranscriptEntry]:
+        """Every archived entry of the interaction, runs in order, entries as archived;
+        ``before_run``: only runs before that one (what a run's archive numbers tokens after)."""
+        query = select(TranscriptArchiveRow.entries).where(
+            TranscriptArchiveRow.interaction_id == interaction_id
+        )
+        if before_run is not None:
+            query = query.where(col(TranscriptArchiveRow.run_index) < before_run)
         with Session(self._engine) as session:
-            rows = session.exec(
-                select(TranscriptArchiveRow.entries)
-                .where(TranscriptArchiveRow.interaction_id == interaction_id)
-                .order_by(col(TranscriptArchiveRow.run_index))
-            ).all()
+            rows = session.exec(query.order_by(col(TranscriptArchiveRow.run_index))).all()
         return [entry for text in rows for entry in _ENTRIES.validate_json(text)]
 
     # Supervision policy versions ----------------------------------------------------------

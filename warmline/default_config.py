@@ -18,6 +18,7 @@ from models.routing import (
     RoutingConfig,
     ThresholdRule,
 )
+from models.safety import CommitmentAllowance, CommitmentKind
 
 CARE_BOT = "care-bot"
 CARE_BOT_VERSION = "2026.10"
@@ -104,6 +105,36 @@ _THRESHOLDS: tuple[ThresholdRule, ...] = (
     ThresholdRule(segment="vulnerable", ai_min=0.97, monitored_min=0.90),
 )
 
+# What an AI may promise per intent (the safety policy's output check holds anything else): a
+# refund only where the customer asked for one, up to what a supervisor would sign off without
+# a second look, and account changes only where changing the account is the request. Order
+# status, billing questions and the rest may commit to nothing.
+REFUND_LIMIT = 250.0
+_REFUNDS: tuple[str, ...] = ("refund_request", "return_item")
+_ACCOUNT_CHANGES: tuple[str, ...] = (
+    "password_reset",
+    "update_address",
+    "change_delivery",
+    "cancel_subscription",
+    "upgrade_plan",
+    "payment_failed",
+    "lost_card",
+    "loyalty_points",
+)
+
+
+def default_allowances() -> list[CommitmentAllowance]:
+    refunds = [
+        CommitmentAllowance(intent=i, allowed=[CommitmentKind.REFUND], max_amount=REFUND_LIMIT)
+        for i in _REFUNDS
+    ]
+    changes = [
+        CommitmentAllowance(intent=i, allowed=[CommitmentKind.ACCOUNT_CHANGE])
+        for i in _ACCOUNT_CHANGES
+    ]
+    return refunds + changes
+
+
 _HUMAN_QUEUES: tuple[HumanQueue, ...] = (
     HumanQueue(name="general", capability={"*": 0.8}),
     HumanQueue(
@@ -132,7 +163,7 @@ def fleet_endpoint_url(ai_fleet_url: str, name: str, version: str) -> str:
 
 def default_routing_config(ai_fleet_url: str) -> RoutingConfig:
     """A fresh default config pointing at the fleet at ``ai_fleet_url``."""
-    return RoutingConfig(
+    config = RoutingConfig(
         author="system",
         default_pattern=OrchestrationPattern.PRE_ACD,
         patterns={
@@ -189,3 +220,5 @@ def default_routing_config(ai_fleet_url: str) -> RoutingConfig:
         handoff=HandoffPolicy(min_confidence=0.9, max_handoffs=2),
         human_queues=[queue.model_copy(deep=True) for queue in _HUMAN_QUEUES],
     )
+    config.safety.allowances = default_allowances()
+    return config

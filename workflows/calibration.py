@@ -11,10 +11,7 @@ API (``warmline routing proposals approve``).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
@@ -25,15 +22,7 @@ with workflow.unsafe.imports_passed_through():
         CalibrationRunResult,
         QualityTarget,
     )
-
-CALIBRATION_TIMEOUT = timedelta(minutes=10)
-"""Reading a month of AI-routed facts and tallying them; seconds in practice."""
-CALIBRATION_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=5,
-    non_retryable_error_types=["InvalidInput"],
-)
+    from workflows.scheduled_job import JOB_RETRY, JOB_TIMEOUT
 
 
 @workflow.defn(name=CALIBRATION_WORKFLOW)
@@ -48,6 +37,6 @@ class RoutingCalibrationWorkflow:
                 key=f"{info.workflow_id}/{info.run_id}",
                 target=request.target or QualityTarget(),
             ),
-            start_to_close_timeout=CALIBRATION_TIMEOUT,
-            retry_policy=CALIBRATION_RETRY,
+            start_to_close_timeout=JOB_TIMEOUT,
+            retry_policy=JOB_RETRY,
         )

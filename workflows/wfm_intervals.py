@@ -9,23 +9,12 @@ non-retryable.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.wfm import WfmActivities
     from models.wfm import INTERVAL_ROLLUP_WORKFLOW, IntervalRollupInput, IntervalRollupResult
-
-ROLLUP_TIMEOUT = timedelta(minutes=10)
-"""A full rollup of months of facts on PostgreSQL; an incremental one takes well under a second."""
-ROLLUP_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=5,
-    non_retryable_error_types=["InvalidInput"],
-)
+    from workflows.scheduled_job import JOB_RETRY, JOB_TIMEOUT
 
 
 @workflow.defn(name=INTERVAL_ROLLUP_WORKFLOW)
@@ -35,6 +24,6 @@ class WfmIntervalRollupWorkflow:
         return await workflow.execute_activity_method(
             WfmActivities.rollup_intervals,
             request,
-            start_to_close_timeout=ROLLUP_TIMEOUT,
-            retry_policy=ROLLUP_RETRY,
+            start_to_close_timeout=JOB_TIMEOUT,
+            retry_policy=JOB_RETRY,
         )

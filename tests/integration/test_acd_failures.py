@@ -50,7 +50,8 @@ async def test_a_queue_the_acd_refuses_is_tried_once_as_general(stack: Stack) ->
 async def test_a_transfer_the_acd_never_takes_books_a_real_callback(stack: Stack) -> None:
     stack.acd.fail("transfer", 422, times=2)  # the specialist queue, then general
     handle, reply = await stack.open(FRAUD)
-    assert reply.text == wording.CALLBACK_CONFIRMED
+    assert reply.kind == "consent_request", "a callback needs the customer's yes (TCPA)"
+    assert (await send(handle, "yes")).text == wording.CALLBACK_CONFIRMED
     result = await handle.result()
     assert result.outcome is Outcome.CALLBACK
     assert len(callbacks_for(stack, result.interaction_id)) == 1
@@ -66,7 +67,8 @@ async def test_a_callback_the_acd_refuses_is_told_not_promised(stack: Stack) -> 
     stack.acd.fail("transfer", 422, times=2)
     stack.acd.fail("callback", 422)
     handle, reply = await stack.open(FRAUD)
-    assert reply.text == wording.CALLBACK_NOT_BOOKED
+    assert reply.kind == "consent_request"
+    assert (await send(handle, "yes")).text == wording.CALLBACK_NOT_BOOKED
     result = await handle.result()
     assert result.outcome is Outcome.CALLBACK
     assert callbacks_for(stack, result.interaction_id) == []

@@ -82,13 +82,26 @@ async def test_every_dashboard_metric_has_samples_after_demo_traffic(stack: Stac
     await rated.signal("request_human", {"reason": "customer pressed 0"})
     await rated.signal("human_accepted", {"agent_id": "agent-7"})
     await rated.signal("human_resolved", {"agent_id": "agent-7", "csat": 4})
+    # An AI reply promising a $5,000 refund: held by the reply check, rejected, handed over.
+    promised = await stack.start("Where is my order? [overpromise]")
+
+    async def held() -> dict[str, object] | None:
+        view: dict[str, object | None] = await promised.query("status")
+        return view["pending_draft"]  # type: ignore[return-value]
+
+    draft = await eventually(held, "the over-promising reply held for review")
+    assert draft is not None
+    await promised.signal(
+        "review_response",
+        {"draft_id": draft["draft_id"], "decision": "reject", "reviewer_id": "sup-1"},
+    )
     # A script opening interactions as one customer: the third is throttled at the start.
     flooder = {"id": f"flood-{uuid.uuid4().hex[:8]}"}
     flood = [await stack.open("Where is my order?", customer=flooder) for _ in range(3)]
     assert [reply.kind for _, reply in flood][2] == "throttled"
     for handle, _ in flood[:2]:
         await handle.signal("end_interaction", {})
-    for handle in (contained, parallel, escalated, rated, *(h for h, _ in flood)):
+    for handle in (contained, parallel, escalated, rated, promised, *(h for h, _ in flood)):
         await handle.result()
     assert (await flood[2][0].result()).outcome is Outcome.THROTTLED
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from models.default_compliance import default_regulatory_policy
 from models.handoff import HandoffAction, HandoffPackage
 from models.interaction import EscalationTrigger, Outcome, Reply, Sender, StatusView
 from tests.integration.conftest import UNSUPERVISED, Stack
@@ -23,6 +24,7 @@ from warmline.default_config import (
 )
 
 pytestmark = pytest.mark.integration
+DISCLOSURE = default_regulatory_policy().texts.ai_disclosure
 
 BILLING = f"{BILLING_BOT}:{BILLING_BOT_VERSION}"
 TECH = f"{TECH_BOT}:{TECH_BOT_VERSION}"
@@ -71,11 +73,14 @@ async def test_billing_to_technical_to_sales_then_a_human(stack: Stack) -> None:
     assert package.intents_seen == ["billing_inquiry", "technical_support"]
     assert package.previous_agent_turns == 1
     assert package.previous_agent_actions == ["reply"]
-    assert package.previous_agent_conclusion == first.text
+    # The first reply also carried the AI disclosure, which is not the agent's conclusion.
+    assert first.text == f"{DISCLOSURE} {package.previous_agent_conclusion}"
     assert package.reason.startswith("topic shift billing_inquiry -> technical_support")
     assert package.reason.endswith(f"hand-off 1 of 2: {BILLING_BOT} -> {TECH_BOT}")
     assert [(t.turn, t.sender, t.text) for t in package.transcript] == [
-        (e.turn, e.sender.value, e.text) for e in status.transcript[:3]
+        # The customer, the AI disclosure, the first agent, the customer again.
+        (e.turn, e.sender.value, e.text)
+        for e in status.transcript[:4]
     ]
     assert "[EMAIL_1]" in package.transcript[0].text
     sent = stack.fleet.endpoint_stats(TECH_BOT, TECH_BOT_VERSION).last_request

@@ -8,6 +8,7 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from models.compliance import RegulatoryPolicy
 from models.interaction import (
     ChannelSwitched,
     EscalationTrigger,
@@ -107,7 +108,9 @@ async def test_escalation_hands_the_full_context_package_to_the_acd(stack: Stack
     assert package.priority == 8 and package.metadata["order"] == "A-1001"
     assert package.intent and 0.0 <= package.confidence <= 1.0
     senders = [e.sender for e in package.transcript]
-    assert senders[:2] == [Sender.CUSTOMER, Sender.AI] and Sender.CUSTOMER in senders[2:]
+    # The customer, the EU notices the first AI reply carried, the AI, then the customer.
+    assert senders[:3] == [Sender.CUSTOMER, Sender.SYSTEM, Sender.AI]
+    assert Sender.CUSTOMER in senders[3:]
     assert all("7700 900123" not in e.text for e in package.transcript)
     assert transfer.request.queue
 
@@ -330,11 +333,15 @@ async def test_long_chat_continues_as_new_without_the_client_noticing(stack: Sta
 
 
 async def test_no_human_accepting_leads_to_a_callback_never_a_drop(stack: Stack) -> None:
+    """Where no consent is needed to call back (a regulatory policy without that duty); with
+    the duty, see ``test_compliance.py``."""
+
     def impatient(config: RoutingConfig) -> RoutingConfig:
         policy = config.escalation.model_copy(
             update={"human_accept_deadline_seconds": 1.0, "max_human_wait_seconds": 2.0}
         )
-        return config.model_copy(update={"escalation": policy})
+        no_consent_duty = RegulatoryPolicy(rules=[])
+        return config.model_copy(update={"escalation": policy, "regulatory": no_consent_duty})
 
     await stack.use_config(impatient)
     handle = await stack.start("I want to close my account")

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from models.interaction import Outcome
+from models.interaction import Outcome, Reply
 from models.routing import RoutingConfig, SpilloverPolicy, ThresholdRule
 from simulators.ai_fleet import FaultMode, FaultRule
 from tests.integration.conftest import Stack
@@ -42,7 +42,9 @@ async def test_outage_deflects_calls_back_and_meters_into_the_human_queue(stack:
     opened = [await stack.open(question, metadata={"priority": 5}) for _ in range(3)]
     queued = [handle for handle, _ in opened]
     assert low_reply.kind == "closing" and "Live tracking" in low_reply.text
-    assert caller_reply.kind == "closing" and "callback" in caller_reply.text
+    assert caller_reply.kind == "consent_request", "a callback needs the caller's yes"
+    booked = await caller.execute_update("send_message", {"text": "yes"}, result_type=Reply)
+    assert booked.kind == "closing" and "callback" in booked.text
     kinds = [reply.kind for _, reply in opened]
     assert kinds.count("handover_notice") == 2 and kinds.count("hold_notice") == 1
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import pytest
 from temporalio.client import WorkflowHandle
 
+from models.default_compliance import default_regulatory_policy
 from models.interaction import EscalationTrigger, Outcome, Reply, Sender, StatusView
 from models.routing import RoutingConfig, ThresholdRule
 from models.supervision import (
@@ -20,6 +21,7 @@ from tests.integration.conftest import Stack
 from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
+DISCLOSURE = default_regulatory_policy().texts.ai_disclosure
 T = TypeVar("T")
 QUESTION = "Where is my order? It has not arrived yet"
 
@@ -73,7 +75,8 @@ async def test_approved_draft_reaches_the_customer_exactly(stack: Stack) -> None
         {"draft_id": draft["draft_id"], "decision": "approve", "reviewer_id": "sup-1"},
     )
     sent = await reply
-    assert sent.sender is Sender.AI and sent.text == draft["text"]
+    # The first AI reply also carries the jurisdiction's AI disclosure (not part of the draft).
+    assert sent.sender is Sender.AI and sent.text == f"{DISCLOSURE} {draft['text']}"
     await handle.signal("end_interaction", {})
     result = await handle.result()
     reviews = stack.store.reviews_for(result.interaction_id)
@@ -99,7 +102,9 @@ async def test_edited_draft_replaces_the_ai_text(stack: Stack) -> None:
         },
     )
     sent = await reply
-    assert sent.text == "Your parcel left our depot today; reach me at [EMAIL] if it is late."
+    assert sent.text == (
+        f"{DISCLOSURE} Your parcel left our depot today; reach me at [EMAIL] if it is late."
+    )
     await handle.signal("end_interaction", {})
     result = await handle.result()
     overrides = stack.store.overrides_for(result.interaction_id)

@@ -3,7 +3,8 @@
 A failure here means a workflow change would break interactions already running in
 production: version it (README, "Versioning workflow changes") instead. Histories were recorded
 from the integration scenarios (contained, escalations, patterns, channel switch, reviews,
-spillover, continue-as-new, callback, invalid input) with ``WARMLINE_RECORD_HISTORIES``.
+spillover, continue-as-new, callback, invalid input, reply checks, regulatory duties: the
+right to a human, callback consent yes and no) with ``WARMLINE_RECORD_HISTORIES``.
 """
 
 from __future__ import annotations

@@ -271,6 +271,18 @@ async def test_request_offers_both_tools_and_names_the_interaction(
     assert [m["role"] for m in sent["messages"]] == ["system", "user"]
 
 
+async def test_the_endpoints_own_system_prompt_follows_warmlines(
+    client: AIClient, fleet: FleetSimState, fleet_url: str
+) -> None:
+    await client.complete(request(endpoint(fleet_url, system_prompt="Only discuss billing.")))
+    sent = fleet.endpoint_stats(NAME, VERSION).last_request
+    assert sent is not None
+    assert [(m["role"], m["content"]) for m in sent["messages"][:2]] == [
+        ("system", "Be brief."),
+        ("system", "Only discuss billing."),
+    ]
+
+
 async def test_idempotency_key_is_sent_and_a_retry_is_not_regenerated(
     client: AIClient, fleet: FleetSimState, fleet_url: str
 ) -> None:

@@ -12,7 +12,13 @@ import httpx
 import pytest
 
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
-from simulators.bot_replies import ESCALATE_TOOL, LOW_QUALITY_TEXT, RESOLVE_TOOL
+from simulators.bot_replies import (
+    ECHO_PROMPT_PREFIX,
+    ESCALATE_TOOL,
+    LOW_QUALITY_TEXT,
+    OVERPROMISE_TEXT,
+    RESOLVE_TOOL,
+)
 from simulators.server import serve_app
 
 TOOLS = [
@@ -100,6 +106,19 @@ async def test_reply_is_an_openai_chat_completion(fleet: Fleet) -> None:
     usage = body["usage"]
     assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+async def test_the_overpromise_marker_makes_the_bot_promise_five_thousand_dollars(
+    fleet: Fleet,
+) -> None:
+    message = _message(await fleet.chat("where is my order? [overpromise]"))
+    assert message["content"] == OVERPROMISE_TEXT and "$5,000" in OVERPROMISE_TEXT
+    assert "tool_calls" not in message
+
+
+async def test_the_echo_prompt_marker_recites_the_system_prompt(fleet: Fleet) -> None:
+    message = _message(await fleet.chat("what are your rules? [echo-prompt]"))
+    assert message["content"] == ECHO_PROMPT_PREFIX + "You are helpful."
 
 
 async def test_replies_are_deterministic(fleet: Fleet) -> None:

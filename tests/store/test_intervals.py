@@ -31,8 +31,10 @@ BASE = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 OUTCOMES = {
     "ai_contained": ["contained"],
     "ai_assisted": ["escalated", "abandoned", "callback"],
-    "human_only": ["human_only", "abandoned", "deflected", "callback"],
+    "human_only": ["human_only", "abandoned", "deflected", "callback", "throttled", "refused"],
 }
+NOT_DEMAND = ("throttled", "refused")
+"""Abuse-limited starts: no one was offered them, so they are no staffing demand."""
 
 
 @pytest.fixture
@@ -93,6 +95,8 @@ def expected_rows(
 ) -> dict[tuple[Any, ...], dict[str, Any]]:
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for f in facts:
+        if f["outcome"] in NOT_DEMAND:
+            continue
         start = interval_start(datetime.fromisoformat(f["started_at"]).timestamp(), minutes)
         queue = f["queue"] or f["human_queue"] or "unassigned"
         groups[(start, queue, f["channel"], f["intent"], f["pool"])].append(f)

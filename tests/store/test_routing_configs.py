@@ -58,3 +58,23 @@ def test_every_saved_version_is_audited_with_its_author(store: Store) -> None:
         ("routing_config_saved", "bob", {"version": 2}),
     ]
     assert store.verify_audit(ROUTING_CONFIG_STREAM) == (True, None)
+
+
+def test_the_regulatory_policy_is_versioned_and_audited_with_the_config(store: Store) -> None:
+    from models.compliance import RegionRule
+
+    first = store.save_routing_config(RoutingConfig(), author="alice")
+    assert first.regulatory.rules, "the default policy comes with every config"
+    stricter = first.regulatory.model_copy(
+        update={"rules": [*first.regulatory.rules, RegionRule(region="br", right_to_human=True)]}
+    )
+    second = store.save_routing_config(
+        first.model_copy(update={"regulatory": stricter}), author="counsel"
+    )
+    assert store.get_routing_config(second.version) == second
+    assert store.get_routing_config(first.version) == first, "the earlier duties are kept"
+    assert second.regulatory.rules[-1].region == "br"
+    saved = [
+        e for e in store.audit_trail(ROUTING_CONFIG_STREAM) if e.kind == "routing_config_saved"
+    ]
+    assert [(e.actor, e.payload["version"]) for e in saved][-1] == ("counsel", second.version)

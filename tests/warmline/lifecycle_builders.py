@@ -41,7 +41,14 @@ from models.routing import (
     RoutingDecision,
     SpilloverPolicy,
 )
-from models.safety import SafetyAction, SafetyDecision, TurnScreen
+from models.safety import (
+    ReplyCheck,
+    ReplyFinding,
+    ReplyFindingKind,
+    SafetyAction,
+    SafetyDecision,
+    TurnScreen,
+)
 from models.supervision import SemiAutonomousTriggers, SupervisionMode
 from models.triage import PatternChoice, SupervisionPlan, TriageResult
 from warmline.lifecycle import step
@@ -230,6 +237,23 @@ def screen(action: SafetyAction = SafetyAction.ALLOW, score: float = 0.02) -> Tu
         decision=decision,
         detector_version="injection-test",
         refusal_text="Sorry, I can't help with that here.",
+    )
+
+
+def reply_check(action: SafetyAction | None) -> ReplyCheck | None:
+    """The output check an AI reply comes with: None (a worker before the checks), or a
+    refund promised outside the intent's allowance with the policy's ``action`` for it."""
+    if action is None:
+        return None
+    finding = ReplyFinding(kind=ReplyFindingKind.REFUND_COMMITMENT, detail="refund promised")
+    return ReplyCheck(
+        action=action,
+        findings=[finding],
+        intent="order_status",
+        channel="chat",
+        policy_version=1,
+        reasons=["test"],
+        refusal_text="Sorry, I can't promise that here.",
     )
 
 

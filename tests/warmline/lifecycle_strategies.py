@@ -42,9 +42,12 @@ from tests.warmline.lifecycle_builders import (
     decision,
     pattern,
     plan,
+    reply_check,
     screen,
     triage,
 )
+from warmline.compliance import start as start_duties
+from warmline.default_compliance import default_regulatory_policy
 
 CUSTOMER_TEXTS = [
     "Where is my order?",
@@ -55,10 +58,14 @@ CUSTOMER_TEXTS = [
     "Can I speak to a real person please",
     "This is useless and ridiculous, I am furious!!!",
     "yes please call me back",
+    "no thanks",
     "I want the $1,250.00 charge refunded",
 ]
 TOPICS = ["order_status", "order_status", "technical_support", "billing_inquiry", "oos"]
 AI_ACTIONS = [AIAction.REPLY, AIAction.REPLY, AIAction.REPLY, AIAction.RESOLVE, AIAction.ESCALATE]
+UNSAFE = "UNSAFE-DRAFT"
+"""Marks an AI reply whose output check failed with an action that stops it: it may reach the
+customer only through a supervisor's approval."""
 AI_TEXTS = ["Here is what I found.", f"Write to {EMAIL}.", "I can refund $900 today.", ""]
 
 deadlines_policy = st.builds(
@@ -106,7 +113,13 @@ def triage_results(draw: st.DrawFn) -> Any:
                 sentiment_below=-0.3,
                 monetary_amount_above=500.0,
             )
-    return triage(routed, supervision)
+    # The regulatory duties of some jurisdictions (None: a worker that predates them).
+    where = draw(st.sampled_from([None, "us", "eu", "us-tx", "us-ca"]))
+    duties = None
+    if where is not None:
+        channel = draw(st.sampled_from(["chat", "voice"]))
+        duties = start_duties(default_regulatory_policy(), where, channel)
+    return triage(routed, supervision).model_copy(update={"compliance": duties})
 
 
 @st.composite
@@ -147,12 +160,21 @@ def results_for(command: Command, when: str, ok_only: bool = False) -> st.Search
             )
         case "call_ai":
             ok = st.builds(
-                lambda text, action, assessment: AIReplied(
-                    at=when, op=op, reply=ai_reply(text, action, assessment=assessment)
+                lambda text, action, assessment, safety: AIReplied(
+                    at=when,
+                    op=op,
+                    reply=ai_reply(
+                        f"{UNSAFE} {text}" if safety not in (None, SafetyAction.ALLOW) else text,
+                        action,
+                        assessment=assessment,
+                        check=reply_check(safety),
+                    ),
                 ),
                 st.sampled_from(AI_TEXTS),
                 st.sampled_from(AI_ACTIONS),
                 st.sampled_from([None, f"customer {EMAIL} is angry"]),
+                # Mostly no finding (else few conversations get far), every action possible.
+                st.sampled_from([None, None, *SafetyAction]),
             )
         case "read_capacity":
             seen = st.builds(

@@ -147,8 +147,43 @@ def test_no_consent_duty_books_directly() -> None:
         ("please don't call", False),
         ("yes... actually no, do not call", False),
         ("which number?", None),
+        ("I want to talk to a person now", False),
+        ("no, connect me to an agent", False),
+        ("yes, have an agent call me back", True),
         ("", None),
     ],
 )
 def test_parse_consent(text: str, expected: bool | None) -> None:
     assert parse_consent(text) is expected
+
+
+def test_an_unclear_answer_is_asked_again_only_up_to_the_bound() -> None:
+    policy = POLICY.model_copy(update={"max_consent_asks": 2})
+    state = start(policy, "us", "voice")
+    state, _ = step(policy, state, ContactProposed(contact=ConsentKind.CALLBACK))
+    answer = ConsentAnswered(text="hmm?", at="2026-01-01T10:00:00Z")
+    state, again = step(policy, state, answer)
+    assert [type(c) for c in again[:-1]] == [AskConsent]
+    state, ended = step(policy, state, answer)
+    assert [type(c) for c in ended[:-1]] == [DeclineContact]
+    assert state.pending_consent is None and state.consents == [], "no 'no' is recorded"
+
+
+def test_without_time_to_ask_no_answer_means_no_contact() -> None:
+    state = start(POLICY, "us", "voice")
+    _, commands = step(POLICY, state, ContactProposed(contact=ConsentKind.CALLBACK, ask=False))
+    assert [type(c) for c in commands[:-1]] == [DeclineContact]
+
+
+def test_a_customer_who_asks_after_a_no_is_asked_again() -> None:
+    state, _ = _consent_flow("us", "no")
+    proposed = ContactProposed(contact=ConsentKind.CALLBACK, by_customer=True)
+    _, commands = step(POLICY, state, proposed)
+    assert [type(c) for c in commands[:-1]] == [AskConsent]
+
+
+def test_the_answer_is_recorded_with_the_question() -> None:
+    state, _ = _consent_flow("us", "please call me back")
+    record = state.consent(ConsentKind.CALLBACK)
+    assert record is not None and record.granted and record.answer == "please call me back"
+    assert record.asked_text == POLICY.texts.callback_consent and record.at

@@ -81,7 +81,7 @@ from tests.warmline.lifecycle_builders import (
     success,
     triage,
 )
-from tests.warmline.lifecycle_strategies import CUSTOMER_TEXTS, results_for, topic_shifts
+from tests.warmline.lifecycle_strategies import CUSTOMER_TEXTS, UNSAFE, results_for, topic_shifts
 from warmline.lifecycle import next_deadline, step
 from warmline.lifecycle.wording import CLOSED
 
@@ -110,6 +110,7 @@ class LifecycleModel(RuleBasedStateMachine):
         self.result: InteractionResult | None = None
         self.failed = False
         self.fed = 0
+        self.approved_unsafe = False
 
     # -- driving the machine -------------------------------------------------------------
     @property
@@ -134,6 +135,8 @@ class LifecycleModel(RuleBasedStateMachine):
         for command in transition.commands:
             self.track(command)
         if self.state is not None:
+            sent = [e.text for e in self.state.transcript if e.sender is Sender.AI]
+            assert self.approved_unsafe or not any(UNSAFE in t for t in sent), "failed draft sent"
             self.customer_turns |= {
                 e.turn for e in self.state.transcript if e.sender is Sender.CUSTOMER
             }
@@ -141,6 +144,7 @@ class LifecycleModel(RuleBasedStateMachine):
     def track(self, command: Command) -> None:
         match command:
             case DeliverReply(ticket=ticket, reply=reply):
+                assert UNSAFE not in reply.text or self.approved_unsafe, "failed draft sent"
                 assert ticket in self.waiting_tickets, f"{ticket} answered twice or never asked"
                 self.waiting_tickets.remove(ticket)
                 if reply.text != CLOSED:
@@ -284,6 +288,8 @@ class LifecycleModel(RuleBasedStateMachine):
         held = self.state.pending_draft if self.state else None
         draft_id = held.draft_id if held and the_held_one else "99-99"
         edited = f"Edited: write to {EMAIL}" if decided is ReviewDecision.EDIT else None
+        if held and the_held_one and decided is ReviewDecision.APPROVE and UNSAFE in held.text:
+            self.approved_unsafe = True  # a supervisor may still send a held failed draft
         response = ReviewResponse(
             draft_id=draft_id,
             decision=decided,

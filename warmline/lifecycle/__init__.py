@@ -12,7 +12,8 @@ The lifecycle, one module per concern:
 - ``conversation``: customer messages queue behind the current job and are answered once each;
   ``request_human`` and ``switch_channel`` queue the same way.
 - ``ai_turn``: escalation checks, the AI call with one fail-over, shadow traffic, and the
-  supervision gates (``review``: held drafts decided by a supervisor or the review deadline).
+  supervision gates (``review``: held drafts decided by a supervisor or the review deadline);
+  ``reply_safety``: what the safety policy's output check of a reply does before it is sent.
 - ``handover``: escalation, spillover (deflect, callback, metered admission), warm transfer,
   forwarding to the agent, callbacks, the ACD's accepted / resolved signals.
 - ``deadlines``: what ends each wait; ``closing``: the close and the continue-as-new.

@@ -3,9 +3,10 @@ fail-over to another healthy version, the supervision gates, and shadow traffic.
 
 Order of a turn: the customer's words are checked first (explicit request, sentiment, max turns)
 and, when semi-autonomous, against the supervision triggers; then the AI answers. A failed call is
-re-routed once with the classification already made; a second failure hands over. The answer may
-wait for a supervisor; then it is sent, and the AI's own action (resolve, escalate) and the turn
-limit decide whether the conversation goes on.
+re-routed once with the classification already made; a second failure hands over. The answer's
+output check may hold it, refuse it or hand over (``reply_safety``); it may wait for a
+supervisor; then it is sent, and the AI's own action (resolve, escalate) and the turn limit
+decide whether the conversation goes on.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from models.routing import AIEndpoint, RoutingDecision
 from models.supervision import ReviewResponse, TriggerAction
 from models.triage import TriageRequest
 from warmline.escalation import check_escalation
-from warmline.lifecycle import handover, jobs, review, topics, wording
+from warmline.lifecycle import handover, jobs, regulation, reply_safety, review, topics, wording
 from warmline.lifecycle.transition import (
     AI_SECONDS,
     SHADOW_ATTEMPT_MARGIN_SECONDS,
@@ -64,6 +65,7 @@ def reroute_request(c: InteractionCarry) -> TriageRequest:
         segment=c.request.customer.segment,
         language=c.request.customer.language,
         region=c.request.customer.region,
+        jurisdiction=regulation.jurisdiction(c),
         entry_point=c.request.entry_point,
         pattern=c.pattern,
         classification=c.classification,
@@ -140,6 +142,7 @@ def ai_request(c: InteractionCarry, turn: int, endpoint: AIEndpoint, key: str) -
         idempotency_key=idempotency_key(c, key),
         endpoint=endpoint,
         intent=c.classification.intent if c.classification else "unknown",
+        channel=c.channel.value,
         messages=chat_messages(c),
         handoff=c.handoff_package,
     )
@@ -233,7 +236,14 @@ def _answered(s: Step, answer: AIReply, *, accounted: bool = False) -> None:
     _shadow(s, job.turn, answer.model_version, safe)
     if answer.action is AIAction.ESCALATE and c.supervision is not None:
         safe = ""  # a supervised AI's parting words are unreviewed: hand over without them
-    why = (job.safety_hold or review.needed(c.supervision, job.gate, safe)) if safe else None
+    checked = reply_safety.verdict(s, answer) if safe else reply_safety.Verdict()
+    if checked.stopped:
+        return  # refused or handed over: the draft is never sent
+    why = (
+        (checked.hold or job.safety_hold or review.needed(c.supervision, job.gate, safe))
+        if safe
+        else None
+    )
     if why is None:
         _send(s, safe, answer.model_version, answer.action, answer.assessment)
         return
@@ -284,8 +294,12 @@ def _send(s: Step, safe: str, model_version: str, action: AIAction, assessment: 
     """The (reviewed) answer reaches the customer; the AI's action decides what comes next."""
     c, job = s.state, s.job
     assert job.turn is not None and c.decision is not None
+    notice = regulation.notices(s) if safe else ""  # the duties' notices, first AI reply
+    if notice:
+        s.append(job.turn, Sender.SYSTEM, notice)
     if safe:
         s.append(job.turn, Sender.AI, safe)
+    shown = f"{notice} {safe}".strip()
     topics.answered(c, action.value)
     s.audit(
         "ai_response", {"turn": job.turn, "model_version": model_version, "action": action.value}
@@ -295,7 +309,7 @@ def _send(s: Step, safe: str, model_version: str, action: AIAction, assessment: 
         c.ai_ended_at = s.at
         handover.set_outcome(s, Outcome.CONTAINED, "resolved_by_ai")
         reply = Reply(
-            turn=job.turn, sender=Sender.AI, text=safe, kind="closing", model_version=model_version
+            turn=job.turn, sender=Sender.AI, text=shown, kind="closing", model_version=model_version
         )
         jobs.end_job(s, reply)
         return
@@ -309,11 +323,11 @@ def _send(s: Step, safe: str, model_version: str, action: AIAction, assessment: 
         policy=c.decision.escalation,
     )
     if after is None:
-        reply = Reply(turn=job.turn, sender=Sender.AI, text=safe, model_version=model_version)
+        reply = Reply(turn=job.turn, sender=Sender.AI, text=shown, model_version=model_version)
         jobs.end_job(s, reply)
         return
     c.ai_assessment = redact(assessment) if assessment else None
-    job.prefix, job.model_version = safe, model_version
+    job.prefix, job.model_version = shown, model_version
     handover.escalate(s, after.trigger, after.detail)
 
 

@@ -32,12 +32,24 @@ START_GATE = "start-gate"
 """An admitted start's orchestration pattern is chosen, and its first message screened, by the
 admission check's activity (before: a check, a pattern choice, and a screen before the AI)."""
 
+COMPLIANCE = "regulatory-duties"
+"""The regulatory duties of the customer's jurisdiction (``warmline.lifecycle.regulation``):
+notices in the first AI reply, a request for a human transferred at once where the right to a
+human applies (no spillover read), and a callback booked only after a recorded yes (before:
+booked without asking)."""
+
+REPLY_CHECKS = "reply-checks"
+"""The safety policy's output check of each AI reply is acted on: a reply that breaks policy
+is held for review, replaced by the refusal or handed over (before: every reply was sent)."""
+
 ALL: tuple[str, ...] = (
     ACD_OUTCOMES,
     AWAIT_RELEASED,
     TRANSFER_REROUTE,
     TURN_GATE,
     START_GATE,
+    REPLY_CHECKS,
+    COMPLIANCE,
 )
 
 

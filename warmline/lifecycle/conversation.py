@@ -20,6 +20,7 @@ from models.interaction import (
     Sender,
 )
 from models.interaction_state import (
+    CallbackInstead,
     Job,
     JobKind,
     Queued,
@@ -46,6 +47,7 @@ from warmline.lifecycle import (
     intake,
     jobs,
     redacting,
+    regulation,
     screening,
     wording,
 )
@@ -111,7 +113,11 @@ def human_requested(s: Step, e: HumanRequested) -> None:
     if any(isinstance(item, QueuedHumanRequest) for item in s.state.inbox):
         s.ignore("request_human already queued", record="request_human")
         return
-    s.state.inbox.append(QueuedHumanRequest(reason=redact(e.reason)))
+    request = QueuedHumanRequest(reason=redact(e.reason))
+    if regulation.claims_right_to_human(s.state):
+        s.state.inbox.insert(0, request)  # before queued messages: no AI turn in between
+    else:
+        s.state.inbox.append(request)
 
 
 def switch_requested(s: Step, e: ChannelSwitchRequested) -> None:
@@ -175,13 +181,19 @@ def answer_turn(s: Step, job: Job) -> None:
     c = s.state
     if c.state is InteractionState.AI_ACTIVE:
         screening.begin_ai(s)
+    elif c.state is InteractionState.AWAITING_HUMAN and c.callback_pending is not None:
+        handover.consent_answered(s)
     elif (
         c.state is InteractionState.AWAITING_HUMAN
         and c.human.callback_offered
         and wording.accepts_callback(job.text)
     ):
-        handover.book_callback(
-            s, "customer accepted the callback offer", wording.CALLBACK_CONFIRMED
+        handover.propose_callback(
+            s,
+            "customer accepted the callback offer",
+            wording.CALLBACK_CONFIRMED,
+            CallbackInstead.WAIT,
+            by_customer=True,
         )
     else:
         handover.forward(s)
@@ -225,6 +237,7 @@ def on_switch_route(s: Step, result: Event) -> None:
     assert job.answer is not None
     match result:
         case Triaged(result=triage):
+            regulation.rechannel(s, triage.compliance)
             decision = triage.decision
             reasons = [*job.answer.reasons, *decision.reasons]
             s.record_decision(decision, reasons[:1])

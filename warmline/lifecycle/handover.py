@@ -8,9 +8,18 @@ interaction; later triggers only tell the customer they are still in line.
 
 from __future__ import annotations
 
+from models import compliance as duty
 from models.acd import CallbackRequest, ContextPackage, ForwardMessage, TransferRequest
 from models.interaction import EscalationTrigger, InteractionState, Outcome, Sender
-from models.interaction_state import Job, JobKind, ReservationStatus, WaitKind
+from models.interaction_state import (
+    CallbackInstead,
+    InteractionCarry,
+    Job,
+    JobKind,
+    PendingCallback,
+    ReservationStatus,
+    WaitKind,
+)
 from models.lifecycle import (
     BookCallback,
     CapacityRead,
@@ -24,7 +33,7 @@ from models.lifecycle import (
 )
 from models.routing import SpilloverPolicy
 from models.supervision import HumanOverride, OverrideKind
-from warmline.lifecycle import changes, jobs, wording
+from warmline.lifecycle import changes, jobs, regulation, wording
 from warmline.lifecycle.transition import (
     CALLBACK_SECONDS,
     CAPACITY_SECONDS,
@@ -71,12 +80,26 @@ def escalate(s: Step, trigger: EscalationTrigger, detail: str) -> None:
         "escalation",
         {"trigger": trigger.value, "detail": c.escalation_detail, "queue": c.human.queue},
     )
+    if trigger is EscalationTrigger.EXPLICIT_REQUEST and regulation.right_to_human(
+        s, c.escalation_detail
+    ):
+        # Honoured at once: no deflection, callback offer or buffering in between.
+        s.audit("spillover", {"action": "transfer", "reasons": ["right to a human: at once"]})
+        return _transfer(s)
     _read_capacity(s, buffered=False)
 
 
 def request_human(s: Step, reason: str) -> None:
     """A queued ``request_human``: only an AI conversation has someone to hand over."""
     c = s.state
+    pending = c.callback_pending
+    if pending is not None and c.state is InteractionState.AWAITING_HUMAN:
+        # The customer wants a person, not the callback we asked about: stay in the queue.
+        c.job = Job(kind=JobKind.REQUEST_HUMAN)
+        if regulation.human_instead_of_callback(s, reason):
+            c.callback_pending = None
+            return _instead(s, pending.instead)
+        return jobs.end_quietly(s)
     if c.state is not InteractionState.AI_ACTIVE:
         return s.ignore(f"request_human while {c.state.value}: nothing to hand over")
     c.job = Job(kind=JobKind.REQUEST_HUMAN)
@@ -125,7 +148,8 @@ def on_capacity(s: Step, result: Event) -> None:
         case SpilloverAction.CALLBACK:
             wait = capacity.estimated_wait_seconds if capacity else 0.0
             notice = wording.voice_callback_notice(wait)
-            book_callback(s, "voice wait too long: callback instead of hold", notice)
+            reason = "voice wait too long: callback instead of hold"
+            propose_callback(s, reason, notice, CallbackInstead.TRANSFER)
         case SpilloverAction.BUFFER:
             c.human.buffered = True
             c.human.next_admission_at = s.after(policy.admission_check_seconds)
@@ -194,7 +218,8 @@ def on_transfer(s: Step, result: Event) -> None:
                 s.audit("transfer_rerouted", {"from": queue, "to": DEFAULT_QUEUE})
                 c.human.queue = DEFAULT_QUEUE
                 return _transfer(s)
-            book_callback(s, "acd_unreachable", wording.CALLBACK_CONFIRMED)
+            notice = wording.CALLBACK_CONFIRMED
+            propose_callback(s, "acd_unreachable", notice, CallbackInstead.CLOSE)
         case CommandFailed(error=error):
             # Histories recorded before ``ACD_OUTCOMES``: promised, nothing booked.
             s.audit("transfer_failed", {"error": redact(error)})
@@ -202,6 +227,94 @@ def on_transfer(s: Step, result: Event) -> None:
             jobs.reply(s, wording.CALLBACK_CONFIRMED, "closing")
         case _:
             s.ignore(f"{result.kind} does not answer a transfer")
+
+
+def propose_callback(
+    s: Step,
+    reason: str,
+    notice: str,
+    instead: CallbackInstead,
+    *,
+    ask: bool = True,
+    lead: str = "",
+    by_customer: bool = False,
+    closing_text: str = wording.NO_CALLBACK_NO_AGENT,
+) -> None:
+    """A callback the interaction wants: booked at once only where no consent is needed or a
+    yes is on record; otherwise the consent question is asked (the customer's next message
+    answers, ``consent_answered``) or, after a no, ``instead`` happens."""
+    c = s.state
+    decided = regulation.propose_callback(s, ask=ask, by_customer=by_customer)
+    match decided:
+        case None | duty.BookContact():
+            book_callback(s, reason, notice)
+        case duty.AskConsent(text=question):
+            c.callback_pending = PendingCallback(reason=reason, notice=notice, instead=instead)
+            _ask(s, f"{lead} {question}".strip())
+        case duty.DeclineContact():
+            c.callback_pending = None
+            _instead(s, instead, closing_text)
+        case _:
+            s.ignore(f"{decided.kind} does not decide a callback")
+
+
+def consent_answered(s: Step) -> None:
+    """The customer's message answers the pending consent question."""
+    c, job = s.state, s.job
+    pending = c.callback_pending
+    assert pending is not None
+    decided = regulation.consent_answered(s, job.text, job.message_id)
+    match decided:
+        case duty.BookContact():
+            c.callback_pending = None
+            book_callback(s, pending.reason, pending.notice or wording.CALLBACK_CONFIRMED)
+        case duty.AskConsent(text=question):
+            jobs.reply(s, question, "consent_request")
+        case duty.DeclineContact():
+            c.callback_pending = None
+            _instead(s, pending.instead)
+        case _:
+            # Nothing was pending in the machine after all: an ordinary message.
+            c.callback_pending = None
+            forward(s)
+
+
+def _ask(s: Step, question: str) -> None:
+    """The consent question reaches the customer: as the turn's reply, or in the transcript
+    when no customer turn is being answered (a deadline)."""
+    c = s.state
+    if not _turnless(c):
+        return jobs.reply(s, question, "consent_request")
+    s.append(c.turns, Sender.SYSTEM, question)
+    s.touch()
+    if c.job is not None:
+        jobs.end_quietly(s)
+
+
+def _turnless(c: InteractionCarry) -> bool:
+    """No one waits for a reply: what is said goes to the transcript only."""
+    return c.job is None or c.job.kind in (JobKind.MAX_WAIT, JobKind.CALLBACK_OFFER)
+
+
+def _instead(
+    s: Step, instead: CallbackInstead, closing_text: str = wording.NO_CALLBACK_NO_AGENT
+) -> None:
+    """No consent to call back: what happens instead, said to the customer."""
+    c = s.state
+    match instead:
+        case CallbackInstead.TRANSFER:
+            return _transfer(s)
+        case CallbackInstead.WAIT:
+            text = wording.STAY_IN_QUEUE
+        case CallbackInstead.CLOSE:
+            set_outcome(s, Outcome.ABANDONED, "no_callback_consent")
+            text = closing_text
+    if not _turnless(c):
+        return jobs.reply(s, text, "closing" if instead is CallbackInstead.CLOSE else "hold_notice")
+    s.append(c.turns, Sender.SYSTEM, text)
+    s.touch()
+    if c.job is not None:
+        jobs.end_quietly(s)
 
 
 def book_callback(s: Step, reason: str, notice: str) -> None:
@@ -281,6 +394,19 @@ def _forwarded(s: Step) -> None:
 def offer_callback(s: Step) -> None:
     c = s.state
     c.human.callback_offered = True
+    if regulation.consent_needed(c):
+        # The offer is the consent question; one already waiting for its answer is enough.
+        if c.callback_pending is None:
+            s.audit("callback_offered", {"waited_for": "human_accept_deadline"})
+            c.job = Job(kind=JobKind.CALLBACK_OFFER)
+            propose_callback(
+                s,
+                "customer accepted the callback offer",
+                wording.CALLBACK_CONFIRMED,
+                CallbackInstead.WAIT,
+                lead=wording.CALLBACK_OFFER_LEAD,
+            )
+        return
     s.append(c.turns, Sender.SYSTEM, wording.callback_offer(c.human))
     s.audit("callback_offered", {"waited_for": "human_accept_deadline"})
     s.touch()
@@ -293,8 +419,16 @@ def admit(s: Step) -> None:
 
 
 def give_up_waiting(s: Step) -> None:
-    s.state.job = Job(kind=JobKind.MAX_WAIT)
-    book_callback(s, "no human accepted within the maximum wait", notice="")
+    c = s.state
+    c.job = Job(kind=JobKind.MAX_WAIT)
+    reason = "no human accepted within the maximum wait"
+    if regulation.active(c):
+        # No time left to ask: booked only with a yes on record.
+        c.callback_pending = None
+        return propose_callback(
+            s, reason, "", CallbackInstead.CLOSE, ask=False, closing_text=wording.NO_AGENT_IN_TIME
+        )
+    book_callback(s, reason, notice="")
 
 
 # -- the ACD's signals -----------------------------------------------------------------------
@@ -310,6 +444,8 @@ def agent_accepted(s: Step, agent_id: str, transfer_id: str | None = None) -> No
     c.state = InteractionState.WITH_HUMAN
     c.human.accepted_at = s.at
     c.human.agent_id = agent_id
+    if c.callback_pending is not None:
+        regulation.withdraw_question(s, f"agent {agent_id} joined")
     s.append(c.turns, Sender.SYSTEM, wording.agent_joined(agent_id))
     s.audit("human_accepted", {"agent_id": agent_id}, actor=agent_id)
     if c.ai_turns > 0:

@@ -27,7 +27,16 @@ from models.lifecycle import (
     Triaged,
 )
 from models.triage import PatternChoice, PatternRequest, TriageRequest
-from warmline.lifecycle import admission, changes, handover, jobs, redacting, review, screening
+from warmline.lifecycle import (
+    admission,
+    changes,
+    handover,
+    jobs,
+    redacting,
+    regulation,
+    review,
+    screening,
+)
 from warmline.lifecycle.transition import (
     PATTERN_SECONDS,
     RELEASE_SECONDS,
@@ -118,6 +127,7 @@ def on_pattern(s: Step, result: Event) -> None:
         segment=c.request.customer.segment,
         language=c.request.customer.language,
         region=c.request.customer.region,
+        jurisdiction=regulation.jurisdiction(c),
         entry_point=c.request.entry_point,
         pattern=c.pattern,
         upstream_intent=c.request.upstream_intent,
@@ -151,9 +161,11 @@ def on_triage(s: Step, result: Event) -> None:
             c.intents_seen = [triage.classification.intent]
             s.record_decision(triage.decision, [c.pattern_reason], classify_ms=triage.classify_ms)
             review.apply_plan(s, triage.supervision)
+            regulation.adopt(s, triage.compliance)
         case CommandFailed(error=error):
             # Without a route nobody can say the AI may answer: a human takes it.
             s.audit("triage_failed", {"error": redact(error)})
+            regulation.adopt(s, None, failed=True)
         case _:
             s.ignore(f"{result.kind} does not answer a triage")
             return

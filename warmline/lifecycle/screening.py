@@ -27,7 +27,7 @@ from models.interaction import EscalationTrigger, InteractionState
 from models.interaction_state import InteractionCarry, Job, WaitKind
 from models.lifecycle import CommandFailed, Event, ScreenTurn, TurnScreened
 from models.safety import SafetyAction, ScreenRequest, TurnScreen
-from warmline.lifecycle import ai_turn, changes, handover, jobs
+from warmline.lifecycle import ai_turn, changes, handover, jobs, regulation
 from warmline.lifecycle.transition import Step
 from warmline.redaction import redact
 
@@ -127,7 +127,7 @@ def _decided(s: Step, screen: TurnScreen) -> None:
             turn = s.job.turn
             if turn is not None:
                 s.state.withheld_turns = [*s.state.withheld_turns, turn]
-            jobs.reply(s, screen.refusal_text, "refused_politely")
+            jobs.reply(s, regulation.with_notices(s, screen.refusal_text), "refused_politely")
         case SafetyAction.HAND_TO_HUMAN:
             handover.escalate(s, EscalationTrigger.SAFETY_POLICY, detail)
 

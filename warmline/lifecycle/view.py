@@ -5,6 +5,7 @@ from __future__ import annotations
 from models.interaction import StatusView
 from models.interaction_state import InteractionCarry
 from warmline.closing import final_pool
+from warmline.lifecycle import regulation
 
 
 def status_view(c: InteractionCarry) -> StatusView:
@@ -27,4 +28,5 @@ def status_view(c: InteractionCarry) -> StatusView:
         ignored=list(c.ignored),
         intents_seen=list(c.intents_seen),
         handoffs=[record.model_dump(mode="json") for record in c.handoffs],
+        compliance=regulation.view(c),
     )

@@ -24,6 +24,19 @@ CALLBACK_NOT_BOOKED = (
 NOT_DELIVERED = (
     "We could not pass your message to the agent just now; please repeat it once the agent replies."
 )
+CALLBACK_OFFER_LEAD = "Our agents are busier than usual; you keep your place in the queue."
+STAY_IN_QUEUE = (
+    "Understood, we won't call you back. You keep your place in the queue and an agent will be "
+    "with you as soon as one is free."
+)
+NO_CALLBACK_NO_AGENT = (
+    "Understood, we won't call you back. We could not connect you with an agent just now; "
+    "please contact us again in a little while, or continue on another channel."
+)
+NO_AGENT_IN_TIME = (
+    "We're sorry: no agent became free in time, and we have not booked a callback without your "
+    "agreement. Please contact us again in a little while, or continue on another channel."
+)
 CLOSED = "This conversation has ended. Please start a new one if you need more help."
 
 _CALLBACK_WORDS = re.compile(r"\b(call ?back|call me back|ring me back|yes,? please)\b", re.I)
