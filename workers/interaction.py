@@ -87,6 +87,11 @@ async def interaction_deps(
         )
     )
     scanner = load_turn_scanner()
+    if settings.classifier_threads is not None:
+        # Loading the tagger and detector applied the default again; the setting wins.
+        from classifier.encoder import configure_threads
+
+        configure_threads(settings.classifier_threads)
     recorder: MicroBatcher[RecordInteraction, bool] = MicroBatcher(
         "warmline-recorder", store.record_interactions, store.record_interaction, RECORD_BATCH
     )

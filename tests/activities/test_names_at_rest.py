@@ -253,3 +253,25 @@ async def test_shadow_answers_are_stored_with_tokens(
     (shadow,) = store.shadow_answers("i-4")
     assert shadow.live_text == "Hello [NAME_1]"
     assert shadow.shadow_text == "Hi [NAME_1], shipping to [ADDRESS_1]"
+
+
+async def test_the_workers_torch_threads_setting_outlasts_loading_the_tagger(
+    store: Store,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """``WARMLINE_CLASSIFIER_THREADS`` (``classifier_threads``) reaches torch even though the
+    tagger and detector load after the intent model and apply the default on loading."""
+    import torch
+
+    before = torch.get_num_threads()
+    settings = Settings(
+        ai_fleet_url="http://127.0.0.1:9",
+        acd_url="http://127.0.0.1:9",
+        data_dir=tmp_path,
+        classifier_threads=1,
+    )
+    try:
+        async with interaction_deps(settings, store=store, classifier=NoClassifier()):
+            assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
