@@ -8,10 +8,9 @@ interaction is the lifecycle's decision (``warmline.lifecycle.admission``).
 
 from __future__ import annotations
 
-from pydantic import ValidationError
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.inputs import validated
 from models.abuse import AbuseDecision, AdmissionRequest
 from runtime.abuse_gate import AbuseGate
 from runtime.config_cache import RoutingConfigCache
@@ -26,15 +25,7 @@ class AbuseActivities:
     async def check_admission(self, request: AdmissionRequest) -> AbuseDecision:
         # A dict from a non-Python client is checked here so a bad one fails once, not on
         # every retry.
-        try:
-            request = AdmissionRequest.model_validate(request)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise ApplicationError(
-                f"invalid AdmissionRequest: {first['loc']}: {first['msg']}",
-                type="InvalidAdmissionRequest",
-                non_retryable=True,
-            ) from exc
+        request = validated(AdmissionRequest, request)
         config = await self.configs.get()
         policy = config.abuse.model_copy(update={"version": config.version})
         return await self.gate.check_async(request, policy)

@@ -12,11 +12,10 @@ the lifecycle asks for it with its own activity, retries and failure handling, a
 
 from __future__ import annotations
 
-from pydantic import ValidationError
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.abuse import AbuseActivities
+from activities.inputs import validated
 from activities.safety import SafetyActivities
 from models.gate import GateAnswer, GateRequest
 from models.safety import SafetyAction, ScreenRequest, TurnScreen
@@ -41,15 +40,7 @@ class GateActivities:
 
     @activity.defn
     async def pass_gates(self, request: GateRequest) -> GateAnswer:
-        try:
-            request = GateRequest.model_validate(request)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise ApplicationError(
-                f"invalid GateRequest: {first['loc']}: {first['msg']}",
-                type="InvalidGateRequest",
-                non_retryable=True,
-            ) from exc
+        request = validated(GateRequest, request)
         # A failed count fails the activity (retried whole, as the check alone would be).
         decision = await self.abuse.check_admission(request.admission)
         answer = GateAnswer(decision=decision)

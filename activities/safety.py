@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 
-from pydantic import ValidationError
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.inputs import validated
 from models.redaction import PiiKind
 from models.safety import InjectionScore, ScanRequest, ScreenRequest, TurnScan, TurnScreen
 from runtime.config_cache import RoutingConfigCache
@@ -38,14 +37,7 @@ class SafetyActivities:
 
     @activity.defn
     async def screen_turn(self, request: ScreenRequest) -> TurnScreen:
-        try:
-            request = ScreenRequest.model_validate(request)
-        except ValidationError as exc:
-            raise ApplicationError(
-                f"invalid ScreenRequest: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
-                type="InvalidScreenRequest",
-                non_retryable=True,
-            ) from exc
+        request = validated(ScreenRequest, request)
         assert self.configs is not None, "screen_turn needs the routing config"
         config = await self.configs.get()
         policy = config.safety.model_copy(update={"version": config.version})
@@ -84,12 +76,5 @@ class SafetyActivities:
     async def scan_customer_turn(self, request: ScanRequest) -> TurnScan:
         # Payloads are validated by the converter; a dict from a non-Python client is checked
         # here so a bad one fails once, not on every retry.
-        try:
-            request = ScanRequest.model_validate(request)
-        except ValidationError as exc:
-            raise ApplicationError(
-                f"invalid ScanRequest: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
-                type="InvalidScanRequest",
-                non_retryable=True,
-            ) from exc
+        request = validated(ScanRequest, request)
         return await self.scanner.scan_async(request.text)
