@@ -40,6 +40,7 @@ from models.lifecycle import (
 from models.triage import FlushRun
 from warmline.closing import build_facts, default_outcome, final_pool, handle_segments
 from warmline.lifecycle import conversation, opening, review
+from warmline.lifecycle.admission import TENANT_KEY
 from warmline.lifecycle.transition import (
     RECORD_SECONDS,
     RELEASE_SECONDS,
@@ -47,6 +48,7 @@ from warmline.lifecycle.transition import (
     Step,
     parse_time,
 )
+from warmline.customers import DEFAULT_TENANT
 from warmline.redaction import redact
 
 DECISIONS_KEPT_ON_CONTINUE = 20
@@ -151,6 +153,10 @@ def _record(s: Step) -> None:
         supervision=supervision,
         transcript=list(c.transcript),
         decisions=list(c.decisions),
+        # The activity turns these into the pseudonymous key (HMAC under a server secret the
+        # workflow never holds); the raw id is written nowhere.
+        customer_id=c.request.customer.id,
+        tenant=str(c.request.metadata.get(TENANT_KEY, DEFAULT_TENANT)),
     )
     op = s.next_op()
     s.emit(RecordOutcome(op=op, timeout_seconds=RECORD_SECONDS, record=record))
