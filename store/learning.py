@@ -41,6 +41,7 @@ from store.tables import (
     utc_now,
 )
 from store.writes import WriteConflict, write_with_retry
+from warmline.outcomes import repeat_contact
 from warmline.redaction import redact
 
 T = TypeVar("T")
@@ -51,24 +52,6 @@ MAX_SAMPLES = 200_000
 """Most recent AI-routed facts one calibration run reads (a month of a large center's AI
 traffic fits; the tallies need no more to be decisive)."""
 DEFAULT_REPEAT_WINDOW = timedelta(hours=72)
-
-
-def repeat_contact(
-    keyed: bool,
-    started: datetime,
-    following: datetime | None,
-    now: datetime | None,
-    window: timedelta,
-) -> bool | None:
-    """Whether the customer came back within ``window`` of ``started``; None when unknown
-    (no key, or the window is still open at ``now``, or no ``now`` to tell)."""
-    if not keyed:
-        return None
-    if following is not None and following - started <= window:
-        return True
-    if now is not None and now - started >= window:
-        return False
-    return None
 
 
 class RoutingProposalRow(SQLModel, table=True):
