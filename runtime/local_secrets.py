@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from runtime.api_key_secret import ensure_local_api_key_secret
 from runtime.audit_keys import ensure_local_audit_keys
-from runtime.customer_key import ensure_local_customer_key_secret
 from runtime.codec import ensure_local_payload_keys
+from runtime.customer_key import ensure_local_customer_key_secret
 from runtime.settings import Settings
 
 

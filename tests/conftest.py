@@ -9,8 +9,8 @@ import pytest
 from runtime.key_ring import format_key_ring
 from tests.audit_keys import (
     TEST_API_KEY_SECRET,
-    TEST_CUSTOMER_KEY_SECRET,
     TEST_AUDIT_KEYS_SETTING,
+    TEST_CUSTOMER_KEY_SECRET,
     TEST_SIGNING_KEY_SETTING,
 )
 

@@ -28,8 +28,8 @@ from runtime.audit_keys import (
     open_store,
     trusted_public_keys,
 )
-from runtime.customer_key import customer_key_secret
 from runtime.codec import load_payload_keys, warmline_data_converter
+from runtime.customer_key import customer_key_secret
 from runtime.local_secrets import ensure_local_secrets
 from runtime.secret_files import MissingSecret
 from runtime.settings import Settings

@@ -10,7 +10,7 @@ import pytest
 from models.calibration import CalibrationResult, ProposalStatus, QualityTarget
 from models.routing import RoutingConfig, ThresholdRule
 from store import Store
-from store.learning import LearningStore, ProposalConflict
+from store.learning import DEFAULT_REPEAT_WINDOW, LearningStore, ProposalConflict
 from store.repository import ROUTING_CONFIG_STREAM
 from tests.store.builders import make_record
 
@@ -87,7 +87,6 @@ def test_outcome_samples_are_the_ai_routed_facts_since_a_time(store: Store) -> N
     ]
 
 
-
 def test_repeat_contact_is_the_same_customer_starting_again_within_the_window(
     store: Store,
 ) -> None:
@@ -121,8 +120,8 @@ def test_repeat_contact_is_the_same_customer_starting_again_within_the_window(
     now = datetime(2025, 1, 10, 10, 0, tzinfo=UTC)
 
     def repeats(window: timedelta | None = None) -> dict[float, bool | None]:
-        extra = {"repeat_window": window} if window is not None else {}
-        samples = learning.outcome_samples(since, now=now, **extra)
+        window = window if window is not None else DEFAULT_REPEAT_WINDOW
+        samples = learning.outcome_samples(since, now=now, repeat_window=window)
         return {s.confidence: s.repeat_contact for s in samples}
 
     assert repeats() == {0.91: True, 0.92: False, 0.93: False, 0.94: None, 0.95: None}

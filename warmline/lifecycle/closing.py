@@ -39,6 +39,7 @@ from models.lifecycle import (
 )
 from models.triage import FlushRun
 from warmline.closing import build_facts, default_outcome, final_pool, handle_segments
+from warmline.customers import DEFAULT_TENANT
 from warmline.lifecycle import conversation, opening, review
 from warmline.lifecycle.admission import TENANT_KEY
 from warmline.lifecycle.transition import (
@@ -48,7 +49,6 @@ from warmline.lifecycle.transition import (
     Step,
     parse_time,
 )
-from warmline.customers import DEFAULT_TENANT
 from warmline.redaction import redact
 
 DECISIONS_KEPT_ON_CONTINUE = 20
