@@ -90,7 +90,8 @@ def print_proposal(proposal: RoutingProposal) -> None:
             + (f" -> {proposed.monitored_min:g}" if proposed else "")
         )
         table = Table(title=title, caption="; ".join(cell.reasons))
-        for column in ("band", "n", "contained", "escalated", "abandoned", "resolved", "CSAT"):
+        columns = ("band", "n", "contained", "escalated", "abandoned", "came back", "resolved")
+        for column in (*columns, "CSAT"):
             table.add_column(column, justify="right")
         for band in cell.bands:
             table.add_row(
@@ -99,6 +100,7 @@ def print_proposal(proposal: RoutingProposal) -> None:
                 str(band.contained),
                 str(band.escalated),
                 str(band.abandoned),
+                str(band.repeat_contacts) if band.repeat_contacts is not None else "-",
                 f"{band.resolved / band.interactions:.0%}" if band.interactions else "-",
                 f"{band.csat_mean:.1f}" if band.csat_mean is not None else "-",
             )

@@ -113,7 +113,11 @@ class BandEvidence(_Doc):
     resolved: int = Field(description="Contained, no repeat contact, CSAT not below the floor.")
     csat_count: int = 0
     csat_mean: float | None = None
-    repeat_contacts: int | None = Field(default=None, description="None: not recorded.")
+    repeat_contacts: int | None = Field(
+        default=None,
+        description="Customers who came back within the repeat window; None: not known for "
+        "any interaction of the band (no customer key, or the window still open).",
+    )
 
 
 class CellEvidence(_Doc):

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from sqlalchemy import text
 from temporalio.client import Client, WorkflowHandle
 
+from cli import routing as routing_cli
 from models.calibration import CALIBRATION_WORKFLOW, CalibrationRunResult
 from models.facts import InteractionFacts, RecordInteraction
 from models.interaction import Route
@@ -127,7 +129,7 @@ def evidence(segment: str, count: int, came_back: int, at: datetime) -> list[Rec
 
 
 async def test_customers_who_came_back_lower_the_resolved_count_of_their_band(
-    temporal_client: Client, tmp_path: Path
+    temporal_client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = open_test_store(f"sqlite:///{tmp_path / 'warmline.db'}")
     try:
@@ -154,6 +156,19 @@ async def test_customers_who_came_back_lower_the_resolved_count_of_their_band(
         assert (returning.interactions, returning.contained) == (40, 40)
         assert (resolved.repeat_contacts, resolved.resolved) == (0, 40)
         assert (returning.repeat_contacts, returning.resolved) == (12, 28)
+        wide = Console(width=200, record=True)
+        monkeypatch.setattr(routing_cli, "console", wide)
+        routing_cli.print_proposal(proposal)
+        shown = wide.export_text()
+        rows = [
+            [cell.strip() for cell in line.split("│")[1:-1]]
+            for line in shown.splitlines()
+            if "0.85-0.90" in line
+        ]
+        assert "came back" in shown  # the operator sees why
+        assert sorted(row[5:7] for row in rows) == [["0", "100%"], ["12", "70%"]]
+        (capability,) = proposal.result.capabilities
+        assert (capability.interactions, capability.resolved) == (80, 68)  # scores see it too
         # 40 of 40 resolved earns ai_min 0.85; 28 of 40 (0.7) fails 0.8 and takes the AI off
         # that cell unmonitored.
         assert any(
