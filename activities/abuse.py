@@ -1,14 +1,12 @@
 """The abuse gate as an activity: count a start or a turn fleet-wide and answer it.
 
 A local activity on the start's and every turn's hot path (one store upsert per counter, no
-server round trip); the policy is the active routing config's (``RoutingConfig.abuse``, versioned
-with it), and what the answer means for the interaction is the lifecycle's decision
-(``warmline.lifecycle.admission``).
+server round trip; checks arriving together share one transaction); the policy is the active
+routing config's (``RoutingConfig.abuse``, versioned with it), and what the answer means for the
+interaction is the lifecycle's decision (``warmline.lifecycle.admission``).
 """
 
 from __future__ import annotations
-
-import asyncio
 
 from pydantic import ValidationError
 from temporalio import activity
@@ -39,4 +37,4 @@ class AbuseActivities:
             ) from exc
         config = await self.configs.get()
         policy = config.abuse.model_copy(update={"version": config.version})
-        return await asyncio.to_thread(self.gate.check, request, policy)
+        return await self.gate.check_async(request, policy)

@@ -35,6 +35,7 @@ from models.interaction import (
 )
 from models.redaction import RedactionState
 from models.routing import AIEndpoint, Classification, RoutingDecision
+from models.safety import ScreenRequest, TurnScreen
 from models.supervision import HumanOverride, PendingDraft, ReviewRecord, SemiAutonomousTrigger
 from models.triage import SupervisionPlan
 
@@ -223,6 +224,12 @@ class Job(_State):
     check_deadline: str | None = None
     held: AIReply | None = Field(
         default=None, description="The AI's (redacted) answer, waiting for the intent check."
+    )
+    screen_asked: ScreenRequest | None = Field(
+        default=None, description="The screen asked together with the turn's admission check."
+    )
+    prescreen: TurnScreen | None = Field(
+        default=None, description="Its answer, used when the AI takes the turn as asked."
     )
     wait: Wait | None = None
 

@@ -133,6 +133,12 @@ class AdmissionChecked(_Message):
     at: str
     op: int
     decision: AbuseDecision
+    screen: TurnScreen | None = Field(
+        default=None, description="The admitted turn's injection screen, when it was asked."
+    )
+    pattern: PatternChoice | None = Field(
+        default=None, description="The admitted start's pattern, when it was asked."
+    )
 
 
 class TurnScreened(_Message):
@@ -293,6 +299,17 @@ class CheckAdmission(_Call):
 
     kind: Literal["check_admission"] = "check_admission"
     request: AdmissionRequest
+    screen: ScreenRequest | None = Field(
+        default=None,
+        description="Screen the turn in the same activity once admitted (``changes.TURN_GATE``).",
+    )
+    classify_ahead: bool = Field(
+        default=False, description="An intent check follows: start classifying once admitted."
+    )
+    pattern: PatternRequest | None = Field(
+        default=None,
+        description="Choose the start's pattern in the same activity (``changes.START_GATE``).",
+    )
 
 
 class ScreenTurn(_Call):

@@ -43,14 +43,15 @@ def _settle(future: asyncio.Future[Out], result: Out | BaseException) -> None:
 class MicroBatcher(Generic[In, Out]):
     """``await submit(item)`` from any event loop; ``close()`` once when done.
 
-    ``process_batch`` gets the items of one pass and returns their results in order;
+    ``process_batch`` gets the items of one pass and returns their results in order (an
+    exception in place of a result fails that item alone, with no retry);
     ``process_one`` handles a lone item and the item-by-item retry of a failed batch.
     """
 
     def __init__(
         self,
         name: str,
-        process_batch: Callable[[Sequence[In]], Sequence[Out]],
+        process_batch: Callable[[Sequence[In]], Sequence[Out | BaseException]],
         process_one: Callable[[In], Out],
         max_batch: int,
     ) -> None:

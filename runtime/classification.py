@@ -7,10 +7,16 @@ concurrent calls mean sixteen compute threads thrashing two cores, and each call
 forward pass. Through :class:`~runtime.batching.MicroBatcher` one thread owns the model and
 a burst of messages shares one padded forward pass, several times cheaper per utterance, while
 a lone message on an idle worker is classified at once.
+
+``prefetch`` starts a classification that a triage is known to ask for next (a later turn
+admitted by the turn gate, whose intent check follows the screen): the forward pass then runs
+while the workflow moves on, and ``classify_async`` for that text takes its result.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -19,6 +25,8 @@ from runtime.batching import MicroBatcher
 
 MAX_BATCH = 32
 """Utterances per forward pass: enough to drain a burst, small enough to bound one pass."""
+AHEAD_KEPT = 256
+"""Prefetched classifications kept for their triage; the oldest unclaimed one is dropped."""
 
 
 class IntentClassifier(Protocol):
@@ -44,12 +52,39 @@ class BatchingClassifier:
         self.batcher: MicroBatcher[str, Classification] = MicroBatcher(
             "warmline-classifier", batch, model.classify, max_batch
         )
+        self._ahead: OrderedDict[str, asyncio.Future[Classification]] = OrderedDict()
 
     async def classify_async(self, text: str) -> Classification:
+        ahead = self._ahead.pop(text, None)
+        if ahead is not None and ahead.get_loop() is asyncio.get_running_loop():
+            try:
+                return await ahead
+            except Exception:  # classified anew below, failing (or not) on its own
+                pass
         return await self.batcher.submit(text)
+
+    def prefetch(self, text: str) -> None:
+        """Start classifying ``text`` now for a ``classify_async`` to come (same event loop)."""
+        if text in self._ahead:
+            return
+        ahead = asyncio.ensure_future(self.batcher.submit(text))
+        ahead.add_done_callback(_retrieved)
+        self._ahead[text] = ahead
+        while len(self._ahead) > AHEAD_KEPT:
+            self._ahead.popitem(last=False)
+
+    def prefetched(self, text: str) -> bool:
+        """A classification of ``text`` was started and is not claimed yet."""
+        return text in self._ahead
 
     def close(self) -> None:
         self.batcher.close()
 
     def _one_by_one(self, texts: Sequence[str]) -> list[Classification]:
         return [self.model.classify(text) for text in texts]
+
+
+def _retrieved(future: asyncio.Future[Classification]) -> None:
+    """An unclaimed prefetch's failure is not an error of anyone's (its triage retries)."""
+    if not future.cancelled():
+        future.exception()

@@ -22,6 +22,8 @@ from store.db import write_engine
 from store.writes import write_with_retry
 
 ABUSE_COUNTERS = "abuse_counters"
+_READ_CHUNK = 200
+"""Previous-window keys per SELECT (SQLite bounds a statement's parameters)."""
 
 
 class AbuseCounterRow(SQLModel, table=True):
@@ -71,26 +73,46 @@ class AbuseStore:
 
     def increment(self, keys: Sequence[CounterKey]) -> list[CounterReading]:
         """Count one event on every key; return each key's count now and the window before."""
-        if not keys:
-            return []
+        return self.increment_many([keys])[0]
 
-        def work(session: Session) -> list[CounterReading]:
-            current = [self._upsert(session, key) for key in keys]
-            wanted = [(k.name, k.window_start - k.window_seconds) for k in keys]
+    def increment_many(self, events: Sequence[Sequence[CounterKey]]) -> list[list[CounterReading]]:
+        """Count several events (each on its keys) in one write transaction, in order.
+
+        Why: concurrent starts and turns each taking the write lock for a two-statement
+        transaction queue on it (SQLite's busy handler sleeps between tries); one transaction
+        for all of them takes the lock once. The current counts are what counting them one
+        after the other gives (each event's include the events before it in ``events``, never
+        after); previous windows are read once all are counted.
+        """
+        if not any(events):
+            return [[] for _ in events]
+
+        def work(session: Session) -> list[list[CounterReading]]:
+            current = [[self._upsert(session, key) for key in keys] for keys in events]
             table = _table()
-            rows = session.execute(
-                select(table.c.name, table.c.window_start, table.c.count).where(
-                    tuple_(table.c.name, table.c.window_start).in_(wanted)
-                )
-            ).all()
-            previous = {(name, start): count for name, start, count in rows}
+            wanted = list(
+                {(k.name, k.window_start - k.window_seconds) for keys in events for k in keys}
+            )
+            previous: dict[tuple[str, float], int] = {}
+            for start in range(0, len(wanted), _READ_CHUNK):
+                rows = session.execute(
+                    select(table.c.name, table.c.window_start, table.c.count).where(
+                        tuple_(table.c.name, table.c.window_start).in_(
+                            wanted[start : start + _READ_CHUNK]
+                        )
+                    )
+                ).all()
+                previous.update({(name, begin): count for name, begin, count in rows})
             return [
-                CounterReading(
-                    key=key,
-                    current=count,
-                    previous=previous.get((key.name, key.window_start - key.window_seconds), 0),
-                )
-                for key, count in zip(keys, current, strict=True)
+                [
+                    CounterReading(
+                        key=key,
+                        current=count,
+                        previous=previous.get((key.name, key.window_start - key.window_seconds), 0),
+                    )
+                    for key, count in zip(keys, counts, strict=True)
+                ]
+                for keys, counts in zip(events, current, strict=True)
             ]
 
         return write_with_retry(self._writer, work)

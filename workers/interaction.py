@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.abuse import AbuseActivities
+from activities.gate import GateActivities
 from activities.interaction import InteractionActivities, InteractionDeps
 from activities.safety import SafetyActivities
 from models.abuse import AbusePolicy
@@ -91,6 +92,7 @@ async def interaction_deps(
     recorder: MicroBatcher[RecordInteraction, bool] = MicroBatcher(
         "warmline-recorder", store.record_interactions, store.record_interaction, RECORD_BATCH
     )
+    gate = abuse_gate(store)
     try:
         yield InteractionDeps(
             store=store,
@@ -100,7 +102,7 @@ async def interaction_deps(
             acd=acd,
             health=FleetHealth(),
             metrics=default_metrics(),
-            abuse=abuse_gate(store),
+            abuse=gate,
             scanner=scanner,
             customer_key_secret=customer_keys,
             supervision=SupervisionPolicyCache(store, ttl_seconds=config_ttl_seconds),
@@ -114,6 +116,7 @@ async def interaction_deps(
         await asyncio.to_thread(batching.close)
         await asyncio.to_thread(recorder.close)
         await asyncio.to_thread(scanner.close)
+        await asyncio.to_thread(gate.close)
 
 
 def abuse_gate(store: Store) -> AbuseGate:
@@ -139,11 +142,17 @@ def interaction_worker(
     activities = InteractionActivities(deps)
     abuse = AbuseActivities(deps.abuse or abuse_gate(deps.store), deps.configs)
     safety = SafetyActivities(deps.scanner or load_turn_scanner(), deps.configs)
+    gate = GateActivities(abuse, safety, deps.classifier)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[*activities.all(), abuse.check_admission, safety.screen_turn],
+        activities=[
+            *activities.all(),
+            abuse.check_admission,
+            safety.screen_turn,
+            gate.pass_gates,
+        ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

@@ -20,11 +20,13 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.abuse import AbuseActivities
+    from activities.gate import GateActivities
     from activities.interaction import InteractionActivities as Acts
     from activities.safety import SafetyActivities
     from models import lifecycle as lc
     from models import search_attributes as sa
     from models.acd import ReleaseReservation
+    from models.gate import GateRequest
     from models.interaction import ChannelSwitched, Reply
 
 DECIDE = timedelta(seconds=10)
@@ -89,8 +91,17 @@ class CommandExecutor:
                 self._local(c, Acts.triage, c.request, DECIDE, None)
             case lc.ReadCapacity():
                 self._local(c, Acts.human_capacity, c.queue, DECIDE, None)
-            case lc.CheckAdmission():
+            case lc.CheckAdmission(screen=None, pattern=None):
                 self._local(c, AbuseActivities.check_admission, c.request, DECIDE, None)
+            case lc.CheckAdmission():
+                # The check with what follows it once admitted; the answer's fields are the event's.
+                gate = GateRequest(
+                    admission=c.request,
+                    screen=c.screen,
+                    pattern=c.pattern,
+                    classify_ahead=c.classify_ahead,
+                )
+                self._local(c, GateActivities.pass_gates, gate, DECIDE, None, spread=True)
             case lc.ScreenTurn():
                 self._local(c, SafetyActivities.screen_turn, c.request, DECIDE, None)
             case lc.RecordOutcome():
@@ -122,16 +133,28 @@ class CommandExecutor:
             case lc.UpsertSearchAttributes():
                 workflow.upsert_search_attributes(search_attribute_updates(c))
 
-    def _local(self, c: Any, activity: Any, arg: Any, attempt: Any, retry: Any) -> None:
-        self._run(workflow.start_local_activity_method, c, activity, arg, attempt, retry)
+    def _local(
+        self, c: Any, activity: Any, arg: Any, attempt: Any, retry: Any, spread: bool = False
+    ) -> None:
+        self._run(workflow.start_local_activity_method, c, activity, arg, attempt, retry, spread)
 
     def _remote(
         self, c: Any, activity: Any, arg: Any, retry: Any, attempt: Any = ACD_ATTEMPT
     ) -> None:
         self._run(workflow.start_activity_method, c, activity, arg, attempt, retry)
 
-    def _run(self, start: Any, c: Any, activity: Any, arg: Any, attempt: Any, retry: Any) -> None:
-        """Start the activity; whatever it ends with becomes the machine's next event."""
+    def _run(
+        self,
+        start: Any,
+        c: Any,
+        activity: Any,
+        arg: Any,
+        attempt: Any,
+        retry: Any,
+        spread: bool = False,
+    ) -> None:
+        """Start the activity; whatever it ends with becomes the machine's next event (with
+        ``spread``, the fields of the model it returns are the event's)."""
         task = start(
             activity,
             arg,
@@ -154,7 +177,9 @@ class CommandExecutor:
                 self._events.append(lc.CommandDone(at=now(), op=op))
             else:
                 event, field = result
-                self._events.append(event(at=now(), op=op, **{field: future.result()}))
+                value = future.result()
+                fields = dict(value) if spread else {field: value}
+                self._events.append(event(at=now(), op=op, **fields))
 
         asyncio.ensure_future(task).add_done_callback(finished)
 

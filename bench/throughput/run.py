@@ -254,6 +254,8 @@ async def main(
             "classifier": deps.classifier.batcher,
             "closing records": deps.recorder,
         }
+        if deps.abuse is not None:
+            batching["abuse counters"] = deps.abuse.batcher
         pg_rate: float | str = "not run (--no-postgres)"
         if postgres:
             pg_rate = await _postgres_rate(

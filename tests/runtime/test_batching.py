@@ -147,3 +147,25 @@ async def test_batched_classification_matches_one_at_a_time() -> None:
         assert (result.intent, result.out_of_scope) == (alone.intent, alone.out_of_scope)
         assert abs(result.confidence - alone.confidence) < 0.02
         assert result.model_version == default_model.version
+
+
+async def test_a_prefetched_classification_is_the_one_its_triage_gets() -> None:
+    """One classification for a prefetch and the classify that claims it; the answer is the
+    model's own, a claimed prefetch is not reused, and another text's is not taken."""
+    default_model = load_shared()
+    classifier = BatchingClassifier(default_model)
+    text = "why is there a second charge on my bill"
+    try:
+        classifier.prefetch(text)
+        classifier.prefetch(text)  # asked twice: still one classification
+        result = await classifier.classify_async(text)
+        assert classifier.batcher.items == 1
+        classifier.prefetch("please close my account")  # not claimed by the next classify
+        again = await classifier.classify_async(text)  # its prefetch was used up: a new one
+        await classifier.classify_async("please close my account")  # claims its prefetch
+        assert classifier.batcher.items == 3
+    finally:
+        await asyncio.to_thread(classifier.close)
+    alone = default_model.classify(text)
+    assert (result.intent, result.confidence) == (alone.intent, alone.confidence)
+    assert again == result

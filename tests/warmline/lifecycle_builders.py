@@ -190,7 +190,10 @@ def success(command: Command, when: str, **overrides: Any) -> Event:
             return TurnScreened(at=when, op=op, screen=overrides.get("screen", screen()))
         case "check_admission":
             decision = overrides.get("decision", admission())
-            return AdmissionChecked(at=when, op=op, decision=decision)
+            screened, chosen = overrides.get("screen"), overrides.get("pattern")
+            return AdmissionChecked(
+                at=when, op=op, decision=decision, screen=screened, pattern=chosen
+            )
     return CommandDone(at=when, op=op)
 
 
@@ -310,4 +313,9 @@ class Driver:
         """Through the opening to an AI conversation whose first reply is given."""
         self.ok(ChoosePattern)
         self.ok(Triage, result=triage(routed, **triaged))
+        return self
+
+    def to_ai_after_pattern(self, **triaged: Any) -> Driver:
+        """The same when the pattern came with the admission check (``changes.START_GATE``)."""
+        self.ok(Triage, result=triage(None, **triaged))
         return self

@@ -25,8 +25,10 @@ from models.lifecycle import (
     Triage,
 )
 from models.routing import EscalationPolicy, RoutingDecision, SpilloverPolicy
+from models.safety import ReplyCheck, ReplyFinding, ReplyFindingKind, SafetyAction
 from tests.warmline.lifecycle_builders import (
     Driver,
+    ai_reply,
     capacity,
     decision,
     started,
@@ -115,6 +117,28 @@ def test_the_first_ai_reply_carries_the_notices_due_once(
     assert duties["region"] == jurisdiction and duties["policy_version"] == 12
     [contact] = [p for p in audited(d, "compliance") if p["event"] == "ai_contact_started"]
     assert contact["policy_version"] == 12 and contact["jurisdiction"] == jurisdiction
+
+
+def test_a_refused_first_answer_still_carries_the_notices() -> None:
+    """The reply check replaced the AI's first answer with the policy's refusal: that refusal
+    is the customer's first automated contact, so the disclosure comes with it, once."""
+    d = opened("us-ca")
+    refused = ReplyCheck(
+        action=SafetyAction.REFUSE_POLITELY,
+        findings=[ReplyFinding(kind=ReplyFindingKind.REFUND_COMMITMENT, detail="refund")],
+        intent="order_status",
+        channel="chat",
+        policy_version=3,
+        reasons=["test"],
+        refusal_text="Sorry, I can't promise that here.",
+    )
+    d.ok(CallAI, reply=ai_reply("I've refunded you $5,000.", check=refused))
+    first = d.c.replies_by_turn[1]
+    assert first.kind == "refused_politely"
+    assert first.text == f"{DISCLOSURE} {ADM} Sorry, I can't promise that here."
+    message(d, "And when will it arrive?")
+    d.ok(CallAI)
+    assert d.c.replies_by_turn[2].text == "Your parcel is on its way.", "each notice once"
 
 
 def test_a_switch_to_voice_makes_the_recording_notice_due_on_the_next_ai_reply() -> None:

@@ -19,6 +19,11 @@ Every limit hit is audited on the interaction's stream (the gate also counts it 
 ``warmline_abuse_limit_hits_total`` and audits it on the fleet's ``abuse-limits`` stream). A check
 that fails (store unavailable, deadline) lets the start or turn through, audited: the limits
 protect capacity and must not take the contact center down with the store.
+
+A later turn the AI holds asks for its injection screen in the same check (``changes.TURN_GATE``),
+the start for its pattern and first message's screen (``changes.START_GATE``): the activity runs
+them only once admitted (a flood never reaches the detector), and the lifecycle uses those
+answers instead of asking again.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from models.abuse import AbuseDecision, AdmissionRequest, LimitAnswer, LimitStag
 from models.interaction import Outcome
 from models.interaction_state import JobKind, WaitKind
 from models.lifecycle import AdmissionChecked, CheckAdmission, CommandFailed, Event
-from warmline.lifecycle import handover, jobs
+from models.safety import ScreenRequest
+from models.triage import PatternRequest
+from warmline.lifecycle import handover, jobs, topics
 from warmline.lifecycle.transition import Step
 from warmline.redaction import redact
 
@@ -46,8 +53,18 @@ def _field(value: object, default: str = "default") -> str:
     return text or default
 
 
-def check(s: Step, stage: LimitStage, safe_text: str) -> None:
-    """Ask the gate about the start (job ``opening``) or the current turn; the job waits."""
+def check(
+    s: Step,
+    stage: LimitStage,
+    safe_text: str,
+    screen: ScreenRequest | None = None,
+    pattern: PatternRequest | None = None,
+) -> None:
+    """Ask the gate about the start (job ``opening``) or the current turn; the job waits.
+
+    ``screen``: the turn's injection screen, run by the same activity once the turn is admitted
+    (``screening.ahead``), so an admitted turn costs one local activity round, not two;
+    ``pattern``: likewise the start's pattern choice (``opening.admitted``)."""
     c = s.state
     request = AdmissionRequest(
         stage=stage,
@@ -58,14 +75,26 @@ def check(s: Step, stage: LimitStage, safe_text: str) -> None:
         at=s.now.timestamp(),
     )
     op = s.next_op()
-    s.emit(CheckAdmission(op=op, timeout_seconds=ADMISSION_SECONDS, request=request))
+    s.job.screen_asked, s.job.prescreen = screen, None
+    ahead = screen is not None and topics.wants_check(c, s.job)
+    s.emit(
+        CheckAdmission(
+            op=op,
+            timeout_seconds=ADMISSION_SECONDS,
+            request=request,
+            screen=screen,
+            classify_ahead=ahead,
+            pattern=pattern,
+        )
+    )
     s.wait(WaitKind.ABUSE, op, ADMISSION_SECONDS)
 
 
 def on_checked(s: Step, result: Event) -> bool:
     """The gate's answer; True when the start or turn goes on now."""
     match result:
-        case AdmissionChecked(decision=decision) if decision.allowed:
+        case AdmissionChecked(decision=decision, screen=screen) if decision.allowed:
+            s.job.prescreen = screen if s.job.screen_asked is not None else None
             return True
         case AdmissionChecked(decision=decision):
             return _limited(s, decision)

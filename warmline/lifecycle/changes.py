@@ -24,6 +24,14 @@ TRANSFER_REROUTE = "transfer-reroute"
 """A transfer the ACD refused for its queue is tried once as the default queue before a
 callback is booked."""
 
+TURN_GATE = "turn-gate"
+"""A later turn the AI holds is admitted and screened for injection by one activity (before:
+an admission check, then a screen)."""
+
+START_GATE = "start-gate"
+"""An admitted start's orchestration pattern is chosen, and its first message screened, by the
+admission check's activity (before: a check, a pattern choice, and a screen before the AI)."""
+
 COMPLIANCE = "regulatory-duties"
 """The regulatory duties of the customer's jurisdiction (``warmline.lifecycle.regulation``):
 notices in the first AI reply, a request for a human transferred at once where the right to a
@@ -38,6 +46,8 @@ ALL: tuple[str, ...] = (
     ACD_OUTCOMES,
     AWAIT_RELEASED,
     TRANSFER_REROUTE,
+    TURN_GATE,
+    START_GATE,
     REPLY_CHECKS,
     COMPLIANCE,
 )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from models.interaction_state import InteractionCarry, JobKind, WaitKind
 from models.lifecycle import (
+    AdmissionChecked,
     AgentAccepted,
     AgentResolved,
     ChannelSwitchRequested,
@@ -31,6 +32,7 @@ from models.lifecycle import (
     TransferAcked,
     WithdrawTransfer,
 )
+from models.triage import PatternChoice
 from warmline.lifecycle import (
     admission,
     ai_turn,
@@ -184,14 +186,14 @@ def _deadline(s: Step) -> None:
 
 def _on_admission(s: Step, result: Event) -> None:
     if admission.on_checked(s, result):
-        _admitted(s)
+        _admitted(s, result.pattern if isinstance(result, AdmissionChecked) else None)
 
 
-def _admitted(s: Step) -> None:
+def _admitted(s: Step, chosen: PatternChoice | None = None) -> None:
     """The abuse limits let the start or the turn through: it goes on where it stopped."""
     job = s.job
     if job.kind is JobKind.OPENING:
-        opening.choose_pattern(s)
+        opening.admitted(s, chosen)
     else:
         conversation.answer_turn(s, job)
 

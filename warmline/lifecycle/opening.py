@@ -26,8 +26,17 @@ from models.lifecycle import (
     Triage,
     Triaged,
 )
-from models.triage import PatternRequest, TriageRequest
-from warmline.lifecycle import admission, handover, jobs, redacting, regulation, review, screening
+from models.triage import PatternChoice, PatternRequest, TriageRequest
+from warmline.lifecycle import (
+    admission,
+    changes,
+    handover,
+    jobs,
+    redacting,
+    regulation,
+    review,
+    screening,
+)
 from warmline.lifecycle.transition import (
     PATTERN_SECONDS,
     RELEASE_SECONDS,
@@ -65,19 +74,34 @@ def start(e: Started) -> Step:
     first = redacting.customer_text(s, e.request.first_message)
     state.request = request = request.model_copy(update={"first_message": first})
     if e.safety:
-        admission.check(s, LimitStage.START, request.first_message)
+        gate = changes.made(state, changes.START_GATE)
+        ahead = _pattern_request(state) if gate else None
+        screen = screening.first_message(state) if gate else None
+        admission.check(s, LimitStage.START, request.first_message, screen, ahead)
     else:
         choose_pattern(s)
     return s
 
 
-def choose_pattern(s: Step) -> None:
-    """The start is admitted: which orchestration pattern the entry point asks for."""
-    request = s.state.request
-    op = s.next_op()
-    choose = PatternRequest(
+def _pattern_request(c: InteractionCarry) -> PatternRequest:
+    request = c.request
+    return PatternRequest(
         entry_point=request.entry_point, has_upstream_intent=request.upstream_intent is not None
     )
+
+
+def admitted(s: Step, chosen: PatternChoice | None) -> None:
+    """The start is admitted, its pattern chosen with the check (``changes.START_GATE``) or not."""
+    if chosen is None:
+        choose_pattern(s)
+    else:
+        on_pattern(s, PatternChosen(at=s.at, op=0, choice=chosen))
+
+
+def choose_pattern(s: Step) -> None:
+    """The start is admitted: which orchestration pattern the entry point asks for."""
+    op = s.next_op()
+    choose = _pattern_request(s.state)
     s.emit(ChoosePattern(op=op, timeout_seconds=PATTERN_SECONDS, request=choose))
     s.wait(WaitKind.PATTERN, op, PATTERN_SECONDS)
 
@@ -250,8 +274,9 @@ def released(s: Step, result: Event, *, saved_a_wait: bool) -> bool:
 
 def _first_turn(s: Step) -> None:
     """The opening is done: the first message becomes turn 1, for the AI or a human."""
-    c = s.state
-    jobs.begin_turn(s, c.request.first_message, None, [])
+    c, opening = s.state, s.job
+    job = jobs.begin_turn(s, c.request.first_message, None, [])
+    job.screen_asked, job.prescreen = opening.screen_asked, opening.prescreen
     if _to_human(c):
         reasons = "; ".join(c.decision.reasons) if c.decision else "routing failed"
         handover.escalate(s, EscalationTrigger.ROUTED_TO_HUMAN, reasons)

@@ -80,6 +80,12 @@ def notices(s: Step) -> str:
     return " ".join(command.text for command in done if isinstance(command, duty.SendNotice))
 
 
+def with_notices(s: Step, text: str) -> str:
+    """``text`` in place of the AI's reply (a refusal): the first automated contact still
+    carries the notices due, so a refused first answer does not skip the disclosure."""
+    return f"{notices(s)} {text}".strip()
+
+
 def right_to_human(s: Step, detail: str) -> bool:
     """True when the request for a human must be honoured at once."""
     if not active(s.state):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from models.ai import AIReply
 from models.interaction import EscalationTrigger
 from models.safety import SafetyAction, SafetyPolicy
-from warmline.lifecycle import changes, handover, jobs
+from warmline.lifecycle import changes, handover, jobs, regulation
 from warmline.lifecycle.transition import Step
 
 DEFAULT_REFUSAL: str = SafetyPolicy.model_fields["refusal_text"].default
@@ -69,7 +69,8 @@ def verdict(s: Step, answer: AIReply) -> Verdict:
                 return Verdict(stopped=True)
             return Verdict(hold=detail)
         case SafetyAction.REFUSE_POLITELY:
-            jobs.reply(s, check.refusal_text or DEFAULT_REFUSAL, "refused_politely")
+            refusal = regulation.with_notices(s, check.refusal_text or DEFAULT_REFUSAL)
+            jobs.reply(s, refusal, "refused_politely")
             return Verdict(stopped=True)
         case SafetyAction.HAND_TO_HUMAN:
             handover.escalate(s, EscalationTrigger.SAFETY_POLICY, detail)

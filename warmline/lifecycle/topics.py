@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from models.handoff import HandoffAction, HandoffPolicy, HandoffRecord
 from models.interaction import EscalationTrigger
-from models.interaction_state import InteractionCarry
+from models.interaction_state import InteractionCarry, Job
 from models.lifecycle import CommandFailed, Event, Triage, Triaged
 from models.triage import TriageRequest, TriageResult
 from warmline.handoff import context_package, decide_handoff
@@ -41,9 +41,7 @@ def start_check(s: Step) -> None:
     sent as soon as both are back, so the check costs a turn no latency of its own when the AI
     takes longer than the classifier. On a topic shift that answer is dropped unsent."""
     c, job = s.state, s.job
-    if not c.turn_intents or job.turn is None or job.turn <= 1 or c.pattern is None:
-        return
-    if not job.text.strip() or (c.decision and not c.decision.handoff.reevaluate_turns):
+    if not wants_check(c, job):
         return
     request = TriageRequest(
         interaction_id=c.request.interaction_id,
@@ -59,6 +57,13 @@ def start_check(s: Step) -> None:
     op = s.next_op()
     s.emit(Triage(op=op, timeout_seconds=TRIAGE_SECONDS, request=request))
     job.check_op, job.check_deadline = op, s.after(TRIAGE_SECONDS)
+
+
+def wants_check(c: InteractionCarry, job: Job) -> bool:
+    """Whether the AI's answer to this turn comes with an intent check (``start_check``)."""
+    if not c.turn_intents or job.turn is None or job.turn <= 1 or c.pattern is None:
+        return False
+    return bool(job.text.strip()) and not (c.decision and not c.decision.handoff.reevaluate_turns)
 
 
 def on_result(s: Step, result: Event) -> bool:

@@ -1,0 +1,38 @@
+"""Contracts of the gates' activity: what the start or a turn asks first, in one local activity
+(``activities.gate``), and its answer."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.abuse import AbuseDecision, AdmissionRequest
+from models.safety import ScreenRequest, TurnScreen
+from models.triage import PatternChoice, PatternRequest
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GateRequest(_Doc):
+    """One local activity for what the start or a turn asks first (``activities.gate``): the
+    admission check and, once admitted, a turn's injection screen (the AI holds the
+    conversation) or the start's orchestration pattern."""
+
+    admission: AdmissionRequest
+    screen: ScreenRequest | None = None
+    pattern: PatternRequest | None = None
+    classify_ahead: bool = Field(
+        default=False,
+        description="The turn's intent check follows the screen: once the turn is admitted and "
+        "the AI may see it, its classification starts here (``BatchingClassifier.prefetch``).",
+    )
+
+
+class GateAnswer(_Doc):
+    """The gate's answer; ``screen`` and ``pattern`` only when admitted and asked for, and
+    their step ran (else the lifecycle asks for them on their own, as before)."""
+
+    decision: AbuseDecision
+    screen: TurnScreen | None = None
+    pattern: PatternChoice | None = None
