@@ -90,9 +90,10 @@ def print_proposal(proposal: RoutingProposal) -> None:
             + (f" -> {proposed.monitored_min:g}" if proposed else "")
         )
         table = Table(title=title, caption="; ".join(cell.reasons))
-        columns = ("band", "n", "contained", "escalated", "abandoned", "came back", "resolved")
+        # "back": customers who came back within the repeat window (not resolved).
+        columns = ("band", "n", "contained", "escalated", "abandoned", "back", "resolved")
         for column in (*columns, "CSAT"):
-            table.add_column(column, justify="right")
+            table.add_column(column, justify="right", no_wrap=column == "band")
         for band in cell.bands:
             table.add_row(
                 _band(band.low, band.high),
