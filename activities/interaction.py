@@ -70,6 +70,7 @@ from runtime.supervision_cache import SupervisionPolicyCache
 from runtime.turn_scan import TurnScanner, load_turn_scanner
 from store.repository import Store
 from warmline import compliance
+from warmline.customers import customer_key
 from warmline.intents import DEFAULT_INTENTS, OUT_OF_SCOPE
 from warmline.pii.at_rest import (
     AtRestTokens,
@@ -213,6 +214,9 @@ class InteractionDeps:
     scanner: TurnScanner | None = None
     """The local models (``activities.safety``; names and addresses in what is written at
     rest); None: the shared ones are loaded on first use."""
+    customer_key_secret: bytes | None = None
+    """Keys the pseudonymous customer key of the facts (``runtime.customer_key``); None: the
+    facts get no key (tests that build deps by hand), never the raw id."""
 
 
 class InteractionActivities:
@@ -497,12 +501,21 @@ class InteractionActivities:
             answer.error = exc.message
         await asyncio.to_thread(self.deps.store.record_shadow_answer, answer)
 
+    def _key_customer(self, record: RecordInteraction) -> None:
+        """Replace the record's customer id by the facts' pseudonymous key (repeat contact),
+        so the raw id goes no further than this activity."""
+        secret = self.deps.customer_key_secret
+        if record.customer_id is not None and secret is not None:
+            record.facts.customer_key = customer_key(secret, record.tenant, record.customer_id)
+        record.customer_id = record.tenant = None
+
     @activity.defn
     async def record_interaction(self, record: RecordInteraction) -> bool:
         """Facts, audit and supervision in one transaction (shared with whichever interactions
         close at the same moment); a retry after a lost ack writes nothing twice. Names and
         addresses are tokenised first (the tagger is deterministic: a retry writes the same)."""
         record = record.model_copy(deep=True)
+        self._key_customer(record)
         start = await self._numbered_after(record.facts.interaction_id, None)
         await self._tokenise(record_texts(record), start)
         written = await self.deps.recorder.submit(record)

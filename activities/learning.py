@@ -32,8 +32,11 @@ class LearningActivities:
         config = self._store.active_routing_config()
         if config is None:
             return CalibrationRunResult(interactions=0, changes=["no routing config stored yet"])
-        since = datetime.fromisoformat(request.now) - timedelta(days=request.target.lookback_days)
-        samples = self._learning.outcome_samples(since)
+        now = datetime.fromisoformat(request.now)
+        since = now - timedelta(days=request.target.lookback_days)
+        samples = self._learning.outcome_samples(
+            since, now=now, repeat_window=timedelta(hours=request.target.repeat_window_hours)
+        )
         result = calibrate(config, samples, request.target)
         if not result.changed:
             return CalibrationRunResult(interactions=result.interactions)

@@ -90,8 +90,10 @@ def print_proposal(proposal: RoutingProposal) -> None:
             + (f" -> {proposed.monitored_min:g}" if proposed else "")
         )
         table = Table(title=title, caption="; ".join(cell.reasons))
-        for column in ("band", "n", "contained", "escalated", "abandoned", "resolved", "CSAT"):
-            table.add_column(column, justify="right")
+        # "back": customers who came back within the repeat window (not resolved).
+        columns = ("band", "n", "contained", "escalated", "abandoned", "back", "resolved")
+        for column in (*columns, "CSAT"):
+            table.add_column(column, justify="right", no_wrap=column == "band")
         for band in cell.bands:
             table.add_row(
                 _band(band.low, band.high),
@@ -99,6 +101,7 @@ def print_proposal(proposal: RoutingProposal) -> None:
                 str(band.contained),
                 str(band.escalated),
                 str(band.abandoned),
+                str(band.repeat_contacts) if band.repeat_contacts is not None else "-",
                 f"{band.resolved / band.interactions:.0%}" if band.interactions else "-",
                 f"{band.csat_mean:.1f}" if band.csat_mean is not None else "-",
             )

@@ -41,7 +41,9 @@ class OutcomeSample(_Doc):
     )
     csat: int | None = None
     repeat_contact: bool | None = Field(
-        default=None, description="The customer came back about it; None: not known."
+        default=None,
+        description="The same customer started another interaction within the target's "
+        "repeat window; None: not known (no customer key, or the window is still open).",
     )
 
 
@@ -84,6 +86,13 @@ class QualityTarget(_Doc):
         default=0.02, ge=0.0, le=1.0, description="Smaller estimated moves are not proposed."
     )
     lookback_days: float = Field(default=30.0, gt=0.0, description="Facts this recent are used.")
+    repeat_window_hours: float = Field(
+        default=72.0,
+        gt=0.0,
+        le=24.0 * 90,
+        description="Repeat contact: the same customer starting another interaction this soon "
+        "after one started means it was not resolved; until the window has passed, unknown.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> QualityTarget:
@@ -104,7 +113,11 @@ class BandEvidence(_Doc):
     resolved: int = Field(description="Contained, no repeat contact, CSAT not below the floor.")
     csat_count: int = 0
     csat_mean: float | None = None
-    repeat_contacts: int | None = Field(default=None, description="None: not recorded.")
+    repeat_contacts: int | None = Field(
+        default=None,
+        description="Customers who came back within the repeat window; None: not known for "
+        "any interaction of the band (no customer key, or the window still open).",
+    )
 
 
 class CellEvidence(_Doc):

@@ -63,6 +63,12 @@ class InteractionFacts(BaseModel):
     saved_wait_seconds: float = 0.0
     channel_switches: int = 0
     handoffs: int = Field(default=0, description="AI-to-AI hand-offs (topic shifts to another AI).")
+    customer_key: str | None = Field(
+        default=None,
+        description="Pseudonymous customer key (``warmline.customers``: HMAC of tenant and "
+        "customer id under the server secret), set by the record activity, never the raw id; "
+        "repeat contact matches on it. None: recorded before it existed.",
+    )
 
 
 class AuditEvent(BaseModel):
@@ -92,6 +98,12 @@ class RecordInteraction(BaseModel):
     decisions: list[dict[str, Any]] = Field(
         default_factory=list, description="The routing decisions with their reasons."
     )
+    customer_id: str | None = Field(
+        default=None,
+        description="The customer's id, only for the activity to key the facts with (it sets "
+        "``facts.customer_key`` and drops the id before anything is written).",
+    )
+    tenant: str | None = Field(default=None, description="The interaction's tenant (metadata).")
 
 
 class InteractionArchive(BaseModel):

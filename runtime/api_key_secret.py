@@ -13,7 +13,6 @@ the CLI on the same machine uses when no token is configured and the API is on l
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 from runtime import secret_files
@@ -25,37 +24,28 @@ LOCAL_TOKEN_FILE = "api-token"
 MIN_SECRET_CHARS = 32
 
 
-class ApiKeySecretError(ValueError):
-    """A server secret too short to key an HMAC with; raised at startup."""
+ApiKeySecretError = secret_files.ShortSecret
+"""A server secret too short to key an HMAC with (any of them); raised at startup."""
 
 
 def api_key_secret(settings: Settings) -> bytes:
     """The configured secret, else the embedded stack's file; never a new one."""
-    if settings.api_key_secret is not None:
-        value = settings.api_key_secret.get_secret_value()
-        where = API_KEY_SECRET_SETTING
-    else:
-        path = settings.data_dir / API_KEY_SECRET_FILE
-        value = secret_files.read_local(
-            path,
-            what="API-key server secret",
-            setting=API_KEY_SECRET_SETTING,
-            why="every API replica checks API keys with the same one",
-        )
-        where = str(path)
-    value = value.strip()
-    if len(value) < MIN_SECRET_CHARS:
-        raise ApiKeySecretError(f"{where} must be at least {MIN_SECRET_CHARS} characters")
-    return value.encode()
+    return secret_files.server_secret(
+        settings.api_key_secret,
+        settings.data_dir / API_KEY_SECRET_FILE,
+        what="API-key server secret",
+        setting=API_KEY_SECRET_SETTING,
+        why="every API replica checks API keys with the same one",
+        min_chars=MIN_SECRET_CHARS,
+    )
 
 
 def ensure_local_api_key_secret(settings: Settings) -> None:
     """For the embedded stack only: create ``<data_dir>/api-key-secret`` (mode 0600) unless
     the secret is configured or the file exists."""
-    if settings.api_key_secret is None:
-        secret_files.create_once(
-            settings.data_dir / API_KEY_SECRET_FILE, lambda: secrets.token_urlsafe(48) + "\n"
-        )
+    secret_files.ensure_local_server_secret(
+        settings.api_key_secret, settings.data_dir / API_KEY_SECRET_FILE
+    )
 
 
 def local_token_path(settings: Settings) -> Path:

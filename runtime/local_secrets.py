@@ -13,12 +13,14 @@ from __future__ import annotations
 from runtime.api_key_secret import ensure_local_api_key_secret
 from runtime.audit_keys import ensure_local_audit_keys
 from runtime.codec import ensure_local_payload_keys
+from runtime.customer_key import ensure_local_customer_key_secret
 from runtime.settings import Settings
 
 
 def ensure_local_secrets(settings: Settings) -> None:
-    """Payload key ring, audit key ring, checkpoint signing key and API-key server secret for
-    a local stack."""
+    """Payload key ring, audit key ring, checkpoint signing key, API-key and customer-key
+    server secrets for a local stack."""
     ensure_local_payload_keys(settings)
     ensure_local_audit_keys(settings)
     ensure_local_api_key_secret(settings)
+    ensure_local_customer_key_secret(settings)

@@ -1,7 +1,8 @@
 """Secrets the embedded stack keeps in its data directory when no setting provides them.
 
-The payload key ring, the audit keys, the API-key server secret and the local API token all
-follow one rule: production passes them as ``WARMLINE_*`` settings; the embedded stack
+The payload key ring, the audit keys, the HMAC server secrets (API keys, customer keys;
+``server_secret``) and the local API token all follow one rule: production passes them as
+``WARMLINE_*`` settings; the embedded stack
 (``warmline dev``, ``warmline demo``, the benchmarks) creates each in a file of its data
 directory, mode 0600, once, in an ``ensure_local_*`` function. Every other process only reads
 such a file (``read_local``), so a CLI command run from the same directory shares the stack's
@@ -19,6 +20,8 @@ import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
+
+from pydantic import SecretStr
 
 log = logging.getLogger("warmline.secrets")
 
@@ -79,3 +82,36 @@ def read_local(path: Path, *, what: str, setting: str, why: str) -> str:
     if not path.exists():
         raise MissingSecret(what, setting, path, why)
     return read_private(path)
+
+
+class ShortSecret(ValueError):
+    """A server secret too short to key an HMAC with; raised at startup."""
+
+
+def server_secret(
+    configured: SecretStr | None,
+    path: Path,
+    *,
+    what: str,
+    setting: str,
+    why: str,
+    min_chars: int,
+) -> bytes:
+    """An HMAC server secret: the ``configured`` setting, else the embedded stack's file at
+    ``path``; never a new one. One rule for every such secret (API keys, customer keys), so a
+    second secret cannot drift from the first in how it is found or checked."""
+    if configured is not None:
+        value, where = configured.get_secret_value(), setting
+    else:
+        value, where = read_local(path, what=what, setting=setting, why=why), str(path)
+    value = value.strip()
+    if len(value) < min_chars:
+        raise ShortSecret(f"{where} must be at least {min_chars} characters")
+    return value.encode()
+
+
+def ensure_local_server_secret(configured: SecretStr | None, path: Path) -> None:
+    """For the embedded stack only: create ``path`` (mode 0600) with a random server secret
+    unless the setting is configured or the file exists."""
+    if configured is None:
+        create_once(path, lambda: secrets.token_urlsafe(48) + "\n")

@@ -224,6 +224,12 @@ class Settings(BaseSettings):
         description="Server secret of the API-key HMAC; default: the file `warmline dev` "
         "creates in data_dir, else refuse to start. Changing it invalidates every API key",
     )
+    customer_key_secret: SecretStr | None = Field(
+        default=None,
+        description="Server secret of the pseudonymous customer key in the facts (HMAC of "
+        "tenant and customer id); default: the file `warmline dev` creates in data_dir, else "
+        "refuse to start. Changing it makes returning customers look new (repeat contact)",
+    )
     api_url: str | None = Field(
         default=None, description="The API the CLI acts through; default http://127.0.0.1:api_port"
     )

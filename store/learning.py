@@ -11,11 +11,12 @@ is refused, because its evidence was judged against thresholds routing no longer
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import TypeVar
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import Text
+from sqlalchemy import Text, func, type_coerce
 from sqlalchemy import select as columns_of
+from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select, update
 
 from models.ai import ShadowAnswer
@@ -40,6 +41,7 @@ from store.tables import (
     utc_now,
 )
 from store.writes import WriteConflict, write_with_retry
+from warmline.outcomes import repeat_contact
 from warmline.redaction import redact
 
 T = TypeVar("T")
@@ -49,6 +51,7 @@ AI_ROUTES = ("ai", "ai_monitored")
 MAX_SAMPLES = 200_000
 """Most recent AI-routed facts one calibration run reads (a month of a large center's AI
 traffic fits; the tallies need no more to be decisive)."""
+DEFAULT_REPEAT_WINDOW = timedelta(hours=72)
 
 
 class RoutingProposalRow(SQLModel, table=True):
@@ -110,13 +113,34 @@ class LearningStore:
     def _write(self, work: Callable[[Session], T]) -> T:
         return write_with_retry(self._writer, work, self._store.session_info)
 
-    def outcome_samples(self, since: datetime, limit: int = MAX_SAMPLES) -> list[OutcomeSample]:
+    def outcome_samples(
+        self,
+        since: datetime,
+        limit: int = MAX_SAMPLES,
+        *,
+        now: datetime | None = None,
+        repeat_window: timedelta = DEFAULT_REPEAT_WINDOW,
+    ) -> list[OutcomeSample]:
         """AI-routed interactions started since ``since``, newest first.
 
-        The channel is the one routing decided on (the initial one). Repeat contact is not in
-        the facts (no customer key is recorded), so it stays unknown.
+        The channel is the one routing decided on (the initial one). Repeat contact: True when
+        the same customer key started another interaction (any route) within ``repeat_window``
+        after this one started; False when the window had passed by ``now`` without one; None
+        when the customer is unknown (facts recorded without a key) or the window is still
+        open. The customer's next start is a correlated MIN over the (customer_key,
+        started_at_utc) index: one seek per sample, on SQLite and PostgreSQL alike.
         """
         f = InteractionFactRow
+        later = aliased(InteractionFactRow)
+        next_start = (
+            columns_of(func.min(col(later.started_at_utc)))
+            .where(
+                col(later.customer_key) == col(f.customer_key),
+                col(later.started_at_utc) > col(f.started_at_utc),
+            )
+            .correlate(f)
+            .scalar_subquery()
+        )
         query = (
             columns_of(
                 col(f.intent),
@@ -128,6 +152,9 @@ class LearningStore:
                 col(f.outcome),
                 col(f.escalation_trigger),
                 col(f.csat),
+                col(f.customer_key),
+                col(f.started_at_utc),
+                type_coerce(next_start, UTCDateTime),
             )
             .where(col(f.route).in_(AI_ROUTES), col(f.started_at_utc) >= since)
             .order_by(col(f.started_at_utc).desc())
@@ -148,8 +175,12 @@ class LearningStore:
         )
         samples = []
         for row in rows:
-            values = dict(zip(names, row, strict=True))
+            values: dict[str, Any] = dict(zip(names, row[: len(names)], strict=True))
             values["confidence"] = min(1.0, max(0.0, values["confidence"]))
+            key, started, following = row[len(names) :]
+            values["repeat_contact"] = repeat_contact(
+                key is not None, started, following, now, repeat_window
+            )
             samples.append(OutcomeSample.model_validate(values))
         return samples
 

@@ -90,6 +90,8 @@ class InteractionFactRow(SQLModel, table=True):
         Index("ix_interaction_facts_endpoint_started", "ai_endpoint", "started_at_utc"),
         # WFM: intervals touched by late facts, and the 5-minute rolling containment.
         Index("ix_interaction_facts_recorded_at_utc", "recorded_at_utc"),
+        # Repeat contact: the customer's next start after a given one is one index seek.
+        Index("ix_interaction_facts_customer_started", "customer_key", "started_at_utc"),
     )
 
     interaction_id: str = Field(primary_key=True)
@@ -133,6 +135,7 @@ class InteractionFactRow(SQLModel, table=True):
     saved_wait_seconds: float = 0.0
     channel_switches: int = 0
     handoffs: int = 0
+    customer_key: str | None = None
     # Not part of the contract: ``since`` filters compare times, not differently spelled strings.
     started_at_utc: datetime = Field(sa_type=UTCDateTime)
     recorded_at_utc: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)

@@ -18,6 +18,7 @@ TEST_AUDIT_KEYS_SETTING = format_key_ring(TEST_KEY_RING)
 TEST_SIGNING_KEY = bytes(range(100, 132))
 TEST_SIGNING_KEY_SETTING = base64.b64encode(TEST_SIGNING_KEY).decode()
 TEST_API_KEY_SECRET = "test-api-key-server-secret-" + "x" * 16
+TEST_CUSTOMER_KEY_SECRET = "test-customer-key-server-secret-" + "y" * 16
 
 
 def open_test_store(url: str) -> Store:

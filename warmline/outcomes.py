@@ -9,6 +9,7 @@ interactions the AI never handled (deflected, callback, human only) are not evid
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 
 from models.calibration import OutcomeSample, QualityTarget
 
@@ -30,6 +31,26 @@ def is_resolved(sample: OutcomeSample, target: QualityTarget) -> bool:
     if sample.outcome != "contained" or sample.repeat_contact:
         return False
     return sample.csat is None or sample.csat >= target.csat_floor
+
+
+def repeat_contact(
+    keyed: bool,
+    started: datetime,
+    following: datetime | None,
+    now: datetime | None,
+    window: timedelta,
+) -> bool | None:
+    """Whether the customer came back within ``window`` of ``started`` (``following``: their
+    next start, if any); None when unknown (no customer key, or the window is still open at
+    ``now``, or no ``now`` to tell). An open window is not a "no": the customer may still come
+    back, so the evidence reports it as unknown rather than as a customer who stayed away."""
+    if not keyed:
+        return None
+    if following is not None and following - started <= window:
+        return True
+    if now is not None and now - started >= window:
+        return False
+    return None
 
 
 def wilson_lower(successes: int, n: int, z: float) -> float:

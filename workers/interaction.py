@@ -26,6 +26,7 @@ from runtime.audit_keys import open_store
 from runtime.batching import MicroBatcher
 from runtime.classification import BatchingClassifier, IntentClassifier
 from runtime.config_cache import RoutingConfigCache
+from runtime.customer_key import customer_key_secret
 from runtime.fleet_health import FleetHealth
 from runtime.metrics import default_metrics
 from runtime.settings import Settings
@@ -67,6 +68,7 @@ async def interaction_deps(
     config_ttl_seconds: float = 2.0,
 ) -> AsyncIterator[InteractionDeps]:
     """Build the process-wide dependencies and close every client on the way out."""
+    customer_keys = customer_key_secret(settings)  # refuse to start without it, before any work
     store = store or open_store(settings)
     if store.active_supervision_policy() is None:
         store.save_supervision_policy(default_supervision_policy(), "bootstrap")
@@ -107,6 +109,7 @@ async def interaction_deps(
             metrics=default_metrics(),
             abuse=gate,
             scanner=scanner,
+            customer_key_secret=customer_keys,
             supervision=SupervisionPolicyCache(store, ttl_seconds=config_ttl_seconds),
             configs=RoutingConfigCache(
                 store, default_routing_config(settings.ai_fleet_url), ttl_seconds=config_ttl_seconds

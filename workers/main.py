@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from runtime.audit_keys import load_audit_keys, load_signing_key
+from runtime.customer_key import customer_key_secret
 from runtime.logs import configure_logging
 from runtime.metrics import start_metrics_server
 from runtime.sdk_metrics import metrics_runtime
@@ -40,6 +41,7 @@ async def run_worker(settings: Settings) -> int:
     # connects, instead of failing its first closing write or checkpoint.
     load_audit_keys(settings)
     load_signing_key(settings)
+    customer_key_secret(settings)
     metrics = start_metrics_server(settings.metrics_port, addr=settings.metrics_host)
     try:
         client = await connect(settings, runtime=metrics_runtime(settings))

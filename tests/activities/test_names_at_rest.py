@@ -34,8 +34,10 @@ from models.triage import FlushRun
 from runtime.settings import Settings
 from simulators.server import serve_app
 from store.repository import Store
+from tests.audit_keys import TEST_CUSTOMER_KEY_SECRET
 from tests.store.builders import make_record
 from tests.store.conftest import postgres_url, store, store_url  # noqa: F401 (fixtures)
+from warmline.customers import customer_key
 from workers.interaction import interaction_deps
 
 NAME, OTHER = "Maria Gonzalez", "Priya Raman"
@@ -275,3 +277,21 @@ async def test_the_workers_torch_threads_setting_outlasts_loading_the_tagger(
             assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+async def test_the_closing_record_keys_the_customer_and_stores_no_raw_id(
+    acts: InteractionActivities,
+    store: Store,  # noqa: F811
+) -> None:
+    """The record activity replaces the customer id by the pseudonymous key (repeat contact)
+    before anything is written: the id is in no table, the key is in the facts."""
+    raw = "crm-778199-unique"
+    record = make_record("i-1", events=1)
+    record.customer_id, record.tenant = raw, "acme"
+    assert await ActivityEnvironment().run(acts.record_interaction, record)
+    facts = store.get_facts("i-1")
+    secret = TEST_CUSTOMER_KEY_SECRET.encode()
+    assert facts is not None and facts.customer_key == customer_key(secret, "acme", raw)
+    assert record.customer_id == raw, "the caller's record is left as it was (a retry keys again)"
+    stored = rows(store)
+    assert facts.customer_key in stored and raw not in stored

@@ -29,19 +29,31 @@ from runtime.audit_keys import (
     trusted_public_keys,
 )
 from runtime.codec import load_payload_keys, warmline_data_converter
+from runtime.customer_key import customer_key_secret
 from runtime.local_secrets import ensure_local_secrets
 from runtime.secret_files import MissingSecret
 from runtime.settings import Settings
-from tests.audit_keys import TEST_AUDIT_KEYS_SETTING, TEST_SIGNING_KEY_SETTING
+from tests.audit_keys import (
+    TEST_AUDIT_KEYS_SETTING,
+    TEST_CUSTOMER_KEY_SECRET,
+    TEST_SIGNING_KEY_SETTING,
+)
 from tests.ops.conftest import warmline_command
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY_FILES = ("payload-keys", "audit-keys", "audit-signing-key", "api-key-secret")
+KEY_FILES = (
+    "payload-keys",
+    "audit-keys",
+    "audit-signing-key",
+    "api-key-secret",
+    "customer-key-secret",
+)
 KEY_SETTINGS = (
     "WARMLINE_PAYLOAD_KEYS",
     "WARMLINE_AUDIT_KEYS",
     "WARMLINE_AUDIT_SIGNING_KEY",
     "WARMLINE_API_KEY_SECRET",
+    "WARMLINE_CUSTOMER_KEY_SECRET",
 )
 MAY_CALL_ENSURE = ("cli/stack.py", "bench/", "runtime/local_secrets.py")
 
@@ -59,6 +71,7 @@ LOADERS: dict[str, tuple[Callable[[Settings], Any], str]] = {
     "signing key": (load_signing_key, "WARMLINE_AUDIT_SIGNING_KEY"),
     "checkpoint public key": (trusted_public_keys, "WARMLINE_AUDIT_PUBLIC_KEYS"),
     "API-key server secret": (api_key_secret, "WARMLINE_API_KEY_SECRET"),
+    "customer-key server secret": (customer_key_secret, "WARMLINE_CUSTOMER_KEY_SECRET"),
     "payload key ring": (load_payload_keys, "WARMLINE_PAYLOAD_KEYS"),
     "Temporal data converter": (warmline_data_converter, "WARMLINE_PAYLOAD_KEYS"),
     "store": (open_store, "WARMLINE_AUDIT_KEYS"),
@@ -86,6 +99,8 @@ def test_the_embedded_stack_creates_each_key_once_and_others_read_it(bare: Setti
     assert load_audit_keys(bare).signing_key_id.startswith("audit-")
     assert len(load_signing_key(bare)) == 32 and len(trusted_public_keys(bare)) == 1
     assert api_key_secret(bare) == made["api-key-secret"].strip().encode()
+    assert customer_key_secret(bare) == made["customer-key-secret"].strip().encode()
+    assert customer_key_secret(bare) != api_key_secret(bare)
     assert load_payload_keys(bare).encrypting.startswith("local-")
 
 
@@ -113,6 +128,7 @@ def _warmline(args: list[str], data_dir: Path, **env: str) -> subprocess.Complet
 
 AUDIT_KEYS_ONLY = {"WARMLINE_AUDIT_KEYS": TEST_AUDIT_KEYS_SETTING}
 AUDIT_KEYS = AUDIT_KEYS_ONLY | {"WARMLINE_AUDIT_SIGNING_KEY": TEST_SIGNING_KEY_SETTING}
+WORKER_SECRETS = AUDIT_KEYS | {"WARMLINE_CUSTOMER_KEY_SECRET": TEST_CUSTOMER_KEY_SECRET}
 
 
 @pytest.mark.parametrize(
@@ -120,7 +136,8 @@ AUDIT_KEYS = AUDIT_KEYS_ONLY | {"WARMLINE_AUDIT_SIGNING_KEY": TEST_SIGNING_KEY_S
     [
         (["worker"], {}, "WARMLINE_AUDIT_KEYS"),
         (["worker"], AUDIT_KEYS_ONLY, "WARMLINE_AUDIT_SIGNING_KEY"),
-        (["worker"], AUDIT_KEYS, "WARMLINE_PAYLOAD_KEYS"),
+        (["worker"], AUDIT_KEYS, "WARMLINE_CUSTOMER_KEY_SECRET"),
+        (["worker"], WORKER_SECRETS, "WARMLINE_PAYLOAD_KEYS"),
         (["setup"], {}, "WARMLINE_PAYLOAD_KEYS"),
         (["api"], AUDIT_KEYS_ONLY, "WARMLINE_API_KEY_SECRET"),
         (["audit", "verify"], {}, "WARMLINE_AUDIT_KEYS"),

@@ -3,14 +3,14 @@ config save (refused when stale or decided), rejected; and the evidence calibrat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from models.calibration import CalibrationResult, ProposalStatus, QualityTarget
 from models.routing import RoutingConfig, ThresholdRule
 from store import Store
-from store.learning import LearningStore, ProposalConflict
+from store.learning import DEFAULT_REPEAT_WINDOW, LearningStore, ProposalConflict
 from store.repository import ROUTING_CONFIG_STREAM
 from tests.store.builders import make_record
 
@@ -85,3 +85,66 @@ def test_outcome_samples_are_the_ai_routed_facts_since_a_time(store: Store) -> N
         ("ai", "chat", 4),
         ("ai_monitored", "voice", None),
     ]
+
+
+def test_repeat_contact_is_the_same_customer_starting_again_within_the_window(
+    store: Store,
+) -> None:
+    """Samples are told apart by confidence (OutcomeSample has no id). The windows are
+    72 h by default; returns may be routed anywhere (here to a human)."""
+
+    def record(name: str, key: str | None, at: str, confidence: float | None = None) -> None:
+        ai = confidence is not None
+        store.record_interaction(
+            make_record(
+                name,
+                route="ai" if ai else "human",
+                outcome="contained" if ai else "human_only",
+                confidence=confidence if ai else 0.5,
+                customer_key=key,
+                started_at=at,
+            )
+        )
+
+    record("a", "ck1:a", "2025-01-01T10:00:00+00:00", 0.91)
+    record("a-back", "ck1:a", "2025-01-03T09:00:00+00:00")  # 47 h later
+    record("b", "ck1:b", "2025-01-01T10:00:00+00:00", 0.92)
+    record("b-back", "ck1:b", "2025-01-04T10:00:01+00:00")  # 72 h and 1 s later
+    record("c", "ck1:c", "2025-01-01T10:00:00+00:00", 0.93)  # never back
+    record("c-before", "ck1:c", "2024-12-31T10:00:00+00:00")  # earlier: not a return
+    record("u", None, "2025-01-01T11:00:00+00:00", 0.94)  # facts without a key
+    record("u-back", None, "2025-01-01T12:00:00+00:00")
+    record("d", "ck1:d", "2025-01-09T10:00:00+00:00", 0.95)  # window still open
+    learning = LearningStore(store)
+    since = datetime(2025, 1, 1, tzinfo=UTC)
+    now = datetime(2025, 1, 10, 10, 0, tzinfo=UTC)
+
+    def repeats(window: timedelta | None = None) -> dict[float, bool | None]:
+        window = window if window is not None else DEFAULT_REPEAT_WINDOW
+        samples = learning.outcome_samples(since, now=now, repeat_window=window)
+        return {s.confidence: s.repeat_contact for s in samples}
+
+    assert repeats() == {0.91: True, 0.92: False, 0.93: False, 0.94: None, 0.95: None}
+    assert repeats(timedelta(hours=73)) == {
+        0.91: True,
+        0.92: True,
+        0.93: False,
+        0.94: None,
+        0.95: None,
+    }
+    # Without a time to judge the window by, only a return already seen is known.
+    samples = learning.outcome_samples(since)
+    assert {s.confidence: s.repeat_contact for s in samples}[0.91] is True
+    assert {s.confidence: s.repeat_contact for s in samples}[0.93] is None
+
+
+def test_repeat_contact_samples_stay_bounded_by_the_limit(store: Store) -> None:
+    for n in range(5):
+        store.record_interaction(
+            make_record(f"r{n}", customer_key="ck1:same", started_at=f"2025-01-0{n + 1}T10:00:00Z")
+        )
+    samples = LearningStore(store).outcome_samples(
+        datetime(2025, 1, 1, tzinfo=UTC), 3, now=datetime(2025, 2, 1, tzinfo=UTC)
+    )
+    # Newest first: the last start has no return, the two before it each had the next day's.
+    assert [s.repeat_contact for s in samples] == [False, True, True]

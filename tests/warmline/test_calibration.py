@@ -121,6 +121,24 @@ def test_csat_below_the_floor_and_repeat_contact_are_not_resolved() -> None:
     assert not is_resolved(sample(0.9, "escalated"), target)
 
 
+def test_repeat_contacts_lower_the_resolved_count_of_their_band_and_hold_the_threshold() -> None:
+    """Contained interactions whose customers came back are not resolved: the same band that
+    earns a lower threshold without returns fails the target with them."""
+    target = QualityTarget()
+    stayed = [sample(0.87, repeat_contact=False)] * 40
+    came_back = [sample(0.87, repeat_contact=True)] * 12 + [sample(0.87, repeat_contact=False)] * 28
+    unknown = [sample(0.87)] * 40
+    (clean,) = calibrate_cell(CELL, CURRENT, stayed, target).bands
+    (returning,) = calibrate_cell(CELL, CURRENT, came_back, target).bands
+    (unrecorded,) = calibrate_cell(CELL, CURRENT, unknown, target).bands
+    assert (clean.contained, clean.repeat_contacts, clean.resolved) == (40, 0, 40)
+    assert (returning.contained, returning.repeat_contacts, returning.resolved) == (40, 12, 28)
+    assert (unrecorded.repeat_contacts, unrecorded.resolved) == (None, 40)
+    assert calibrate_cell(CELL, CURRENT, stayed, target).proposed.ai_min == 0.85  # type: ignore[union-attr]
+    held = calibrate_cell(CELL, CURRENT, came_back, target).proposed
+    assert held is not None and held.ai_min == 1.0
+
+
 def test_calibrate_writes_the_cell_rule_and_leaves_mapped_intents_and_humans_out() -> None:
     config = RoutingConfig(
         version=7, intent_map={"complaint": "human"}, thresholds=[ThresholdRule()]

@@ -39,7 +39,9 @@ from models.lifecycle import (
 )
 from models.triage import FlushRun
 from warmline.closing import build_facts, default_outcome, final_pool, handle_segments
+from warmline.customers import DEFAULT_TENANT
 from warmline.lifecycle import conversation, opening, review
+from warmline.lifecycle.admission import TENANT_KEY
 from warmline.lifecycle.transition import (
     RECORD_SECONDS,
     RELEASE_SECONDS,
@@ -151,6 +153,10 @@ def _record(s: Step) -> None:
         supervision=supervision,
         transcript=list(c.transcript),
         decisions=list(c.decisions),
+        # The activity turns these into the pseudonymous key (HMAC under a server secret the
+        # workflow never holds); the raw id is written nowhere.
+        customer_id=c.request.customer.id,
+        tenant=str(c.request.metadata.get(TENANT_KEY, DEFAULT_TENANT)),
     )
     op = s.next_op()
     s.emit(RecordOutcome(op=op, timeout_seconds=RECORD_SECONDS, record=record))
