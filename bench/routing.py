@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from models.abuse import AbusePolicy
 from models.routing import ThresholdRule
+from models.safety import SafetyAction
 from models.supervision import SupervisionMode, SupervisionPolicy
 from store.repository import Store
 from warmline.default_config import default_routing_config
@@ -36,3 +37,19 @@ def store_ai_only_routing(store: Store, ai_url: str) -> None:
     store.save_supervision_policy(
         SupervisionPolicy(default_mode=SupervisionMode.FULLY_AUTONOMOUS), "bench"
     )
+
+
+def store_injection_model_screen(store: Store) -> None:
+    """The active config with the injection detector's model scoring every customer message
+    (the default policy runs its rules only), its verdicts allowed through: turns measure the
+    model's cost, not holds (it flags some of the benchmark's templated turns)."""
+    config = store.active_routing_config()
+    assert config is not None, "store_ai_only_routing first"
+    safety = config.safety.model_copy(
+        update={
+            "injection_threshold": None,
+            "rules": [],
+            "default_on_injection": SafetyAction.ALLOW,
+        }
+    )
+    store.save_routing_config(config.model_copy(update={"safety": safety}), "bench")

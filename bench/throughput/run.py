@@ -10,7 +10,9 @@ what Warmline's orchestration costs on top of Temporal itself:
   the stricter comparison;
 * turn latency: ``send_message`` to reply (simulated AI answering instantly) vs a bare update
   that runs one local activity; then the same turns with the AI taking ``--ai-latency-ms``
-  (100 ms), where a later turn's intent check, run beside the AI call, hides behind it;
+  (100 ms), where a later turn's intent check, run beside the AI call, hides behind it; and
+  once more (AI instant) with the injection detector's model scoring every message, which the
+  default safety policy leaves to its rules: the per-message cost of enabling it;
 * the single-turn interaction rate once more with Warmline's store on PostgreSQL (production's
   store; ``WARMLINE_TEST_POSTGRES_URL``, default the local ``test`` database, in a schema of its
   own), its ratio printed beside SQLite's.
@@ -38,7 +40,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.interaction import InteractionDeps
-from bench.routing import store_ai_only_routing
+from bench.routing import store_ai_only_routing, store_injection_model_screen
 from bench.throughput.bare import (
     BareUnsandboxedWorkflow,
     BareUpdateWorkflow,
@@ -154,7 +156,7 @@ async def _interaction_turns(client: Client, turns: int) -> list[float]:
         )
         samples.append((time.perf_counter() - started) * 1000)
         if reply["sender"] != "ai":
-            raise RuntimeError(f"turn {i} answered by {reply['sender']}, not the AI")
+            raise RuntimeError(f"turn {i} answered by {reply['sender']}, not the AI: {reply}")
     await handle.signal("end_interaction", {})
     await handle.result()
     return samples
@@ -250,6 +252,11 @@ async def main(
             bench.fleet.default_latency_ms = ai_latency_ms
             slow_ms = await _interaction_turns(client, turns)
             bench.fleet.default_latency_ms = 0
+            # The injection detector's model on every message (the default policy runs its
+            # rules only): the per-message cost a config that enables it pays.
+            store_injection_model_screen(store)
+            deps.configs.invalidate()
+            model_ms = await _interaction_turns(client, turns)
         batching: dict[str, MicroBatcher[Any, Any]] = {
             "classifier": deps.classifier.batcher,
             "closing records": deps.recorder,
@@ -281,6 +288,7 @@ async def main(
         ("bare update + local act.", bare_ms),
         ("send_message -> AI reply", turn_ms),
         (f"  the same, AI {ai_latency_ms} ms", slow_ms),
+        ("  the same, model screen", model_ms),
     )
     for name, samples in rows:
         print(
