@@ -100,6 +100,25 @@ def test_archive_texts_are_the_turns_then_free_text_audit_values_only() -> None:
     }
 
 
+def test_a_consent_answer_in_the_compliance_audit_is_tagged() -> None:
+    """The customer's own words answering a callback question (``consent.answer``)."""
+    archive = ArchiveTranscript(interaction_id="i-1", run_index=0, entries=[])
+    event = AuditEvent(
+        stream="s",
+        seq=1,
+        kind="compliance",
+        at=AT,
+        payload={
+            "event": "consent_answered",
+            "consent": {"kind": "callback", "granted": True, "answer": "yes, ask for Ann Lee"},
+        },
+    )
+    slots = archive_texts(archive, [event])
+    assert slots.texts == ["yes, ask for Ann Lee"]
+    slots.fill([[span(t, "Ann Lee")] for t in slots.texts], AtRestTokens())
+    assert event.payload["consent"]["answer"] == "yes, ask for [NAME_1]"
+
+
 def test_fill_refuses_spans_that_do_not_match_the_texts() -> None:
     archive = ArchiveTranscript(
         interaction_id="i-1",

@@ -42,13 +42,15 @@ TEXT_KEYS = frozenset(
         "notes",
         "message",
         "resolution",
+        "answer",
     }
 )
 """Audit payload keys whose values are free text people typed (a close or review reason, an
-edit, a human agent's resolution note). The other keys hold ids, versions, enums, numbers,
-Warmline's own routing reasons and system error texts (``error``: already redacted by
-patterns, and the model takes technical words there for names: ``AcdUnavailable: HTTP 503``
-became ``[NAME_1]: [ADDRESS_1] 503``), which the model must not rewrite."""
+edit, a human agent's resolution note, a customer's answer to a consent question). The other
+keys hold ids, versions, enums, numbers, Warmline's own routing reasons and system error texts
+(``error``: already redacted by patterns, and the model takes technical words there for names:
+``AcdUnavailable: HTTP 503`` became ``[NAME_1]: [ADDRESS_1] 503``), which the model must not
+rewrite."""
 _TOKEN_RE = re.compile(r"\[[A-Z]+(?:_[A-Z]+)*(?:_\d+)?\]")
 _NUMBERED_RE = re.compile(r"\[(NAME|ADDRESS)_(\d+)\]")
 
