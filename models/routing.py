@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -233,7 +234,7 @@ class AIEndpoint(_Doc):
         description="This agent's own instructions, sent as a system message after Warmline's; "
         "a reply that recites them is a prompt echo for the safety policy.",
     )
-    tool_descriptions: list[str] = Field(
+    tool_descriptions: list[Annotated[str, Field(max_length=5_000)]] = Field(
         default_factory=list,
         max_length=50,
         description="Descriptions of tools the agent has at its vendor (Warmline itself offers "

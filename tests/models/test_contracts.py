@@ -133,3 +133,17 @@ def test_every_interaction_input_field_is_described() -> None:
     assert set(properties) == set(InteractionInput.model_fields)
     undescribed = sorted(name for name, field in properties.items() if not field.get("description"))
     assert undescribed == []
+
+
+def test_an_endpoints_prompt_and_tool_texts_are_bounded() -> None:
+    """A config author cannot make every AI call carry (and every reply check scan) megabytes."""
+    from models.routing import AIEndpoint
+
+    base = {"name": "bot", "version": "1", "url": "http://127.0.0.1:9"}
+    AIEndpoint(**base, system_prompt="p" * 20_000, tool_descriptions=["t" * 5_000] * 50)
+    with pytest.raises(ValidationError, match="system_prompt"):
+        AIEndpoint(**base, system_prompt="p" * 20_001)
+    with pytest.raises(ValidationError, match="tool_descriptions"):
+        AIEndpoint(**base, tool_descriptions=["t"] * 51)
+    with pytest.raises(ValidationError, match=r"tool_descriptions\.0"):
+        AIEndpoint(**base, tool_descriptions=["t" * 5_001])
