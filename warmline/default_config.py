@@ -161,6 +161,28 @@ def fleet_endpoint_url(ai_fleet_url: str, name: str, version: str) -> str:
     return f"{ai_fleet_url.rstrip('/')}/agents/{name}/{version}/v1"
 
 
+def _fleet_endpoint(
+    ai_fleet_url: str,
+    name: str,
+    version: str,
+    capability: dict[str, float],
+    *,
+    channels: dict[str, float],
+    languages: dict[str, float],
+) -> AIEndpoint:
+    """One agent of the bundled simulated fleet, reached at its path on ``ai_fleet_url``."""
+    return AIEndpoint(
+        name=name,
+        version=version,
+        url=fleet_endpoint_url(ai_fleet_url, name, version),
+        weight=1.0,
+        capability=dict(capability),
+        channels=channels,
+        languages=languages,
+        max_concurrent=AI_MAX_CONCURRENT,
+    )
+
+
 def default_routing_config(ai_fleet_url: str) -> RoutingConfig:
     """A fresh default config pointing at the fleet at ``ai_fleet_url``."""
     config = RoutingConfig(
@@ -175,45 +197,37 @@ def default_routing_config(ai_fleet_url: str) -> RoutingConfig:
         thresholds=[rule.model_copy() for rule in _THRESHOLDS],
         escalation=EscalationPolicy(),
         ai_endpoints=[
-            AIEndpoint(
-                name=CARE_BOT,
-                version=CARE_BOT_VERSION,
-                url=fleet_endpoint_url(ai_fleet_url, CARE_BOT, CARE_BOT_VERSION),
-                weight=1.0,
-                capability=dict(CARE_BOT_CAPABILITY),
+            _fleet_endpoint(
+                ai_fleet_url,
+                CARE_BOT,
+                CARE_BOT_VERSION,
+                CARE_BOT_CAPABILITY,
                 channels={"chat": 1.0, "email": 1.0, "social": 0.95, "voice": 0.9},
                 languages={"en": 1.0, "es": 0.85, "fr": 0.8},
-                max_concurrent=AI_MAX_CONCURRENT,
             ),
-            AIEndpoint(
-                name=BILLING_BOT,
-                version=BILLING_BOT_VERSION,
-                url=fleet_endpoint_url(ai_fleet_url, BILLING_BOT, BILLING_BOT_VERSION),
-                weight=1.0,
-                capability=dict(BILLING_BOT_CAPABILITY),
+            _fleet_endpoint(
+                ai_fleet_url,
+                BILLING_BOT,
+                BILLING_BOT_VERSION,
+                BILLING_BOT_CAPABILITY,
                 channels={"chat": 1.0, "email": 1.0, "social": 0.9, "voice": 0.85},
                 languages={"en": 1.0, "es": 0.8},
-                max_concurrent=AI_MAX_CONCURRENT,
             ),
-            AIEndpoint(
-                name=TECH_BOT,
-                version=TECH_BOT_VERSION,
-                url=fleet_endpoint_url(ai_fleet_url, TECH_BOT, TECH_BOT_VERSION),
-                weight=1.0,
-                capability=dict(TECH_BOT_CAPABILITY),
+            _fleet_endpoint(
+                ai_fleet_url,
+                TECH_BOT,
+                TECH_BOT_VERSION,
+                TECH_BOT_CAPABILITY,
                 channels={"chat": 1.0, "email": 1.0, "social": 0.9, "voice": 0.9},
                 languages={"en": 1.0},
-                max_concurrent=AI_MAX_CONCURRENT,
             ),
-            AIEndpoint(
-                name=SALES_BOT,
-                version=SALES_BOT_VERSION,
-                url=fleet_endpoint_url(ai_fleet_url, SALES_BOT, SALES_BOT_VERSION),
-                weight=1.0,
-                capability=dict(SALES_BOT_CAPABILITY),
+            _fleet_endpoint(
+                ai_fleet_url,
+                SALES_BOT,
+                SALES_BOT_VERSION,
+                SALES_BOT_CAPABILITY,
                 channels={"chat": 1.0, "email": 1.0, "social": 0.95, "voice": 0.85},
                 languages={"en": 1.0, "es": 0.8},
-                max_concurrent=AI_MAX_CONCURRENT,
             ),
         ],
         specialists=dict(SPECIALISTS),
