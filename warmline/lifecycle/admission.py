@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from models.abuse import AbuseDecision, AdmissionRequest, LimitAnswer, LimitStage
 from models.interaction import Outcome
-from models.interaction_state import JobKind, WaitKind
+from models.interaction_state import InteractionCarry, JobKind, WaitKind
 from models.lifecycle import AdmissionChecked, CheckAdmission, CommandFailed, Event
 from models.safety import ScreenRequest
 from models.triage import PatternRequest
@@ -53,6 +53,11 @@ def _field(value: object, default: str = "default") -> str:
     return text or default
 
 
+def tenant(c: InteractionCarry) -> str:
+    """The CCaaS source the interaction counts under (limits, the customer key)."""
+    return _field(c.request.metadata.get(TENANT_KEY, "default"))
+
+
 def check(
     s: Step,
     stage: LimitStage,
@@ -69,7 +74,7 @@ def check(
     request = AdmissionRequest(
         stage=stage,
         customer_id=_field(c.request.customer.id),
-        tenant=_field(c.request.metadata.get(TENANT_KEY, "default")),
+        tenant=tenant(c),
         entry_point=_field(c.request.entry_point),
         text=safe_text[:_TEXT_MAX],
         at=s.now.timestamp(),

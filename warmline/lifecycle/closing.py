@@ -39,9 +39,7 @@ from models.lifecycle import (
 )
 from models.triage import FlushRun
 from warmline.closing import build_facts, default_outcome, final_pool, handle_segments
-from warmline.customers import DEFAULT_TENANT
-from warmline.lifecycle import conversation, opening, review
-from warmline.lifecycle.admission import TENANT_KEY
+from warmline.lifecycle import admission, conversation, opening, review
 from warmline.lifecycle.transition import (
     RECORD_SECONDS,
     RELEASE_SECONDS,
@@ -156,7 +154,7 @@ def _record(s: Step) -> None:
         # The activity turns these into the pseudonymous key (HMAC under a server secret the
         # workflow never holds); the raw id is written nowhere.
         customer_id=c.request.customer.id,
-        tenant=str(c.request.metadata.get(TENANT_KEY, DEFAULT_TENANT)),
+        tenant=admission.tenant(c),
     )
     op = s.next_op()
     s.emit(RecordOutcome(op=op, timeout_seconds=RECORD_SECONDS, record=record))
