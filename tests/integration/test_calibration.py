@@ -27,7 +27,7 @@ from models.calibration import (
     CalibrationRunResult,
     ProposalStatus,
 )
-from models.facts import InteractionFacts, RecordInteraction
+from models.facts import RecordInteraction
 from models.interaction import Route, StatusView
 from runtime.calibration_schedule import ensure_calibration_schedule
 from runtime.settings import Settings
@@ -36,6 +36,7 @@ from tests.audit_keys import open_test_store
 from tests.integration.conftest import Stack, StackApi
 from tests.integration.recorded import save_history
 from tests.polling import eventually
+from tests.store.builders import make_facts
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, default_routing_config
 from workers.learning import learning_worker
 
@@ -60,23 +61,16 @@ def evidence(segment: str, count: int) -> list[RecordInteraction]:
     records = []
     for i in range(count):
         iid = f"calib-{segment}-{i}"
-        facts = InteractionFacts(
-            interaction_id=iid,
-            workflow_id=f"interaction-{iid}",
-            channel="chat",
-            initial_channel="chat",
+        facts = make_facts(
+            iid,
             segment=segment,
-            language="en",
-            region="us",
             intent=INTENT,
             confidence=0.86 + (i % 4) / 100,
             pattern="post_classification",
             route=Route.AI_MONITORED.value,
             pool="ai_assisted",
-            outcome="contained",
             model_version=CARE_BOT_VERSION,
             classifier_version="upstream",
-            config_version=1,
             ai_endpoint=f"{CARE_BOT}:{CARE_BOT_VERSION}",
             started_at=now,
             ended_at=now,

@@ -28,6 +28,7 @@ from runtime.settings import Settings
 from store.learning import LearningStore
 from tests.audit_keys import TEST_CUSTOMER_KEY_SECRET, open_test_store
 from tests.integration.conftest import Stack
+from tests.store.builders import make_facts
 from warmline.customers import customer_key
 from warmline.default_config import CARE_BOT, CARE_BOT_VERSION, default_routing_config
 from workers.learning import learning_worker
@@ -100,14 +101,9 @@ def evidence(segment: str, count: int, came_back: int, at: datetime) -> list[Rec
             starts.append((f"{segment}-{i}-back", at + timedelta(days=1), Route.HUMAN.value, 0.5))
         for iid, started, route, confidence in starts:
             ai = route != Route.HUMAN.value
-            facts = InteractionFacts(
-                interaction_id=iid,
-                workflow_id=f"interaction-{iid}",
-                channel="chat",
-                initial_channel="chat",
+            facts = make_facts(
+                iid,
                 segment=segment,
-                language="en",
-                region="us",
                 intent=INTENT,
                 confidence=confidence,
                 pattern="post_classification",
@@ -116,7 +112,6 @@ def evidence(segment: str, count: int, came_back: int, at: datetime) -> list[Rec
                 outcome="contained" if ai else "human_only",
                 model_version=CARE_BOT_VERSION if ai else None,
                 classifier_version="upstream",
-                config_version=1,
                 ai_endpoint=f"{CARE_BOT}:{CARE_BOT_VERSION}" if ai else None,
                 started_at=started.isoformat(),
                 ended_at=started.isoformat(),
