@@ -1,5 +1,5 @@
 """What the start or a later turn asks first, in one local activity: the abuse limits, then
-(once admitted) a turn's injection screen or the start's orchestration pattern.
+(once admitted) a turn's injection screen, or the start's orchestration pattern and triage.
 
 Why one: each local activity the workflow waits on is a round through it (its result is a new
 activation) before the next can start, and an admitted start always needs its pattern, a turn
@@ -12,14 +12,17 @@ the lifecycle asks for it with its own activity, retries and failure handling, a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from temporalio import activity
 
 from activities.abuse import AbuseActivities
 from activities.inputs import validated
 from activities.safety import SafetyActivities
 from models.gate import GateAnswer, GateRequest
+from models.interaction import OrchestrationPattern
 from models.safety import SafetyAction, ScreenRequest, TurnScreen
-from models.triage import PatternChoice, PatternRequest
+from models.triage import PatternChoice, PatternRequest, TriageRequest, TriageResult
 from runtime.classification import BatchingClassifier
 from warmline.routing import select_pattern
 
@@ -33,10 +36,12 @@ class GateActivities:
         abuse: AbuseActivities,
         safety: SafetyActivities,
         classifier: BatchingClassifier | None = None,
+        triage: Callable[[TriageRequest], Awaitable[TriageResult]] | None = None,
     ) -> None:
         self.abuse = abuse
         self.safety = safety
         self.classifier = classifier
+        self.triage = triage
 
     @activity.defn
     async def pass_gates(self, request: GateRequest) -> GateAnswer:
@@ -53,6 +58,8 @@ class GateActivities:
             answered = answer.screen is None or answer.screen.decision.action in _AI_ANSWERS
             if request.classify_ahead and answered and self.classifier is not None:
                 self.classifier.prefetch(request.admission.text)
+        if request.triage is not None and answer.pattern is not None:
+            answer.triage = await self._triage(request.triage, answer.pattern.pattern)
         return answer
 
     async def _pattern(self, request: PatternRequest) -> PatternChoice | None:
@@ -66,6 +73,19 @@ class GateActivities:
             activity.logger.warning("gate: pattern choice failed (%s)", type(exc).__name__)
             return None
         return PatternChoice(pattern=pattern, reason=reason, config_version=config.version)
+
+    async def _triage(
+        self, request: TriageRequest, pattern: OrchestrationPattern
+    ) -> TriageResult | None:
+        """The start's triage under the pattern just chosen; None (triaged by the lifecycle's
+        own activity, as before) for the parallel pattern, or if this fails."""
+        if self.triage is None or pattern is OrchestrationPattern.PARALLEL:
+            return None
+        try:
+            return await self.triage(request.model_copy(update={"pattern": pattern}))
+        except Exception as exc:
+            activity.logger.warning("gate: triage failed (%s)", type(exc).__name__)
+            return None
 
     async def _screen(self, request: ScreenRequest) -> TurnScreen | None:
         """The turn's screen; None (screened by the lifecycle's own activity) if this fails."""

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.abuse import AbuseDecision, AdmissionRequest
 from models.safety import ScreenRequest, TurnScreen
-from models.triage import PatternChoice, PatternRequest
+from models.triage import PatternChoice, PatternRequest, TriageRequest, TriageResult
 
 
 class _Doc(BaseModel):
@@ -27,12 +27,19 @@ class GateRequest(_Doc):
         description="The turn's intent check follows the screen: once the turn is admitted and "
         "the AI may see it, its classification starts here (``BatchingClassifier.prefetch``).",
     )
+    triage: TriageRequest | None = Field(
+        default=None,
+        description="The start's triage, run here once its pattern is chosen (the request's "
+        "``pattern`` is replaced by that choice); not for the parallel pattern, whose human "
+        "reservation goes out first.",
+    )
 
 
 class GateAnswer(_Doc):
-    """The gate's answer; ``screen`` and ``pattern`` only when admitted and asked for, and
-    their step ran (else the lifecycle asks for them on their own, as before)."""
+    """The gate's answer; ``screen``, ``pattern`` and ``triage`` only when admitted and asked
+    for, and their step ran (else the lifecycle asks for them on their own, as before)."""
 
     decision: AbuseDecision
     screen: TurnScreen | None = None
     pattern: PatternChoice | None = None
+    triage: TriageResult | None = None

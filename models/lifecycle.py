@@ -139,6 +139,9 @@ class AdmissionChecked(_Message):
     pattern: PatternChoice | None = Field(
         default=None, description="The admitted start's pattern, when it was asked."
     )
+    triage: TriageResult | None = Field(
+        default=None, description="The admitted start's triage, when it was asked and ran."
+    )
 
 
 class TurnScreened(_Message):
@@ -309,6 +312,11 @@ class CheckAdmission(_Call):
     pattern: PatternRequest | None = Field(
         default=None,
         description="Choose the start's pattern in the same activity (``changes.START_GATE``).",
+    )
+    triage: TriageRequest | None = Field(
+        default=None,
+        description="Then triage the start in the same activity, under the pattern chosen there "
+        "(``changes.START_TRIAGE``).",
     )
 
 

@@ -100,6 +100,7 @@ class CommandExecutor:
                     screen=c.screen,
                     pattern=c.pattern,
                     classify_ahead=c.classify_ahead,
+                    triage=c.triage,
                 )
                 self._local(c, GateActivities.pass_gates, gate, DECIDE, None, spread=True)
             case lc.ScreenTurn():

@@ -25,8 +25,10 @@ from models.abuse import (
     LimitStage,
 )
 from models.gate import GateRequest
+from models.interaction import Channel, OrchestrationPattern, Route
+from models.routing import Classification, RoutingDecision
 from models.safety import SafetyAction, ScreenRequest
-from models.triage import PatternRequest
+from models.triage import PatternRequest, TriageRequest, TriageResult
 from runtime.classification import BatchingClassifier
 from runtime.config_cache import RoutingConfigCache
 from runtime.turn_scan import TurnScanner, load_turn_scanner
@@ -151,3 +153,98 @@ async def test_an_admitted_start_gets_the_configs_pattern(
     assert (answer.pattern.pattern, answer.pattern.reason) == select_pattern(
         config, "default", False
     )
+
+
+def start_with_triage(entry_point: str = "default") -> GateRequest:
+    """A start asking for its pattern and then its triage (``changes.START_TRIAGE``)."""
+    return GateRequest(
+        admission=AdmissionRequest(stage=LimitStage.START, customer_id="c-3", at=time.time()),
+        pattern=PatternRequest(entry_point=entry_point, has_upstream_intent=False),
+        triage=TriageRequest(
+            interaction_id="it-gate",
+            text="Where is my order?",
+            channel=Channel.CHAT,
+            segment="standard",
+            language="en",
+            entry_point=entry_point,
+            pattern=OrchestrationPattern.PRE_ACD,  # the gate puts its own choice here
+        ),
+    )
+
+
+class RecordingTriage:
+    """Stands in for the interaction activities' triage (tested on its own elsewhere): this
+    test is about what the gate asks it and does with its answer."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.asked: list[TriageRequest] = []
+        self.fail = fail
+
+    async def __call__(self, request: TriageRequest) -> TriageResult:
+        self.asked.append(request)
+        if self.fail:
+            raise RuntimeError("classifier unavailable")
+        return TriageResult(
+            classification=Classification(
+                intent="order_status", confidence=0.9, model_version="intent-test"
+            ),
+            decision=RoutingDecision(
+                route=Route.AI,
+                pattern=request.pattern,
+                intent="order_status",
+                confidence=0.9,
+                channel=request.channel,
+                config_version=1,
+            ),
+        )
+
+
+def triaging_gate(store: Store, scanner: TurnScanner, triage: RecordingTriage) -> GateActivities:
+    plain = gate(store, scanner)
+    return GateActivities(plain.abuse, plain.safety, triage=triage)
+
+
+async def test_an_admitted_start_is_triaged_under_the_pattern_chosen_there(
+    store: Store, scanner: TurnScanner
+) -> None:
+    triage = RecordingTriage()
+    answer = await ActivityEnvironment().run(
+        triaging_gate(store, scanner, triage).pass_gates, start_with_triage()
+    )
+    assert answer.pattern is not None and answer.triage is not None
+    assert [asked.pattern for asked in triage.asked] == [answer.pattern.pattern]
+    assert answer.triage.decision.route is Route.AI
+
+
+async def test_a_failed_triage_answers_the_check_and_pattern_alone(
+    store: Store, scanner: TurnScanner
+) -> None:
+    triage = RecordingTriage(fail=True)
+    answer = await ActivityEnvironment().run(
+        triaging_gate(store, scanner, triage).pass_gates, start_with_triage()
+    )
+    assert len(triage.asked) == 1 and answer.triage is None and answer.pattern is not None
+
+
+async def test_a_parallel_start_and_a_limited_start_are_not_triaged_by_the_gate(
+    store: Store, scanner: TurnScanner
+) -> None:
+    config = store.active_routing_config()
+    assert config is not None
+    config.patterns = {"hotline": OrchestrationPattern.PARALLEL}
+    config.abuse = AbusePolicy(
+        rules=[
+            LimitRule(scope=LimitScope.CUSTOMER, stage=LimitStage.START, limit=1, window_seconds=60)
+        ],
+        repeats=None,
+    )
+    store.save_routing_config(config, "test")
+    triage = RecordingTriage()
+    activities = triaging_gate(store, scanner, triage)
+    parallel = await ActivityEnvironment().run(activities.pass_gates, start_with_triage("hotline"))
+    assert (
+        parallel.pattern is not None and parallel.pattern.pattern is OrchestrationPattern.PARALLEL
+    )
+    limited = await ActivityEnvironment().run(activities.pass_gates, start_with_triage())
+    assert not limited.decision.allowed
+    assert parallel.triage is None and limited.triage is None and triage.asked == []

@@ -192,7 +192,12 @@ def success(command: Command, when: str, **overrides: Any) -> Event:
             decision = overrides.get("decision", admission())
             screened, chosen = overrides.get("screen"), overrides.get("pattern")
             return AdmissionChecked(
-                at=when, op=op, decision=decision, screen=screened, pattern=chosen
+                at=when,
+                op=op,
+                decision=decision,
+                screen=screened,
+                pattern=chosen,
+                triage=overrides.get("triage"),
             )
     return CommandDone(at=when, op=op)
 

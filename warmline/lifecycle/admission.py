@@ -33,7 +33,7 @@ from models.interaction import Outcome
 from models.interaction_state import InteractionCarry, JobKind, WaitKind
 from models.lifecycle import AdmissionChecked, CheckAdmission, CommandFailed, Event
 from models.safety import ScreenRequest
-from models.triage import PatternRequest
+from models.triage import PatternRequest, TriageRequest
 from warmline.lifecycle import handover, jobs, topics
 from warmline.lifecycle.transition import Step
 from warmline.redaction import redact
@@ -64,12 +64,14 @@ def check(
     safe_text: str,
     screen: ScreenRequest | None = None,
     pattern: PatternRequest | None = None,
+    triage: TriageRequest | None = None,
 ) -> None:
     """Ask the gate about the start (job ``opening``) or the current turn; the job waits.
 
     ``screen``: the turn's injection screen, run by the same activity once the turn is admitted
     (``screening.ahead``), so an admitted turn costs one local activity round, not two;
-    ``pattern``: likewise the start's pattern choice (``opening.admitted``)."""
+    ``pattern``: likewise the start's pattern choice (``opening.admitted``), and ``triage`` its
+    triage under that pattern."""
     c = s.state
     request = AdmissionRequest(
         stage=stage,
@@ -90,6 +92,7 @@ def check(
             screen=screen,
             classify_ahead=ahead,
             pattern=pattern,
+            triage=triage,
         )
     )
     s.wait(WaitKind.ABUSE, op, ADMISSION_SECONDS)

@@ -32,6 +32,11 @@ START_GATE = "start-gate"
 """An admitted start's orchestration pattern is chosen, and its first message screened, by the
 admission check's activity (before: a check, a pattern choice, and a screen before the AI)."""
 
+START_TRIAGE = "start-triage"
+"""An admitted start is triaged (classified, routed, its supervision planned) by the admission
+check's activity too, once its pattern is chosen there (before: a triage activity after the
+check). Not for the parallel pattern, whose human reservation goes out before the triage."""
+
 COMPLIANCE = "regulatory-duties"
 """The regulatory duties of the customer's jurisdiction (``warmline.lifecycle.regulation``):
 notices in the first AI reply, a request for a human transferred at once where the right to a
@@ -50,6 +55,7 @@ ALL: tuple[str, ...] = (
     START_GATE,
     REPLY_CHECKS,
     COMPLIANCE,
+    START_TRIAGE,
 )
 
 

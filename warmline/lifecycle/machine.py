@@ -32,7 +32,7 @@ from models.lifecycle import (
     TransferAcked,
     WithdrawTransfer,
 )
-from models.triage import PatternChoice
+from models.triage import PatternChoice, TriageResult
 from warmline.lifecycle import (
     admission,
     ai_turn,
@@ -186,14 +186,19 @@ def _deadline(s: Step) -> None:
 
 def _on_admission(s: Step, result: Event) -> None:
     if admission.on_checked(s, result):
-        _admitted(s, result.pattern if isinstance(result, AdmissionChecked) else None)
+        if isinstance(result, AdmissionChecked):
+            _admitted(s, result.pattern, result.triage)
+        else:
+            _admitted(s)
 
 
-def _admitted(s: Step, chosen: PatternChoice | None = None) -> None:
+def _admitted(
+    s: Step, chosen: PatternChoice | None = None, triaged: TriageResult | None = None
+) -> None:
     """The abuse limits let the start or the turn through: it goes on where it stopped."""
     job = s.job
     if job.kind is JobKind.OPENING:
-        opening.admitted(s, chosen)
+        opening.admitted(s, chosen, triaged)
     else:
         conversation.answer_turn(s, job)
 

@@ -26,7 +26,7 @@ from models.lifecycle import (
     Triage,
     Triaged,
 )
-from models.triage import PatternChoice, PatternRequest, TriageRequest
+from models.triage import PatternChoice, PatternRequest, TriageRequest, TriageResult
 from warmline.lifecycle import (
     admission,
     changes,
@@ -77,7 +77,10 @@ def start(e: Started) -> Step:
         gate = changes.made(state, changes.START_GATE)
         ahead = _pattern_request(state) if gate else None
         screen = screening.first_message(state) if gate else None
-        admission.check(s, LimitStage.START, request.first_message, screen, ahead)
+        # The gate fills in the pattern it chooses (the placeholder never routes anything).
+        with_triage = gate and changes.made(state, changes.START_TRIAGE)
+        triage = _triage_request(state, OrchestrationPattern.PRE_ACD) if with_triage else None
+        admission.check(s, LimitStage.START, request.first_message, screen, ahead, triage)
     else:
         choose_pattern(s)
     return s
@@ -90,12 +93,13 @@ def _pattern_request(c: InteractionCarry) -> PatternRequest:
     )
 
 
-def admitted(s: Step, chosen: PatternChoice | None) -> None:
-    """The start is admitted, its pattern chosen with the check (``changes.START_GATE``) or not."""
+def admitted(s: Step, chosen: PatternChoice | None, triaged: TriageResult | None = None) -> None:
+    """The start is admitted, its pattern chosen with the check (``changes.START_GATE``) or not,
+    and maybe triaged with it too (``changes.START_TRIAGE``)."""
     if chosen is None:
         choose_pattern(s)
     else:
-        on_pattern(s, PatternChosen(at=s.at, op=0, choice=chosen))
+        on_pattern(s, PatternChosen(at=s.at, op=0, choice=chosen), triaged)
 
 
 def choose_pattern(s: Step) -> None:
@@ -106,7 +110,9 @@ def choose_pattern(s: Step) -> None:
     s.wait(WaitKind.PATTERN, op, PATTERN_SECONDS)
 
 
-def on_pattern(s: Step, result: Event) -> None:
+def on_pattern(s: Step, result: Event, triaged: TriageResult | None = None) -> None:
+    """The pattern is known: triage next (``triaged``: already done by the admission check's
+    activity under that pattern, so its result is taken as the triage's)."""
     c = s.state
     match result:
         case PatternChosen(choice=choice):
@@ -120,7 +126,16 @@ def on_pattern(s: Step, result: Event) -> None:
     if c.pattern is OrchestrationPattern.PARALLEL:
         _reserve(s)
     op = s.next_op()
-    triage = TriageRequest(
+    if triaged is not None and c.pattern is not OrchestrationPattern.PARALLEL:
+        on_triage(s, Triaged(at=s.at, op=op, result=triaged))
+        return
+    triage = _triage_request(c, c.pattern)
+    s.emit(Triage(op=op, timeout_seconds=TRIAGE_SECONDS, request=triage))
+    s.wait(WaitKind.TRIAGE, op, TRIAGE_SECONDS)
+
+
+def _triage_request(c: InteractionCarry, pattern: OrchestrationPattern) -> TriageRequest:
+    return TriageRequest(
         interaction_id=c.request.interaction_id,
         text=c.request.first_message,
         channel=c.channel,
@@ -129,11 +144,9 @@ def on_pattern(s: Step, result: Event) -> None:
         region=c.request.customer.region,
         jurisdiction=regulation.jurisdiction(c),
         entry_point=c.request.entry_point,
-        pattern=c.pattern,
+        pattern=pattern,
         upstream_intent=c.request.upstream_intent,
     )
-    s.emit(Triage(op=op, timeout_seconds=TRIAGE_SECONDS, request=triage))
-    s.wait(WaitKind.TRIAGE, op, TRIAGE_SECONDS)
 
 
 def _reserve(s: Step) -> None:
