@@ -1,7 +1,8 @@
 """Throughput and turn latency of the interaction path against bare Temporal, in one run.
 
 Both sides share one dev server, one worker process and one client, so the ratios measure
-what Warmline's orchestration costs on top of Temporal itself:
+what Warmline's orchestration costs on top of Temporal itself. The sides run in alternating
+rounds (``--rounds``, default 4), so a load that comes and goes on shared cores weighs on both:
 
 * workflows/s: a bare workflow with one activity vs a full single-turn interaction
   (classify -> route -> AI reply -> resolve -> facts recorded). ``InteractionWorkflow`` runs
@@ -18,7 +19,7 @@ what Warmline's orchestration costs on top of Temporal itself:
   own), its ratio printed beside SQLite's.
 
 Run: ``python -m bench.throughput.run [--interactions 300] [--turns 200] [--no-postgres]
-[--ai-latency-ms 100]``.
+[--ai-latency-ms 100] [--rounds 4]``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -79,6 +80,22 @@ async def _rate(count: int, concurrency: int, one: Callable[[int], Awaitable[obj
     return count / (time.perf_counter() - started)
 
 
+async def interleaved_rates(
+    count: int, rounds: int, sides: dict[str, Callable[[int], Awaitable[float]]]
+) -> dict[str, float]:
+    """Each side's rate over ``rounds`` alternating rounds of ``count / rounds`` workflows.
+
+    Alternating, because the cores may be shared: a load that comes and goes then weighs on
+    every side alike instead of on whichever ran while it lasted, and the ratios stay honest.
+    """
+    per_round = max(1, count // rounds)
+    seconds = dict.fromkeys(sides, 0.0)
+    for _ in range(rounds):
+        for name, rate in sides.items():
+            seconds[name] += per_round / await rate(per_round)
+    return {name: per_round * rounds / spent for name, spent in seconds.items()}
+
+
 def _percentile(samples: list[float], percent: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
@@ -120,46 +137,88 @@ async def interaction_rate(client: Client, count: int, concurrency: int) -> floa
     return await _rate(count, concurrency, one)
 
 
-async def _bare_turns(client: Client, turns: int) -> list[float]:
-    handle = await client.start_workflow(
-        BareUpdateWorkflow.run, id=f"bare-update-{uuid.uuid4().hex[:6]}", task_queue=BARE_QUEUE
-    )
-    samples = []
-    for i in range(turns):
-        started = time.perf_counter()
-        await handle.execute_update(BareUpdateWorkflow.turn, i)
-        samples.append((time.perf_counter() - started) * 1000)
-    await handle.signal(BareUpdateWorkflow.finish)
-    await handle.result()
-    return samples
+class _BareTurns:
+    """A bare workflow answering updates with one local activity: the turn baseline."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.handle: WorkflowHandle[Any, Any] | None = None
+        self.samples: list[float] = []
+
+    async def turns(self, count: int) -> None:
+        if self.handle is None:
+            self.handle = await self.client.start_workflow(
+                BareUpdateWorkflow.run,
+                id=f"bare-update-{uuid.uuid4().hex[:6]}",
+                task_queue=BARE_QUEUE,
+            )
+        for i in range(count):
+            started = time.perf_counter()
+            await self.handle.execute_update(BareUpdateWorkflow.turn, i)
+            self.samples.append((time.perf_counter() - started) * 1000)
+
+    async def finish(self) -> None:
+        if self.handle is not None:
+            await self.handle.signal(BareUpdateWorkflow.finish)
+            await self.handle.result()
+
+
+class _InteractionTurns:
+    """One voice interaction held by the AI, its later turns timed from send to reply."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.handle: WorkflowHandle[Any, Any] | None = None
+        self.samples: list[float] = []
+
+    async def turns(self, count: int) -> None:
+        if self.handle is None:
+            iid = f"bench-turns-{uuid.uuid4().hex[:6]}"
+            self.handle = await self.client.start_workflow(
+                "InteractionWorkflow",
+                {
+                    "interaction_id": iid,
+                    "channel": "voice",
+                    "customer": {"id": "c-turns"},
+                    "first_message": "I have a question about my bill",
+                },
+                id=interaction_workflow_id(iid),
+                task_queue=INTERACTION_TASK_QUEUE,
+            )
+            await self.handle.execute_update("await_reply", {"turn": 1})
+        for _ in range(count):
+            i = len(self.samples)
+            started = time.perf_counter()
+            reply = await self.handle.execute_update(
+                "send_message", {"text": f"One more detail about line {i} of the bill"}
+            )
+            self.samples.append((time.perf_counter() - started) * 1000)
+            if reply["sender"] != "ai":
+                raise RuntimeError(f"turn {i} answered by {reply['sender']}, not the AI: {reply}")
+
+    async def finish(self) -> None:
+        if self.handle is not None:
+            await self.handle.signal("end_interaction", {})
+            await self.handle.result()
 
 
 async def _interaction_turns(client: Client, turns: int) -> list[float]:
-    iid = f"bench-turns-{uuid.uuid4().hex[:6]}"
-    handle = await client.start_workflow(
-        "InteractionWorkflow",
-        {
-            "interaction_id": iid,
-            "channel": "voice",
-            "customer": {"id": "c-turns"},
-            "first_message": "I have a question about my bill",
-        },
-        id=interaction_workflow_id(iid),
-        task_queue=INTERACTION_TASK_QUEUE,
-    )
-    await handle.execute_update("await_reply", {"turn": 1})
-    samples = []
-    for i in range(turns):
-        started = time.perf_counter()
-        reply = await handle.execute_update(
-            "send_message", {"text": f"One more detail about line {i} of the bill"}
-        )
-        samples.append((time.perf_counter() - started) * 1000)
-        if reply["sender"] != "ai":
-            raise RuntimeError(f"turn {i} answered by {reply['sender']}, not the AI: {reply}")
-    await handle.signal("end_interaction", {})
-    await handle.result()
-    return samples
+    timed = _InteractionTurns(client)
+    await timed.turns(turns)
+    await timed.finish()
+    return timed.samples
+
+
+async def _interleaved_turns(client: Client, turns: int, rounds: int) -> tuple[list[float], ...]:
+    """Bare and interaction turns in alternating blocks (see ``interleaved_rates``)."""
+    bare, interaction = _BareTurns(client), _InteractionTurns(client)
+    per_round = max(1, turns // rounds)
+    for _ in range(rounds):
+        await bare.turns(per_round)
+        await interaction.turns(per_round)
+    await bare.finish()
+    await interaction.finish()
+    return bare.samples, interaction.samples
 
 
 @dataclass
@@ -227,7 +286,12 @@ async def _postgres_rate(
 
 
 async def main(
-    interactions: int, turns: int, concurrency: int, postgres: bool, ai_latency_ms: int
+    interactions: int,
+    turns: int,
+    concurrency: int,
+    postgres: bool,
+    ai_latency_ms: int,
+    rounds: int,
 ) -> None:
     async with interaction_bench() as bench:
         client, store, deps = bench.client, bench.store, bench.deps
@@ -242,11 +306,18 @@ async def main(
             await _bare_rate(client, 20, concurrency)
             await _bare_rate(client, 20, concurrency, sandboxed=False)
             await interaction_rate(client, 20, concurrency)
-            bare_rate = await _bare_rate(client, interactions, concurrency)
-            unsandboxed_rate = await _bare_rate(client, interactions, concurrency, sandboxed=False)
-            full_rate = await interaction_rate(client, interactions, concurrency)
-            bare_ms = await _bare_turns(client, turns)
-            turn_ms = await _interaction_turns(client, turns)
+            rates = await interleaved_rates(
+                interactions,
+                rounds,
+                {
+                    "bare": lambda n: _bare_rate(client, n, concurrency),
+                    "unsandboxed": lambda n: _bare_rate(client, n, concurrency, sandboxed=False),
+                    "interaction": lambda n: interaction_rate(client, n, concurrency),
+                },
+            )
+            bare_rate, unsandboxed_rate = rates["bare"], rates["unsandboxed"]
+            full_rate = rates["interaction"]
+            bare_ms, turn_ms = await _interleaved_turns(client, turns, rounds)
             # The same turns with an AI that takes as long as a fast real one: what a later
             # turn's intent check (run beside the AI call) costs when the AI is not instant.
             bench.fleet.default_latency_ms = ai_latency_ms
@@ -269,7 +340,10 @@ async def main(
                 client, bench.settings, deps.classifier.model, interactions, concurrency
             )
     stored = store.count_facts()
-    print(f"workflows per second (n={interactions}, concurrency={concurrency}):")
+    print(
+        f"workflows per second (n={interactions} each, concurrency={concurrency}, "
+        f"{rounds} alternating rounds):"
+    )
     print(f"  bare workflow + 1 activity : {bare_rate:8.1f}/s  (SDK defaults: sandboxed)")
     print(f"  the same, sandboxed=False  : {unsandboxed_rate:8.1f}/s  (as the interaction runs)")
     print(f"  single-turn interaction    : {full_rate:8.1f}/s  (facts stored: {stored})")
@@ -283,7 +357,7 @@ async def main(
         )
     else:
         print(f"  PostgreSQL run skipped     : {pg_rate}")
-    print(f"turn latency, ms (n={turns} sequential turns):")
+    print(f"turn latency, ms (n={turns} sequential turns, {rounds} alternating blocks):")
     rows = (
         ("bare update + local act.", bare_ms),
         ("send_message -> AI reply", turn_ms),
@@ -312,7 +386,17 @@ if __name__ == "__main__":
     parser.add_argument(
         "--ai-latency-ms", type=int, default=100, help="simulated AI latency of the second turns"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternating rounds of bare and Warmline work"
+    )
     args = parser.parse_args()
     asyncio.run(
-        main(args.interactions, args.turns, args.concurrency, args.postgres, args.ai_latency_ms)
+        main(
+            args.interactions,
+            args.turns,
+            args.concurrency,
+            args.postgres,
+            args.ai_latency_ms,
+            args.rounds,
+        )
     )
