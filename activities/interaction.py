@@ -516,7 +516,8 @@ class InteractionActivities:
         addresses are tokenised first (the tagger is deterministic: a retry writes the same)."""
         record = record.model_copy(deep=True)
         self._key_customer(record)
-        start = await self._numbered_after(record.facts.interaction_id, None)
+        # The closing archive numbers its tokens on from the earlier runs' (none before run 0).
+        start = await self._numbered_after(record.facts.interaction_id, record.run_index)
         await self._tokenise(record_texts(record), start)
         written = await self.deps.recorder.submit(record)
         if written:

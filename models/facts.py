@@ -104,6 +104,11 @@ class RecordInteraction(BaseModel):
         "``facts.customer_key`` and drops the id before anything is written).",
     )
     tenant: str | None = Field(default=None, description="The interaction's tenant (metadata).")
+    run_index: int | None = Field(
+        default=None,
+        description="The closing run's index: 0 means no earlier run archived turns, so the "
+        "activity need not read archives to number its tokens on (None: unknown, read them).",
+    )
 
 
 class InteractionArchive(BaseModel):

@@ -140,13 +140,17 @@ async def test_the_archive_of_a_run_keeps_tokens_stable_and_no_name_or_street(
     assert NAME not in stored and STREET not in stored and "Maria" not in stored
 
 
+@pytest.mark.parametrize("run_index", [1, None], ids=["closing-run-1", "run-unknown"])
 async def test_the_closing_record_numbers_on_after_the_archived_runs(
     acts: InteractionActivities,
     store: Store,  # noqa: F811
+    run_index: int | None,
 ) -> None:
-    """The closing archive joins the runs: a new name there is not ``[NAME_1]`` again."""
+    """The closing archive joins the runs: a new name there is not ``[NAME_1]`` again (the
+    closing run's index names the runs before it; a record without one reads them all)."""
     await ActivityEnvironment().run(acts.flush_run, first_run())
     record = make_record("i-1", events=1)
+    record.run_index = run_index
     record.audit[0].seq = 2  # after the run's flushed event
     record.audit[0].payload = {"reason": f"{OTHER} closed the chat", "n": 1}
     record.transcript = [entry(3, Sender.CUSTOMER, f"This is {OTHER}, her sister, bye")]
@@ -188,6 +192,24 @@ async def test_the_closing_record_numbers_on_after_the_archived_runs(
     for clear in (NAME, OTHER, STREET, "Priya", "Maria"):
         assert clear not in stored, clear
     assert "Goodbye [NAME_2], we will write to [ADDRESS_" in stored
+
+
+async def test_a_record_of_a_first_run_reads_no_archives(
+    acts: InteractionActivities,
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Run 0 had no run before it to archive turns: its closing numbers tokens from 1 without
+    a query (one fewer store read per interaction)."""
+    reads: list[str] = []
+    monkeypatch.setattr(store, "archived_transcript", lambda iid, before=None: reads.append(iid))
+    record = make_record("i-9", events=1)
+    record.run_index = 0
+    record.transcript = [entry(1, Sender.CUSTOMER, f"Hi, I am {NAME}")]
+    assert await ActivityEnvironment().run(acts.record_interaction, record)
+    archive = store.interaction_archive("i-9")
+    assert reads == [] and archive is not None
+    assert archive.transcript[0].text == "Hi, I am [NAME_1]"
 
 
 async def test_a_failing_tagger_writes_nothing_and_fails_retryably(

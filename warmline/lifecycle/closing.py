@@ -155,6 +155,7 @@ def _record(s: Step) -> None:
         # workflow never holds); the raw id is written nowhere.
         customer_id=c.request.customer.id,
         tenant=admission.tenant(c),
+        run_index=c.run_index,
     )
     op = s.next_op()
     s.emit(RecordOutcome(op=op, timeout_seconds=RECORD_SECONDS, record=record))
