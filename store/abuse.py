@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, Table, delete, select, tuple_
+from sqlalchemy import Engine, Insert, Select, Table, bindparam, delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
@@ -45,31 +45,50 @@ def abuse_tables() -> list[Table]:
     return [SQLModel.metadata.tables[ABUSE_COUNTERS]]
 
 
+def _upsert_statement(dialect_name: str) -> Insert:
+    """Count one event on a key: insert the window's row at 1, or add 1; the count after."""
+    table = _table()
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(
+        name=bindparam("name"),
+        window_start=bindparam("window_start"),
+        count=1,
+        expires_at=bindparam("expires_at"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["name", "window_start"], set_={"count": table.c.count + 1}
+    ).returning(table.c.count)
+
+
+def _previous_statement() -> Select[tuple[str, float, int]]:
+    table = _table()
+    return select(table.c.name, table.c.window_start, table.c.count).where(
+        tuple_(table.c.name, table.c.window_start).in_(bindparam("keys", expanding=True))
+    )
+
+
 class AbuseStore:
     """Counters over a store engine (SQLite or PostgreSQL); thread-safe."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._writer = write_engine(engine)
+        # Built once: every start and turn counts here, and building a statement costs more
+        # Python time than running it.
+        self._upsert_statement = _upsert_statement(engine.dialect.name)
+        self._previous_statement = _previous_statement()
 
     def init_schema(self) -> None:
         """Bring the schema (these tables included) to the newest migration."""
         migrate_schema(self._engine)
 
     def _upsert(self, session: Session, key: CounterKey) -> int:
-        table = _table()
         values = {
             "name": key.name,
             "window_start": key.window_start,
-            "count": 1,
             "expires_at": key.window_start + 2 * key.window_seconds,
         }
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(table).values(**values)
-        statement = statement.on_conflict_do_update(
-            index_elements=["name", "window_start"], set_={"count": table.c.count + 1}
-        ).returning(table.c.count)
-        return int(session.execute(statement).scalar_one())
+        return int(session.execute(self._upsert_statement, values).scalar_one())
 
     def increment(self, keys: Sequence[CounterKey]) -> list[CounterReading]:
         """Count one event on every key; return each key's count now and the window before."""
@@ -89,18 +108,13 @@ class AbuseStore:
 
         def work(session: Session) -> list[list[CounterReading]]:
             current = [[self._upsert(session, key) for key in keys] for keys in events]
-            table = _table()
             wanted = list(
                 {(k.name, k.window_start - k.window_seconds) for keys in events for k in keys}
             )
             previous: dict[tuple[str, float], int] = {}
             for start in range(0, len(wanted), _READ_CHUNK):
                 rows = session.execute(
-                    select(table.c.name, table.c.window_start, table.c.count).where(
-                        tuple_(table.c.name, table.c.window_start).in_(
-                            wanted[start : start + _READ_CHUNK]
-                        )
-                    )
+                    self._previous_statement, {"keys": wanted[start : start + _READ_CHUNK]}
                 ).all()
                 previous.update({(name, begin): count for name, begin, count in rows})
             return [

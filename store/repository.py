@@ -88,6 +88,14 @@ _KNOWN_FACTS = select(_FACTS.c.interaction_id).where(
     _FACTS.c.interaction_id.in_(bindparam("ids", expanding=True))
 )
 _INSERT_FACTS = insert(_FACTS)
+_RUNS: Table = TranscriptArchiveRow.__table__  # type: ignore[attr-defined]
+_ARCHIVED_RUNS = (
+    select(_RUNS.c.entries)
+    .where(_RUNS.c.interaction_id == bindparam("interaction_id"))
+    .order_by(_RUNS.c.run_index)
+)
+_ARCHIVED_RUNS_BEFORE = _ARCHIVED_RUNS.where(_RUNS.c.run_index < bindparam("before_run"))
+"""Built once, like the closing write's statements: every run of an interaction reads these."""
 
 
 _ENTRIES = TypeAdapter(list[TranscriptEntry])
@@ -385,13 +393,12 @@ class Store:
     ) -> list[TranscriptEntry]:
         """Every archived entry of the interaction, runs in order, entries as archived;
         ``before_run``: only runs before that one (what a run's archive numbers tokens after)."""
-        query = select(TranscriptArchiveRow.entries).where(
-            TranscriptArchiveRow.interaction_id == interaction_id
-        )
+        query = _ARCHIVED_RUNS
+        params: dict[str, Any] = {"interaction_id": interaction_id}
         if before_run is not None:
-            query = query.where(col(TranscriptArchiveRow.run_index) < before_run)
-        with Session(self._engine) as session:
-            rows = session.exec(query.order_by(col(TranscriptArchiveRow.run_index))).all()
+            query, params["before_run"] = _ARCHIVED_RUNS_BEFORE, before_run
+        with self._engine.connect() as conn:
+            rows = conn.execute(query, params).scalars().all()
         return [entry for text in rows for entry in _ENTRIES.validate_json(text)]
 
     # Supervision policy versions ----------------------------------------------------------
