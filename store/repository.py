@@ -248,10 +248,8 @@ class Store:
                 session.execute(_INSERT_FACTS, [fact_values(r.facts) for r in new])
             append_events(session, [*events, *archive.add_archives(session, new)])
             # Idempotent on its own: a retry adds nothing.
-            sup.add_supervision_many(
-                session,
-                [s for s in (records[index].supervision for index in ordered) if s is not None],
-            )
+            supervision = [records[index].supervision for index in ordered]
+            sup.add_supervision_many(session, [s for s in supervision if s is not None])
             return written
 
         return self._write(attempt) if records else []

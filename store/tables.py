@@ -156,10 +156,6 @@ def fact_values(facts: InteractionFacts) -> dict[str, Any]:
     }
 
 
-def fact_row(facts: InteractionFacts) -> InteractionFactRow:
-    return InteractionFactRow(**fact_values(facts))
-
-
 def facts_from_row(row: InteractionFactRow) -> InteractionFacts:
     return InteractionFacts.model_validate(row.model_dump(include=set(FACT_FIELDS)))
 
