@@ -1,18 +1,19 @@
 """Fleet-wide abuse counters: one row per counter and fixed window, incremented atomically.
 
 Why the store: limits must hold across every worker (a flood spread over ten workers is still
-one flood), and every worker already shares the store. Each increment is one
-``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count`` (SQLite 3.35+ and
-PostgreSQL alike), so concurrent increments never lose a count and no lock is held across a
-read and a write. Rows outlive their window by one window (the sliding estimate reads the
-previous one) and are pruned after that.
+one flood), and every worker already shares the store. Increments are one
+``INSERT ... ON CONFLICT DO UPDATE SET count = count + excluded.count RETURNING count`` row
+per key (SQLite 3.35+ and PostgreSQL alike), so concurrent increments never lose a count and
+no lock is held across a read and a write. Rows outlive their window by one window (the
+sliding estimate reads the previous one) and are pruned after that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Engine, Table, delete, select, tuple_
+from sqlalchemy import Engine, Insert, Select, Table, bindparam, delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
@@ -45,31 +46,69 @@ def abuse_tables() -> list[Table]:
     return [SQLModel.metadata.tables[ABUSE_COUNTERS]]
 
 
+def _upsert_statement(dialect_name: str) -> Insert:
+    """Add each row's ``count`` to its key's window (inserting the row at that count); the
+    counts after, by key. Run with one parameter set per distinct key: SQLAlchemy sends them
+    as one multi-row INSERT, whose rows take their locks in the order given."""
+    table = _table()
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=["name", "window_start"],
+        set_={"count": table.c.count + statement.excluded.count},
+    ).returning(table.c.name, table.c.window_start, table.c.count)
+
+
+def _previous_statement() -> Select[tuple[str, float, int]]:
+    table = _table()
+    return select(table.c.name, table.c.window_start, table.c.count).where(
+        tuple_(table.c.name, table.c.window_start).in_(bindparam("keys", expanding=True))
+    )
+
+
 class AbuseStore:
     """Counters over a store engine (SQLite or PostgreSQL); thread-safe."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._writer = write_engine(engine)
+        # Built once: every start and turn counts here, and building a statement costs more
+        # Python time than running it.
+        self._upsert_statement = _upsert_statement(engine.dialect.name)
+        self._previous_statement = _previous_statement()
 
     def init_schema(self) -> None:
         """Bring the schema (these tables included) to the newest migration."""
         migrate_schema(self._engine)
 
-    def _upsert(self, session: Session, key: CounterKey) -> int:
-        table = _table()
-        values = {
-            "name": key.name,
-            "window_start": key.window_start,
-            "count": 1,
-            "expires_at": key.window_start + 2 * key.window_seconds,
-        }
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(table).values(**values)
-        statement = statement.on_conflict_do_update(
-            index_elements=["name", "window_start"], set_={"count": table.c.count + 1}
-        ).returning(table.c.count)
-        return int(session.execute(statement).scalar_one())
+    def _count(self, session: Session, events: Sequence[Sequence[CounterKey]]) -> list[list[int]]:
+        """Each key's count right after each event, as counting the events one after the other
+        gives: one upsert adds every key's events at once, and the j-th of a key's n events
+        reads the total less the n - j counted after it. The same counts as n increments in
+        this transaction, which holds the key's row from its first one to the commit."""
+        rows: dict[tuple[str, float], dict[str, Any]] = {}  # first occurrence first: lock order
+        for keys in events:
+            for key in keys:
+                row = rows.get((key.name, key.window_start))
+                if row is None:
+                    row = rows[(key.name, key.window_start)] = {
+                        "name": key.name,
+                        "window_start": key.window_start,
+                        "count": 0,
+                        "expires_at": key.window_start + 2 * key.window_seconds,
+                    }
+                row["count"] += 1
+        result = session.execute(self._upsert_statement, list(rows.values()))
+        totals = {(name, start): int(count) for name, start, count in result.all()}
+        after = {slot: row["count"] for slot, row in rows.items()}
+        counts: list[list[int]] = []
+        for keys in events:
+            counts.append([])
+            for key in keys:
+                slot = (key.name, key.window_start)
+                after[slot] -= 1
+                counts[-1].append(totals[slot] - after[slot])
+        return counts
 
     def increment(self, keys: Sequence[CounterKey]) -> list[CounterReading]:
         """Count one event on every key; return each key's count now and the window before."""
@@ -88,19 +127,14 @@ class AbuseStore:
             return [[] for _ in events]
 
         def work(session: Session) -> list[list[CounterReading]]:
-            current = [[self._upsert(session, key) for key in keys] for keys in events]
-            table = _table()
+            current = self._count(session, events)
             wanted = list(
                 {(k.name, k.window_start - k.window_seconds) for keys in events for k in keys}
             )
             previous: dict[tuple[str, float], int] = {}
             for start in range(0, len(wanted), _READ_CHUNK):
                 rows = session.execute(
-                    select(table.c.name, table.c.window_start, table.c.count).where(
-                        tuple_(table.c.name, table.c.window_start).in_(
-                            wanted[start : start + _READ_CHUNK]
-                        )
-                    )
+                    self._previous_statement, {"keys": wanted[start : start + _READ_CHUNK]}
                 ).all()
                 previous.update({(name, begin): count for name, begin, count in rows})
             return [

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Index, Text
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import Index, Table, Text, bindparam, insert, select
+from sqlmodel import Field, Session, SQLModel
 
 from models.facts import AuditEvent, InteractionArchive, RecordInteraction
 from models.interaction import TranscriptEntry
@@ -53,12 +54,18 @@ def archive_digest(transcript: Sequence[TranscriptEntry], decisions: Sequence[ob
     )
 
 
+_ARCHIVE: Table = InteractionArchiveRow.__table__  # type: ignore[attr-defined]
+_RUNS: Table = TranscriptArchiveRow.__table__  # type: ignore[attr-defined]
+_EARLIER_RUNS = (
+    select(_RUNS.c.interaction_id, _RUNS.c.entries)
+    .where(_RUNS.c.interaction_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_RUNS.c.interaction_id, _RUNS.c.run_index)
+)
+"""Built once (the closing write runs it for every batch); the ids are an expanding IN."""
+
+
 def _earlier_runs(session: Session, ids: list[str]) -> dict[str, list[TranscriptEntry]]:
-    rows = session.exec(
-        select(TranscriptArchiveRow.interaction_id, TranscriptArchiveRow.entries)
-        .where(col(TranscriptArchiveRow.interaction_id).in_(ids))
-        .order_by(col(TranscriptArchiveRow.interaction_id), col(TranscriptArchiveRow.run_index))
-    ).all()
+    rows = session.execute(_EARLIER_RUNS, {"ids": ids}).all()
     earlier: dict[str, list[TranscriptEntry]] = {}
     for interaction_id, text in rows:
         earlier.setdefault(interaction_id, []).extend(_ENTRIES.validate_json(text))
@@ -66,26 +73,29 @@ def _earlier_runs(session: Session, ids: list[str]) -> dict[str, list[Transcript
 
 
 def add_archives(session: Session, records: Sequence[RecordInteraction]) -> list[AuditEvent]:
-    """Archive newly recorded interactions; returns their ``archived`` audit records to chain."""
+    """Archive newly recorded interactions; returns their ``archived`` audit records to chain.
+
+    One multi-row insert for the batch, without an ORM object per row."""
     if not records:
         return []
     earlier = _earlier_runs(session, [r.facts.interaction_id for r in records])
+    rows: list[dict[str, Any]] = []
     events: list[AuditEvent] = []
     for record in records:
         facts = record.facts
         transcript = [*earlier.get(facts.interaction_id, []), *record.transcript]
         digest = archive_digest(transcript, record.decisions)
-        session.add(
-            InteractionArchiveRow(
-                interaction_id=facts.interaction_id,
-                workflow_id=facts.workflow_id,
-                region=facts.region,
-                outcome=facts.outcome,
-                closed_at=parse_utc(facts.ended_at),
-                transcript=_ENTRIES.dump_json(transcript).decode(),
-                decisions=json.dumps(record.decisions, sort_keys=True),
-                digest=digest,
-            )
+        rows.append(
+            {
+                "interaction_id": facts.interaction_id,
+                "workflow_id": facts.workflow_id,
+                "region": facts.region,
+                "outcome": facts.outcome,
+                "closed_at": parse_utc(facts.ended_at),
+                "transcript": _ENTRIES.dump_json(transcript).decode(),
+                "decisions": json.dumps(record.decisions, sort_keys=True),
+                "digest": digest,
+            }
         )
         events.append(
             AuditEvent(
@@ -96,6 +106,7 @@ def add_archives(session: Session, records: Sequence[RecordInteraction]) -> list
                 payload={"digest": digest, "entries": len(transcript)},
             )
         )
+    session.execute(insert(_ARCHIVE), rows)
     return events
 
 

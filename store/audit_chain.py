@@ -15,7 +15,7 @@ from itertools import groupby
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import ColumnElement, func, insert
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, insert
 from sqlmodel import Session, col, select
 
 from models.facts import AuditEvent
@@ -24,6 +24,8 @@ from warmline.audit import GENESIS_HASH, AuditKeyRing, canonical_json, link_text
 
 AUDIT_KEYS_INFO = "warmline_audit_keys"
 """``session.info`` entry holding the ``AuditKeyRing`` appends link with."""
+
+_EVENTS: Table = AuditEventRow.__table__  # type: ignore[attr-defined]
 
 
 class AuditKeysMissing(RuntimeError):
@@ -68,39 +70,45 @@ def stored_event(row: AuditEventRow) -> StoredAuditEvent:
     )
 
 
+def _links_query(where: ColumnElement[bool]) -> Select[tuple[str, int, str]]:
+    last = (
+        select(_EVENTS.c.stream, func.max(_EVENTS.c.position).label("position"))
+        .where(where)
+        .group_by(_EVENTS.c.stream)
+        .subquery()
+    )
+    return select(_EVENTS.c.stream, _EVENTS.c.position, _EVENTS.c.hash).join(
+        last, (_EVENTS.c.stream == last.c.stream) & (_EVENTS.c.position == last.c.position)
+    )
+
+
 def last_links(session: Session, where: ColumnElement[bool]) -> list[tuple[str, int, str]]:
     """(stream, position, hash) of the last link of every stream among the rows ``where``
     selects: a stream's tail, or its head within a checkpoint's id range."""
-    last = (
-        select(AuditEventRow.stream, func.max(AuditEventRow.position).label("position"))
-        .where(where)
-        .group_by(col(AuditEventRow.stream))
-        .subquery()
-    )
-    rows = session.exec(
-        select(AuditEventRow.stream, AuditEventRow.position, AuditEventRow.hash).join(
-            last,
-            (col(AuditEventRow.stream) == last.c.stream)
-            & (col(AuditEventRow.position) == last.c.position),
-        )
-    ).all()
+    rows = session.execute(_links_query(where)).all()
     return [(stream, position, link) for stream, position, link in rows]
+
+
+# Built once: every closing write runs these, and building and hashing a statement costs more
+# Python time than executing it. The IN lists are expanding parameters.
+_TAILS = _links_query(_EVENTS.c.stream.in_(bindparam("streams", expanding=True)))
+_EXISTING = select(_EVENTS.c.stream, _EVENTS.c.seq).where(
+    _EVENTS.c.stream.in_(bindparam("streams", expanding=True)),
+    _EVENTS.c.seq.in_(bindparam("seqs", expanding=True)),
+)
+_INSERT = insert(_EVENTS)
 
 
 def _tails(session: Session, streams: list[str]) -> dict[str, tuple[int, str]]:
     """(position, hash) of each stream's last link; new streams are absent (genesis)."""
-    links = last_links(session, col(AuditEventRow.stream).in_(streams))
-    return {stream: (position, link) for stream, position, link in links}
+    rows = session.execute(_TAILS, {"streams": streams}).all()
+    return {stream: (position, link) for stream, position, link in rows}
 
 
 def _existing(session: Session, events: Sequence[AuditEvent]) -> set[tuple[str, int]]:
     streams = sorted({e.stream for e in events})
     seqs = sorted({e.seq for e in events})
-    rows = session.exec(
-        select(AuditEventRow.stream, AuditEventRow.seq).where(
-            col(AuditEventRow.stream).in_(streams), col(AuditEventRow.seq).in_(seqs)
-        )
-    ).all()
+    rows = session.execute(_EXISTING, {"streams": streams, "seqs": seqs}).all()
     return {(stream, seq) for stream, seq in rows}
 
 
@@ -150,7 +158,7 @@ def append_events(session: Session, events: Sequence[AuditEvent]) -> list[Stored
             written.append(StoredAuditEvent.model_construct(**row, payload=event.payload))
             prev_hash = digest
     if rows:
-        session.execute(insert(AuditEventRow.__table__), rows)  # type: ignore[attr-defined]
+        session.execute(_INSERT, rows)
     return written
 
 

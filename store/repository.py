@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, Table, bindparam, func, insert
 from sqlmodel import Session, col, select
 
 from models.ai import ShadowAnswer
@@ -69,7 +69,7 @@ from store.tables import (
     SupervisionFactRow,
     SupervisionPolicyRow,
     TranscriptArchiveRow,
-    fact_row,
+    fact_values,
     facts_from_row,
     utc_now,
 )
@@ -82,6 +82,20 @@ SUPERVISION_POLICY_STREAM = "supervision-policy"
 """Audit stream of supervision policy versions saved by hand (phase moves have their own)."""
 
 T = TypeVar("T")
+
+_FACTS: Table = InteractionFactRow.__table__  # type: ignore[attr-defined]
+_KNOWN_FACTS = select(_FACTS.c.interaction_id).where(
+    _FACTS.c.interaction_id.in_(bindparam("ids", expanding=True))
+)
+_INSERT_FACTS = insert(_FACTS)
+_RUNS: Table = TranscriptArchiveRow.__table__  # type: ignore[attr-defined]
+_ARCHIVED_RUNS = (
+    select(_RUNS.c.entries)
+    .where(_RUNS.c.interaction_id == bindparam("interaction_id"))
+    .order_by(_RUNS.c.run_index)
+)
+_ARCHIVED_RUNS_BEFORE = _ARCHIVED_RUNS.where(_RUNS.c.run_index < bindparam("before_run"))
+"""Built once, like the closing write's statements: every run of an interaction reads these."""
 
 
 _ENTRIES = TypeAdapter(list[TranscriptEntry])
@@ -208,19 +222,18 @@ class Store:
 
     def record_interactions(self, records: Sequence[RecordInteraction]) -> list[bool]:
         """``record_interaction`` for a batch in one transaction (one round trip at high volume);
-        the result says, per record in order, whether it was new."""
+        the result says, per record in order, whether it was new.
+
+        Core statements built once and one multi-row insert per table: the ORM's unit of work
+        cost more Python time than the database spent on these rows (the worker is GIL-bound).
+        """
         ordered = sorted(range(len(records)), key=lambda i: records[i].facts.interaction_id)
 
         def attempt(session: Session) -> list[bool]:
             ids = [r.facts.interaction_id for r in records]
-            known = set(
-                session.exec(
-                    select(InteractionFactRow.interaction_id).where(
-                        col(InteractionFactRow.interaction_id).in_(ids)
-                    )
-                ).all()
-            )
+            known = set(session.execute(_KNOWN_FACTS, {"ids": ids}).scalars())
             written = [False] * len(records)
+            new: list[RecordInteraction] = []
             events: list[AuditEvent] = []
             # Key order, so concurrent batches lock rows in the same order (no deadlocks).
             for index in ordered:
@@ -228,16 +241,15 @@ class Store:
                 if record.facts.interaction_id in known:
                     continue
                 known.add(record.facts.interaction_id)
-                session.add(fact_row(record.facts))
+                new.append(record)
                 events.extend(record.audit)
                 written[index] = True
-            session.flush()
-            new = [records[index] for index in ordered if written[index]]
+            if new:
+                session.execute(_INSERT_FACTS, [fact_values(r.facts) for r in new])
             append_events(session, [*events, *archive.add_archives(session, new)])
-            for index in ordered:
-                supervision = records[index].supervision
-                if supervision is not None:  # idempotent on its own: a retry adds nothing
-                    sup.add_supervision(session, supervision)
+            # Idempotent on its own: a retry adds nothing.
+            supervision = [records[index].supervision for index in ordered]
+            sup.add_supervision_many(session, [s for s in supervision if s is not None])
             return written
 
         return self._write(attempt) if records else []
@@ -379,13 +391,12 @@ class Store:
     ) -> list[TranscriptEntry]:
         """Every archived entry of the interaction, runs in order, entries as archived;
         ``before_run``: only runs before that one (what a run's archive numbers tokens after)."""
-        query = select(TranscriptArchiveRow.entries).where(
-            TranscriptArchiveRow.interaction_id == interaction_id
-        )
+        query = _ARCHIVED_RUNS
+        params: dict[str, Any] = {"interaction_id": interaction_id}
         if before_run is not None:
-            query = query.where(col(TranscriptArchiveRow.run_index) < before_run)
-        with Session(self._engine) as session:
-            rows = session.exec(query.order_by(col(TranscriptArchiveRow.run_index))).all()
+            query, params["before_run"] = _ARCHIVED_RUNS_BEFORE, before_run
+        with self._engine.connect() as conn:
+            rows = conn.execute(query, params).scalars().all()
         return [entry for text in rows for entry in _ENTRIES.validate_json(text)]
 
     # Supervision policy versions ----------------------------------------------------------

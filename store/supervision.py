@@ -9,9 +9,11 @@ event and its audit entry commit together or not at all.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, insert
 from sqlmodel import Session, col, delete, select
 
 from models.facts import AuditEvent
@@ -169,32 +171,96 @@ def apply_move(session: Session, move: PhaseMoveRequest) -> PhaseMoveResult:
 # -- reviews, overrides, supervision facts -----------------------------------------------------
 
 
-def _review_row(review: ReviewRecord) -> ReviewDecisionRow:
+def _review_values(review: ReviewRecord) -> dict[str, Any]:
     body = review.model_dump()
     body["decision"] = review.decision.value
     body["mode"] = review.mode.value
-    return ReviewDecisionRow(**body)
+    return body
+
+
+def _override_values(override: HumanOverride) -> dict[str, Any]:
+    body = override.model_dump()
+    body["kind"] = override.kind.value
+    return body
+
+
+def _supervision_values(facts: SupervisionFacts) -> dict[str, Any]:
+    body = facts.model_dump()
+    body["mode"] = facts.mode.value
+    body["triggers"] = json.dumps(facts.triggers)
+    return body
 
 
 def review_from_row(row: ReviewDecisionRow) -> ReviewRecord:
     return ReviewRecord.model_validate(row.model_dump(exclude={"id"}))
 
 
+# Built once: the closing write runs these for every batch, and building a statement costs
+# more Python time than executing it. Rows go in as Core inserts, without ORM objects.
+_REVIEWS: Table = ReviewDecisionRow.__table__  # type: ignore[attr-defined]
+_OVERRIDES: Table = HumanOverrideRow.__table__  # type: ignore[attr-defined]
+_SUPERVISION: Table = SupervisionFactRow.__table__  # type: ignore[attr-defined]
+_CLAIMS: Table = ReviewClaimRow.__table__  # type: ignore[attr-defined]
+_STORED_REVIEWS = select(_REVIEWS.c.interaction_id, _REVIEWS.c.draft_id).where(
+    _REVIEWS.c.interaction_id.in_(bindparam("ids", expanding=True))
+)
+_STORED_OVERRIDES = select(_OVERRIDES.c.interaction_id, _OVERRIDES.c.seq).where(
+    _OVERRIDES.c.interaction_id.in_(bindparam("ids", expanding=True))
+)
+_STORED_SUPERVISION = select(_SUPERVISION.c.interaction_id).where(
+    _SUPERVISION.c.interaction_id.in_(bindparam("ids", expanding=True))
+)
+_RELEASE_CLAIMS = delete(_CLAIMS).where(_CLAIMS.c.workflow_id == bindparam("workflow_id"))
+
+
+def _insert_new_reviews(session: Session, reviews: Sequence[ReviewRecord]) -> int:
+    """Insert, in the given order, the reviews not stored yet (keyed by interaction and
+    draft; a key repeated in ``reviews`` counts once); returns how many."""
+    if not reviews:
+        return 0
+    ids = sorted({review.interaction_id for review in reviews})
+    stored = session.execute(_STORED_REVIEWS, {"ids": ids}).all()
+    seen = {(interaction_id, draft_id) for interaction_id, draft_id in stored}
+    rows: list[dict[str, Any]] = []
+    for review in reviews:
+        key = (review.interaction_id, review.draft_id)
+        if key not in seen:
+            seen.add(key)
+            rows.append(_review_values(review))
+    if rows:
+        session.execute(insert(_REVIEWS), rows)
+    return len(rows)
+
+
+def _insert_new_overrides(session: Session, overrides: Sequence[HumanOverride]) -> int:
+    """``_insert_new_reviews`` for overrides, keyed by interaction and ``seq``."""
+    if not overrides:
+        return 0
+    ids = sorted({override.interaction_id for override in overrides})
+    stored = session.execute(_STORED_OVERRIDES, {"ids": ids}).all()
+    seen = {(interaction_id, seq) for interaction_id, seq in stored}
+    rows: list[dict[str, Any]] = []
+    for override in overrides:
+        key = (override.interaction_id, override.seq)
+        if key not in seen:
+            seen.add(key)
+            rows.append(_override_values(override))
+    if rows:
+        session.execute(insert(_OVERRIDES), rows)
+    return len(rows)
+
+
+def _review_order(review: ReviewRecord) -> tuple[str, str]:
+    return review.interaction_id, review.draft_id
+
+
+def _override_order(override: HumanOverride) -> tuple[str, int]:
+    return override.interaction_id, override.seq
+
+
 def add_reviews(session: Session, reviews: list[ReviewRecord]) -> int:
     """Insert reviews not stored yet (keyed by interaction and draft); returns how many."""
-    added = 0
-    for review in sorted(reviews, key=lambda r: (r.interaction_id, r.draft_id)):
-        exists = session.exec(
-            select(ReviewDecisionRow.id).where(
-                ReviewDecisionRow.interaction_id == review.interaction_id,
-                ReviewDecisionRow.draft_id == review.draft_id,
-            )
-        ).first()
-        if exists is None:
-            session.add(_review_row(review))
-            session.flush()
-            added += 1
-    return added
+    return _insert_new_reviews(session, sorted(reviews, key=_review_order))
 
 
 def override_from_row(row: HumanOverrideRow) -> HumanOverride:
@@ -202,21 +268,7 @@ def override_from_row(row: HumanOverrideRow) -> HumanOverride:
 
 
 def add_overrides(session: Session, overrides: list[HumanOverride]) -> int:
-    added = 0
-    for override in sorted(overrides, key=lambda o: (o.interaction_id, o.seq)):
-        exists = session.exec(
-            select(HumanOverrideRow.id).where(
-                HumanOverrideRow.interaction_id == override.interaction_id,
-                HumanOverrideRow.seq == override.seq,
-            )
-        ).first()
-        if exists is None:
-            body = override.model_dump()
-            body["kind"] = override.kind.value
-            session.add(HumanOverrideRow(**body))
-            session.flush()
-            added += 1
-    return added
+    return _insert_new_overrides(session, sorted(overrides, key=_override_order))
 
 
 def facts_from_row(row: SupervisionFactRow) -> SupervisionFacts:
@@ -227,23 +279,46 @@ def facts_from_row(row: SupervisionFactRow) -> SupervisionFacts:
 
 def add_supervision(session: Session, record: RecordSupervision) -> bool:
     """Facts, reviews and overrides of one interaction; False if its facts were stored."""
-    facts = record.facts
-    if session.get(SupervisionFactRow, facts.interaction_id) is not None:
-        return False
-    body = facts.model_dump()
-    body["mode"] = facts.mode.value
-    body["triggers"] = json.dumps(facts.triggers)
-    session.add(SupervisionFactRow(**body))
-    session.flush()
-    add_reviews(session, record.reviews)
-    add_overrides(session, record.overrides)
-    # The interaction is closed: nobody holds its reviews any more.
-    session.exec(
-        delete(ReviewClaimRow).where(
-            col(ReviewClaimRow.workflow_id) == interaction_workflow_id(facts.interaction_id)
-        )
+    return add_supervision_many(session, [record])[0]
+
+
+def add_supervision_many(session: Session, records: Sequence[RecordSupervision]) -> list[bool]:
+    """``add_supervision`` for several interactions (the closing batch), in the given order,
+    with one statement per table instead of several per record; per record, whether its
+    facts were new (a later record of an interaction already in ``records`` is not).
+
+    Each table is written in the order one ``add_supervision`` per record would write it
+    (supervision facts, then reviews and overrides sorted within each record, then the
+    released claims), so rows, ids and the order rows are locked in stay the same.
+    """
+    if not records:
+        return []
+    ids = sorted({record.facts.interaction_id for record in records})
+    stored = set(session.execute(_STORED_SUPERVISION, {"ids": ids}).scalars())
+    fresh: list[bool] = []
+    new: list[RecordSupervision] = []
+    for record in records:
+        interaction_id = record.facts.interaction_id
+        fresh.append(interaction_id not in stored)
+        if interaction_id not in stored:
+            stored.add(interaction_id)
+            new.append(record)
+    if not new:
+        return fresh
+    session.execute(insert(_SUPERVISION), [_supervision_values(r.facts) for r in new])
+    _insert_new_reviews(
+        session, [review for r in new for review in sorted(r.reviews, key=_review_order)]
     )
-    return True
+    _insert_new_overrides(
+        session,
+        [override for r in new for override in sorted(r.overrides, key=_override_order)],
+    )
+    # The interactions are closed: nobody holds their reviews any more.
+    session.execute(
+        _RELEASE_CLAIMS,
+        [{"workflow_id": interaction_workflow_id(r.facts.interaction_id)} for r in new],
+    )
+    return fresh
 
 
 # -- supervisor claims (the concurrent cap) ---------------------------------------------------

@@ -140,3 +140,25 @@ async def test_batched_checks_from_two_gates_enforce_one_fleet_wide_limit(
     assert [d.allowed for d in decisions].count(True) == 30
     assert sum(g.batcher.items for g in gates) == 80
     assert sum(g.batcher.passes for g in gates) < 80
+
+
+def test_previous_windows_of_more_keys_than_one_read_takes_are_all_read(
+    abuse_store: AbuseStore,
+) -> None:
+    keys = [_key(f"customer:start:t/c-{n}") for n in range(450)]  # three reads of previous counts
+    abuse_store.increment([_key(key.name, start=900.0) for key in keys[::2]])
+    readings = abuse_store.increment(keys)
+    assert [(r.current, r.previous) for r in readings] == [(1, 1 - n % 2) for n in range(450)]
+
+
+def test_concurrent_batches_counting_one_key_several_times_read_consecutive_counts(
+    abuse_store: AbuseStore,
+) -> None:
+    def count(_: int) -> list[int]:
+        readings = abuse_store.increment_many([[_key()], [_key("other"), _key()], [_key()]])
+        return [event[-1].current for event in readings]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        batches = list(pool.map(count, range(16)))
+    assert all(b == [b[0], b[0] + 1, b[0] + 2] for b in batches)
+    assert sorted(n for b in batches for n in b) == list(range(1, 49))

@@ -37,3 +37,12 @@ def test_runs_come_back_in_order(store: Store) -> None:
     assert store.archived_transcript("i-1") == _entries(0) + _entries(1) + _entries(2)
     assert store.archived_transcript("i-2") == []
     assert store.archived_transcript("missing") == []
+
+
+def test_runs_before_a_run_leave_that_run_and_later_ones_out(store: Store) -> None:
+    for run in (0, 1, 2):
+        store.archive_transcript(
+            ArchiveTranscript(interaction_id="i-1", run_index=run, entries=_entries(run))
+        )
+    assert store.archived_transcript("i-1", before_run=2) == _entries(0) + _entries(1)
+    assert store.archived_transcript("i-1", before_run=0) == []
