@@ -8,6 +8,7 @@ tool calls can take part without a Warmline-specific protocol.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import time
@@ -165,6 +166,30 @@ class InFlightGauge(Protocol):
     ) -> contextlib.AbstractContextManager[None]: ...
 
 
+@functools.lru_cache(maxsize=256)
+def _completions_url(base: str) -> httpx.URL:
+    """The parsed chat-completions URL of an endpoint: httpx parses a string URL on every
+    request, and the same few endpoints are called all day."""
+    return httpx.URL(f"{base.rstrip('/')}/chat/completions")
+
+
+@functools.lru_cache(maxsize=256)
+def _timeout(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(2.0, seconds))
+
+
+class _ResponseCookies(httpx.Cookies):
+    """The client's cookie jar, skipping the standard library's cookie parsing for a response
+    without ``Set-Cookie`` (nearly all of them): ``CookieJar.extract_cookies`` builds a
+    ``urllib`` request and response per call only to find no cookie header. A response that
+    sets cookies is handled exactly as before."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
 class AIClient:
     """One pooled ``httpx.AsyncClient`` per worker process; closed on shutdown."""
 
@@ -177,6 +202,9 @@ class AIClient:
             ),
             timeout=httpx.Timeout(10.0, connect=2.0),
         )
+        # ``AsyncClient.cookies = ...`` would copy the jar into a plain ``httpx.Cookies``; the
+        # client reads ``_cookies`` for every request and response (empty, as it starts).
+        self._http._cookies = _ResponseCookies()
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -202,9 +230,7 @@ class AIClient:
             "user": request.interaction_id,
             "metadata": {"intent": request.intent, "turn": str(request.turn)},
         }
-        timeout = httpx.Timeout(
-            endpoint.timeout_seconds, connect=min(2.0, endpoint.timeout_seconds)
-        )
+        timeout = _timeout(endpoint.timeout_seconds)
         started = time.perf_counter()
         in_flight = (
             self._metrics.ai_call_in_flight(endpoint.name, endpoint.version)
@@ -214,7 +240,7 @@ class AIClient:
         try:
             with in_flight:
                 response = await self._http.post(
-                    f"{endpoint.url.rstrip('/')}/chat/completions",
+                    _completions_url(endpoint.url),
                     json=body,
                     headers=headers,
                     timeout=timeout,

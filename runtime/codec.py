@@ -186,6 +186,11 @@ class EncryptionCodec(PayloadCodec):
         self._ciphers = {key_id: AESGCM(key) for key_id, key in mapping.items()}
         self._encrypting_id = ring.encrypting if ring is not None else next(iter(mapping))
         self._require_encryption = require_encryption
+        # Per payload only the nonce and the ciphertext change: the encrypting cipher and its
+        # id (metadata and associated data) are looked up and encoded once.
+        # (A hand-built ring whose encrypting id has no key still fails at encryption.)
+        self._encrypting_cipher = self._ciphers.get(self._encrypting_id)
+        self._encrypting_id_bytes = self._encrypting_id.encode()
 
     @property
     def encrypting_key_id(self) -> str:
@@ -210,11 +215,12 @@ class EncryptionCodec(PayloadCodec):
         return [self._decrypt(payload) for payload in payloads]
 
     def _encrypt(self, payload: Payload) -> Payload:
-        key_id = self._encrypting_id
+        key_id = self._encrypting_id_bytes
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), key_id.encode())
+        cipher = self._encrypting_cipher or self._ciphers[self._encrypting_id]
+        sealed = cipher.encrypt(nonce, payload.SerializeToString(), key_id)
         return Payload(
-            metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()},
+            metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id},
             data=nonce + sealed,
         )
 
@@ -229,11 +235,10 @@ class EncryptionCodec(PayloadCodec):
                 )
             return payload  # written by a client without the codec, or before encryption
         key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode(errors="replace")
-        shown = key_id if len(key_id) <= MAX_KEY_ID_SHOWN else key_id[:MAX_KEY_ID_SHOWN] + "…"
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise PayloadDecryptionError(
-                f"payload encrypted with key id {shown!r}, which is not in this process's "
+                f"payload encrypted with key id {_shown(key_id)!r}, which is not in this process's "
                 f"key ring ({', '.join(self._ciphers)}); add it to {KEY_SETTING} "
                 f"(as :{DECRYPT_ONLY} first, README: Payload encryption)",
                 type="UnknownPayloadKey",
@@ -243,7 +248,7 @@ class EncryptionCodec(PayloadCodec):
             plain = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
         except (InvalidTag, ValueError):  # ValueError: shorter than a nonce
             raise PayloadDecryptionError(
-                f"payload encrypted with key id {shown!r} failed authentication: it was "
+                f"payload encrypted with key id {_shown(key_id)!r} failed authentication: it was "
                 "altered, truncated, or encrypted with a different key under the same id",
                 type="PayloadTampered",
             ) from None
@@ -252,10 +257,15 @@ class EncryptionCodec(PayloadCodec):
             decoded.ParseFromString(plain)
         except Exception:  # authenticated, so only a sender with our key wrote it; still
             raise PayloadDecryptionError(  # refuse rather than crash the activation
-                f"payload encrypted with key id {shown!r} is not a serialized payload",
+                f"payload encrypted with key id {_shown(key_id)!r} is not a serialized payload",
                 type="PayloadTampered",
             ) from None
         return decoded
+
+
+def _shown(key_id: str) -> str:
+    """A key id for an error message: bounded, since a sender chose it."""
+    return key_id if len(key_id) <= MAX_KEY_ID_SHOWN else key_id[:MAX_KEY_ID_SHOWN] + "…"
 
 
 def warmline_data_converter(settings: Settings) -> DataConverter:

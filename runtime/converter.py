@@ -27,14 +27,17 @@ import typing
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.api.common.v1 import Payload
+from temporalio.common import RawValue
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
+    EncodingPayloadConverter,
     PayloadCodec,
     SerializationContext,
+    WithSerializationContext,
     WorkflowSerializationContext,
 )
 from temporalio.exceptions import ApplicationError
@@ -82,16 +85,43 @@ def refused(error_type: str, reason: str) -> Payload:
     )
 
 
+_ENCODING_CONVERTERS: tuple[EncodingPayloadConverter, ...] = tuple(
+    PydanticPayloadConverter().converters.values()
+)
+"""The SDK's encoding converters with pydantic JSON, built once and shared by every
+``BoundaryPayloadConverter``: they hold no per-call state, and sharing them shares the pydantic
+converter's TypeAdapter cache. The SDK constructs a payload converter for every workflow run,
+every activation's data converter and every context change; with a fresh cache each, every
+decode built its TypeAdapter again."""
+_JSON_CONVERTER = next(c for c in _ENCODING_CONVERTERS if c.encoding == "json/plain")
+
+
 class BoundaryPayloadConverter(PydanticPayloadConverter):
     """pydantic JSON (the SDK's converter) with the boundary's decoding rules."""
 
     def __init__(self, *, boundary: bool = False) -> None:
-        super().__init__()
+        # Not ``super().__init__()``: that would build a new set of encoding converters (and
+        # an empty TypeAdapter cache) each time; the shared set is the same converters.
+        self._set_converters(*_ENCODING_CONVERTERS)
         self._boundary = boundary
 
     def with_context(self, context: SerializationContext) -> BoundaryPayloadConverter:
         boundary = isinstance(context, WorkflowSerializationContext)
-        return self if boundary == self._boundary else BoundaryPayloadConverter(boundary=boundary)
+        # The two variants differ in the flag only and hold no state: hand out one each.
+        return self if boundary == self._boundary else _VARIANTS[boundary]
+
+    def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
+        # A pydantic model is neither None, bytes, a protobuf message nor a RawValue, so the
+        # composite converter would try those converters in turn and land on JSON anyway.
+        if all(isinstance(value, BaseModel) for value in values):
+            payloads = []
+            for value in values:
+                payload = _json_payload(value)
+                if payload is None:  # not the SDK's pydantic converter: the composite decides
+                    return super().to_payloads(values)
+                payloads.append(payload)
+            return payloads
+        return super().to_payloads(values)
 
     def from_payloads(
         self, payloads: Sequence[Payload], type_hints: list[type] | None = None
@@ -101,12 +131,13 @@ class BoundaryPayloadConverter(PydanticPayloadConverter):
 
     def _decode(self, payload: Payload, hint: type | None) -> Any:
         accepted, tolerant = _without_rejected(hint)
-        refusal = _refusal(payload)
+        encoding = payload.metadata.get("encoding")
+        refusal = _refusal(payload) if encoding == REFUSED_ENCODING else None
         try:
             if refusal is not None:
                 raise _Refused(f"{refusal[0]}: {refusal[1]}")
-            value = super().from_payloads([payload], None if accepted is None else [accepted])[0]
-            if self._boundary and accepted is not None and not _validated(payload):
+            value = self._convert(payload, encoding, accepted)
+            if self._boundary and accepted is not None and encoding != _JSON_PLAIN:
                 # binary/null, binary/plain and protobuf payloads decode whatever the hint
                 # says: a ``null`` start input would reach ``run`` as None.
                 value = _adapter(accepted).validate_python(value)
@@ -122,6 +153,64 @@ class BoundaryPayloadConverter(PydanticPayloadConverter):
             if tolerant:
                 return RejectedPayload(expected=what, reason=detail)
             raise invalid_input(what, detail) from None
+
+    def _convert(self, payload: Payload, encoding: bytes | None, hint: Any) -> Any:
+        """``CompositePayloadConverter.from_payloads`` for one payload (same results, same
+        errors), without building the lists around it."""
+        if hint == RawValue:
+            return RawValue(payload)
+        if encoding is None:
+            encoding = b"<unknown>"
+        converter = self.converters.get(encoding)
+        if converter is None:
+            raise KeyError(f"Unknown payload encoding {encoding.decode()}")
+        try:
+            return converter.from_payload(payload, hint)
+        except RuntimeError as err:
+            raise RuntimeError(
+                f"Payload at index 0 with encoding {encoding.decode()} could not be converted"
+            ) from err
+
+
+_VARIANTS: dict[bool, BoundaryPayloadConverter] = {
+    False: BoundaryPayloadConverter(boundary=False),
+    True: BoundaryPayloadConverter(boundary=True),
+}
+_json_payload = _JSON_CONVERTER.to_payload
+_JSON_PLAIN = b"json/plain"
+
+
+class BoundaryDataConverter(DataConverter):
+    """``DataConverter`` whose ``with_context`` hands out one data converter per boundary flag.
+
+    The SDK asks for a workflow-context data converter for every activation and client call;
+    the base class clones itself (building a payload and a failure converter it then throws
+    away) whenever the payload converter changes. Here only the payload converter depends on
+    the context, and only on whether it is a workflow's, so the two clones are kept. Should a
+    codec, failure converter or external storage ever take context, every call goes to the
+    base class as before.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        cacheable = issubclass(self.payload_converter_class, BoundaryPayloadConverter) and not any(
+            isinstance(component, WithSerializationContext)
+            for component in (self.payload_codec, self.failure_converter, self.external_storage)
+        )
+        object.__setattr__(self, "_variants", {} if cacheable else None)
+
+    def with_context(self, context: SerializationContext) -> typing.Self:
+        variants: dict[bool, typing.Self] | None = self._variants  # type: ignore[attr-defined]
+        if variants is None:
+            return super().with_context(context)
+        boundary = isinstance(context, WorkflowSerializationContext)
+        variant = variants.get(boundary)
+        if variant is None:
+            variant = super().with_context(context)
+            if variant is not self:
+                object.__setattr__(variant, "_variants", variants)
+            variants[boundary] = variant
+        return variant
 
 
 def boundary_data_converter(codec: PayloadCodec | None = None) -> DataConverter:
@@ -140,7 +229,7 @@ def boundary_data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     )
 
 
-BOUNDARY_CONVERTER = DataConverter(payload_converter_class=BoundaryPayloadConverter)
+BOUNDARY_CONVERTER = BoundaryDataConverter(payload_converter_class=BoundaryPayloadConverter)
 """Without a codec: for tests, replays and deployments that turned encryption off."""
 
 
@@ -156,18 +245,26 @@ def _refusal(payload: Payload) -> tuple[str, str] | None:
     return error_type, reason
 
 
-def _validated(payload: Payload) -> bool:
-    """Whether the pydantic converter (JSON) decoded it, validating against the hint."""
-    return payload.metadata.get("encoding") == b"json/plain"
-
-
 @functools.lru_cache(maxsize=256)
 def _adapter(hint: Any) -> TypeAdapter[Any]:
     return TypeAdapter(hint)
 
 
 def _without_rejected(hint: type | None) -> tuple[Any, bool]:
-    """``(hint without RejectedPayload, whether it admitted RejectedPayload)``."""
+    """``(hint without RejectedPayload, whether it admitted RejectedPayload)``; cached per hint
+    (the same few handler signatures come by on every call)."""
+    try:
+        return _without_rejected_cached(hint)
+    except TypeError:  # an unhashable hint
+        return _split_rejected(hint)
+
+
+@functools.lru_cache(maxsize=256)
+def _without_rejected_cached(hint: type | None) -> tuple[Any, bool]:
+    return _split_rejected(hint)
+
+
+def _split_rejected(hint: type | None) -> tuple[Any, bool]:
     if typing.get_origin(hint) not in (typing.Union, types.UnionType):
         return hint, False
     members = typing.get_args(hint)

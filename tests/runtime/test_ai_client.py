@@ -395,6 +395,27 @@ async def test_authorization_header_is_exactly_the_bearer_key(
     assert "authorization" not in seen[1]
 
 
+async def test_cookies_an_endpoint_sets_are_sent_back_until_replaced(client: AIClient) -> None:
+    """The client's cookie jar (e.g. a load balancer's affinity cookie) works as httpx's own:
+    responses without ``Set-Cookie`` leave it alone, one with it updates it."""
+    seen: list[str | None] = []
+    set_cookies = iter(["lb=node-3; Path=/", None, "lb=node-5; Path=/", None])
+
+    async def capture(req: Request) -> Response:
+        seen.append(req.headers.get("cookie"))
+        response = JSONResponse(completion("captured"))
+        cookie = next(set_cookies)
+        if cookie is not None:
+            response.headers["set-cookie"] = cookie
+        return response
+
+    app = Starlette(routes=[Route("/v1/chat/completions", capture, methods=["POST"])])
+    async with serve_app(app) as base:
+        for _ in range(4):
+            await client.complete(request(endpoint(base, url=f"{base}/v1")))
+    assert seen == [None, "lb=node-3", "lb=node-3", "lb=node-5"]
+
+
 # --- credentials: only the allow-listed WARMLINE_AI_KEY_* variables ------------------------
 
 OTHER_SECRETS = [

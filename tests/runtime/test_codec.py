@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -60,6 +61,33 @@ async def test_round_trip_hides_data_and_metadata() -> None:
     assert b"json/plain" not in encoded.SerializeToString(), "inner metadata is encrypted too"
     (decoded,) = await codec.decode([encoded])
     assert decoded == original
+
+
+async def test_the_wire_format_is_nonce_then_sealed_payload_bound_to_the_key_id() -> None:
+    """Pinned independently of the codec: what other processes and the codec server read."""
+    ring = PayloadKeyRing({"old": new_key()[1], "new": new_key()[1]}, encrypting="new")
+    codec = EncryptionCodec(ring)
+    original = plain_payload()
+    for _ in range(2):  # the id and cipher it encrypts with are kept, not re-derived
+        (encoded,) = await codec.encode([original])
+        assert dict(encoded.metadata) == {"encoding": ENCODING, KEY_ID_METADATA: b"new"}
+        nonce, sealed = encoded.data[:12], encoded.data[12:]
+        plain = AESGCM(ring.keys["new"]).decrypt(nonce, sealed, b"new")
+        assert Payload.FromString(plain) == original
+
+
+async def test_a_ring_whose_encrypting_key_is_missing_fails_when_it_encrypts() -> None:
+    codec = EncryptionCodec(PayloadKeyRing({"a": new_key()[1]}, encrypting="gone"))
+    assert (await codec.decode([plain_payload()])) == [plain_payload()]
+    with pytest.raises(KeyError):
+        await codec.encode([plain_payload()])
+
+
+async def test_a_long_key_id_is_clipped_in_the_message() -> None:
+    (encoded,) = await EncryptionCodec({"k" * 100: new_key()[1]}).encode([plain_payload()])
+    with pytest.raises(PayloadDecryptionError) as caught:
+        await EncryptionCodec(dict([new_key()])).open([encoded])
+    assert f"'{'k' * 64}…'" in caught.value.message and "k" * 65 not in caught.value.message
 
 
 async def test_same_payload_encrypts_differently_each_time() -> None:

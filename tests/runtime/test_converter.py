@@ -8,6 +8,9 @@ SDK's behaviour.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,15 +18,26 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.api.common.v1 import Payload
+from temporalio.common import RawValue
+from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import (
     ActivitySerializationContext,
+    PayloadCodec,
     PayloadConverter,
+    SerializationContext,
+    WithSerializationContext,
     WorkflowSerializationContext,
 )
 from temporalio.exceptions import ApplicationError
 
 from models.boundary import RejectedPayload
-from runtime.converter import BOUNDARY_CONVERTER, describe, refused
+from runtime.converter import (
+    BOUNDARY_CONVERTER,
+    BoundaryPayloadConverter,
+    boundary_data_converter,
+    describe,
+    refused,
+)
 
 
 class Command(BaseModel):
@@ -146,3 +160,135 @@ def test_a_long_list_of_errors_is_bounded() -> None:
     text = describe(raised.value)
     assert text.endswith("and 22 more")
     assert len(text) < 1_200
+
+
+# --- the cached variants behave as freshly built converters ---------------------------------
+
+
+def test_each_context_kind_gets_one_converter_with_its_own_rules() -> None:
+    fresh = BoundaryPayloadConverter()
+    assert fresh.with_context(ACTIVITY) is fresh
+    inner = fresh.with_context(WORKFLOW)
+    assert (
+        inner is BoundaryPayloadConverter().with_context(WORKFLOW) is inner.with_context(WORKFLOW)
+    )
+    assert inner.with_context(ACTIVITY).with_context(WORKFLOW) is inner
+    assert converter(ACTIVITY) is BOUNDARY_CONVERTER.payload_converter
+    invalid(encode({"approver": ""}))  # the boundary's rules, however often it was handed out
+    with pytest.raises(ValidationError):
+        decode(encode({"approver": ""}), Command, ACTIVITY)
+
+
+def test_the_data_converter_keeps_one_clone_per_context_kind() -> None:
+    data = boundary_data_converter()
+    for_workflow = data.with_context(WORKFLOW)
+    assert for_workflow is data.with_context(WORKFLOW) is not data
+    assert data.with_context(ACTIVITY) is data
+    assert for_workflow.with_context(ACTIVITY) is data
+    assert for_workflow.with_context(WORKFLOW) is for_workflow
+    assert for_workflow.payload_codec is data.payload_codec
+    assert for_workflow.failure_converter is data.failure_converter
+    with pytest.raises(ApplicationError):
+        for_workflow.payload_converter.from_payloads([encode({"approver": ""})], [Command])
+
+
+class _ContextCodec(PayloadCodec, WithSerializationContext):
+    """A codec that takes context: the data converter must not reuse clones then."""
+
+    def __init__(self, context: SerializationContext | None = None) -> None:
+        self.context = context
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+    def with_context(self, context: SerializationContext) -> _ContextCodec:
+        return _ContextCodec(context)
+
+
+def test_a_codec_that_takes_context_gets_every_context() -> None:
+    data = boundary_data_converter(_ContextCodec())
+    other = dataclasses.replace(WORKFLOW, workflow_id="wf-2")
+    first, second = data.with_context(WORKFLOW), data.with_context(other)
+    assert first is not second
+    assert first.payload_codec.context == WORKFLOW  # type: ignore[union-attr]
+    assert second.payload_codec.context == other  # type: ignore[union-attr]
+
+
+class _Nested(BaseModel):
+    at: datetime
+    tags: list[str]
+    extra: dict[str, Any] | None = None
+
+
+SAMPLE_VALUES: list[Any] = [
+    Command(approver="ops", count=3),
+    _Nested(at=datetime(2025, 1, 1, tzinfo=UTC), tags=["a", "é"], extra={"n": 1.5}),
+    {"approver": "ops"},
+    None,
+    b"\x00bytes",
+    "text",
+    [1, 2],
+    Payload(metadata={"encoding": b"x"}, data=b"proto"),
+    RawValue(Payload(metadata={"encoding": b"json/plain"}, data=b"7")),
+]
+
+
+@pytest.mark.parametrize("values", [[v] for v in SAMPLE_VALUES] + [SAMPLE_VALUES])
+def test_payloads_are_byte_for_byte_the_sdk_converters(values: list[Any]) -> None:
+    sdk = PydanticPayloadConverter()
+    for context in (ACTIVITY, WORKFLOW):
+        ours = converter(context).to_payloads(values)
+        assert [p.SerializeToString(deterministic=True) for p in ours] == [
+            p.SerializeToString(deterministic=True) for p in sdk.to_payloads(values)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        (Command(approver="ops"), Command),
+        (Command(approver="ops"), None),
+        (_Nested(at=datetime(2025, 1, 1, tzinfo=UTC), tags=[]), _Nested),
+        (None, None),
+        (b"raw", bytes),
+        (Payload(data=b"p"), Payload),
+        ({"approver": "ops"}, RawValue),
+        ([1, 2], list[int]),
+    ],
+)
+def test_outside_a_workflow_values_are_the_sdk_converters(value: Any, hint: Any) -> None:
+    sdk = PydanticPayloadConverter()
+    payloads = sdk.to_payloads([value])
+    hints = None if hint is None else [hint]
+    assert converter(ACTIVITY).from_payloads(payloads, hints) == sdk.from_payloads(payloads, hints)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        Payload(metadata={"encoding": b"x/alien"}, data=b""),
+        Payload(data=b"{}"),
+        Payload(metadata={"encoding": b"json/plain"}, data=b"{not json"),
+        Payload(metadata={"encoding": b"json/protobuf"}, data=b"{}"),
+    ],
+)
+def test_outside_a_workflow_errors_are_the_sdk_converters(payload: Payload) -> None:
+    def raised(convert: PayloadConverter) -> BaseException:
+        with pytest.raises(Exception) as caught:
+            convert.from_payloads([payload], [Command])
+        return caught.value
+
+    ours, sdk = raised(converter(ACTIVITY)), raised(PydanticPayloadConverter())
+    assert (type(ours), str(ours)) == (type(sdk), str(sdk))
+    assert (type(ours.__cause__), str(ours.__cause__)) == (type(sdk.__cause__), str(sdk.__cause__))
+
+
+def test_the_shared_encoding_converters_are_the_sdk_converters() -> None:
+    """Guards the shortcut past ``PydanticPayloadConverter.__init__`` against SDK changes."""
+    sdk = PydanticPayloadConverter()
+    ours = BoundaryPayloadConverter()
+    assert list(ours.converters) == list(sdk.converters)
+    assert [type(c) for c in ours.converters.values()] == [type(c) for c in sdk.converters.values()]
