@@ -29,8 +29,10 @@ from classifier.lean_bert import (
     FP32,
     PRECISIONS,
     LeanBert,
+    TracedLean,
     bf16_native,
     supports_lean,
+    traced,
 )
 
 BUNDLED_ENCODER = "bundled:all-MiniLM-L6-v2"
@@ -181,10 +183,10 @@ class SentenceEncoder:
         self.dim = int(self.model.config.hidden_size)
         # Inference runs through a lean re-implementation when the architecture allows: same
         # weights, same numbers, fewer Python layers and a fused QKV projection.
-        self.fast: LeanBert | None = None
+        self.fast: TracedLean | LeanBert | None = None
         self.precision = FP32
         if supports_lean(self.model):
-            self.fast = LeanBert(self.model, resolve_precision(precision))
+            self.fast = traced(LeanBert(self.model, resolve_precision(precision)))
             self.precision = self.fast.precision
 
     def forward_ids(self, ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

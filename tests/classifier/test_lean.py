@@ -12,7 +12,7 @@ from classifier.encoder import (
     mean_pool,
     resolve_precision,
 )
-from classifier.lean_bert import bf16_native, train_layers
+from classifier.lean_bert import LeanBert, TracedLean, bf16_native, traced, train_layers
 
 
 def test_lean_forward_matches_transformers() -> None:
@@ -20,16 +20,45 @@ def test_lean_forward_matches_transformers() -> None:
     assert encoder.fast is not None
     texts = ["reset my password", "where is my parcel, it is two weeks late now", "hi"]
     ids, mask = encoder.tokenizer.pad(encoder.tokenizer.encode(texts))
+    assert isinstance(encoder.fast, TracedLean)  # served as one TorchScript graph
+    eager = encoder.fast.lean
     with torch.inference_mode():
         reference = encoder.model(input_ids=ids, attention_mask=mask).last_hidden_state
         lean = encoder.fast(ids, mask)
-        lower = encoder.fast.layers_forward(encoder.fast.embed(ids), mask, 0, 2)
+        lower = eager.layers_forward(eager.embed(ids), mask, 0, 2)
         upper = train_layers(encoder.model, lower, mask, 2, training=False)
         single = encoder.embed_one(encoder.tokenizer.encode_one(texts[1]))
     keep = mask.bool()
     assert torch.allclose(reference[keep], lean[keep], atol=1e-4)
     assert torch.allclose(reference[keep], upper[keep], atol=1e-4)
     assert torch.allclose(mean_pool(reference, mask)[1], single, atol=1e-5)
+
+
+def test_the_traced_pass_is_the_eager_pass_on_any_length_and_batch() -> None:
+    encoder = SentenceEncoder(bundled_encoder_path(), precision="fp32")
+    assert isinstance(encoder.fast, TracedLean)
+    texts = ["hi", "my card was declined at the till twice today and I need it fixed now", "ok"]
+    seqs = encoder.tokenizer.encode(texts)
+    ids, mask = encoder.tokenizer.pad(seqs)
+    with torch.inference_mode():
+        assert torch.equal(encoder.fast(ids, mask), encoder.fast.lean(ids, mask))
+        for seq in seqs:
+            one = torch.tensor([seq])
+            assert torch.equal(encoder.fast(one, None), encoder.fast.lean(one, None))
+
+
+def test_an_encoder_that_cannot_be_traced_is_served_eagerly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    encoder = SentenceEncoder(bundled_encoder_path(), precision="fp32")
+    assert isinstance(encoder.fast, TracedLean)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("tracing is not supported here")
+
+    monkeypatch.setattr(torch.jit, "trace", refuse)
+    served = traced(encoder.fast.lean)
+    assert isinstance(served, LeanBert) and served is encoder.fast.lean
 
 
 def test_bf16_projections_keep_the_embeddings() -> None:
