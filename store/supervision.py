@@ -9,11 +9,11 @@ event and its audit entry commit together or not at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Table, bindparam, case, func, insert
+from sqlalchemy import ColumnElement, Executable, Table, bindparam, case, func, insert
 from sqlmodel import Session, col, delete, select
 
 from models.facts import AuditEvent
@@ -213,41 +213,45 @@ _STORED_SUPERVISION = select(_SUPERVISION.c.interaction_id).where(
 _RELEASE_CLAIMS = delete(_CLAIMS).where(_CLAIMS.c.workflow_id == bindparam("workflow_id"))
 
 
-def _insert_new_reviews(session: Session, reviews: Sequence[ReviewRecord]) -> int:
-    """Insert, in the given order, the reviews not stored yet (keyed by interaction and
-    draft; a key repeated in ``reviews`` counts once); returns how many."""
-    if not reviews:
+Keyed = TypeVar("Keyed", ReviewRecord, HumanOverride)
+
+
+def _insert_new(
+    session: Session,
+    items: Sequence[Keyed],
+    stored: Executable,
+    key: Callable[[Keyed], tuple[str, Any]],
+    values: Callable[[Keyed], dict[str, Any]],
+    table: Table,
+) -> int:
+    """Insert, in the given order, the items whose (interaction, key) ``stored`` does not
+    return yet (a key repeated in ``items`` counts once); returns how many."""
+    if not items:
         return 0
-    ids = sorted({review.interaction_id for review in reviews})
-    stored = session.execute(_STORED_REVIEWS, {"ids": ids}).all()
-    seen = {(interaction_id, draft_id) for interaction_id, draft_id in stored}
+    ids = sorted({item.interaction_id for item in items})
+    seen = {
+        (interaction_id, part) for interaction_id, part in session.execute(stored, {"ids": ids})
+    }
     rows: list[dict[str, Any]] = []
-    for review in reviews:
-        key = (review.interaction_id, review.draft_id)
-        if key not in seen:
-            seen.add(key)
-            rows.append(_review_values(review))
+    for item in items:
+        if key(item) not in seen:
+            seen.add(key(item))
+            rows.append(values(item))
     if rows:
-        session.execute(insert(_REVIEWS), rows)
+        session.execute(insert(table), rows)
     return len(rows)
+
+
+def _insert_new_reviews(session: Session, reviews: Sequence[ReviewRecord]) -> int:
+    """Reviews not stored yet, keyed by interaction and draft."""
+    return _insert_new(session, reviews, _STORED_REVIEWS, _review_order, _review_values, _REVIEWS)
 
 
 def _insert_new_overrides(session: Session, overrides: Sequence[HumanOverride]) -> int:
-    """``_insert_new_reviews`` for overrides, keyed by interaction and ``seq``."""
-    if not overrides:
-        return 0
-    ids = sorted({override.interaction_id for override in overrides})
-    stored = session.execute(_STORED_OVERRIDES, {"ids": ids}).all()
-    seen = {(interaction_id, seq) for interaction_id, seq in stored}
-    rows: list[dict[str, Any]] = []
-    for override in overrides:
-        key = (override.interaction_id, override.seq)
-        if key not in seen:
-            seen.add(key)
-            rows.append(_override_values(override))
-    if rows:
-        session.execute(insert(_OVERRIDES), rows)
-    return len(rows)
+    """Overrides not stored yet, keyed by interaction and ``seq``."""
+    return _insert_new(
+        session, overrides, _STORED_OVERRIDES, _override_order, _override_values, _OVERRIDES
+    )
 
 
 def _review_order(review: ReviewRecord) -> tuple[str, str]:

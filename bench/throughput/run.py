@@ -137,69 +137,80 @@ async def interaction_rate(client: Client, count: int, concurrency: int) -> floa
     return await _rate(count, concurrency, one)
 
 
-class _BareTurns:
+class _TimedTurns:
+    """One long-lived workflow whose turns are timed from the client's call to its answer."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.handle: WorkflowHandle[Any, Any] | None = None
+        self.samples: list[float] = []
+
+    async def turns(self, count: int) -> None:
+        if self.handle is None:
+            self.handle = await self._start()
+        for _ in range(count):
+            started = time.perf_counter()
+            await self._turn(self.handle, len(self.samples))
+            self.samples.append((time.perf_counter() - started) * 1000)
+
+    async def finish(self) -> None:
+        if self.handle is not None:
+            await self._finish(self.handle)
+            await self.handle.result()
+
+    async def _start(self) -> WorkflowHandle[Any, Any]:
+        raise NotImplementedError
+
+    async def _turn(self, handle: WorkflowHandle[Any, Any], i: int) -> None:
+        raise NotImplementedError
+
+    async def _finish(self, handle: WorkflowHandle[Any, Any]) -> None:
+        raise NotImplementedError
+
+
+class _BareTurns(_TimedTurns):
     """A bare workflow answering updates with one local activity: the turn baseline."""
 
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.handle: WorkflowHandle[Any, Any] | None = None
-        self.samples: list[float] = []
+    async def _start(self) -> WorkflowHandle[Any, Any]:
+        return await self.client.start_workflow(
+            BareUpdateWorkflow.run, id=f"bare-update-{uuid.uuid4().hex[:6]}", task_queue=BARE_QUEUE
+        )
 
-    async def turns(self, count: int) -> None:
-        if self.handle is None:
-            self.handle = await self.client.start_workflow(
-                BareUpdateWorkflow.run,
-                id=f"bare-update-{uuid.uuid4().hex[:6]}",
-                task_queue=BARE_QUEUE,
-            )
-        for i in range(count):
-            started = time.perf_counter()
-            await self.handle.execute_update(BareUpdateWorkflow.turn, i)
-            self.samples.append((time.perf_counter() - started) * 1000)
+    async def _turn(self, handle: WorkflowHandle[Any, Any], i: int) -> None:
+        await handle.execute_update(BareUpdateWorkflow.turn, i)
 
-    async def finish(self) -> None:
-        if self.handle is not None:
-            await self.handle.signal(BareUpdateWorkflow.finish)
-            await self.handle.result()
+    async def _finish(self, handle: WorkflowHandle[Any, Any]) -> None:
+        await handle.signal(BareUpdateWorkflow.finish)
 
 
-class _InteractionTurns:
-    """One voice interaction held by the AI, its later turns timed from send to reply."""
+class _InteractionTurns(_TimedTurns):
+    """One voice interaction held by the AI; each later turn must be answered by the AI."""
 
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.handle: WorkflowHandle[Any, Any] | None = None
-        self.samples: list[float] = []
+    async def _start(self) -> WorkflowHandle[Any, Any]:
+        iid = f"bench-turns-{uuid.uuid4().hex[:6]}"
+        handle = await self.client.start_workflow(
+            "InteractionWorkflow",
+            {
+                "interaction_id": iid,
+                "channel": "voice",
+                "customer": {"id": "c-turns"},
+                "first_message": "I have a question about my bill",
+            },
+            id=interaction_workflow_id(iid),
+            task_queue=INTERACTION_TASK_QUEUE,
+        )
+        await handle.execute_update("await_reply", {"turn": 1})
+        return handle
 
-    async def turns(self, count: int) -> None:
-        if self.handle is None:
-            iid = f"bench-turns-{uuid.uuid4().hex[:6]}"
-            self.handle = await self.client.start_workflow(
-                "InteractionWorkflow",
-                {
-                    "interaction_id": iid,
-                    "channel": "voice",
-                    "customer": {"id": "c-turns"},
-                    "first_message": "I have a question about my bill",
-                },
-                id=interaction_workflow_id(iid),
-                task_queue=INTERACTION_TASK_QUEUE,
-            )
-            await self.handle.execute_update("await_reply", {"turn": 1})
-        for _ in range(count):
-            i = len(self.samples)
-            started = time.perf_counter()
-            reply = await self.handle.execute_update(
-                "send_message", {"text": f"One more detail about line {i} of the bill"}
-            )
-            self.samples.append((time.perf_counter() - started) * 1000)
-            if reply["sender"] != "ai":
-                raise RuntimeError(f"turn {i} answered by {reply['sender']}, not the AI: {reply}")
+    async def _turn(self, handle: WorkflowHandle[Any, Any], i: int) -> None:
+        reply = await handle.execute_update(
+            "send_message", {"text": f"One more detail about line {i} of the bill"}
+        )
+        if reply["sender"] != "ai":
+            raise RuntimeError(f"turn {i} answered by {reply['sender']}, not the AI: {reply}")
 
-    async def finish(self) -> None:
-        if self.handle is not None:
-            await self.handle.signal("end_interaction", {})
-            await self.handle.result()
+    async def _finish(self, handle: WorkflowHandle[Any, Any]) -> None:
+        await handle.signal("end_interaction", {})
 
 
 async def _interaction_turns(client: Client, turns: int) -> list[float]:
