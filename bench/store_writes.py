@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from models.abuse import CounterKey
-from models.facts import ArchiveTranscript, AuditEvent, InteractionFacts, RecordInteraction
+from models.facts import ArchiveTranscript, AuditEvent, RecordInteraction
 from models.interaction import Sender, TranscriptEntry
 from models.supervision import (
     HumanOverride,
@@ -37,6 +37,7 @@ from models.supervision import (
 )
 from store.abuse import AbuseStore
 from store.repository import Store
+from tests.store.builders import make_facts
 from warmline.audit import AuditKeyRing
 
 KEYS = AuditKeyRing({"bench-1": b"\x01" * 32})
@@ -112,28 +113,14 @@ def make_record(interaction_id: str) -> RecordInteraction:
         if reviewed
         else [],
     )
-    facts = InteractionFacts(
-        interaction_id=interaction_id,
+    facts = make_facts(
+        interaction_id,
         workflow_id=stream,
-        channel="chat",
-        initial_channel="chat",
-        segment="standard",
-        language="en",
-        region="us",
-        intent="billing",
-        confidence=0.95,
-        pattern="pre_acd",
-        route="ai",
-        pool="ai_contained",
-        outcome="contained",
         model_version="agent-1",
-        classifier_version="clf-1",
-        config_version=1,
         ai_endpoint="primary",
         queue="billing",
         started_at=at[0],
         ended_at=at[59],
-        turns=3,
         ai_seconds=40.0,
         total_seconds=59.0,
         ai_calls=3,
