@@ -18,10 +18,13 @@ from pathlib import Path
 from runtime import secret_files
 from runtime.settings import Settings
 
-API_KEY_SECRET_FILE = "api-key-secret"
-API_KEY_SECRET_SETTING = "WARMLINE_API_KEY_SECRET"
+API_KEY_SECRET = secret_files.ServerSecret(
+    file="api-key-secret",
+    setting="WARMLINE_API_KEY_SECRET",
+    what="API-key server secret",
+    why="every API replica checks API keys with the same one",
+)
 LOCAL_TOKEN_FILE = "api-token"
-MIN_SECRET_CHARS = 32
 
 
 ApiKeySecretError = secret_files.ShortSecret
@@ -30,22 +33,13 @@ ApiKeySecretError = secret_files.ShortSecret
 
 def api_key_secret(settings: Settings) -> bytes:
     """The configured secret, else the embedded stack's file; never a new one."""
-    return secret_files.server_secret(
-        settings.api_key_secret,
-        settings.data_dir / API_KEY_SECRET_FILE,
-        what="API-key server secret",
-        setting=API_KEY_SECRET_SETTING,
-        why="every API replica checks API keys with the same one",
-        min_chars=MIN_SECRET_CHARS,
-    )
+    return API_KEY_SECRET.read(settings.api_key_secret, settings.data_dir)
 
 
 def ensure_local_api_key_secret(settings: Settings) -> None:
     """For the embedded stack only: create ``<data_dir>/api-key-secret`` (mode 0600) unless
     the secret is configured or the file exists."""
-    secret_files.ensure_local_server_secret(
-        settings.api_key_secret, settings.data_dir / API_KEY_SECRET_FILE
-    )
+    API_KEY_SECRET.ensure_local(settings.api_key_secret, settings.data_dir)
 
 
 def local_token_path(settings: Settings) -> Path:

@@ -13,26 +13,20 @@ from __future__ import annotations
 from runtime import secret_files
 from runtime.settings import Settings
 
-CUSTOMER_KEY_SECRET_FILE = "customer-key-secret"
-CUSTOMER_KEY_SECRET_SETTING = "WARMLINE_CUSTOMER_KEY_SECRET"
-MIN_SECRET_CHARS = 32
+CUSTOMER_KEY_SECRET = secret_files.ServerSecret(
+    file="customer-key-secret",
+    setting="WARMLINE_CUSTOMER_KEY_SECRET",
+    what="customer-key server secret",
+    why="every worker keys customers with the same one",
+)
 
 
 def customer_key_secret(settings: Settings) -> bytes:
     """The configured secret, else the embedded stack's file; never a new one."""
-    return secret_files.server_secret(
-        settings.customer_key_secret,
-        settings.data_dir / CUSTOMER_KEY_SECRET_FILE,
-        what="customer-key server secret",
-        setting=CUSTOMER_KEY_SECRET_SETTING,
-        why="every worker keys customers with the same one",
-        min_chars=MIN_SECRET_CHARS,
-    )
+    return CUSTOMER_KEY_SECRET.read(settings.customer_key_secret, settings.data_dir)
 
 
 def ensure_local_customer_key_secret(settings: Settings) -> None:
     """For the embedded stack only: create ``<data_dir>/customer-key-secret`` (mode 0600)
     unless the secret is configured or the file exists."""
-    secret_files.ensure_local_server_secret(
-        settings.customer_key_secret, settings.data_dir / CUSTOMER_KEY_SECRET_FILE
-    )
+    CUSTOMER_KEY_SECRET.ensure_local(settings.customer_key_secret, settings.data_dir)

@@ -19,6 +19,7 @@ import os
 import secrets
 import stat
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -115,3 +116,28 @@ def ensure_local_server_secret(configured: SecretStr | None, path: Path) -> None
     unless the setting is configured or the file exists."""
     if configured is None:
         create_once(path, lambda: secrets.token_urlsafe(48) + "\n")
+
+
+@dataclass(frozen=True)
+class ServerSecret:
+    """One HMAC server secret: its setting, the embedded stack's file for it, and what the
+    refusal to start says; read and created by the one rule above (``server_secret``)."""
+
+    file: str
+    setting: str
+    what: str
+    why: str
+    min_chars: int = 32
+
+    def read(self, configured: SecretStr | None, data_dir: Path) -> bytes:
+        return server_secret(
+            configured,
+            data_dir / self.file,
+            what=self.what,
+            setting=self.setting,
+            why=self.why,
+            min_chars=self.min_chars,
+        )
+
+    def ensure_local(self, configured: SecretStr | None, data_dir: Path) -> None:
+        ensure_local_server_secret(configured, data_dir / self.file)
