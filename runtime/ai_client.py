@@ -178,18 +178,6 @@ def _timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(2.0, seconds))
 
 
-class _ResponseCookies(httpx.Cookies):
-    """The client's cookie jar, skipping the standard library's cookie parsing for a response
-    without ``Set-Cookie`` (nearly all of them): ``CookieJar.extract_cookies`` builds a
-    ``urllib`` request and response per call only to find no cookie header. A response that
-    sets cookies is handled exactly as before."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        headers = response.headers
-        if "set-cookie" in headers or "set-cookie2" in headers:
-            super().extract_cookies(response)
-
-
 class AIClient:
     """One pooled ``httpx.AsyncClient`` per worker process; closed on shutdown."""
 
@@ -202,9 +190,6 @@ class AIClient:
             ),
             timeout=httpx.Timeout(10.0, connect=2.0),
         )
-        # ``AsyncClient.cookies = ...`` would copy the jar into a plain ``httpx.Cookies``; the
-        # client reads ``_cookies`` for every request and response (empty, as it starts).
-        self._http._cookies = _ResponseCookies()
 
     async def aclose(self) -> None:
         await self._http.aclose()
