@@ -13,6 +13,7 @@ the lifecycle asks for it with its own activity, retries and failure handling, a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from temporalio import activity
 
@@ -25,6 +26,8 @@ from models.safety import SafetyAction, ScreenRequest, TurnScreen
 from models.triage import PatternChoice, PatternRequest, TriageRequest, TriageResult
 from runtime.classification import BatchingClassifier
 from warmline.routing import select_pattern
+
+T = TypeVar("T")
 
 _AI_ANSWERS = (SafetyAction.ALLOW, SafetyAction.HOLD_FOR_REVIEW)
 """Screen actions after which the AI answers the turn (and its intent check runs)."""
@@ -64,15 +67,15 @@ class GateActivities:
 
     async def _pattern(self, request: PatternRequest) -> PatternChoice | None:
         """The start's pattern; None (chosen by the lifecycle's own activity) if this fails."""
-        try:
+
+        async def choose() -> PatternChoice:
             config = await self.abuse.configs.get()
             pattern, reason = select_pattern(
                 config, request.entry_point, request.has_upstream_intent
             )
-        except Exception as exc:
-            activity.logger.warning("gate: pattern choice failed (%s)", type(exc).__name__)
-            return None
-        return PatternChoice(pattern=pattern, reason=reason, config_version=config.version)
+            return PatternChoice(pattern=pattern, reason=reason, config_version=config.version)
+
+        return await _or_none("pattern choice", choose())
 
     async def _triage(
         self, request: TriageRequest, pattern: OrchestrationPattern
@@ -81,16 +84,20 @@ class GateActivities:
         own activity, as before) for the parallel pattern, or if this fails."""
         if self.triage is None or pattern is OrchestrationPattern.PARALLEL:
             return None
-        try:
-            return await self.triage(request.model_copy(update={"pattern": pattern}))
-        except Exception as exc:
-            activity.logger.warning("gate: triage failed (%s)", type(exc).__name__)
-            return None
+        return await _or_none(
+            "triage", self.triage(request.model_copy(update={"pattern": pattern}))
+        )
 
     async def _screen(self, request: ScreenRequest) -> TurnScreen | None:
         """The turn's screen; None (screened by the lifecycle's own activity) if this fails."""
-        try:
-            return await self.safety.screen_turn(request)
-        except Exception as exc:
-            activity.logger.warning("gate: screen failed (%s)", type(exc).__name__)
-            return None
+        return await _or_none("screen", self.safety.screen_turn(request))
+
+
+async def _or_none(step: str, work: Awaitable[T]) -> T | None:
+    """A step after the admission check: its failure leaves it to the lifecycle's own activity
+    (logged by type only: the message may carry the customer's words)."""
+    try:
+        return await work
+    except Exception as exc:
+        activity.logger.warning("gate: %s failed (%s)", step, type(exc).__name__)
+        return None
