@@ -106,6 +106,7 @@ class RecordInteraction(BaseModel):
     tenant: str | None = Field(default=None, description="The interaction's tenant (metadata).")
     run_index: int | None = Field(
         default=None,
+        ge=0,
         description="The closing run's index: 0 means no earlier run archived turns, so the "
         "activity need not read archives to number its tokens on (None: unknown, read them).",
     )

@@ -401,6 +401,8 @@ if __name__ == "__main__":
         "--rounds", type=int, default=4, help="alternating rounds of bare and Warmline work"
     )
     args = parser.parse_args()
+    if min(args.rounds, args.interactions, args.turns, args.concurrency) < 1:
+        parser.error("--rounds, --interactions, --turns and --concurrency must be at least 1")
     asyncio.run(
         main(
             args.interactions,

@@ -8,6 +8,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from cli.main import PUBLIC_SCHEMAS
+from models.facts import RecordInteraction
 from models.interaction import (
     Channel,
     CustomerMessage,
@@ -16,6 +17,7 @@ from models.interaction import (
     InteractionInput,
     interaction_workflow_id,
 )
+from tests.store.builders import make_record
 
 README_EXAMPLE: dict[str, Any] = {
     "interaction_id": "demo-1",
@@ -147,3 +149,12 @@ def test_an_endpoints_prompt_and_tool_texts_are_bounded() -> None:
         AIEndpoint(**base, tool_descriptions=["t"] * 51)
     with pytest.raises(ValidationError, match=r"tool_descriptions\.0"):
         AIEndpoint(**base, tool_descriptions=["t" * 5_001])
+
+
+def test_a_closing_records_run_index_is_never_negative() -> None:
+    """A negative index would make the record read no earlier archive and number its tokens
+    from 1 again, over the archived runs' numbers."""
+    record = make_record("i-1").model_dump()
+    assert RecordInteraction.model_validate(record | {"run_index": 2}).run_index == 2
+    with pytest.raises(ValidationError, match="run_index"):
+        RecordInteraction.model_validate(record | {"run_index": -1})
