@@ -30,6 +30,14 @@ contact-center turns it scores common benign messages near 1.0 ("I managed to re
 myself, thanks, that's all.": 0.9996; "One more detail about line 3 of the bill": 0.9986), and
 every flag holds a reply for a supervisor. Lower it per config once measured on your traffic;
 ``null`` uses the detector's threshold."""
+AI_CONTEXT_MESSAGES = 40
+"""Customer and AI messages an AI call carries by default: the latest twenty exchanges.
+
+Why a window: the request is rebuilt, encoded and sent at every turn, so carrying the whole
+conversation makes each turn cost grow with its length (a 1,000-turn chat would send 2,000
+messages per call, past what most models accept). Twenty exchanges hold what an agent needs to
+answer; after a continue-as-new the run keeps only the latest twenty transcript entries anyway,
+and a hand-off's context package summarises what came before the current agent."""
 AI_KEY_ENV_PREFIX = "WARMLINE_AI_KEY_"
 """The only environment variables an AI credential may come from. A config author (or anyone
 who gets an endpoint into a workflow) could otherwise name any variable of the worker - the
@@ -320,6 +328,13 @@ class RoutingConfig(_Doc):
     max_turns_per_run: int = Field(
         default=200, ge=2, description="Continue-as-new after this many turns in one run."
     )
+    ai_context_messages: int = Field(
+        default=AI_CONTEXT_MESSAGES,
+        ge=2,
+        le=1000,
+        description="Customer and AI messages an AI call carries, the latest ones (the agent's "
+        "instructions and a hand-off's context package come on top).",
+    )
     safety: SafetyPolicy = Field(
         default_factory=lambda: SafetyPolicy(injection_threshold=DEFAULT_INJECTION_THRESHOLD),
         description="What a prompt-injection detection or a reply violation does per intent and "
@@ -436,5 +451,6 @@ class RoutingDecision(_Doc):
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     spillover: SpilloverPolicy = Field(default_factory=SpilloverPolicy)
     max_turns_per_run: int = 200
+    ai_context_messages: int = AI_CONTEXT_MESSAGES
     handoff: HandoffPolicy = Field(default_factory=HandoffPolicy)
     reasons: list[str] = Field(default_factory=list)

@@ -407,6 +407,7 @@ def decide_route(
         escalation=config.escalation.model_copy(deep=True),
         spillover=config.spillover.model_copy(deep=True),
         max_turns_per_run=config.max_turns_per_run,
+        ai_context_messages=config.ai_context_messages,
         handoff=config.handoff.model_copy(),
         reasons=reasons,
     )

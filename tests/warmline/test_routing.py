@@ -512,11 +512,13 @@ def test_no_human_queues_configured() -> None:
 
 def test_decision_carries_policy_limits_and_version() -> None:
     policy = EscalationPolicy(sentiment_min=-0.3, max_turns=4)
-    cfg = config(version=17, escalation=policy.model_dump(), max_turns_per_run=50)
+    cfg = config(
+        version=17, escalation=policy.model_dump(), max_turns_per_run=50, ai_context_messages=12
+    )
     decision = route(request(), cfg, pattern=OrchestrationPattern.PARALLEL)
     assert decision.config_version == 17
     assert decision.escalation == policy
-    assert decision.max_turns_per_run == 50
+    assert decision.max_turns_per_run == 50 and decision.ai_context_messages == 12
     assert decision.pattern == OrchestrationPattern.PARALLEL
     assert decision.intent == "billing_inquiry" and decision.confidence == 0.95
     assert decision.channel == Channel.CHAT

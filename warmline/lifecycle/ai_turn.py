@@ -23,7 +23,7 @@ from models.lifecycle import (
     Triage,
     Triaged,
 )
-from models.routing import AIEndpoint, RoutingDecision
+from models.routing import AI_CONTEXT_MESSAGES, AIEndpoint, RoutingDecision
 from models.supervision import ReviewResponse, TriggerAction
 from models.triage import TriageRequest
 from warmline.escalation import check_escalation
@@ -43,16 +43,24 @@ def endpoint_key(endpoint: AIEndpoint) -> str:
     return f"{endpoint.name}:{endpoint.version}"
 
 
+_ROLES = {Sender.CUSTOMER: "user", Sender.AI: "assistant"}
+
+
 def chat_messages(c: InteractionCarry) -> list[ChatTurn]:
-    role = {Sender.CUSTOMER: "user", Sender.AI: "assistant"}
-    turns = [ChatTurn(role="system", content=wording.SYSTEM_PROMPT)]
+    """The instructions, then the latest customer and AI messages the route's window allows
+    (``ai_context_messages``), oldest first. Read from the end, so a turn's cost does not grow
+    with the conversation's length."""
+    limit = c.decision.ai_context_messages if c.decision else AI_CONTEXT_MESSAGES
     withheld = set(c.withheld_turns)  # refused by the safety policy: never shown to an AI
-    turns += [
-        ChatTurn(role=role[e.sender], content=e.text)
-        for e in c.transcript
-        if e.sender in role and not (e.sender is Sender.CUSTOMER and e.turn in withheld)
-    ]
-    return turns
+    latest: list[ChatTurn] = []
+    for entry in reversed(c.transcript):
+        if len(latest) >= limit:
+            break
+        role = _ROLES.get(entry.sender)
+        if role is None or (entry.sender is Sender.CUSTOMER and entry.turn in withheld):
+            continue
+        latest.append(ChatTurn(role=role, content=entry.text))
+    return [ChatTurn(role="system", content=wording.SYSTEM_PROMPT), *reversed(latest)]
 
 
 def reroute_request(c: InteractionCarry) -> TriageRequest:
