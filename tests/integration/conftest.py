@@ -169,7 +169,13 @@ async def stack_session(
             ) as deps,
             running_workers(temporal_client, deps, settings),
         ):
-            yield Stack(temporal_client, store, fleet, acd, deps, settings)
+            stack = Stack(temporal_client, store, fleet, acd, deps, settings)
+            # The defaults every test starts from (the per-test fixture restores them after
+            # each test), so that the session's first test is no exception: the store's
+            # bootstrap policy would supervise its AI replies.
+            await stack.use_config(lambda c: c)
+            await stack.use_supervision(UNSUPERVISED)
+            yield stack
 
 
 @dataclass

@@ -29,6 +29,7 @@ from models.calibration import (
 )
 from models.facts import RecordInteraction
 from models.interaction import Route, StatusView
+from models.supervision import SupervisionMode, SupervisionPolicy
 from runtime.calibration_schedule import ensure_calibration_schedule
 from runtime.settings import Settings
 from store.learning import LearningStore
@@ -101,6 +102,14 @@ async def test_an_approved_calibration_proposal_changes_routing_from_the_next_in
 ) -> None:
     segment = f"calib-{uuid.uuid4().hex[:8]}"
     await stack.use_config(lambda c: c)
+    # Routing is what is measured: a monitored route's AI reply is sent unreviewed (else each
+    # look at the route would wait out the review deadline, five minutes).
+    await stack.use_supervision(
+        SupervisionPolicy(
+            default_mode=SupervisionMode.FULLY_AUTONOMOUS,
+            monitored_route_mode=SupervisionMode.FULLY_AUTONOMOUS,
+        )
+    )
     route, _ = await route_of(stack, segment)
     assert route == Route.AI_MONITORED.value
     await asyncio.to_thread(stack.store.record_interactions, evidence(segment, 40))
