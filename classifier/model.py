@@ -43,6 +43,7 @@ from classifier.encoder import (
     length_batches,
     resolve_encoder,
 )
+from classifier.one_pass import OnePass, one_pass
 from models.routing import Classification
 from warmline.intents import OUT_OF_SCOPE
 
@@ -128,6 +129,10 @@ class IntentModel:
         self.oos_index = spec.oos_index
         self.labels: list[str] = [label for label in spec.labels if label != spec.oos_label]
         """In-scope intents the model can return, in head order (without ``oos``)."""
+        self._one: OnePass | None = None
+        if isinstance(scorer, HeadScorer):
+            fast = scorer.encoder.fast
+            self._one = one_pass(fast, scorer.weight, scorer.bias, spec.calibration, self.oos_index)
 
     @classmethod
     def load(cls, path: str | Path, precision: str | None = None) -> IntentModel:
@@ -188,6 +193,15 @@ class IntentModel:
         ids = self.scorer.tokenizer.encode_one(clean_text(text))
         if not self.scorer.tokenizer.has_content(ids):
             return self._empty()
+        if self._one is not None:
+            top, confidence, out_of_scope = self._one(ids)
+            return Classification(
+                intent=self.spec.labels[top],
+                confidence=min(1.0, max(0.0, confidence)),
+                out_of_scope=out_of_scope,
+                model_version=self.version,
+                source=SOURCE,
+            )
         with torch.inference_mode():
             logits = self.scorer.logits_one(ids).unsqueeze(0)
             decisions = decide(logits, self.spec.calibration, self.oos_index)

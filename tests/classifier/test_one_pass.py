@@ -1,0 +1,51 @@
+"""The per-utterance path as one traced call (``classifier.one_pass``) decides exactly what the
+eager path decides, on the bundled model and on any text."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from classifier import IntentModel, load_shared
+from classifier.one_pass import OnePass
+
+CLINC = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "clinc150" / "data_full.json"
+
+
+@pytest.fixture(scope="module")
+def both() -> tuple[IntentModel, IntentModel]:
+    traced = load_shared()
+    eager = copy.copy(traced)
+    eager._one = None  # the reference: pooling, head and decision as eager tensor operations
+    return traced, eager
+
+
+def test_the_bundled_model_is_served_in_one_call(both: tuple[IntentModel, IntentModel]) -> None:
+    traced, _ = both
+    assert isinstance(traced._one, OnePass)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(min_size=0, max_size=200))
+def test_any_text_gets_the_eager_decision(both: tuple[IntentModel, IntentModel], text: str) -> None:
+    traced, eager = both
+    got, want = traced.classify(text), eager.classify(text)
+    assert (got.intent, got.out_of_scope) == (want.intent, want.out_of_scope)
+    assert got.confidence == pytest.approx(want.confidence, abs=1e-4)
+
+
+def test_held_out_utterances_get_the_eager_decision(both: tuple[IntentModel, IntentModel]) -> None:
+    if not CLINC.exists():
+        pytest.skip(f"{CLINC} is absent (CI has ../shared)")
+    data = json.loads(CLINC.read_text(encoding="utf-8"))
+    texts = [text for text, _ in data["test"][::30] + data["oos_test"][::20]]
+    traced, eager = both
+    for text in texts:
+        got, want = traced.classify(text), eager.classify(text)
+        assert (got.intent, got.out_of_scope) == (want.intent, want.out_of_scope), text
+        assert got.confidence == pytest.approx(want.confidence, abs=1e-4), text
