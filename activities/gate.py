@@ -1,17 +1,21 @@
 """What the start or a later turn asks first, in one local activity: the abuse limits, then
-(once admitted) a turn's injection screen, or the start's orchestration pattern and triage.
+(once admitted) a turn's injection screen and, when it allows the turn, the AI call beside the
+intent check; or the start's orchestration pattern and triage.
 
 Why one: each local activity the workflow waits on is a round through it (its result is a new
 activation) before the next can start, and an admitted start always needs its pattern, a turn
-the AI holds always its screen. The order keeps the limits' promise: what the limits stop never
-reaches the detector (nor the classifier: a turn whose intent check follows starts its
-classification here once admitted and let through to the AI, so the forward pass overlaps the way
-back to the workflow). A step that fails here is not retried here: the answer then lacks it and
-the lifecycle asks for it with its own activity, retries and failure handling, as before.
+the AI holds always its screen, call and intent check: one round for the turn instead of three.
+The order keeps the limits' and the screen's promises: what the limits stop never reaches the
+detector, and what the screen does not let through as it is never reaches an AI or the
+classifier. (Runs from before the call moved here start the turn's classification here instead,
+so its forward pass overlaps the way back to the workflow.) A step that fails here is not
+retried here: the answer then lacks it and the lifecycle asks for it with its own activity,
+retries and failure handling, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -20,7 +24,8 @@ from temporalio import activity
 from activities.abuse import AbuseActivities
 from activities.inputs import validated
 from activities.safety import SafetyActivities
-from models.gate import GateAnswer, GateRequest
+from models.ai import AIReply, AIRequest
+from models.gate import GateAnswer, GateRequest, TurnAhead, TurnAnswered
 from models.interaction import OrchestrationPattern
 from models.safety import SafetyAction, ScreenRequest, TurnScreen
 from models.triage import PatternChoice, PatternRequest, TriageRequest, TriageResult
@@ -40,11 +45,13 @@ class GateActivities:
         safety: SafetyActivities,
         classifier: BatchingClassifier | None = None,
         triage: Callable[[TriageRequest], Awaitable[TriageResult]] | None = None,
+        ai: Callable[[AIRequest], Awaitable[AIReply]] | None = None,
     ) -> None:
         self.abuse = abuse
         self.safety = safety
         self.classifier = classifier
         self.triage = triage
+        self.ai = ai
 
     @activity.defn
     async def pass_gates(self, request: GateRequest) -> GateAnswer:
@@ -61,6 +68,11 @@ class GateActivities:
             answered = answer.screen is None or answer.screen.decision.action in _AI_ANSWERS
             if request.classify_ahead and answered and self.classifier is not None:
                 self.classifier.prefetch(request.admission.text)
+            allowed = (
+                answer.screen is not None and answer.screen.decision.action is SafetyAction.ALLOW
+            )
+            if request.turn is not None and allowed:
+                answer.turn = await self._turn(request.turn)
         if request.triage is not None and answer.pattern is not None:
             answer.triage = await self._triage(request.triage, answer.pattern.pattern)
         return answer
@@ -87,6 +99,21 @@ class GateActivities:
         return await _or_none(
             "triage", self.triage(request.model_copy(update={"pattern": pattern}))
         )
+
+    async def _turn(self, ahead: TurnAhead) -> TurnAnswered:
+        """The turn's AI call beside its intent check, once the turn is admitted and its screen
+        allows it as it is (a held or refused turn is the lifecycle's to decide). Neither is
+        retried here: a part that fails comes back None and the lifecycle makes it with its own
+        activity and retries (the call under the same idempotency key)."""
+        if self.ai is None:
+            return TurnAnswered()
+        call = _or_none("AI call", self.ai(ahead.ai))
+        if ahead.check is None or self.triage is None:
+            return TurnAnswered(reply=await call)
+        reply, check = await asyncio.gather(
+            call, _or_none("intent check", self.triage(ahead.check))
+        )
+        return TurnAnswered(reply=reply, check=check)
 
     async def _screen(self, request: ScreenRequest) -> TurnScreen | None:
         """The turn's screen; None (screened by the lifecycle's own activity) if this fails."""

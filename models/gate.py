@@ -6,12 +6,32 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.abuse import AbuseDecision, AdmissionRequest
+from models.ai import AIReply, AIRequest
 from models.safety import ScreenRequest, TurnScreen
 from models.triage import PatternChoice, PatternRequest, TriageRequest, TriageResult
 
 
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class TurnAhead(_Doc):
+    """A later turn's AI call and intent check, asked with its admission check
+    (``changes.TURN_AHEAD``): run only once the turn is admitted and its screen allows it, so
+    what the limits or the screen stop never reaches an AI."""
+
+    ai: AIRequest
+    check: TriageRequest | None = Field(
+        default=None, description="The turn's intent check (topic shifts), run beside the call."
+    )
+
+
+class TurnAnswered(_Doc):
+    """What came of a :class:`TurnAhead`; a part that failed or did not run is None, and the
+    lifecycle then asks for it with its own activity (retries and failure handling as before)."""
+
+    reply: AIReply | None = None
+    check: TriageResult | None = None
 
 
 class GateRequest(_Doc):
@@ -33,6 +53,11 @@ class GateRequest(_Doc):
         "``pattern`` is replaced by that choice); not for the parallel pattern, whose human "
         "reservation goes out first.",
     )
+    turn: TurnAhead | None = Field(
+        default=None,
+        description="A later turn's AI call and intent check, run here once the turn is admitted "
+        "and its screen allows it (``changes.TURN_AHEAD``).",
+    )
 
 
 class GateAnswer(_Doc):
@@ -43,3 +68,4 @@ class GateAnswer(_Doc):
     screen: TurnScreen | None = None
     pattern: PatternChoice | None = None
     triage: TriageResult | None = None
+    turn: TurnAnswered | None = None

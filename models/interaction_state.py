@@ -21,6 +21,7 @@ from models.ai import AIAction, AIReply
 from models.boundary import ContinuableInput
 from models.compliance import ComplianceState
 from models.facts import AuditEvent
+from models.gate import TurnAhead, TurnAnswered
 from models.handoff import HandoffPackage, HandoffRecord
 from models.interaction import (
     Channel,
@@ -230,6 +231,12 @@ class Job(_State):
     )
     prescreen: TurnScreen | None = Field(
         default=None, description="Its answer, used when the AI takes the turn as asked."
+    )
+    ahead_asked: TurnAhead | None = Field(
+        default=None, description="The AI call and intent check asked with the admission check."
+    )
+    ahead: TurnAnswered | None = Field(
+        default=None, description="Their answers, used when the AI takes the turn as asked."
     )
     wait: Wait | None = None
 

@@ -25,6 +25,7 @@ from models.acd import (
 )
 from models.ai import AIReply, AIRequest, ShadowRequest
 from models.facts import RecordInteraction
+from models.gate import TurnAhead, TurnAnswered
 from models.interaction import (
     Channel,
     ChannelSwitched,
@@ -141,6 +142,9 @@ class AdmissionChecked(_Message):
     )
     triage: TriageResult | None = Field(
         default=None, description="The admitted start's triage, when it was asked and ran."
+    )
+    turn: TurnAnswered | None = Field(
+        default=None, description="The admitted turn's AI answer and intent, when asked."
     )
 
 
@@ -317,6 +321,11 @@ class CheckAdmission(_Call):
         default=None,
         description="Then triage the start in the same activity, under the pattern chosen there "
         "(``changes.START_TRIAGE``).",
+    )
+    turn: TurnAhead | None = Field(
+        default=None,
+        description="Then the turn's AI call and intent check, in the same activity, when the "
+        "screen allows the turn (``changes.TURN_AHEAD``).",
     )
 
 

@@ -147,7 +147,9 @@ def interaction_worker(
     activities = InteractionActivities(deps)
     abuse = AbuseActivities(deps.abuse or abuse_gate(deps.store), deps.configs)
     safety = SafetyActivities(deps.scanner or load_turn_scanner(), deps.configs)
-    gate = GateActivities(abuse, safety, deps.classifier, triage=activities.triage)
+    gate = GateActivities(
+        abuse, safety, deps.classifier, triage=activities.triage, ai=activities.invoke_ai
+    )
     return Worker(
         client,
         task_queue=task_queue,

@@ -101,8 +101,11 @@ class CommandExecutor:
                     pattern=c.pattern,
                     classify_ahead=c.classify_ahead,
                     triage=c.triage,
+                    turn=c.turn,
                 )
-                self._local(c, GateActivities.pass_gates, gate, DECIDE, None, spread=True)
+                # With the turn's AI call inside, one attempt may take as long as the call.
+                attempt = DECIDE if c.turn is None else None
+                self._local(c, GateActivities.pass_gates, gate, attempt, None, spread=True)
             case lc.ScreenTurn():
                 self._local(c, SafetyActivities.screen_turn, c.request, DECIDE, None)
             case lc.RecordOutcome():

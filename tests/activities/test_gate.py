@@ -24,9 +24,10 @@ from models.abuse import (
     LimitScope,
     LimitStage,
 )
-from models.gate import GateRequest
+from models.ai import AIReply, AIRequest, ChatTurn
+from models.gate import GateRequest, TurnAhead
 from models.interaction import Channel, OrchestrationPattern, Route
-from models.routing import Classification, RoutingDecision
+from models.routing import AIEndpoint, Classification, RoutingDecision
 from models.safety import SafetyAction, ScreenRequest
 from models.triage import PatternRequest, TriageRequest, TriageResult
 from runtime.classification import BatchingClassifier
@@ -248,3 +249,97 @@ async def test_a_parallel_start_and_a_limited_start_are_not_triaged_by_the_gate(
     limited = await ActivityEnvironment().run(activities.pass_gates, start_with_triage())
     assert not limited.decision.allowed
     assert parallel.triage is None and limited.triage is None and triage.asked == []
+
+
+class RecordingAI:
+    """Stands in for the interaction activities' AI call (tested with a real endpoint in
+    ``tests/activities`` and the integration tests): this test is about when the gate makes it."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.asked: list[AIRequest] = []
+        self.fail = fail
+
+    async def __call__(self, request: AIRequest) -> AIReply:
+        self.asked.append(request)
+        if self.fail:
+            raise ApplicationError("503 from care-bot:1", type="AIServerError")
+        return AIReply(text=f"answer to turn {request.turn}", model_version="care-bot:1")
+
+
+def turn_ahead(text: str, check: bool = True) -> GateRequest:
+    """A later turn asking for its screen, then its AI call and intent check
+    (``changes.TURN_AHEAD``)."""
+    ai = AIRequest(
+        interaction_id="it-gate",
+        turn=2,
+        idempotency_key="it-gate:turn-2",
+        endpoint=AIEndpoint(name="care-bot", version="1", url=""),
+        intent="order_status",
+        messages=[ChatTurn(role="user", content=text)],
+    )
+    intent = TriageRequest(
+        interaction_id="it-gate",
+        text=text,
+        channel=Channel.CHAT,
+        segment="standard",
+        language="en",
+        entry_point="default",
+        pattern=OrchestrationPattern.PRE_ACD,
+        turn=2,
+    )
+    return turn(text).model_copy(update={"turn": TurnAhead(ai=ai, check=intent if check else None)})
+
+
+def answering_gate(
+    store: Store, scanner: TurnScanner, ai: RecordingAI, triage: RecordingTriage
+) -> GateActivities:
+    plain = gate(store, scanner)
+    return GateActivities(plain.abuse, plain.safety, triage=triage, ai=ai)
+
+
+async def test_an_admitted_clean_turn_gets_its_ai_answer_and_intent_with_the_check(
+    store: Store, scanner: TurnScanner
+) -> None:
+    ai, triage = RecordingAI(), RecordingTriage()
+    activities = answering_gate(store, scanner, ai, triage)
+    request = turn_ahead("and when will it arrive?")
+    answer = await ActivityEnvironment().run(activities.pass_gates, request)
+    assert answer.turn is not None and answer.turn.reply is not None
+    assert answer.turn.reply.text == "answer to turn 2" and answer.turn.check is not None
+    assert request.turn is not None
+    assert ai.asked == [request.turn.ai] and triage.asked == [request.turn.check]
+    unchecked = await ActivityEnvironment().run(
+        activities.pass_gates, turn_ahead("and the invoice?", check=False)
+    )
+    assert unchecked.turn is not None and unchecked.turn.check is None
+    assert len(ai.asked) == 2 and len(triage.asked) == 1
+
+
+async def test_no_ai_sees_a_turn_the_limits_stop_or_the_screen_does_not_allow(
+    store: Store, scanner: TurnScanner
+) -> None:
+    ai, triage = RecordingAI(), RecordingTriage()
+    activities = answering_gate(store, scanner, ai, triage)
+    env = ActivityEnvironment()
+    attack = await env.run(activities.pass_gates, turn_ahead(ATTACK))
+    assert attack.screen is not None and attack.screen.decision.action is not SafetyAction.ALLOW
+    assert attack.turn is None
+    await env.run(activities.pass_gates, turn_ahead("one more question"))  # the limit's second
+    limited = await env.run(activities.pass_gates, turn_ahead("and another one"))
+    assert not limited.decision.allowed and limited.turn is None
+    assert [asked.messages[-1].content for asked in ai.asked] == ["one more question"]
+    assert [asked.text for asked in triage.asked] == ["one more question"]
+
+
+@pytest.mark.parametrize("failing", ["ai", "check"])
+async def test_a_part_that_fails_comes_back_none_beside_the_other(
+    store: Store, scanner: TurnScanner, failing: str
+) -> None:
+    ai, triage = RecordingAI(fail=failing == "ai"), RecordingTriage(fail=failing == "check")
+    answer = await ActivityEnvironment().run(
+        answering_gate(store, scanner, ai, triage).pass_gates, turn_ahead("and the refund?")
+    )
+    assert answer.decision.allowed and answer.turn is not None
+    assert (answer.turn.reply is None) is (failing == "ai")
+    assert (answer.turn.check is None) is (failing == "check")
+    assert len(ai.asked) == len(triage.asked) == 1

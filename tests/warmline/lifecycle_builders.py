@@ -198,6 +198,7 @@ def success(command: Command, when: str, **overrides: Any) -> Event:
                 screen=screened,
                 pattern=chosen,
                 triage=overrides.get("triage"),
+                turn=overrides.get("turn"),
             )
     return CommandDone(at=when, op=op)
 

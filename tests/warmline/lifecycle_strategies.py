@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from models.abuse import LimitAnswer
 from models.acd import ReservationAck, TransferAck
-from models.ai import AIAction
+from models.ai import AIAction, AIReply
+from models.gate import TurnAnswered
 from models.handoff import HandoffPolicy
 from models.interaction import OrchestrationPattern, Route
 from models.lifecycle import (
@@ -137,6 +138,22 @@ def topic_shifts(draw: st.DrawFn) -> Any:
     return triage(routed)
 
 
+def ai_replies() -> st.SearchStrategy[AIReply]:
+    return st.builds(
+        lambda text, action, assessment, safety: ai_reply(
+            f"{UNSAFE} {text}" if safety not in (None, SafetyAction.ALLOW) else text,
+            action,
+            assessment=assessment,
+            check=reply_check(safety),
+        ),
+        st.sampled_from(AI_TEXTS),
+        st.sampled_from(AI_ACTIONS),
+        st.sampled_from([None, f"customer {EMAIL} is angry"]),
+        # Mostly no finding (else few conversations get far), every action possible.
+        st.sampled_from([None, None, *SafetyAction]),
+    )
+
+
 def results_for(command: Command, when: str, ok_only: bool = False) -> st.SearchStrategy[Event]:
     """Every plausible answer to a command, successes and failures alike."""
     op = command.op  # type: ignore[union-attr]
@@ -159,23 +176,7 @@ def results_for(command: Command, when: str, ok_only: bool = False) -> st.Search
                 ReservationAcked(at=when, op=op, ack=ReservationAck(reservation_id=f"r-{op}"))
             )
         case "call_ai":
-            ok = st.builds(
-                lambda text, action, assessment, safety: AIReplied(
-                    at=when,
-                    op=op,
-                    reply=ai_reply(
-                        f"{UNSAFE} {text}" if safety not in (None, SafetyAction.ALLOW) else text,
-                        action,
-                        assessment=assessment,
-                        check=reply_check(safety),
-                    ),
-                ),
-                st.sampled_from(AI_TEXTS),
-                st.sampled_from(AI_ACTIONS),
-                st.sampled_from([None, f"customer {EMAIL} is angry"]),
-                # Mostly no finding (else few conversations get far), every action possible.
-                st.sampled_from([None, None, *SafetyAction]),
-            )
+            ok = ai_replies().map(lambda reply: AIReplied(at=when, op=op, reply=reply))
         case "read_capacity":
             seen = st.builds(
                 HumanAvailability,
@@ -200,12 +201,29 @@ def results_for(command: Command, when: str, ok_only: bool = False) -> st.Search
         case "check_admission":
             # Mostly allowed (else the conversation rarely gets going), every answer possible.
             answers = [LimitAnswer.ALLOWED] * 5 + [a for a in LimitAnswer if a.strictness > 0]
+            # What was asked with the check may come back, or not (a step that failed there).
+            screens: st.SearchStrategy[Any] = st.none()
+            if getattr(command, "screen", None) is not None:
+                allowing = [SafetyAction.ALLOW] * 4 + list(SafetyAction)
+                screens = st.none() | st.sampled_from(allowing).map(screen)
+            turns: st.SearchStrategy[Any] = st.none()
+            if getattr(command, "turn", None) is not None:
+                checks = st.none() | triage_results() | topic_shifts()
+                turns = st.none() | st.builds(
+                    TurnAnswered, reply=st.none() | ai_replies(), check=checks
+                )
             ok = st.builds(
-                lambda answer, retry: AdmissionChecked(
-                    at=when, op=op, decision=admission(answer, retry)
+                lambda answer, retry, screened, turn: AdmissionChecked(
+                    at=when,
+                    op=op,
+                    decision=admission(answer, retry),
+                    screen=screened,
+                    turn=turn,
                 ),
                 st.sampled_from(answers),
                 st.sampled_from([0.5, 30.0, 900.0]),
+                screens,
+                turns,
             )
         case _:
             ok = st.just(CommandDone(at=when, op=op))

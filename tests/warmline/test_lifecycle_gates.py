@@ -129,7 +129,11 @@ def test_older_runs_keep_a_separate_screen() -> None:
 
 
 def test_the_gate_starts_the_classification_only_when_an_intent_check_follows() -> None:
-    d = Driver(started().model_copy(update={"safety": True, "turn_intents": True}))
+    """Runs from before ``changes.TURN_AHEAD`` (newer ones make the check in the gate)."""
+    legacy = (changes.TURN_AHEAD,)
+    d = Driver(
+        started().model_copy(update={"safety": True, "turn_intents": True, "legacy": legacy})
+    )
     d.ok(CheckAdmission)
     assert not d.pending(CheckAdmission).classify_ahead  # the start: triage classifies it
     d.to_ai()

@@ -29,13 +29,14 @@ answers instead of asking again.
 from __future__ import annotations
 
 from models.abuse import AbuseDecision, AdmissionRequest, LimitAnswer, LimitStage
+from models.gate import TurnAhead
 from models.interaction import Outcome
 from models.interaction_state import InteractionCarry, JobKind, WaitKind
 from models.lifecycle import AdmissionChecked, CheckAdmission, CommandFailed, Event
 from models.safety import ScreenRequest
 from models.triage import PatternRequest, TriageRequest
 from warmline.lifecycle import handover, jobs, topics
-from warmline.lifecycle.transition import Step
+from warmline.lifecycle.transition import AI_SECONDS, Step
 from warmline.redaction import redact
 
 ADMISSION_SECONDS = 15.0
@@ -65,13 +66,15 @@ def check(
     screen: ScreenRequest | None = None,
     pattern: PatternRequest | None = None,
     triage: TriageRequest | None = None,
+    turn: TurnAhead | None = None,
 ) -> None:
     """Ask the gate about the start (job ``opening``) or the current turn; the job waits.
 
     ``screen``: the turn's injection screen, run by the same activity once the turn is admitted
     (``screening.ahead``), so an admitted turn costs one local activity round, not two;
     ``pattern``: likewise the start's pattern choice (``opening.admitted``), and ``triage`` its
-    triage under that pattern."""
+    triage under that pattern; ``turn``: a later turn's AI call and intent check, made there once
+    the turn is admitted and screened (``ai_turn.ahead``), so the whole turn is one round."""
     c = s.state
     request = AdmissionRequest(
         stage=stage,
@@ -83,26 +86,30 @@ def check(
     )
     op = s.next_op()
     s.job.screen_asked, s.job.prescreen = screen, None
-    ahead = screen is not None and topics.wants_check(c, s.job)
+    s.job.ahead_asked, s.job.ahead = turn, None
+    ahead = screen is not None and turn is None and topics.wants_check(c, s.job)
+    seconds = ADMISSION_SECONDS + (AI_SECONDS if turn is not None else 0.0)
     s.emit(
         CheckAdmission(
             op=op,
-            timeout_seconds=ADMISSION_SECONDS,
+            timeout_seconds=seconds,
             request=request,
             screen=screen,
             classify_ahead=ahead,
             pattern=pattern,
             triage=triage,
+            turn=turn,
         )
     )
-    s.wait(WaitKind.ABUSE, op, ADMISSION_SECONDS)
+    s.wait(WaitKind.ABUSE, op, seconds)
 
 
 def on_checked(s: Step, result: Event) -> bool:
     """The gate's answer; True when the start or turn goes on now."""
     match result:
-        case AdmissionChecked(decision=decision, screen=screen) if decision.allowed:
+        case AdmissionChecked(decision=decision, screen=screen, turn=turn) if decision.allowed:
             s.job.prescreen = screen if s.job.screen_asked is not None else None
+            s.job.ahead = turn if s.job.ahead_asked is not None else None
             return True
         case AdmissionChecked(decision=decision):
             return _limited(s, decision)

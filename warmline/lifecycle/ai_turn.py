@@ -12,7 +12,8 @@ decide whether the conversation goes on.
 from __future__ import annotations
 
 from models.ai import AIAction, AIReply, AIRequest, ChatTurn, ShadowRequest
-from models.interaction import EscalationTrigger, Outcome, Reply, Sender
+from models.gate import TurnAhead
+from models.interaction import EscalationTrigger, InteractionState, Outcome, Reply, Sender
 from models.interaction_state import HeldDraft, InteractionCarry, WaitKind
 from models.lifecycle import (
     AIReplied,
@@ -24,10 +25,19 @@ from models.lifecycle import (
     Triaged,
 )
 from models.routing import AI_CONTEXT_MESSAGES, AIEndpoint, RoutingDecision
-from models.supervision import ReviewResponse, TriggerAction
+from models.supervision import ReviewResponse, SupervisionMode, TriggerAction
 from models.triage import TriageRequest
-from warmline.escalation import check_escalation
-from warmline.lifecycle import handover, jobs, regulation, reply_safety, review, topics, wording
+from warmline.escalation import EscalationCheck, check_escalation
+from warmline.lifecycle import (
+    changes,
+    handover,
+    jobs,
+    regulation,
+    reply_safety,
+    review,
+    topics,
+    wording,
+)
 from warmline.lifecycle.transition import (
     AI_SECONDS,
     SHADOW_ATTEMPT_MARGIN_SECONDS,
@@ -87,8 +97,24 @@ def begin(s: Step) -> None:
     if decision is None or decision.ai_endpoint is None:
         handover.escalate(s, EscalationTrigger.AI_UNAVAILABLE, "no AI endpoint on the route")
         return
-    before = check_escalation(
-        customer_text=job.text,
+    before = _escalation_before(c, job.text, decision)
+    if before is not None:
+        handover.escalate(s, before.trigger, before.detail)
+        return
+    if _gated(s):
+        return
+    if _answered_ahead(s, decision.ai_endpoint):
+        return
+    topics.start_check(s)  # a later turn's topic may move the conversation (``topics``)
+    _call(s, decision.ai_endpoint, failover=False)
+
+
+def _escalation_before(
+    c: InteractionCarry, text: str, decision: RoutingDecision
+) -> EscalationCheck | None:
+    """An escalation rule the customer's words fire before any AI answers them."""
+    return check_escalation(
+        customer_text=text,
         ai_turns=c.ai_turns,
         resolved=False,
         ai_action=None,
@@ -96,13 +122,53 @@ def begin(s: Step) -> None:
         out_of_scope=False,
         policy=decision.escalation,
     )
-    if before is not None:
-        handover.escalate(s, before.trigger, before.detail)
-        return
-    if _gated(s):
-        return
-    topics.start_check(s)  # a later turn's topic may move the conversation (``topics``)
-    _call(s, decision.ai_endpoint, failover=False)
+
+
+def ahead(s: Step) -> TurnAhead | None:
+    """The turn's AI call and intent check, to be made by its admission check's activity once
+    the turn is admitted and screened (``changes.TURN_AHEAD``): one local activity round for
+    the whole turn instead of three. Only where nothing but that answer stands between the turn
+    and the call: the AI holds the conversation, no escalation rule fires on the customer's
+    words, and no semi-autonomous trigger is weighed first. ``begin`` takes the answers only if
+    it would ask exactly the same now."""
+    c, job = s.state, s.job
+    decision = c.decision
+    if not changes.made(c, changes.TURN_AHEAD) or c.state is not InteractionState.AI_ACTIVE:
+        return None
+    if decision is None or decision.ai_endpoint is None or job.turn is None:
+        return None
+    if c.supervision is not None and c.supervision.mode is SupervisionMode.SEMI_AUTONOMOUS:
+        return None
+    if _escalation_before(c, job.text, decision) is not None:
+        return None
+    request = _turn_request(c, job.turn, decision.ai_endpoint)
+    return TurnAhead(ai=request, check=topics.check_request(c, job))
+
+
+def _answered_ahead(s: Step, endpoint: AIEndpoint) -> bool:
+    """The turn's call (and check) answered with the admission check: taken as if their own
+    activities had answered, in the order the machine reads them (the answer, then the intent
+    that decides whether it is sent). False, and asked anew, when the call did not run or
+    failed there, or this turn would now ask something else."""
+    c, job = s.state, s.job
+    asked, answered = job.ahead_asked, job.ahead
+    job.ahead_asked, job.ahead = None, None
+    if asked is None or answered is None or answered.reply is None or job.turn is None:
+        return False
+    check = topics.check_request(c, job)
+    if asked != TurnAhead(ai=_turn_request(c, job.turn, endpoint), check=check):
+        return False
+    intent: Triaged | None = None
+    if check is not None and answered.check is None:
+        topics.start_check(s)  # the check failed there: asked on its own, with its retries
+    elif check is not None and answered.check is not None:
+        intent = Triaged(at=s.at, op=topics.claim_check(s), result=answered.check)
+    op = s.next_op()
+    s.wait(WaitKind.AI, op, AI_SECONDS, endpoint=endpoint, failover=False)
+    on_ai(s, AIReplied(at=s.at, op=op, reply=answered.reply))
+    if intent is not None:
+        on_turn_intent(s, intent)
+    return True
 
 
 def _gated(s: Step) -> bool:
@@ -156,11 +222,15 @@ def ai_request(c: InteractionCarry, turn: int, endpoint: AIEndpoint, key: str) -
     )
 
 
+def _turn_request(c: InteractionCarry, turn: int, endpoint: AIEndpoint) -> AIRequest:
+    return ai_request(c, turn, endpoint, f"turn-{turn}:{endpoint_key(endpoint)}")
+
+
 def _call(s: Step, endpoint: AIEndpoint, failover: bool) -> None:
     c, turn = s.state, s.job.turn
     assert turn is not None
     op = s.next_op()
-    request = ai_request(c, turn, endpoint, f"turn-{turn}:{endpoint_key(endpoint)}")
+    request = _turn_request(c, turn, endpoint)
     s.emit(CallAI(op=op, timeout_seconds=AI_SECONDS, request=request))
     s.wait(WaitKind.AI, op, AI_SECONDS, endpoint=endpoint, failover=failover)
 

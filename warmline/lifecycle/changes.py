@@ -37,6 +37,11 @@ START_TRIAGE = "start-triage"
 check's activity too, once its pattern is chosen there (before: a triage activity after the
 check). Not for the parallel pattern, whose human reservation goes out before the triage."""
 
+TURN_AHEAD = "turn-ahead"
+"""A later turn the AI holds has its AI call and intent check made by the admission check's
+activity too, once the turn is admitted and its screen allows it (before: the check, then the
+call and the intent check as two more activities)."""
+
 COMPLIANCE = "regulatory-duties"
 """The regulatory duties of the customer's jurisdiction (``warmline.lifecycle.regulation``):
 notices in the first AI reply, a request for a human transferred at once where the right to a
@@ -56,6 +61,7 @@ ALL: tuple[str, ...] = (
     REPLY_CHECKS,
     COMPLIANCE,
     START_TRIAGE,
+    TURN_AHEAD,
 )
 
 

@@ -171,7 +171,9 @@ def answer_closed(s: Step, item: Queued) -> None:
 def _turn(s: Step, item: QueuedMessage) -> None:
     job = jobs.begin_turn(s, item.text, item.message_id, list(item.tickets))
     if s.state.safety_gates:
-        admission.check(s, LimitStage.TURN, job.text, screening.ahead(s))
+        screen = screening.ahead(s)
+        turn = ai_turn.ahead(s) if screen is not None else None
+        admission.check(s, LimitStage.TURN, job.text, screen, turn=turn)
     else:
         answer_turn(s, job)
 

@@ -40,10 +40,25 @@ def start_check(s: Step) -> None:
     Beside, not before: most turns keep their topic, and the current agent's answer is then
     sent as soon as both are back, so the check costs a turn no latency of its own when the AI
     takes longer than the classifier. On a topic shift that answer is dropped unsent."""
-    c, job = s.state, s.job
-    if not wants_check(c, job):
+    request = check_request(s.state, s.job)
+    if request is None:
         return
-    request = TriageRequest(
+    op = claim_check(s)
+    s.emit(Triage(op=op, timeout_seconds=TRIAGE_SECONDS, request=request))
+
+
+def claim_check(s: Step) -> int:
+    """The check's op and deadline, whether it is asked now or was answered ahead."""
+    op = s.next_op()
+    s.job.check_op, s.job.check_deadline = op, s.after(TRIAGE_SECONDS)
+    return op
+
+
+def check_request(c: InteractionCarry, job: Job) -> TriageRequest | None:
+    """The turn's intent check, when the turn needs one (``wants_check``)."""
+    if not wants_check(c, job):
+        return None
+    return TriageRequest(
         interaction_id=c.request.interaction_id,
         text=job.text,
         channel=c.channel,
@@ -54,9 +69,6 @@ def start_check(s: Step) -> None:
         pattern=c.pattern,
         turn=job.turn,
     )
-    op = s.next_op()
-    s.emit(Triage(op=op, timeout_seconds=TRIAGE_SECONDS, request=request))
-    job.check_op, job.check_deadline = op, s.after(TRIAGE_SECONDS)
 
 
 def wants_check(c: InteractionCarry, job: Job) -> bool:
