@@ -6,12 +6,17 @@ threads. The eager pass gives the GIL back and takes it again at each of its ~10
 operations; the traced graph is one call. Both paths are measured in this one run, on the
 bundled encoder, with the threads the classifier is configured for.
 
+Then the whole ``classify()`` of the bundled intent model, text to calibrated decision: pooling,
+head and decision as eager operations after the traced encoder, against all of it in one traced
+call (``classifier.one_pass``, what the worker serves), alone and beside the busy thread.
+
 Run: ``python -m bench.classifier.contention [--calls 300]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import threading
 import time
@@ -19,6 +24,7 @@ from collections.abc import Callable
 
 import torch
 
+from classifier import load_shared
 from classifier.encoder import SentenceEncoder, bundled_encoder_path
 from classifier.lean_bert import TracedLean
 
@@ -50,6 +56,26 @@ def _row(name: str, samples: list[float]) -> str:
     return f"  {name:38}: p50 {statistics.median(samples):8.2f}  p95 {p95:8.2f}"
 
 
+def _classified(classify: Callable[[str], object], calls: int) -> list[float]:
+    samples = []
+    for i in range(calls):
+        started = time.perf_counter()
+        classify(f"{UTTERANCE} ({i})")
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def _beside_busy(work: Callable[[], list[float]]) -> list[float]:
+    stop = threading.Event()
+    busy = threading.Thread(target=_busy, args=(stop,), daemon=True)
+    busy.start()
+    try:
+        return work()
+    finally:
+        stop.set()
+        busy.join()
+
+
 def main(calls: int) -> None:
     encoder = SentenceEncoder(bundled_encoder_path())
     if not isinstance(encoder.fast, TracedLean):
@@ -62,15 +88,23 @@ def main(calls: int) -> None:
     print(f"one utterance ({ids.shape[1]} tokens), ms, {calls} calls each, {threads} threads:")
     for name, forward in paths.items():
         print(_row(f"{name}, alone", _timed(forward, ids, calls)))
-    stop = threading.Event()
-    busy = threading.Thread(target=_busy, args=(stop,), daemon=True)
-    busy.start()
-    try:
-        for name, forward in paths.items():
-            print(_row(f"{name}, beside a busy thread", _timed(forward, ids, calls)))
-    finally:
-        stop.set()
-        busy.join()
+    for name, forward in paths.items():
+        samples = _beside_busy(lambda: _timed(forward, ids, calls))  # noqa: B023 (called now)
+        print(_row(f"{name}, beside a busy thread", samples))
+    served = load_shared()
+    eager = copy.copy(served)
+    eager._one = None  # the decision's pooling, head and calibration as eager operations
+    if served._one is None:
+        raise SystemExit("the intent decision is not traced on this machine: nothing to compare")
+    models = {"eager decision": eager, "one traced call (served)": served}
+    for model in models.values():
+        _classified(model.classify, 20)  # warm up
+    print(f"classify(), text to decision, ms, {calls} calls each:")
+    for name, model in models.items():
+        print(_row(f"{name}, alone", _classified(model.classify, calls)))
+    for name, model in models.items():
+        samples = _beside_busy(lambda: _classified(model.classify, calls))  # noqa: B023
+        print(_row(f"{name}, beside a busy thread", samples))
 
 
 if __name__ == "__main__":
