@@ -166,6 +166,7 @@ def _fine_tuned(
         len(labels),
         options.finetune,
         on_step,
+        labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in labels else None,
     )
     tuned.model.save_pretrained(str(out_dir / ENCODER_DIR), safe_serialization=True)
     tuned.tokenizer.save(out_dir / ENCODER_DIR)

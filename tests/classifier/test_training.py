@@ -15,7 +15,7 @@ from classifier.artifact import CALIBRATION_FILE, METRICS_FILE, model_version
 from classifier.data import LabelledData
 from classifier.encoder import bundled_encoder_path
 from classifier.evaluation import evaluate
-from classifier.finetune import FineTuneConfig
+from classifier.finetune import FineTuneConfig, supervised_contrastive
 from classifier.training import TrainOptions, train_model
 
 from .conftest import SUBSET_INTENTS
@@ -101,6 +101,33 @@ def test_fine_tune_saves_encoder_in_model_dir(tiny_bert: Path, tmp_path: Path) -
     assert model.version == result.version
     assert model.labels == ["password", "refund"]
     assert model.classify("forgot my password").model_version == result.version
+
+
+def test_fine_tune_with_contrastive_term(tiny_bert: Path, tmp_path: Path) -> None:
+    data = LabelledData(
+        ["reset my password", "forgot my password", "refund my order", "refund please"] * 3
+        + ["what's the weather", "tell me a joke"],
+        ["password", "password", "refund", "refund"] * 3 + ["oos", "oos"],
+    )
+    config = FineTuneConfig(epochs=2, batch_size=4, frozen_layers=1, contrastive_weight=0.3)
+    options = TrainOptions(fine_tune=True, base_model=str(tiny_bert), finetune=config)
+    result = train_model(data, tmp_path / "ft", options=options)
+    assert result.metrics["train"]["finetune"]["contrastive_weight"] == 0.3
+    assert IntentModel.load(tmp_path / "ft").classify("refund please").intent in [
+        "password",
+        "refund",
+    ]
+
+
+def test_supervised_contrastive_pulls_same_label_together() -> None:
+    targets = torch.tensor([0, 0, 1, 1, 2, 2])
+    apart = torch.eye(6)  # every row orthogonal to every other
+    grouped = torch.nn.functional.normalize(torch.eye(6)[[0, 0, 2, 2, 4, 4]] + 0.01 * apart, dim=-1)
+    assert supervised_contrastive(grouped, targets, 0.1, None) < supervised_contrastive(
+        apart, targets, 0.1, None
+    )
+    # Label 2 as negatives only: its rows are no anchors; without positives the loss is zero.
+    assert float(supervised_contrastive(apart, torch.tensor([0, 1, 2, 2, 3, 4]), 0.1, 2)) == 0.0
 
 
 def test_sequence_classification_dir_is_accepted(tiny_bert: Path, tmp_path: Path) -> None:
