@@ -180,10 +180,17 @@ class IntentModel:
         )
 
     def _result(self, decisions: Decisions, row: int) -> Classification:
+        return self._classification(
+            int(decisions.top[row]),
+            float(decisions.confidence[row]),
+            bool(decisions.out_of_scope[row]),
+        )
+
+    def _classification(self, top: int, confidence: float, out_of_scope: bool) -> Classification:
         return Classification(
-            intent=self.spec.labels[int(decisions.top[row])],
-            confidence=min(1.0, max(0.0, float(decisions.confidence[row]))),
-            out_of_scope=bool(decisions.out_of_scope[row]),
+            intent=self.spec.labels[top],
+            confidence=min(1.0, max(0.0, confidence)),
+            out_of_scope=out_of_scope,
             model_version=self.version,
             source=SOURCE,
         )
@@ -194,14 +201,7 @@ class IntentModel:
         if not self.scorer.tokenizer.has_content(ids):
             return self._empty()
         if self._one is not None:
-            top, confidence, out_of_scope = self._one(ids)
-            return Classification(
-                intent=self.spec.labels[top],
-                confidence=min(1.0, max(0.0, confidence)),
-                out_of_scope=out_of_scope,
-                model_version=self.version,
-                source=SOURCE,
-            )
+            return self._classification(*self._one(ids))
         with torch.inference_mode():
             logits = self.scorer.logits_one(ids).unsqueeze(0)
             decisions = decide(logits, self.spec.calibration, self.oos_index)

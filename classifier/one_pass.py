@@ -3,9 +3,10 @@
 Why: the encoder is already one traced call (``lean_bert.TracedLean``), but pooling, the head
 and the calibrated decision (``calibration.decide``) were another dozen eager tensor operations,
 and each gives the GIL back and must take it again. In a worker the classifier's thread waits at
-each of them while the event loop holds the GIL: one utterance beside a busy Python thread took
-about 65 ms that way against 16 ms with the decision in the graph (``bench/classifier/contention``),
-and a later customer turn waits for that classification. The graph is recorded per loaded model
+each of them while the event loop holds the GIL, and a later customer turn waits for that
+classification (``bench/classifier/contention`` prints both paths alone and beside a busy Python
+thread: in one run p95 144 ms with the eager decision, 83 ms in one call). The graph is recorded
+per loaded model
 (its calibration and out-of-scope class are constants in it), checked against the eager path
 before use, and not used if tracing or that check fails.
 """

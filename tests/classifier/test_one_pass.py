@@ -4,17 +4,14 @@ eager path decides, on the bundled model and on any text."""
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from classifier import IntentModel, load_shared
+from classifier.data import LabelledData
 from classifier.one_pass import OnePass
-
-CLINC = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "clinc150" / "data_full.json"
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +36,11 @@ def test_any_text_gets_the_eager_decision(both: tuple[IntentModel, IntentModel],
     assert got.confidence == pytest.approx(want.confidence, abs=1e-4)
 
 
-def test_held_out_utterances_get_the_eager_decision(both: tuple[IntentModel, IntentModel]) -> None:
-    if not CLINC.exists():
-        pytest.skip(f"{CLINC} is absent (CI has ../shared)")
-    data = json.loads(CLINC.read_text(encoding="utf-8"))
-    texts = [text for text, _ in data["test"][::30] + data["oos_test"][::20]]
+def test_held_out_utterances_get_the_eager_decision(
+    both: tuple[IntentModel, IntentModel], clinc_subset: dict[str, LabelledData]
+) -> None:
     traced, eager = both
-    for text in texts:
+    for text in clinc_subset["test"].texts:
         got, want = traced.classify(text), eager.classify(text)
         assert (got.intent, got.out_of_scope) == (want.intent, want.out_of_scope), text
         assert got.confidence == pytest.approx(want.confidence, abs=1e-4), text

@@ -27,7 +27,6 @@ from models.routing import AIEndpoint
 from models.supervision import SupervisionMode
 from models.triage import TriageResult
 from tests.warmline.lifecycle_builders import (
-    CARE,
     TECH,
     Driver,
     admission,
@@ -229,10 +228,3 @@ def test_older_runs_ask_as_before() -> None:
     d.feed(CustomerMessageReceived(at=d.now, text=TURN_2, ticket="u-1"))
     gate = d.pending(CheckAdmission)
     assert gate.turn is None and gate.classify_ahead
-
-
-def test_the_care_endpoint_is_the_one_asked() -> None:
-    d = conversation()
-    d.feed(CustomerMessageReceived(at=d.now, text=TURN_2, ticket="u-1"))
-    gate = d.pending(CheckAdmission)
-    assert gate.turn is not None and gate.turn.ai.endpoint == CARE
