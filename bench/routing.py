@@ -53,3 +53,12 @@ def store_injection_model_screen(store: Store) -> None:
         }
     )
     store.save_routing_config(config.model_copy(update={"safety": safety}), "bench")
+
+
+def set_turn_checks(store: Store, on: bool) -> None:
+    """The active config with later turns' intent checks on or off (``handoff.reevaluate_turns``);
+    an interaction keeps what it started with."""
+    config = store.active_routing_config()
+    assert config is not None, "store_ai_only_routing first"
+    handoff = config.handoff.model_copy(update={"reevaluate_turns": on})
+    store.save_routing_config(config.model_copy(update={"handoff": handoff}), "bench")

@@ -10,7 +10,9 @@ rounds (``--rounds``, default 4), so a load that comes and goes on shared cores 
   both ways: with the SDK's defaults (sandboxed), the baseline the goal names, and unsandboxed,
   the stricter comparison;
 * turn latency: ``send_message`` to reply (simulated AI answering instantly) vs a bare update
-  that runs one local activity; then the same turns with the AI taking ``--ai-latency-ms``
+  that runs one local activity, and in the same alternating blocks an interaction started with
+  ``handoff.reevaluate_turns: false`` (no per-turn intent check, the classifier's forward pass
+  off the turn); then the same turns with the AI taking ``--ai-latency-ms``
   (100 ms), where a later turn's intent check, run beside the AI call, hides behind it; and
   once more (AI instant) with the injection detector's model scoring every message, which the
   default safety policy leaves to its rules: the per-message cost of enabling it;
@@ -41,7 +43,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.interaction import InteractionDeps
-from bench.routing import store_ai_only_routing, store_injection_model_screen
+from bench.routing import set_turn_checks, store_ai_only_routing, store_injection_model_screen
 from bench.throughput.bare import (
     BareUnsandboxedWorkflow,
     BareUpdateWorkflow,
@@ -220,16 +222,17 @@ async def _interaction_turns(client: Client, turns: int) -> list[float]:
     return timed.samples
 
 
-async def _interleaved_turns(client: Client, turns: int, rounds: int) -> tuple[list[float], ...]:
-    """Bare and interaction turns in alternating blocks (see ``interleaved_rates``)."""
-    bare, interaction = _BareTurns(client), _InteractionTurns(client)
+async def _interleaved_turns(
+    sides: list[_TimedTurns], turns: int, rounds: int
+) -> list[list[float]]:
+    """Each side's turns in alternating blocks (see ``interleaved_rates``)."""
     per_round = max(1, turns // rounds)
     for _ in range(rounds):
-        await bare.turns(per_round)
-        await interaction.turns(per_round)
-    await bare.finish()
-    await interaction.finish()
-    return bare.samples, interaction.samples
+        for side in sides:
+            await side.turns(per_round)
+    for side in sides:
+        await side.finish()
+    return [side.samples for side in sides]
 
 
 @dataclass
@@ -328,7 +331,18 @@ async def main(
             )
             bare_rate, unsandboxed_rate = rates["bare"], rates["unsandboxed"]
             full_rate = rates["interaction"]
-            bare_ms, turn_ms = await _interleaved_turns(client, turns, rounds)
+            # The turn without its intent check (``handoff.reevaluate_turns: false``) too: an
+            # interaction keeps the setting it started with, so this one starts under it.
+            checked, unchecked = _InteractionTurns(client), _InteractionTurns(client)
+            await checked.turns(0)
+            set_turn_checks(store, False)
+            deps.configs.invalidate()
+            await unchecked.turns(0)
+            set_turn_checks(store, True)
+            deps.configs.invalidate()
+            bare_ms, turn_ms, unchecked_ms = await _interleaved_turns(
+                [_BareTurns(client), checked, unchecked], turns, rounds
+            )
             # The same turns with an AI that takes as long as a fast real one: what a later
             # turn's intent check (run beside the AI call) costs when the AI is not instant.
             bench.fleet.default_latency_ms = ai_latency_ms
@@ -372,16 +386,19 @@ async def main(
     rows = (
         ("bare update + local act.", bare_ms),
         ("send_message -> AI reply", turn_ms),
+        ("  the same, no intent check", unchecked_ms),
         (f"  the same, AI {ai_latency_ms} ms", slow_ms),
         ("  the same, model screen", model_ms),
     )
     for name, samples in rows:
         print(
-            f"  {name:25}: p50 {statistics.median(samples):6.1f}  "
+            f"  {name:27}: p50 {statistics.median(samples):6.1f}  "
             f"p95 {_percentile(samples, 95):6.1f}  p99 {_percentile(samples, 99):6.1f}"
         )
     ratio = _percentile(turn_ms, 95) / _percentile(bare_ms, 95)
-    print(f"  p95 ratio turn / bare     : {ratio:6.2f}  (goal <= 1.6)")
+    print(f"  p95 ratio turn / bare       : {ratio:6.2f}  (goal <= 1.6)")
+    unchecked_ratio = _percentile(unchecked_ms, 95) / _percentile(bare_ms, 95)
+    print(f"  the same, no intent check   : {unchecked_ratio:6.2f}")
     print("micro-batching over the whole run (items per pass):")
     for name, batcher in batching.items():
         per_pass = batcher.items / batcher.passes if batcher.passes else 0.0
