@@ -230,7 +230,8 @@ class InteractionWorkflow:
 
     @await_reply.validator
     def _validate_await_reply(self, wanted: AwaitReply | None = None) -> None:
-        problem = intake.turn_refusal(self._state, (wanted or AwaitReply()).turn)
+        arriving = sum(isinstance(e, lc.CustomerMessageReceived) for e in self._events)
+        problem = intake.turn_refusal(self._state, (wanted or AwaitReply()).turn, arriving)
         if problem is not None:
             raise boundary.invalid_input("AwaitReply", problem)
 

@@ -190,6 +190,8 @@ def test_await_reply_may_not_wait_beyond_the_next_turn() -> None:
     assert intake.turn_refusal(d.c, 2) is None, "the next turn may be awaited"
     problem = intake.turn_refusal(d.c, 3)
     assert problem == "turn: 3 is beyond the next turn (2); it could never come"
+    assert intake.turn_refusal(d.c, 3, arriving=1) is None, "a message on its way counts too"
+    assert intake.turn_refusal(d.c, 4, arriving=1) is not None
     say(d, "queued", None)
     assert intake.turn_refusal(d.c, 3) is None, "a queued message makes room for one more"
 

@@ -117,9 +117,13 @@ def switch_refusal(c: InteractionCarry) -> str | None:
     return None
 
 
-def turn_refusal(c: InteractionCarry | None, turn: int) -> str | None:
-    """``await_reply`` may wait for a turn taken, queued, or the next one; not further."""
-    furthest = 1 if c is None else c.turns + len(queued_messages(c)) + 1
+def turn_refusal(c: InteractionCarry | None, turn: int, arriving: int = 0) -> str | None:
+    """``await_reply`` may wait for a turn taken, queued, or the next one; not further.
+
+    ``arriving``: customer messages the workflow has received but the machine has not taken
+    yet (a signal and an update in one activation: the validator runs before the signal's
+    event reaches the machine); each may become a turn like a queued one."""
+    furthest = (1 if c is None else c.turns + len(queued_messages(c)) + 1) + arriving
     if turn > furthest:
         return f"turn: {turn} is beyond the next turn ({furthest}); it could never come"
     return None
