@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,29 @@ def configure_threads(limit: int | None = None) -> None:
         limit = int(wanted) if wanted.isdigit() and int(wanted) > 0 else MAX_THREADS
     threads = max(1, min(limit, os.cpu_count() or 1))
     if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run one utterance's forward pass on the calling thread alone (batches keep the
+    configured threads).
+
+    Why: a 10-20 token pass is too small to gain from a second core (alone, one and two
+    threads take the same time), and in a worker the second core is the event loop's, the
+    AI call's and the Temporal SDK's: split across both, the pass waits at every parallel
+    region for the thread that lost its core (in ``bench/throughput``'s turns, 5.1 ms against
+    3.7 ms on one thread). ``torch.set_num_threads`` is per calling thread for the work it
+    runs, so batches in other threads keep theirs.
+    """
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
         torch.set_num_threads(threads)
 
 
@@ -198,7 +222,8 @@ class SentenceEncoder:
 
     def embed_one(self, ids: list[int]) -> torch.Tensor:
         # One unpadded sequence needs no attention mask, which keeps attention on its fast path.
-        return self.forward_ids(torch.tensor([ids], dtype=torch.long), None)[0]
+        with one_thread():
+            return self.forward_ids(torch.tensor([ids], dtype=torch.long), None)[0]
 
     def embed_ids(
         self, seqs: Sequence[Sequence[int]], batch_size: int = BATCH_SIZE, progress: bool = False

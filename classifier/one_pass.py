@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from classifier.calibration import Calibration, decide
-from classifier.encoder import mean_pool
+from classifier.encoder import mean_pool, one_thread
 from classifier.lean_bert import TracedLean
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class OnePass:
         self._check()
 
     def __call__(self, ids: list[int]) -> tuple[int, float, bool]:
-        with torch.inference_mode():
+        with torch.inference_mode(), one_thread():
             top, confidence, out_of_scope = self._graph(torch.tensor([ids]))[0].tolist()
         return int(top), confidence, out_of_scope > 0.5
 

@@ -10,9 +10,17 @@ from classifier.encoder import (
     SentenceEncoder,
     bundled_encoder_path,
     mean_pool,
+    one_thread,
     resolve_precision,
 )
-from classifier.lean_bert import LeanBert, TracedLean, bf16_native, traced, train_layers
+from classifier.lean_bert import (
+    LeanBert,
+    TracedLean,
+    _packing_works,
+    bf16_native,
+    traced,
+    train_layers,
+)
 
 
 def test_lean_forward_matches_transformers() -> None:
@@ -87,3 +95,47 @@ def test_precision_is_resolved_from_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv(PRECISION_ENV, "fp16")
     with pytest.raises(ValueError, match="WARMLINE_CLASSIFIER_PRECISION must be auto"):
         resolve_precision()
+
+
+def test_packed_bf16_weights_give_the_plain_bf16_numbers() -> None:
+    """Packing reorders the weights once instead of on every product: the same kernel on the
+    same numbers, for one utterance and for padded batches, traced and eager."""
+    if not _packing_works():
+        pytest.skip("this torch build cannot pack bfloat16 weights")
+    encoder = SentenceEncoder(bundled_encoder_path(), precision="bf16")
+    assert isinstance(encoder.fast, TracedLean)
+    packed = encoder.fast.lean
+    assert packed.packed and all(layer.qkv.is_mkldnn for layer in packed.layers)
+    plain = LeanBert(encoder.model, "bf16", pack=False)
+    assert not plain.packed and not plain.layers[0].qkv.is_mkldnn
+    texts = ["hi", "my card was declined at the till twice today and I need it fixed now", "ok"]
+    seqs = encoder.tokenizer.encode(texts)
+    ids, mask = encoder.tokenizer.pad(seqs)
+    with torch.inference_mode():
+        want = plain(ids, mask)
+        assert torch.allclose(encoder.fast(ids, mask), want, atol=1e-5, rtol=0)
+        assert torch.allclose(packed(ids, mask), want, atol=1e-5, rtol=0)
+        for seq in seqs:
+            one = torch.tensor([seq])
+            assert torch.allclose(encoder.fast(one, None), plain(one, None), atol=1e-5, rtol=0)
+
+
+def test_only_bfloat16_weights_are_packed() -> None:
+    encoder = SentenceEncoder(bundled_encoder_path(), precision="fp32")
+    assert isinstance(encoder.fast, TracedLean) and not encoder.fast.lean.packed
+    with pytest.raises(ValueError, match="only bfloat16 weights are packed"):
+        LeanBert(encoder.model, "fp32", pack=True)
+
+
+def test_one_utterance_runs_on_one_thread_and_gives_the_threads_back() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with one_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), one_thread():
+            raise RuntimeError("a failed pass")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
