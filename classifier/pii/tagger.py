@@ -14,7 +14,9 @@ Model directory::
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import logging
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,9 +27,9 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from classifier.artifact import content_version
-from classifier.encoder import BUNDLED_ENCODER, configure_threads, resolve_encoder
+from classifier.encoder import BUNDLED_ENCODER, configure_threads, one_thread, resolve_encoder
 from classifier.pii.features import Pieces, batch, encode, load_tokenizer, windows
-from classifier.pii.network import OUTSIDE, TAGS, TaggerNet
+from classifier.pii.network import OUTSIDE, SHAPE_FEATURES, TAGS, TaggerNet
 from models.redaction import ModelSpan, PiiKind
 
 FORMAT = 1
@@ -37,6 +39,7 @@ HEAD_FILE = "head.safetensors"
 VERSION_PREFIX = "pii-"
 EMBEDDINGS_KEY = "embeddings.word_embeddings.weight"
 BATCH_WINDOWS = 64
+logger = logging.getLogger(__name__)
 _KINDS = {"NAME": PiiKind.NAME, "ADDRESS": PiiKind.ADDRESS}
 
 
@@ -98,16 +101,21 @@ def save_tagger(out_dir: Path, spec: TaggerSpec, net: TaggerNet) -> None:
 
 def _decode(probs: torch.Tensor, item: Pieces, text: str, threshold: float) -> list[ModelSpan]:
     """Runs of pieces that are part of an entity -> character spans widened to whole words."""
-    inside = (1.0 - probs[:, OUTSIDE]) >= threshold
-    is_name = (probs[:, 1] + probs[:, 2]) >= (probs[:, 3] + probs[:, 4])
-    begins = torch.where(is_name, probs[:, 1] > probs[:, 2], probs[:, 3] > probs[:, 4])
+    # Python lists for the walk below: indexing a tensor element by element costs more than
+    # the network's pass on a short text.
+    inside: list[bool] = ((1.0 - probs[:, OUTSIDE]) >= threshold).tolist()
+    names = (probs[:, 1] + probs[:, 2]) >= (probs[:, 3] + probs[:, 4])
+    begins: list[bool] = torch.where(
+        names, probs[:, 1] > probs[:, 2], probs[:, 3] > probs[:, 4]
+    ).tolist()
+    is_name: list[bool] = names.tolist()
     spans: list[ModelSpan] = []
     run: list[int] = []
 
     def close() -> None:
         if not run:
             return
-        kind = PiiKind.NAME if bool(is_name[run[0]]) else PiiKind.ADDRESS
+        kind = PiiKind.NAME if is_name[run[0]] else PiiKind.ADDRESS
         start, end = item.offsets[run[0]][0], item.offsets[run[-1]][1]
         while start > 0 and text[start - 1].isalnum():
             start -= 1
@@ -118,19 +126,50 @@ def _decode(probs: torch.Tensor, item: Pieces, text: str, threshold: float) -> l
         run.clear()
 
     for index in range(len(item.ids)):
-        if not bool(inside[index]):
+        if not inside[index]:
             close()
             continue
         # A new entity starts where the kind changes or a B- tag wins on a word's first piece.
         continuation = item.shapes[index][5] > 0
-        if run and (
-            bool(is_name[index]) != bool(is_name[run[-1]])
-            or (bool(begins[index]) and not continuation)
-        ):
+        if run and (is_name[index] != is_name[run[-1]] or (begins[index] and not continuation)):
             close()
         run.append(index)
     close()
     return spans
+
+
+def _probe(batch: int, length: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(batch * 1000 + length)
+    ids = torch.randint(1000, 2000, (batch, length), generator=generator)
+    shapes = torch.rand((batch, length, SHAPE_FEATURES), generator=generator).round()
+    mask = torch.ones((batch, length), dtype=torch.long)
+    mask[-1, length // 2 :] = 0
+    return ids, shapes, mask
+
+
+def traced_net(net: TaggerNet) -> Callable[..., torch.Tensor]:
+    """The network as one TorchScript graph, or the module itself where tracing fails.
+
+    Why: the eager pass is some twenty tensor operations, each giving the GIL back and taking
+    it again, which a worker's busy event loop turns into waits (as for the encoder, see
+    ``classifier.lean_bert.TracedLean``); alone the graph is also about a tenth faster. Shapes
+    stay dynamic; the graph is checked against the eager pass on other shapes before use.
+    """
+    try:
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TracerWarnings and the deprecation of tracing
+            graph = torch.jit.trace(net, _probe(2, 9), check_trace=False)
+        with torch.inference_mode():
+            for batch, length in ((1, 5), (3, 17)):
+                args = _probe(batch, length)
+                if not torch.allclose(graph(*args), net(*args), atol=1e-5, rtol=0):
+                    raise RuntimeError("the traced tagger differs from the eager pass")
+        return graph
+    except Exception as exc:  # an unusual torch build: serve the eager pass
+        logger.warning(
+            "tagger not traced (%s: %s); serving the eager pass", type(exc).__name__, exc
+        )
+        return net
 
 
 class NameAddressTagger:
@@ -141,6 +180,7 @@ class NameAddressTagger:
         self.path = path
         self.spec = spec
         self.net = net.eval()
+        self._serve = traced_net(self.net)
         self.version = version
         self.tokenizer = load_tokenizer(encoder_dir)
 
@@ -163,11 +203,13 @@ class NameAddressTagger:
         pieces = encode(self.tokenizer, texts)
         probs = [torch.zeros((len(p.ids), len(TAGS))) for p in pieces]
         chosen = windows(pieces)
-        with torch.inference_mode():
+        # One thread: this network is too small to split across cores (a second thread cut a
+        # pass's time by at most a quarter and cost half again to twice the CPU).
+        with torch.inference_mode(), one_thread():
             for low in range(0, len(chosen), BATCH_WINDOWS):
                 group = chosen[low : low + BATCH_WINDOWS]
                 ids, shapes, mask = batch(pieces, group)
-                out = torch.softmax(self.net(ids, shapes, mask), dim=-1)
+                out = torch.softmax(self._serve(ids, shapes, mask), dim=-1)
                 for row, window in enumerate(group):
                     a, b = window.own_from, window.own_to
                     probs[window.text][a:b] = out[row, a - window.start : b - window.start]

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from classifier.pii.corpus import TEST, TRAIN, bucket_of, generate
-from classifier.pii.tagger import NameAddressTagger, load_shared_tagger
+from classifier.pii.tagger import NameAddressTagger, load_shared_tagger, traced_net
 from classifier.pii.training import TrainOptions, piece_tags, train
 from models.redaction import PiiKind
 from warmline.pii import new_state, redact_message
@@ -63,6 +64,35 @@ def test_spans_feed_the_core(tagger: NameAddressTagger) -> None:
     text = "this is John Smith, card 4111 1111 1111 1111"
     result = redact_message(new_state("s"), text, tagger.find(text))
     assert result.text == "this is [NAME_1], card [CARD_1]"
+
+
+def test_the_traced_network_tags_as_the_eager_module(tagger: NameAddressTagger) -> None:
+    """Served as one graph (traced at load), with the eager module's numbers and spans on
+    lengths and batches it was not traced with, long texts' windows included."""
+    assert isinstance(tagger._serve, torch.jit.ScriptModule)
+    texts = [
+        "hi, my name is John Smith",
+        "please ship it to 221 Baker Street, London NW1 6XE",
+        "ok",
+        "Jean Dupont here, " * 60 + "I moved to 12 rue de Rivoli, Paris",
+    ]
+    served = tagger.probabilities(texts)
+    spans = tagger.find_batch(texts)
+    eager = NameAddressTagger(tagger.path, tagger.spec, tagger.net, tagger.version)
+    eager._serve = eager.net
+    for (_, want), (_, got) in zip(eager.probabilities(texts), served, strict=True):
+        assert torch.allclose(got, want, atol=1e-5, rtol=0)
+    assert eager.find_batch(texts) == spans
+
+
+def test_a_network_that_cannot_be_traced_is_served_eagerly(
+    tagger: NameAddressTagger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("tracing is not supported here")
+
+    monkeypatch.setattr(torch.jit, "trace", refuse)
+    assert traced_net(tagger.net) is tagger.net
 
 
 def test_non_text_is_a_type_error(tagger: NameAddressTagger) -> None:
