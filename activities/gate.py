@@ -6,11 +6,15 @@ Why one: each local activity the workflow waits on is a round through it (its re
 activation) before the next can start, and an admitted start always needs its pattern, a turn
 the AI holds always its screen, call and intent check: one round for the turn instead of three.
 The order keeps the limits' and the screen's promises: what the limits stop never reaches the
-detector, and what the screen does not let through as it is never reaches an AI or the
-classifier. (Runs from before the call moved here start the turn's classification here instead,
-so its forward pass overlaps the way back to the workflow.) A step that fails here is not
-retried here: the answer then lacks it and the lifecycle asks for it with its own activity,
-retries and failure handling, as before.
+detector, and what the screen does not let through as it is never reaches an AI. A later turn's
+intent classification alone starts first, beside the admission check and the screen: it is a
+local forward pass (nothing leaves the worker), the longest part of a turn whose AI answers
+quickly, and its answer is simply never taken when the limits or the screen stop the turn (at
+most one pass spent per stopped message, beside the workflow task and counter write it costs
+anyway). (Runs from before the call moved here start the turn's classification after the
+screen instead, so its forward pass overlaps the way back to the workflow.) A step that fails
+here is not retried here: the answer then lacks it and the lifecycle asks for it with its own
+activity, retries and failure handling, as before.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class GateActivities:
     @activity.defn
     async def pass_gates(self, request: GateRequest) -> GateAnswer:
         request = validated(GateRequest, request)
+        self._classify_ahead(request.turn)
         # A failed count fails the activity (retried whole, as the check alone would be).
         decision = await self.abuse.check_admission(request.admission)
         answer = GateAnswer(decision=decision)
@@ -76,6 +81,14 @@ class GateActivities:
         if request.triage is not None and answer.pattern is not None:
             answer.triage = await self._triage(request.triage, answer.pattern.pattern)
         return answer
+
+    def _classify_ahead(self, ahead: TurnAhead | None) -> None:
+        """Start the turn's classification for its intent check (see the module docstring);
+        the check's triage takes it (``BatchingClassifier.classify_async``)."""
+        if ahead is None or ahead.check is None or self.classifier is None:
+            return
+        if ahead.check.classification is None and ahead.check.upstream_intent is None:
+            self.classifier.prefetch(ahead.check.text)
 
     async def _pattern(self, request: PatternRequest) -> PatternChoice | None:
         """The start's pattern; None (chosen by the lifecycle's own activity) if this fails."""

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from runtime.audit_keys import load_audit_keys, load_signing_key
 from runtime.customer_key import customer_key_secret
+from runtime.heap import freeze_startup_heap
 from runtime.logs import configure_logging
 from runtime.metrics import start_metrics_server
 from runtime.sdk_metrics import metrics_runtime
@@ -82,4 +83,5 @@ async def worker_process(
         interaction_deps(settings, store=store) as deps,
         running_workers(client, deps, settings) as workers,
     ):
+        freeze_startup_heap()  # models, clients and workers live as long as the process
         yield workers

@@ -56,6 +56,7 @@ from models.interaction import INTERACTION_TASK_QUEUE, interaction_workflow_id
 from runtime.audit_keys import open_store
 from runtime.batching import MicroBatcher
 from runtime.codec import warmline_data_converter
+from runtime.heap import freeze_startup_heap
 from runtime.local_secrets import ensure_local_secrets
 from runtime.settings import Settings
 from simulators.acd import AcdSimulator, TemporalSignaler
@@ -320,6 +321,7 @@ async def main(
             await _bare_rate(client, 20, concurrency)
             await _bare_rate(client, 20, concurrency, sandboxed=False)
             await interaction_rate(client, 20, concurrency)
+            freeze_startup_heap()  # as a worker process does once it polls (workers.main)
             rates = await interleaved_rates(
                 interactions,
                 rounds,

@@ -343,3 +343,47 @@ async def test_a_part_that_fails_comes_back_none_beside_the_other(
     assert (answer.turn.reply is None) is (failing == "ai")
     assert (answer.turn.check is None) is (failing == "check")
     assert len(ai.asked) == len(triage.asked) == 1
+
+
+class ClassifyingTriage(RecordingTriage):
+    """A triage that classifies as the interaction activities' does (through the batching
+    classifier, which hands over a classification already started for the same text)."""
+
+    def __init__(self, classifier: BatchingClassifier) -> None:
+        super().__init__()
+        self.classifier = classifier
+        self.intents: list[str] = []
+
+    async def __call__(self, request: TriageRequest) -> TriageResult:
+        self.intents.append((await self.classifier.classify_async(request.text)).intent)
+        return await super().__call__(request)
+
+
+async def test_a_turns_classification_starts_beside_its_admission_check(
+    store: Store, scanner: TurnScanner
+) -> None:
+    """The forward pass starts with the gate; a turn let through takes it (one pass, no
+    second), a turn the screen or the limits stop leaves it untaken, never triaged."""
+    classifier = BatchingClassifier(load_shared())
+    ai, triage = RecordingAI(), ClassifyingTriage(classifier)
+    plain = gate(store, scanner)
+    activities = GateActivities(plain.abuse, plain.safety, classifier, triage=triage, ai=ai)
+    env = ActivityEnvironment()
+    try:
+        answer = await env.run(activities.pass_gates, turn_ahead("and when will it arrive?"))
+        assert answer.turn is not None and answer.turn.check is not None
+        assert classifier.batcher.items == 1  # the check took the gate's classification
+        assert not classifier.prefetched("and when will it arrive?")
+        attack = await env.run(activities.pass_gates, turn_ahead(ATTACK))
+        assert attack.turn is None and classifier.prefetched(ATTACK)
+        limited = await env.run(activities.pass_gates, turn_ahead("and the invoice?"))
+        assert not limited.decision.allowed and limited.turn is None
+        assert classifier.prefetched("and the invoice?")  # started before the limits answered
+        unchecked = await env.run(activities.pass_gates, turn_ahead("hm", check=False))
+        assert not classifier.prefetched("hm")
+    finally:
+        await asyncio.to_thread(classifier.close)
+    assert [asked.text for asked in triage.asked] == ["and when will it arrive?"]
+    assert triage.intents == [classifier.model.classify("and when will it arrive?").intent]
+    assert [asked.messages[-1].content for asked in ai.asked] == ["and when will it arrive?"]
+    assert unchecked.decision.answer is LimitAnswer.THROTTLED
