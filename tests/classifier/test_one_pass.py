@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -44,3 +45,25 @@ def test_held_out_utterances_get_the_eager_decision(
         got, want = traced.classify(text), eager.classify(text)
         assert (got.intent, got.out_of_scope) == (want.intent, want.out_of_scope), text
         assert got.confidence == pytest.approx(want.confidence, abs=1e-4), text
+
+
+def test_one_utterance_runs_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's batches keep their threads; one utterance's call runs on one (see
+    ``classifier.encoder.one_thread``)."""
+    model = load_shared()
+    assert model._one is not None
+    graph = model._one._graph
+    seen: list[int] = []
+
+    def spy(ids: torch.Tensor) -> torch.Tensor:
+        seen.append(torch.get_num_threads())
+        return graph(ids)
+
+    monkeypatch.setattr(model._one, "_graph", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        model.classify("where is my parcel, it is two weeks late")
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

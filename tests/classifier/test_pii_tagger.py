@@ -125,3 +125,23 @@ def test_a_tiny_training_run_writes_a_loadable_model(tmp_path: Path) -> None:
     loaded = NameAddressTagger.load(out)
     assert loaded.version.startswith("pii-") and "validation" in metrics
     assert isinstance(loaded.find("my name is John Smith"), list)
+
+
+def test_the_tagger_runs_on_one_thread(
+    tagger: NameAddressTagger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = tagger._serve
+    seen: list[int] = []
+
+    def spy(*args: torch.Tensor) -> torch.Tensor:
+        seen.append(torch.get_num_threads())
+        return served(*args)
+
+    monkeypatch.setattr(tagger, "_serve", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        tagger.find_batch(["hi, my name is John Smith", "ok"])
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
