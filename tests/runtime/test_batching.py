@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
+import torch
 
 from classifier import load_shared
+from models.routing import Classification
 from runtime.batching import MicroBatcher
-from runtime.classification import BatchingClassifier
+from runtime.classification import ONE_THREAD_BATCH, BatchingClassifier
 
 
 class Recorder:
@@ -169,3 +171,36 @@ async def test_a_prefetched_classification_is_the_one_its_triage_gets() -> None:
     alone = default_model.classify(text)
     assert (result.intent, result.confidence) == (alone.intent, alone.confidence)
     assert again == result
+
+
+class _ThreadsSeen:
+    """The bundled model, noting torch's thread count in each batched pass."""
+
+    def __init__(self) -> None:
+        self.model = load_shared()
+        self.version = self.model.version
+        self.seen: list[tuple[int, int]] = []
+
+    def classify(self, text: str) -> Classification:
+        return self.model.classify(text)
+
+    def classify_batch(self, texts: Sequence[str]) -> list[Classification]:
+        self.seen.append((len(texts), torch.get_num_threads()))
+        return self.model.classify_batch(texts)
+
+
+def test_a_small_pass_runs_on_one_thread_and_a_burst_keeps_the_configured_ones() -> None:
+    spy = _ThreadsSeen()
+    classifier = BatchingClassifier(spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        texts = [f"where is order {n}?" for n in range(ONE_THREAD_BATCH + 1)]
+        small = classifier._classify_batch(texts[:2])
+        burst = classifier._classify_batch(texts)
+        assert spy.seen == [(2, 1), (ONE_THREAD_BATCH + 1, 2)]
+        assert torch.get_num_threads() == 2
+        assert small == burst[:2]
+    finally:
+        torch.set_num_threads(before)
+        classifier.close()
