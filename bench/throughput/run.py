@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import tempfile
 import time
@@ -300,6 +301,41 @@ async def _postgres_rate(
             store.close()
 
 
+class FullCollections:
+    """Pauses of the garbage collector's full (generation 2) passes in this process, split at
+    the moment the start-up heap is frozen (``runtime.heap``): what a worker's turns would
+    stop for before and after."""
+
+    def __init__(self) -> None:
+        self.before: list[float] = []
+        self.after: list[float] = []
+        self._frozen = False
+        self._started = 0.0
+        gc.callbacks.append(self._observe)
+
+    def freeze(self) -> None:
+        freeze_startup_heap()
+        self._frozen = True
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = (time.perf_counter() - self._started) * 1000
+        (self.after if self._frozen else self.before).append(pause)
+
+    def report(self) -> str:
+        def part(pauses: list[float]) -> str:
+            return f"{len(pauses)} (longest {max(pauses, default=0.0):.0f} ms)"
+
+        return f"before the freeze {part(self.before)}, after it {part(self.after)}"
+
+
 async def main(
     interactions: int,
     turns: int,
@@ -308,6 +344,7 @@ async def main(
     ai_latency_ms: int,
     rounds: int,
 ) -> None:
+    collections = FullCollections()
     async with interaction_bench() as bench:
         client, store, deps = bench.client, bench.store, bench.deps
         bare = Worker(
@@ -321,7 +358,7 @@ async def main(
             await _bare_rate(client, 20, concurrency)
             await _bare_rate(client, 20, concurrency, sandboxed=False)
             await interaction_rate(client, 20, concurrency)
-            freeze_startup_heap()  # as a worker process does once it polls (workers.main)
+            collections.freeze()  # as a worker process does once it polls (workers.main)
             rates = await interleaved_rates(
                 interactions,
                 rounds,
@@ -401,6 +438,8 @@ async def main(
     print(f"  p95 ratio turn / bare       : {ratio:6.2f}  (goal <= 1.6)")
     unchecked_ratio = _percentile(unchecked_ms, 95) / _percentile(bare_ms, 95)
     print(f"  the same, no intent check   : {unchecked_ratio:6.2f}")
+    collections.close()
+    print(f"full garbage collections: {collections.report()}")
     print("micro-batching over the whole run (items per pass):")
     for name, batcher in batching.items():
         per_pass = batcher.items / batcher.passes if batcher.passes else 0.0
