@@ -35,7 +35,7 @@ def test_what_start_up_built_is_frozen_and_its_garbage_collected_first() -> None
     kept = _Cycle()
     garbage = _Cycle()
     del garbage
-    assert sum(isinstance(o, _Cycle) for o in gc.get_objects()) == 2  # the cycle lingers
+    assert sum(type(o) is _Cycle for o in gc.get_objects()) == 2  # the cycle lingers
     before = gc.get_freeze_count()
     frozen = freeze_startup_heap()
     assert frozen == gc.get_freeze_count() > before
@@ -43,4 +43,4 @@ def test_what_start_up_built_is_frozen_and_its_garbage_collected_first() -> None
     later = _Cycle()
     assert _tracked(later)  # made after start-up: collected as usual
     gc.unfreeze()
-    assert [o for o in gc.get_objects() if isinstance(o, _Cycle)] in ([kept, later], [later, kept])
+    assert [o for o in gc.get_objects() if type(o) is _Cycle] in ([kept, later], [later, kept])
