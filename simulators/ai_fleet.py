@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -115,6 +116,11 @@ class EndpointStats:
         self.faults_by_mode[mode.value] = self.faults_by_mode.get(mode.value, 0) + 1
 
 
+RESPONSES_KEPT = 10_000
+"""Idempotency keys the simulated fleet answers again with the same reply: far more than the
+turns in flight across any retry window here."""
+
+
 @dataclass
 class FleetSimState:
     """Everything the fleet app knows; tests may read or change it directly, in-process."""
@@ -125,7 +131,8 @@ class FleetSimState:
     faults: dict[tuple[str, str], FaultRule] = field(default_factory=dict)
     fault_calls: dict[tuple[str, str], int] = field(default_factory=dict)
     stats: dict[str, EndpointStats] = field(default_factory=dict)
-    responses: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    responses: OrderedDict[tuple[str, str], dict[str, Any]] = field(default_factory=OrderedDict)
+    """Answers by idempotency key, the newest ``RESPONSES_KEPT`` (``remember``)."""
     conversation_faults: dict[tuple[str, str], dict[str, bool]] = field(default_factory=dict)
 
     def set_fault(self, rule: FaultRule) -> None:
@@ -143,6 +150,14 @@ class FleetSimState:
         """Forget stats and cached responses (faults and latency stay)."""
         self.stats.clear()
         self.responses.clear()
+
+    def remember(self, key: tuple[str, str], payload: dict[str, Any]) -> None:
+        """Keep an answer for its idempotency key; the oldest go once ``RESPONSES_KEPT`` are
+        kept, as a provider keeps keys for a window (a long ``warmline dev`` session or
+        benchmark must not grow without bound)."""
+        self.responses[key] = payload
+        while len(self.responses) > RESPONSES_KEPT:
+            self.responses.popitem(last=False)
 
     def endpoint_stats(self, name: str, version: str) -> EndpointStats:
         return self.stats.setdefault(f"{name}:{version}", EndpointStats())
@@ -228,7 +243,7 @@ def create_ai_fleet_app(state: FleetSimState | None = None) -> Starlette:
             if mode in (FaultMode.LOW_QUALITY, FaultMode.ESCALATE):
                 stats.fault_served(mode)
             if cache_key:
-                sim.responses[cache_key] = payload
+                sim.remember(cache_key, payload)
         if mode is FaultMode.TIMEOUT:
             stats.fault_served(mode)
             await _hang(request, sim.hang_seconds)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from simulators import ai_fleet
 from simulators.ai_fleet import FleetSimState, create_ai_fleet_app
 from simulators.bot_replies import (
     ECHO_PROMPT_PREFIX,
@@ -168,6 +169,24 @@ async def test_idempotency_key_returns_cached_response(fleet: Fleet) -> None:
     stats = await fleet.stats()
     assert (stats["calls"], stats["generations"], stats["duplicates"]) == (3, 2, 1)
     assert stats["last_idempotency_key"] == "interaction-1:turn-2"
+
+
+async def test_only_the_newest_idempotency_keys_are_kept(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys are kept from their first use, the newest ``RESPONSES_KEPT`` of them."""
+    monkeypatch.setattr(ai_fleet, "RESPONSES_KEPT", 2)
+    first = await fleet.chat("refund for order A1", key="it-1:turn-1")
+    await fleet.chat("refund for order A1", key="it-1:turn-2")
+    assert (await fleet.chat("refund for order A1", key="it-1:turn-1")).json() == first.json()
+    await fleet.chat("refund for order A1", key="it-1:turn-3")  # turn-1's key goes
+    assert list(fleet.state.responses) == [
+        ("billing-bot:v1", k) for k in ("it-1:turn-2", "it-1:turn-3")
+    ]
+    await fleet.chat("refund for order A1", key="it-1:turn-2")  # still kept: the same reply
+    await fleet.chat("refund for order A1", key="it-1:turn-1")  # generated anew
+    stats = await fleet.stats()
+    assert (stats["generations"], stats["duplicates"]) == (4, 2)
 
 
 async def test_stats_keep_the_last_request_body(fleet: Fleet) -> None:
