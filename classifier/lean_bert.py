@@ -22,8 +22,8 @@ float32 model has them (the tests and ``bench/classifier`` compare both).
 Packing: oneDNN multiplies a plain bfloat16 weight by first reordering it into its blocked
 layout, on every call. :class:`LeanBert` reorders each bfloat16 projection once, at load
 (``mkldnn._reorder_linear_weight``), and multiplies with the packed weight: the same kernel on
-the same numbers (the tests compare both passes), a third less time per utterance on this
-project's 2-core machine (4.2 to 3.0 ms for a 14-token turn, one thread). The packed weights
+the same numbers (the tests compare both passes), about a third less time per utterance on
+this project's 2-core machine (``bench/classifier/contention`` prints both). The packed weights
 are buffers of the module, so the traced graph reads them as attributes (an opaque oneDNN
 tensor cannot be a graph constant).
 """

@@ -6,6 +6,9 @@ threads. The eager pass gives the GIL back and takes it again at each of its ~10
 operations; the traced graph is one call. Both paths are measured in this one run, on the
 bundled encoder, with the threads the classifier is configured for.
 
+Then, where bfloat16 weights are packed (``classifier.lean_bert``), one utterance with plain and
+with packed weights, on one thread as it is served.
+
 Then the whole ``classify()`` of the bundled intent model, text to calibrated decision: pooling,
 head and decision as eager operations after the traced encoder, against all of it in one traced
 call (``classifier.one_pass``, what the worker serves), alone and beside the busy thread.
@@ -25,8 +28,8 @@ from collections.abc import Callable
 import torch
 
 from classifier import load_shared
-from classifier.encoder import SentenceEncoder, bundled_encoder_path
-from classifier.lean_bert import TracedLean
+from classifier.encoder import SentenceEncoder, bundled_encoder_path, one_thread
+from classifier.lean_bert import LeanBert, TracedLean, traced
 
 UTTERANCE = "One more detail about line 5 of the bill, it shows a charge I do not know"
 
@@ -76,6 +79,31 @@ def _beside_busy(work: Callable[[], list[float]]) -> list[float]:
         busy.join()
 
 
+def _packing(encoder: SentenceEncoder, ids: torch.Tensor, calls: int) -> None:
+    """Packed against plain bfloat16 weights, traced, on one thread as one utterance is
+    served (``encoder.one_thread``); in alternating halves, so a slower stretch weighs on
+    both."""
+    served = encoder.fast
+    if not isinstance(served, TracedLean) or not served.lean.packed:
+        print("bfloat16 weights are not packed on this machine: no packing comparison")
+        return
+    plain = LeanBert(encoder.model, served.lean.precision, pack=False)
+    paths: dict[str, Forward] = {
+        "plain bfloat16 weights": traced(plain),
+        "packed once at load (served)": served,
+    }
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    with one_thread():
+        for forward in paths.values():
+            _timed(forward, ids, 20)  # warm up
+        for _ in range(2):
+            for name, forward in paths.items():
+                samples[name] += _timed(forward, ids, max(1, calls // 2))
+    print(f"one utterance, traced, on one thread, ms, {calls} calls each:")
+    for name, timed in samples.items():
+        print(_row(f"{name}, alone", timed))
+
+
 def main(calls: int) -> None:
     encoder = SentenceEncoder(bundled_encoder_path())
     if not isinstance(encoder.fast, TracedLean):
@@ -91,6 +119,7 @@ def main(calls: int) -> None:
     for name, forward in paths.items():
         samples = _beside_busy(lambda: _timed(forward, ids, calls))  # noqa: B023 (called now)
         print(_row(f"{name}, beside a busy thread", samples))
+    _packing(encoder, ids, calls)
     served = load_shared()
     eager = copy.copy(served)
     eager._one = None  # the decision's pooling, head and calibration as eager operations
