@@ -84,9 +84,9 @@ class BatchingClassifier:
 
     def _classify_batch(self, texts: Sequence[str]) -> list[Classification]:
         """A pass of up to ``ONE_THREAD_BATCH`` utterances runs on this thread alone: a second
-        thread cut its time by a quarter to a third for a third to twice the CPU, which a
-        loaded worker's other work then lacks (larger bursts keep the configured threads,
-        for the latency of the first answers)."""
+        thread cut its time by a quarter to a third for a quarter to a half more CPU (2 and 8
+        utterances, bundled model), which a loaded worker's other work then lacks (larger
+        bursts keep the configured threads, for the latency of the first answers)."""
         if len(texts) > ONE_THREAD_BATCH:
             return self._batch(texts)
         from classifier.encoder import one_thread  # here: importing this module loads no torch
