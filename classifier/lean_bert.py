@@ -39,6 +39,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from classifier.tracing import trace
+
 logger = logging.getLogger(__name__)
 
 _GELU = {"gelu": "none", "gelu_new": "tanh", "gelu_pytorch_tanh": "tanh"}
@@ -269,10 +271,8 @@ class TracedLean:
         ids = torch.full((2, 7), 1000, dtype=torch.long)
         mask = torch.ones_like(ids)
         mask[1, 5:] = 0
-        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # TracerWarnings about shapes read in Python
-            self._one = torch.jit.trace(_Unmasked(lean), (ids[:1],), check_trace=False)
-            self._masked = torch.jit.trace(_Masked(lean), (ids, mask), check_trace=False)
+        self._one = trace(_Unmasked(lean), (ids[:1],))
+        self._masked = trace(_Masked(lean), (ids, mask))
         self._check()
 
     def __call__(self, ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

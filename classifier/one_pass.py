@@ -6,15 +6,13 @@ and each gives the GIL back and must take it again. In a worker the classifier's
 each of them while the event loop holds the GIL, and a later customer turn waits for that
 classification (``bench/classifier/contention`` prints both paths alone and beside a busy Python
 thread: in one run p95 144 ms with the eager decision, 83 ms in one call). The graph is recorded
-per loaded model
-(its calibration and out-of-scope class are constants in it), checked against the eager path
-before use, and not used if tracing or that check fails.
+per loaded model (its calibration and out-of-scope class are constants in it), checked against
+the eager path before use, and not used if tracing or that check fails.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
 import torch
@@ -24,6 +22,7 @@ from torch import nn
 from classifier.calibration import Calibration, decide
 from classifier.encoder import mean_pool, one_thread
 from classifier.lean_bert import TracedLean
+from classifier.tracing import trace
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +63,7 @@ class OnePass:
     ) -> None:
         self._eager = _Decide(fast.lean, weight, bias, calibration, oos_index)
         probe = torch.full((1, 7), 1000, dtype=torch.long)
-        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # TracerWarnings about shapes read in Python
-            self._graph = torch.jit.trace(self._eager, (probe,), check_trace=False)
+        self._graph = trace(self._eager, (probe,))
         self._check()
 
     def __call__(self, ids: list[int]) -> tuple[int, float, bool]:

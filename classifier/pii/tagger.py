@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +29,7 @@ from classifier.artifact import content_version
 from classifier.encoder import BUNDLED_ENCODER, configure_threads, one_thread, resolve_encoder
 from classifier.pii.features import Pieces, batch, encode, load_tokenizer, windows
 from classifier.pii.network import OUTSIDE, SHAPE_FEATURES, TAGS, TaggerNet
+from classifier.tracing import trace
 from models.redaction import ModelSpan, PiiKind
 
 FORMAT = 1
@@ -156,9 +156,7 @@ def traced_net(net: TaggerNet) -> Callable[..., torch.Tensor]:
     stay dynamic; the graph is checked against the eager pass on other shapes before use.
     """
     try:
-        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # TracerWarnings and the deprecation of tracing
-            graph = torch.jit.trace(net, _probe(2, 9), check_trace=False)
+        graph = trace(net, _probe(2, 9))
         with torch.inference_mode():
             for batch, length in ((1, 5), (3, 17)):
                 args = _probe(batch, length)
