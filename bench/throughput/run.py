@@ -344,7 +344,22 @@ async def main(
     ai_latency_ms: int,
     rounds: int,
 ) -> None:
-    collections = FullCollections()
+    pauses = FullCollections()
+    try:
+        await _measure(interactions, turns, concurrency, postgres, ai_latency_ms, rounds, pauses)
+    finally:
+        pauses.close()
+
+
+async def _measure(
+    interactions: int,
+    turns: int,
+    concurrency: int,
+    postgres: bool,
+    ai_latency_ms: int,
+    rounds: int,
+    pauses: FullCollections,
+) -> None:
     async with interaction_bench() as bench:
         client, store, deps = bench.client, bench.store, bench.deps
         bare = Worker(
@@ -358,7 +373,7 @@ async def main(
             await _bare_rate(client, 20, concurrency)
             await _bare_rate(client, 20, concurrency, sandboxed=False)
             await interaction_rate(client, 20, concurrency)
-            collections.freeze()  # as a worker process does once it polls (workers.main)
+            pauses.freeze()  # as a worker process does once it polls (workers.main)
             rates = await interleaved_rates(
                 interactions,
                 rounds,
@@ -438,8 +453,7 @@ async def main(
     print(f"  p95 ratio turn / bare       : {ratio:6.2f}  (goal <= 1.6)")
     unchecked_ratio = _percentile(unchecked_ms, 95) / _percentile(bare_ms, 95)
     print(f"  the same, no intent check   : {unchecked_ratio:6.2f}")
-    collections.close()
-    print(f"full garbage collections: {collections.report()}")
+    print(f"full garbage collections: {pauses.report()}")
     print("micro-batching over the whole run (items per pass):")
     for name, batcher in batching.items():
         per_pass = batcher.items / batcher.passes if batcher.passes else 0.0

@@ -291,10 +291,14 @@ def turn_ahead(text: str, check: bool = True) -> GateRequest:
 
 
 def answering_gate(
-    store: Store, scanner: TurnScanner, ai: RecordingAI, triage: RecordingTriage
+    store: Store,
+    scanner: TurnScanner,
+    ai: RecordingAI,
+    triage: RecordingTriage,
+    classifier: BatchingClassifier | None = None,
 ) -> GateActivities:
     plain = gate(store, scanner)
-    return GateActivities(plain.abuse, plain.safety, triage=triage, ai=ai)
+    return GateActivities(plain.abuse, plain.safety, classifier, triage=triage, ai=ai)
 
 
 async def test_an_admitted_clean_turn_gets_its_ai_answer_and_intent_with_the_check(
@@ -366,8 +370,7 @@ async def test_a_turns_classification_starts_beside_its_admission_check(
     second), a turn the screen or the limits stop leaves it untaken, never triaged."""
     classifier = BatchingClassifier(load_shared())
     ai, triage = RecordingAI(), ClassifyingTriage(classifier)
-    plain = gate(store, scanner)
-    activities = GateActivities(plain.abuse, plain.safety, classifier, triage=triage, ai=ai)
+    activities = answering_gate(store, scanner, ai, triage, classifier)
     env = ActivityEnvironment()
     try:
         answer = await env.run(activities.pass_gates, turn_ahead("and when will it arrive?"))

@@ -3,6 +3,7 @@ route's window allows (``ai_context_messages``), never a withheld or system mess
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -66,9 +67,5 @@ def test_a_long_conversation_sends_the_window_not_the_whole_transcript() -> None
 def test_the_window_is_a_bounded_routing_setting() -> None:
     assert RoutingConfig().ai_context_messages == AI_CONTEXT_MESSAGES
     for bad in (1, 1001):
-        try:
+        with pytest.raises(ValueError, match="ai_context_messages"):
             RoutingConfig(ai_context_messages=bad)
-        except ValueError as exc:
-            assert "ai_context_messages" in str(exc)
-        else:
-            raise AssertionError(f"{bad} accepted")
