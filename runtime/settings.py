@@ -67,7 +67,10 @@ class Settings(BaseSettings):
         default="auto", description="Encoder arithmetic; auto: bf16 where the CPU has it natively"
     )
     classifier_threads: int | None = Field(
-        default=None, ge=1, description="Torch threads per worker process (default: min(2, cores))"
+        default=None,
+        ge=1,
+        description="Torch threads of a batched classifier pass per worker process (default: "
+        "min(2, cores)); one utterance, a small batch and the tagger run on one",
     )
     payload_encryption: bool = Field(
         default=True, description="Encrypt every Temporal payload (runtime/codec.py)"
