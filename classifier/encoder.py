@@ -87,10 +87,10 @@ def one_thread() -> Iterator[None]:
     Why: a 10-20 token pass is too small to gain from a second core (alone, one and two
     threads take the same time), and in a worker the second core is the event loop's, the
     AI call's and the Temporal SDK's: split across both, the pass waits at every parallel
-    region for the thread that lost its core (in ``bench/throughput``'s turns, 5.1 ms against
-    3.7 ms on one thread). ``torch.set_num_threads`` is per calling thread for the work it
-    runs, so batches in other threads keep theirs.
-    """
+    region for the thread that lost its core (timed inside ``bench/throughput``'s worker, the
+    turns' pass took 5.1 ms p50 on two threads, 3.7 ms on one). ``torch.set_num_threads``
+    is per calling thread for the work it runs, so batches in other threads keep theirs (it
+    also sets the default a thread takes at its first parallel operation)."""
     threads = torch.get_num_threads()
     if threads == 1:
         yield

@@ -3,8 +3,9 @@
 Why: by the time a worker polls, it holds a few hundred thousand objects that live as long as
 the process (torch and transformers modules, the loaded models, pydantic's validators, the
 Temporal SDK and the workflow modules), and each of CPython's full (generation 2) collections
-walks all of them with the GIL held, stopping every interaction and turn in flight. In
-``bench/throughput``'s worker that was about ten full collections of 190-340 ms each.
+walks all of them with the GIL held, stopping every interaction and turn in flight
+(``bench/throughput`` prints the full collections before and after the freeze: six of up to
+about 300 ms while its stack starts and warms up).
 ``gc.freeze`` moves what start-up built into the permanent generation, so a full collection
 walks only what was made since; the objects stay alive (and reference counting still frees
 them), nothing changes but the walk.
