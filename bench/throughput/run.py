@@ -317,7 +317,10 @@ class FullCollections:
         freeze_startup_heap()
         self._frozen = True
 
-    def close(self) -> None:
+    def __enter__(self) -> FullCollections:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         gc.callbacks.remove(self._observe)
 
     def _observe(self, phase: str, info: dict[str, int]) -> None:
@@ -337,21 +340,6 @@ class FullCollections:
 
 
 async def main(
-    interactions: int,
-    turns: int,
-    concurrency: int,
-    postgres: bool,
-    ai_latency_ms: int,
-    rounds: int,
-) -> None:
-    pauses = FullCollections()
-    try:
-        await _measure(interactions, turns, concurrency, postgres, ai_latency_ms, rounds, pauses)
-    finally:
-        pauses.close()
-
-
-async def _measure(
     interactions: int,
     turns: int,
     concurrency: int,
@@ -475,13 +463,15 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if min(args.rounds, args.interactions, args.turns, args.concurrency) < 1:
         parser.error("--rounds, --interactions, --turns and --concurrency must be at least 1")
-    asyncio.run(
-        main(
-            args.interactions,
-            args.turns,
-            args.concurrency,
-            args.postgres,
-            args.ai_latency_ms,
-            args.rounds,
+    with FullCollections() as pauses:  # its collector callback goes even if a run fails
+        asyncio.run(
+            main(
+                args.interactions,
+                args.turns,
+                args.concurrency,
+                args.postgres,
+                args.ai_latency_ms,
+                args.rounds,
+                pauses,
+            )
         )
-    )
