@@ -56,12 +56,6 @@ with workflow.unsafe.imports_passed_through():
 
 
 M = TypeVar("M", bound=BaseModel)
-SAFETY_GATES_PATCH = "safety-gates"
-"""Abuse limits at the start and on every turn; histories recorded before them replay without."""
-
-TURN_INTENTS_PATCH = "turn-intents-handoff"
-"""Later customer turns are classified again (topic shifts, AI-to-AI hand-offs): a new triage
-activity per turn, so interactions recorded before it replay without it."""
 
 
 @workflow.defn(name=INTERACTION_WORKFLOW, sandboxed=False)
@@ -89,7 +83,8 @@ class InteractionWorkflow:
     async def run(self, request: InteractionStart) -> InteractionResult:
         carried = boundary.carried_state(request)
         # Asked once per run, before any command: a replayed older run keeps its old commands.
-        legacy = tuple(change for change in changes.ALL if not workflow.patched(change))
+        baseline = workflow.patched(changes.BASELINE)
+        legacy = _legacy(baseline)
         if carried is None:
             public = InteractionInput.model_validate(request.model_dump(exclude={"state"}))
             info = workflow.info()
@@ -99,8 +94,8 @@ class InteractionWorkflow:
                 request=public,
                 execution_id=info.first_execution_run_id,
                 legacy=legacy,
-                safety=workflow.patched(SAFETY_GATES_PATCH),
-                turn_intents=workflow.patched(TURN_INTENTS_PATCH),
+                safety=baseline or workflow.patched(changes.SAFETY_GATES),
+                turn_intents=baseline or workflow.patched(changes.TURN_INTENTS),
             )
         else:
             self._state, first = carried, lc.Continued(at=now(), legacy=legacy)
@@ -293,6 +288,15 @@ class InteractionWorkflow:
     @workflow.query(name="status")
     def status(self) -> StatusView:
         return status_view(self.state)
+
+
+def _legacy(baseline: bool) -> tuple[str, ...]:
+    """The changes this run must not make. Under the baseline marker the covered ones are not
+    asked one by one: each question would write a marker and a search-attribute upsert
+    (``warmline.lifecycle.changes``)."""
+    covered = changes.BASELINE_COVERS if not baseline else ()
+    asked = (*covered, *changes.AFTER_BASELINE)
+    return tuple(change for change in asked if not workflow.patched(change))
 
 
 def _ticket() -> str:

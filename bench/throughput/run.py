@@ -51,6 +51,7 @@ from bench.throughput.bare import (
     BareWorkflow,
     bare_activity,
 )
+from bench.throughput.cpu import CpuClock, CpuTally
 from cli.stack import temporal_cli
 from models import search_attributes
 from models.interaction import INTERACTION_TASK_QUEUE, interaction_workflow_id
@@ -85,18 +86,25 @@ async def _rate(count: int, concurrency: int, one: Callable[[int], Awaitable[obj
 
 
 async def interleaved_rates(
-    count: int, rounds: int, sides: dict[str, Callable[[int], Awaitable[float]]]
+    count: int,
+    rounds: int,
+    sides: dict[str, Callable[[int], Awaitable[float]]],
+    cpu: CpuTally | None = None,
 ) -> dict[str, float]:
     """Each side's rate over ``rounds`` alternating rounds of ``count / rounds`` workflows.
 
     Alternating, because the cores may be shared: a load that comes and goes then weighs on
     every side alike instead of on whichever ran while it lasted, and the ratios stay honest.
+    ``cpu``, when given, tallies each side's CPU per workflow over the same rounds.
     """
     per_round = max(1, count // rounds)
     seconds = dict.fromkeys(sides, 0.0)
     for _ in range(rounds):
         for name, rate in sides.items():
+            before = cpu.clock.read() if cpu else None
             seconds[name] += per_round / await rate(per_round)
+            if cpu and before:
+                cpu.add(name, before, cpu.clock.read(), per_round)
     return {name: per_round * rounds / spent for name, spent in seconds.items()}
 
 
@@ -362,6 +370,7 @@ async def main(
             await _bare_rate(client, 20, concurrency, sandboxed=False)
             await interaction_rate(client, 20, concurrency)
             pauses.freeze()  # as a worker process does once it polls (workers.main)
+            cpu = CpuTally(CpuClock())
             rates = await interleaved_rates(
                 interactions,
                 rounds,
@@ -370,6 +379,7 @@ async def main(
                     "unsandboxed": lambda n: _bare_rate(client, n, concurrency, sandboxed=False),
                     "interaction": lambda n: interaction_rate(client, n, concurrency),
                 },
+                cpu,
             )
             bare_rate, unsandboxed_rate = rates["bare"], rates["unsandboxed"]
             full_rate = rates["interaction"]
@@ -416,6 +426,10 @@ async def main(
     print(f"  single-turn interaction    : {full_rate:8.1f}/s  (facts stored: {stored})")
     print(f"  ratio interaction / bare   : {full_rate / bare_rate:8.2f}  (goal >= 0.6)")
     print(f"  ratio vs unsandboxed bare  : {full_rate / unsandboxed_rate:8.2f}  (stricter)")
+    print("CPU per workflow, same rounds:")
+    print(f"  bare workflow + 1 activity : {cpu.per_workflow('bare')}")
+    print(f"  the same, sandboxed=False  : {cpu.per_workflow('unsandboxed')}")
+    print(f"  single-turn interaction    : {cpu.per_workflow('interaction')}")
     if isinstance(pg_rate, float):
         print(f"  the same on PostgreSQL     : {pg_rate:8.1f}/s  (store on PostgreSQL)")
         print(

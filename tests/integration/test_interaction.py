@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
@@ -23,6 +24,7 @@ from models.interaction import (
 from models.routing import EndpointRole, RoutingConfig, ThresholdRule
 from simulators.ai_fleet import FaultMode, FaultRule
 from tests.integration.conftest import Stack
+from warmline.lifecycle import changes
 
 pytestmark = pytest.mark.integration
 
@@ -330,6 +332,33 @@ async def test_long_chat_continues_as_new_without_the_client_noticing(stack: Sta
     assert archived and archived[0].turn == 1
     ok, _ = stack.store.verify_audit(handle.id)
     assert ok
+
+
+async def change_markers(stack: Stack, workflow_id: str, run_id: str | None) -> list[str]:
+    """The ``workflow.patched`` change ids one run recorded (core writes them uncoded)."""
+    history = await stack.client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+        and "patch-data" in e.marker_recorded_event_attributes.details
+    ]
+
+
+async def test_every_run_records_one_change_marker_the_baseline(stack: Stack) -> None:
+    """Each change asked on its own would write a marker and a search-attribute upsert per
+    run; the baseline stands for all of them (``warmline.lifecycle.changes``)."""
+    await stack.use_config(lambda c: force_ai(c).model_copy(update={"max_turns_per_run": 2}))
+    handle = await stack.start("Question about my bill")
+    await first_reply(handle)
+    for turn in range(2, 5):
+        assert (await send(handle, f"And another detail about invoice {turn}")).turn == turn
+    assert (await status_of(handle)).run_count >= 2
+    await handle.signal("end_interaction", {})
+    await handle.result()
+    first = await change_markers(stack, handle.id, handle.run_id)
+    last = await change_markers(stack, handle.id, None)
+    assert first == last == [changes.BASELINE]
 
 
 async def test_no_human_accepting_leads_to_a_callback_never_a_drop(stack: Stack) -> None:

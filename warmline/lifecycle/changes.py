@@ -2,10 +2,18 @@
 ``workflow.patched``.
 
 A history recorded before a change must replay with the commands it recorded. The executor asks
-``workflow.patched(name)`` for every change at the start of each run (a new run records the
-marker and gets the change; a replay of an older run finds no marker) and passes the names it
-must not make in ``Started.legacy`` / ``Continued.legacy``; the machine asks :func:`made`. Once
-no running interaction predates a change, its name and its old branch go.
+``workflow.patched`` at the start of each run (a new run records the marker and gets the
+change; a replay of an older run finds no marker) and passes the names it must not make in
+``Started.legacy`` / ``Continued.legacy``; the machine asks :func:`made`. Once no running
+interaction predates a change, its name and its old branch go.
+
+The changes in :data:`BASELINE_COVERS` are asked under one marker, :data:`BASELINE`: core writes
+a marker and a search-attribute upsert for every change a run asks about, and asking each one
+at every start had grown to over two thirds of a single-turn interaction's history events and
+a fifth of the Temporal server's work for it (``bench/throughput``). A history recorded before
+the baseline has no baseline marker, so its replay asks the covered changes one by one, as it
+recorded them. A change made after the baseline goes into :data:`AFTER_BASELINE`, asked on its
+own.
 """
 
 from __future__ import annotations
@@ -52,7 +60,19 @@ REPLY_CHECKS = "reply-checks"
 """The safety policy's output check of each AI reply is acted on: a reply that breaks policy
 is held for review, replaced by the refusal or handed over (before: every reply was sent)."""
 
-ALL: tuple[str, ...] = (
+SAFETY_GATES = "safety-gates"
+"""Abuse limits at the start and on every turn (asked at a first run's start only: the carried
+state remembers it)."""
+
+TURN_INTENTS = "turn-intents-handoff"
+"""Later customer turns are classified again (topic shifts, AI-to-AI hand-offs): a new triage
+activity per turn (asked at a first run's start only, like ``SAFETY_GATES``)."""
+
+BASELINE = "lifecycle-baseline-2026-12"
+"""One marker for every change in :data:`BASELINE_COVERS`, ``SAFETY_GATES`` and
+``TURN_INTENTS`` included: a run that records it makes them all."""
+
+BASELINE_COVERS: tuple[str, ...] = (
     ACD_OUTCOMES,
     AWAIT_RELEASED,
     TRANSFER_REROUTE,
@@ -63,6 +83,12 @@ ALL: tuple[str, ...] = (
     START_TRIAGE,
     TURN_AHEAD,
 )
+"""The command changes the baseline stands for, in the order runs before it asked them."""
+
+AFTER_BASELINE: tuple[str, ...] = ()
+"""Changes made since the baseline, each asked under its own marker."""
+
+ALL: tuple[str, ...] = BASELINE_COVERS + AFTER_BASELINE
 
 
 def made(c: InteractionCarry, change: str) -> bool:
