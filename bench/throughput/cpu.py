@@ -43,10 +43,10 @@ class CpuClock:
         return (int(fields[11]) + int(fields[12])) / self._ticks  # utime + stime
 
 
-def _server_stat() -> Path | None:
-    """``/proc/<pid>/stat`` of the Temporal CLI this process started."""
-    me = os.getpid()
-    for entry in PROC.glob("[0-9]*"):
+def _server_stat(proc: Path = PROC, parent: int | None = None) -> Path | None:
+    """``<proc>/<pid>/stat`` of the Temporal CLI ``parent`` (default: this process) started."""
+    me = os.getpid() if parent is None else parent
+    for entry in proc.glob("[0-9]*"):
         try:
             stat = (entry / "stat").read_text()
         except OSError:

@@ -11,10 +11,10 @@ The changes in :data:`BASELINE_COVERS` are asked under one marker, :data:`BASELI
 a marker and a search-attribute upsert for every change a run asks about, and asking each one
 at every start had grown to 22 of a single-turn interaction's 31 history events. Asking the
 baseline alone cut the Temporal server's CPU per single-turn interaction from 15.3 to 11.8 ms
-in one run alternating both ways (the figure ``bench/throughput`` prints per workflow). A history recorded before
-the baseline has no baseline marker, so its replay asks the covered changes one by one, as it
-recorded them. A change made after the baseline goes into :data:`AFTER_BASELINE`, asked on its
-own.
+in one run alternating both ways (the figure ``bench/throughput`` prints per workflow). A
+history recorded before the baseline has no baseline marker, so its replay asks the covered
+changes one by one, as it recorded them. A change made after the baseline goes into
+:data:`AFTER_BASELINE`, asked on its own.
 """
 
 from __future__ import annotations
