@@ -16,6 +16,9 @@ rounds (``--rounds``, default 4), so a load that comes and goes on shared cores 
   (100 ms), where a later turn's intent check, run beside the AI call, hides behind it; and
   once more (AI instant) with the injection detector's model scoring every message, which the
   default safety policy leaves to its rules: the per-message cost of enabling it;
+* CPU per workflow over the same rounds, in this process (worker, client and the in-process
+  simulators) and in the Temporal dev server (``bench.throughput.cpu``): steadier than the
+  rates, and it tells on whose side a change saved work;
 * the single-turn interaction rate once more with Warmline's store on PostgreSQL (production's
   store; ``WARMLINE_TEST_POSTGRES_URL``, default the local ``test`` database, in a schema of its
   own), its ratio printed beside SQLite's.
