@@ -38,7 +38,9 @@ def test_what_start_up_built_is_frozen_and_its_garbage_collected_first() -> None
     assert sum(type(o) is _Cycle for o in gc.get_objects()) == 2  # the cycle lingers
     before = gc.get_freeze_count()
     frozen = freeze_startup_heap()
-    assert frozen == gc.get_freeze_count() > before
+    # Frozen objects still die by reference counting (a frame's temporaries, another thread's
+    # garbage), so the count can only fall after the call returns.
+    assert before < gc.get_freeze_count() <= frozen
     assert not _tracked(kept)  # in the permanent generation: no pass walks it
     later = _Cycle()
     assert _tracked(later)  # made after start-up: collected as usual
