@@ -13,7 +13,10 @@ model directory (``val_logits.pt``), so ``--average`` can score the mean logits 
 trained variants (a two-seed ensemble) without
 training again. ``--average DIR --test 0.0025`` evaluates a trained model on ``test`` +
 ``oos_test`` with the threshold tuned on validation at that budget (and measures single-call
-latency): use it once, for a variant chosen on validation.
+latency): use it once, for a variant chosen on validation. ``--average DIR --ceiling`` prints
+what no threshold can beat on test: the share of in-scope rows whose top intent is right, and
+per score the best out-of-scope recall any threshold reaches at 97% accuracy and the best
+accuracy at 85% recall (the goals of issue #17; a ceiling, never a way to choose).
 """
 
 from __future__ import annotations
@@ -108,6 +111,41 @@ def evaluate_test(model_dir: Path, budgets: list[float]) -> None:
     print("latency:", json.dumps(single_latency(IntentModel.load(model_dir), test.texts, 1000)))
 
 
+def ceiling(model_dir: Path, accuracy_goal: float = 0.97, recall_goal: float = 0.85) -> None:
+    """The test operating curve's best points over every threshold (see the module docstring)."""
+    from classifier.model import IntentModel
+    from classifier.training import _targets
+
+    val_logits, val_targets, oos_index = _val_logits(model_dir)
+    temperature = fit_temperature(val_logits, val_targets)
+    test = _load()["test"]
+    model = IntentModel.load(model_dir)
+    logits, _ = model.logits(test.texts)
+    targets = _targets(test, model.label_map)
+    base = decide(logits, Calibration(temperature=temperature), oos_index)
+    is_oos = targets == oos_index
+    in_scope = ~is_oos
+    n_in, n_oos = int(in_scope.sum()), int(is_oos.sum())
+    top_right = int(((base.top == targets) & in_scope).sum()) / n_in
+    print(f"TEST ceiling: top intent right for {top_right:.2%} of in-scope rows")
+    for name in OOS_SCORES:
+        score = base.scores[name]
+        best_recall, best_accuracy = None, 0.0
+        for threshold in [*torch.unique(score).tolist(), float("inf")]:
+            flagged = base.oos_wins | (score < threshold)
+            accuracy = int(((base.top == targets) & ~flagged & in_scope).sum()) / n_in
+            recall = int((flagged & is_oos).sum()) / n_oos
+            if accuracy >= accuracy_goal and (best_recall is None or recall > best_recall):
+                best_recall = recall
+            if recall >= recall_goal:
+                best_accuracy = max(best_accuracy, accuracy)
+        reached = "none" if best_recall is None else f"{best_recall:.1%}"
+        print(
+            f"  {name}: best recall at accuracy >= {accuracy_goal:.0%}: {reached}; "
+            f"best accuracy at recall >= {recall_goal:.0%}: {best_accuracy:.2%}"
+        )
+
+
 @app.command()
 def main(
     out: Annotated[Path, typer.Option(help="Model directory to write (kept).")],
@@ -125,8 +163,15 @@ def main(
         list[float] | None,
         typer.Option(help="With --average DIR: evaluate DIR on test at these budgets (once!)."),
     ] = None,
+    ceiling_of: Annotated[
+        bool,
+        typer.Option("--ceiling", help="With --average DIR: the best any threshold does on test."),
+    ] = False,
 ) -> None:
     """Train one variant (or average trained ones) and print validation figures."""
+    if average and ceiling_of:
+        ceiling(average[0])
+        return
     if average and test:
         evaluate_test(average[0], test)
         return
