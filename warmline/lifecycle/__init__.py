@@ -20,12 +20,14 @@ The lifecycle, one module per concern:
 - ``machine``: ``step`` itself, routing results by ``op`` and scheduling the next job.
 - ``intake``: what a customer message, ``await_reply`` or switch may ask (bounds, the
   ``message_id`` window); the update validators ask it too, so a refusal is the same either way.
-- ``changes``: command changes to existing paths, each named for ``workflow.patched``.
+- ``changes``: command changes to existing paths, each named for ``workflow.patched``; those
+  made so far are asked under one baseline marker.
 
 To extend it: add the event and command to ``models.lifecycle``, a handler in the module of its
 concern, a line in ``machine._dispatch`` (or ``_ON_RESULT`` for a new wait), and the command's
 execution in ``workflows.interaction_commands``; a change to the commands of an existing path
-gets a name in ``changes`` and a branch on ``changes.made``. Every wait must get a deadline; the
+gets a name in ``changes`` (in ``AFTER_BASELINE``, so it is asked on its own) and a branch
+on ``changes.made``. Every wait must get a deadline; the
 model test
 (``tests/warmline/test_lifecycle_model.py``) then checks the invariants for the new paths too.
 """
