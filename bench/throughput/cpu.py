@@ -52,8 +52,8 @@ def _server_stat(proc: Path = PROC, parent: int | None = None) -> Path | None:
         except OSError:
             continue
         name = stat[stat.find("(") + 1 : stat.rfind(")")]
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == me and name.startswith("temporal"):
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == me and name.startswith("temporal"):
             return entry / "stat"
     return None
 
