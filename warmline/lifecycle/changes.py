@@ -89,8 +89,6 @@ BASELINE_COVERS: tuple[str, ...] = (
 AFTER_BASELINE: tuple[str, ...] = ()
 """Changes made since the baseline, each asked under its own marker."""
 
-ALL: tuple[str, ...] = BASELINE_COVERS + AFTER_BASELINE
-
 
 def made(c: InteractionCarry, change: str) -> bool:
     """True when this run makes ``change`` (always, outside a replay of an older history)."""
