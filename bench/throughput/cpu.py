@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +68,13 @@ class CpuTally:
         self._spent: dict[str, list[float]] = {}
         self._count: dict[str, int] = {}
         self._server_read: set[str] = set()
+
+    @contextmanager
+    def measure(self, side: str, workflows: int) -> Iterator[None]:
+        """Tally the CPU spent inside the block against ``workflows`` of ``side``."""
+        before = self.clock.read()
+        yield
+        self.add(side, before, self.clock.read(), workflows)
 
     def add(self, side: str, before: CpuReading, after: CpuReading, workflows: int) -> None:
         spent = self._spent.setdefault(side, [0.0, 0.0])

@@ -37,7 +37,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,10 +107,8 @@ async def interleaved_rates(
     seconds = dict.fromkeys(sides, 0.0)
     for _ in range(rounds):
         for name, rate in sides.items():
-            before = cpu.clock.read() if cpu else None
-            seconds[name] += per_round / await rate(per_round)
-            if cpu and before:
-                cpu.add(name, before, cpu.clock.read(), per_round)
+            with cpu.measure(name, per_round) if cpu else nullcontext():
+                seconds[name] += per_round / await rate(per_round)
     return {name: per_round * rounds / spent for name, spent in seconds.items()}
 
 

@@ -18,6 +18,14 @@ def test_cpu_per_workflow_sums_each_sides_stretches() -> None:
     assert tally.per_workflow("unsandboxed") == "not measured"
 
 
+def test_a_measured_block_is_tallied_against_its_side() -> None:
+    tally = CpuTally(CpuClock())
+    with tally.measure("interaction", workflows=4):
+        sum(i * i for i in range(200_000))  # CPU the block spends
+    process = float(tally.per_workflow("interaction").split()[2])
+    assert process > 0
+
+
 def _stat(proc: Path, pid: int, name: str, parent: int) -> None:
     (proc / str(pid)).mkdir()
     fields = ["S", str(parent), *["0"] * 11]  # state, ppid, then up to utime and stime
