@@ -14,6 +14,8 @@ from tests.audit_keys import (
     TEST_SIGNING_KEY_SETTING,
 )
 
+pytest_plugins = ["tests.torch_threads"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

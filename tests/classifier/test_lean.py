@@ -127,15 +127,11 @@ def test_only_bfloat16_weights_are_packed() -> None:
         LeanBert(encoder.model, "fp32", pack=True)
 
 
+@pytest.mark.usefixtures("two_torch_threads")
 def test_one_utterance_runs_on_one_thread_and_gives_the_threads_back() -> None:
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        with one_thread():
-            assert torch.get_num_threads() == 1
-        assert torch.get_num_threads() == 2
-        with pytest.raises(RuntimeError), one_thread():
-            raise RuntimeError("a failed pass")
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
+    with one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+    with pytest.raises(RuntimeError), one_thread():
+        raise RuntimeError("a failed pass")
+    assert torch.get_num_threads() == 2

@@ -47,6 +47,7 @@ def test_held_out_utterances_get_the_eager_decision(
         assert got.confidence == pytest.approx(want.confidence, abs=1e-4), text
 
 
+@pytest.mark.usefixtures("two_torch_threads")
 def test_one_utterance_runs_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker's batches keep their threads; one utterance's call runs on one (see
     ``classifier.encoder.one_thread``)."""
@@ -60,10 +61,5 @@ def test_one_utterance_runs_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> No
         return graph(ids)
 
     monkeypatch.setattr(model._one, "_graph", spy)
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        model.classify("where is my parcel, it is two weeks late")
-        assert seen == [1] and torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
+    model.classify("where is my parcel, it is two weeks late")
+    assert seen == [1] and torch.get_num_threads() == 2

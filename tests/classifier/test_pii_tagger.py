@@ -127,6 +127,7 @@ def test_a_tiny_training_run_writes_a_loadable_model(tmp_path: Path) -> None:
     assert isinstance(loaded.find("my name is John Smith"), list)
 
 
+@pytest.mark.usefixtures("two_torch_threads")
 def test_the_tagger_runs_on_one_thread(
     tagger: NameAddressTagger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,10 +139,5 @@ def test_the_tagger_runs_on_one_thread(
         return served(*args)
 
     monkeypatch.setattr(tagger, "_serve", spy)
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        tagger.find_batch(["hi, my name is John Smith", "ok"])
-        assert seen == [1] and torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
+    tagger.find_batch(["hi, my name is John Smith", "ok"])
+    assert seen == [1] and torch.get_num_threads() == 2

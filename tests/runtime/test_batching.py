@@ -189,11 +189,10 @@ class _ThreadsSeen:
         return self.model.classify_batch(texts)
 
 
+@pytest.mark.usefixtures("two_torch_threads")
 def test_a_small_pass_runs_on_one_thread_and_a_burst_keeps_the_configured_ones() -> None:
     spy = _ThreadsSeen()
     classifier = BatchingClassifier(spy)
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
     try:
         texts = [f"where is order {n}?" for n in range(ONE_THREAD_BATCH + 1)]
         small = classifier._classify_batch(texts[:2])
@@ -202,5 +201,4 @@ def test_a_small_pass_runs_on_one_thread_and_a_burst_keeps_the_configured_ones()
         assert torch.get_num_threads() == 2
         assert small == burst[:2]
     finally:
-        torch.set_num_threads(before)
         classifier.close()
