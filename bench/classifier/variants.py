@@ -169,6 +169,8 @@ def main(
     ] = False,
 ) -> None:
     """Train one variant (or average trained ones) and print validation figures."""
+    if (ceiling_of or test) and not average:
+        raise typer.BadParameter("--ceiling and --test evaluate a trained model: add --average DIR")
     if average and ceiling_of:
         ceiling(average[0])
         return
