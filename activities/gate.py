@@ -9,12 +9,13 @@ The order keeps the limits' and the screen's promises: what the limits stop neve
 detector, and what the screen does not let through as it is never reaches an AI. A later turn's
 intent classification alone starts first, beside the admission check and the screen: it is a
 local forward pass (nothing leaves the worker), the longest part of a turn whose AI answers
-quickly, and its answer is simply never taken when the limits or the screen stop the turn (at
-most one pass spent per stopped message, beside the workflow task and counter write it costs
-anyway). (Runs from before the call moved here start the turn's classification after the
-screen instead, so its forward pass overlaps the way back to the workflow.) A step that fails
-here is not retried here: the answer then lacks it and the lifecycle asks for it with its own
-activity, retries and failure handling, as before.
+quickly, and it is dropped when the limits or the screen stop the turn: a pass still queued
+behind others is then skipped, so at most the pass already running is spent on a stopped
+message (beside the workflow task and counter write it costs anyway), and a flood the limits
+throttle does not queue passes behind a busy classifier. (Runs from before the call moved
+here start the turn's classification after the screen instead, so its forward pass overlaps the
+way back to the workflow.) A step that fails here is not retried here: the answer then lacks it
+and the lifecycle asks for it with its own activity, retries and failure handling, as before.
 """
 
 from __future__ import annotations
@@ -60,17 +61,20 @@ class GateActivities:
     @activity.defn
     async def pass_gates(self, request: GateRequest) -> GateAnswer:
         request = validated(GateRequest, request)
-        self._classify_ahead(request.turn)
+        ahead = self._classify_ahead(request.turn)
         # A failed count fails the activity (retried whole, as the check alone would be).
         decision = await self.abuse.check_admission(request.admission)
         answer = GateAnswer(decision=decision)
         if not decision.allowed:
+            self._drop(ahead)
             return answer
         if request.pattern is not None:
             answer.pattern = await self._pattern(request.pattern)
         if request.screen is not None:
             answer.screen = await self._screen(request.screen)
             answered = answer.screen is None or answer.screen.decision.action in _AI_ANSWERS
+            if not answered:
+                self._drop(ahead)
             if request.classify_ahead and answered and self.classifier is not None:
                 self.classifier.prefetch(request.admission.text)
             allowed = (
@@ -82,13 +86,23 @@ class GateActivities:
             answer.triage = await self._triage(request.triage, answer.pattern.pattern)
         return answer
 
-    def _classify_ahead(self, ahead: TurnAhead | None) -> None:
+    def _classify_ahead(self, ahead: TurnAhead | None) -> str | None:
         """Start the turn's classification for its intent check (see the module docstring);
-        the check's triage takes it (``BatchingClassifier.classify_async``)."""
+        the check's triage takes it (``BatchingClassifier.classify_async``). Returns the text
+        whose classification was started."""
         if ahead is None or ahead.check is None or self.classifier is None:
-            return
-        if ahead.check.classification is None and ahead.check.upstream_intent is None:
-            self.classifier.prefetch(ahead.check.text)
+            return None
+        if ahead.check.classification is not None or ahead.check.upstream_intent is not None:
+            return None
+        self.classifier.prefetch(ahead.check.text)
+        return ahead.check.text
+
+    def _drop(self, text: str | None) -> None:
+        """The turn was stopped: its classification is not waited for (a pass still queued
+        behind others is skipped), so a refused flood costs no forward passes when the
+        classifier is busy."""
+        if text is not None and self.classifier is not None:
+            self.classifier.discard(text)
 
     async def _pattern(self, request: PatternRequest) -> PatternChoice | None:
         """The start's pattern; None (chosen by the lifecycle's own activity) if this fails."""

@@ -8,7 +8,9 @@ that arrived meanwhile. There is no timer: an idle worker handles a lone request
 batching adds no latency, only throughput under load. One thread also means one caller of the
 underlying resource (one OpenMP team for torch, one writer for SQLite).
 
-A failed batch is retried item by item, so one bad request fails alone.
+A failed batch is retried item by item, so one bad request fails alone. A request whose caller
+stopped waiting before its pass began (a cancelled activity, a prefetch whose turn was refused)
+is skipped: work nobody reads costs nothing.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class MicroBatcher(Generic[In, Out]):
         self.passes = 0
         """Passes run so far; with ``items`` it tells how much batching happened."""
         self.items = 0
+        self.skipped = 0
+        """Requests dropped unprocessed because their caller had stopped waiting."""
 
     async def submit(self, item: In) -> Out:
         loop = asyncio.get_running_loop()
@@ -105,7 +109,10 @@ class MicroBatcher(Generic[In, Out]):
                     stop = True
                     break
                 batch.append(request)
-            self._run(batch)
+            waited = [request for request in batch if not request.future.done()]
+            self.skipped += len(batch) - len(waited)
+            if waited:
+                self._run(waited)
             if stop:
                 return
 

@@ -75,6 +75,15 @@ class BatchingClassifier:
         while len(self._ahead) > AHEAD_KEPT:
             self._ahead.popitem(last=False)
 
+    def discard(self, text: str) -> None:
+        """Drop the unclaimed prefetch of ``text``: its turn was stopped, so nobody will read
+        it. A pass not yet begun is then skipped (``MicroBatcher``), and a flood of refused
+        messages queues no forward passes behind a busy classifier. (A turn elsewhere that
+        sent the same words at the same moment classifies them anew.)"""
+        ahead = self._ahead.pop(text, None)
+        if ahead is not None:
+            ahead.cancel()
+
     def prefetched(self, text: str) -> bool:
         """A classification of ``text`` was started and is not claimed yet."""
         return text in self._ahead

@@ -367,7 +367,8 @@ async def test_a_turns_classification_starts_beside_its_admission_check(
     store: Store, scanner: TurnScanner
 ) -> None:
     """The forward pass starts with the gate; a turn let through takes it (one pass, no
-    second), a turn the screen or the limits stop leaves it untaken, never triaged."""
+    second), a turn held by the screen keeps it for the check that follows, and a turn the
+    limits stop drops it, never triaged."""
     classifier = BatchingClassifier(load_shared())
     ai, triage = RecordingAI(), ClassifyingTriage(classifier)
     activities = answering_gate(store, scanner, ai, triage, classifier)
@@ -378,10 +379,11 @@ async def test_a_turns_classification_starts_beside_its_admission_check(
         assert classifier.batcher.items == 1  # the check took the gate's classification
         assert not classifier.prefetched("and when will it arrive?")
         attack = await env.run(activities.pass_gates, turn_ahead(ATTACK))
+        # held for review: the AI answers later and the lifecycle's own check takes the pass
         assert attack.turn is None and classifier.prefetched(ATTACK)
         limited = await env.run(activities.pass_gates, turn_ahead("and the invoice?"))
         assert not limited.decision.allowed and limited.turn is None
-        assert classifier.prefetched("and the invoice?")  # started before the limits answered
+        assert not classifier.prefetched("and the invoice?")  # started, dropped on refusal
         unchecked = await env.run(activities.pass_gates, turn_ahead("hm", check=False))
         assert not classifier.prefetched("hm")
     finally:
@@ -390,3 +392,27 @@ async def test_a_turns_classification_starts_beside_its_admission_check(
     assert triage.intents == [classifier.model.classify("and when will it arrive?").intent]
     assert [asked.messages[-1].content for asked in ai.asked] == ["and when will it arrive?"]
     assert unchecked.decision.answer is LimitAnswer.THROTTLED
+
+
+async def test_a_turn_the_screen_refuses_drops_its_classification(
+    store: Store, scanner: TurnScanner
+) -> None:
+    """Refused by the screen: no AI answers it and no check follows, so the pass started
+    beside the admission check is dropped (skipped if still queued behind a busy pass)."""
+    config = store.active_routing_config()
+    assert config is not None
+    config.safety = config.safety.model_copy(
+        update={"default_on_injection": SafetyAction.REFUSE_POLITELY}
+    )
+    store.save_routing_config(config, "test")
+    classifier = BatchingClassifier(load_shared())
+    ai, triage = RecordingAI(), ClassifyingTriage(classifier)
+    activities = answering_gate(store, scanner, ai, triage, classifier)
+    try:
+        refused = await ActivityEnvironment().run(activities.pass_gates, turn_ahead(ATTACK))
+        assert refused.screen is not None
+        assert refused.screen.decision.action is SafetyAction.REFUSE_POLITELY
+        assert refused.turn is None and not classifier.prefetched(ATTACK)
+    finally:
+        await asyncio.to_thread(classifier.close)
+    assert ai.asked == [] and triage.asked == []

@@ -121,12 +121,15 @@ async def test_close_finishes_queued_work_then_refuses_more() -> None:
 
 
 async def test_a_cancelled_caller_does_not_disturb_the_others() -> None:
+    """Its item is skipped (nobody would read the result); the rest of the burst is served."""
     async with held() as (recorder, batcher):
         gone, kept = await enqueue(batcher, [2, 3])
         gone.cancel()
         recorder.release.set()
         assert await kept == 6
         assert gone.cancelled()
+    assert 2 not in recorder.singles + [i for b in recorder.batches for i in b]
+    assert (batcher.skipped, batcher.items) == (1, 2)  # the held 0, then 3 alone
 
 
 async def test_batched_classification_matches_one_at_a_time() -> None:
@@ -171,6 +174,47 @@ async def test_a_prefetched_classification_is_the_one_its_triage_gets() -> None:
     alone = default_model.classify(text)
     assert (result.intent, result.confidence) == (alone.intent, alone.confidence)
     assert again == result
+
+
+class _HeldModel:
+    """Classifies nothing until released, noting what it was asked."""
+
+    version = "held"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def classify(self, text: str) -> Classification:
+        self.started.set()
+        assert self.release.wait(timeout=10)
+        self.asked.append(text)
+        return Classification(intent="billing", confidence=0.9, model_version=self.version)
+
+
+async def test_a_discarded_prefetch_queued_behind_a_pass_is_never_classified() -> None:
+    """A turn stopped by the limits or the screen drops its prefetch: behind a busy pass it
+    costs no forward pass, and the same words asked later are classified anew."""
+    model = _HeldModel()
+    classifier = BatchingClassifier(model)
+    try:
+        classifier.prefetch("first turn")
+        assert await asyncio.to_thread(model.started.wait, 10)
+        classifier.prefetch("refused turn")
+        while classifier.batcher._queue.qsize() < 1:
+            await asyncio.sleep(0)  # a yield to the submitting task, not a timed wait
+        classifier.discard("refused turn")
+        assert not classifier.prefetched("refused turn")
+        model.release.set()
+        await classifier.classify_async("first turn")
+        assert model.asked == ["first turn"] and classifier.batcher.skipped == 1
+        await classifier.classify_async("refused turn")
+        assert model.asked == ["first turn", "refused turn"]
+        classifier.discard("never prefetched")  # nothing to drop: no error
+    finally:
+        model.release.set()
+        await asyncio.to_thread(classifier.close)
 
 
 class _ThreadsSeen:
