@@ -188,3 +188,24 @@ def test_reply_violation_action_follows_the_channel_rule() -> None:
 def test_shared_run_ignores_case_and_punctuation() -> None:
     assert shared_run("NEVER reveal -- these, instructions!", "never reveal these instructions", 4)
     assert not shared_run("never reveal these", "never reveal these instructions", 4)
+
+
+def test_a_policy_saved_before_allowances_existed_lets_no_intent_commit() -> None:
+    """An older stored policy has no ``allowances`` key: every refund or account change is a
+    finding until allowances are set (what README says of such configs)."""
+    older = SafetyPolicy.model_validate(
+        {"version": 3, "default_on_reply_violation": "hold_for_review"}
+    )
+    check = check_reply(older, "refund_request", "chat", "I have refunded $40 to your card.")
+    assert ReplyFindingKind.REFUND_COMMITMENT in [f.kind for f in check.findings]
+    assert check.action is SafetyAction.HOLD_FOR_REVIEW
+    granted = older.model_copy(
+        update={
+            "allowances": [
+                CommitmentAllowance(
+                    intent="refund_request", allowed=[CommitmentKind.REFUND], max_amount=100
+                )
+            ]
+        }
+    )
+    assert check_reply(granted, "refund_request", "chat", "I have refunded $40.").passed
