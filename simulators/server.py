@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
@@ -106,10 +106,22 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
     return exc.response
 
 
+CLIENT_CLOSED = 499
+"""The status (nginx's convention) a request gets whose client left before sending it whole."""
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """A caller that disconnects mid-request (a killed worker, a timed-out call) is an ordinary
+    event for a server: nobody is left to answer, and it is no error of the simulator's."""
+    return Response(status_code=CLIENT_CLOSED)
+
+
 EXCEPTION_HANDLERS: Mapping[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-    BadRequest: _bad_request
+    BadRequest: _bad_request,
+    ClientDisconnect: _client_gone,
 }
-"""Pass to ``Starlette(exception_handlers=...)`` so ``read_model`` failures become 4xx."""
+"""Pass to ``Starlette(exception_handlers=...)`` so ``read_model`` failures become 4xx and a
+client that went away mid-request is not logged as a server error."""
 
 
 async def read_json(request: Request) -> Any:

@@ -8,8 +8,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from starlette.types import Message, Scope
 
-from simulators.server import serve_app
+from simulators.acd import AcdSimulator
+from simulators.acd_http import create_acd_app
+from simulators.ai_fleet import create_ai_fleet_app
+from simulators.server import CLIENT_CLOSED, serve_app
+from tests.simulators.test_acd import RecordingSignaler
 
 
 async def _hello(request: Request) -> PlainTextResponse:
@@ -37,3 +42,39 @@ async def test_port_in_use_is_an_error_not_an_exit() -> None:
         with pytest.raises(RuntimeError):
             async with serve_app(APP, port=port):
                 pass
+
+
+@pytest.mark.parametrize("app", ["ai fleet", "acd"])
+async def test_a_client_that_leaves_mid_request_is_not_a_server_error(app: str) -> None:
+    """A worker killed while its request body is on the way: the simulator answers nobody
+    (status 499) instead of raising, which uvicorn would log as a traceback."""
+    built = (
+        create_ai_fleet_app()
+        if app == "ai fleet"
+        else create_acd_app(AcdSimulator(RecordingSignaler()))
+    )
+    path = "/agents/care-bot/1/v1/chat/completions" if app == "ai fleet" else "/transfers"
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    await built(scope, receive, send)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == CLIENT_CLOSED
