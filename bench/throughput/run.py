@@ -2,7 +2,10 @@
 
 Both sides share one dev server, one worker process and one client, so the ratios measure
 what Warmline's orchestration costs on top of Temporal itself. The sides run in alternating
-rounds (``--rounds``, default 4), so a load that comes and goes on shared cores weighs on both:
+rounds (``--rounds``, default 8), so a load that comes and goes on shared cores weighs on both.
+On a 2-core machine one round's throughput ratio strays from the run's by up to a fifth (the
+benchmark prints the spread), so a verdict within 10% needs many rounds: 8 of 75 workflows per
+side by default. Measured:
 
 * workflows/s: a bare workflow with one activity vs a full single-turn interaction
   (classify -> route -> AI reply -> resolve -> facts recorded). ``InteractionWorkflow`` runs
@@ -23,8 +26,8 @@ rounds (``--rounds``, default 4), so a load that comes and goes on shared cores 
   store; ``WARMLINE_TEST_POSTGRES_URL``, default the local ``test`` database, in a schema of its
   own), its ratio printed beside SQLite's.
 
-Run: ``python -m bench.throughput.run [--interactions 300] [--turns 200] [--no-postgres]
-[--ai-latency-ms 100] [--rounds 4]``.
+Run: ``python -m bench.throughput.run [--interactions 600] [--turns 200] [--no-postgres]
+[--ai-latency-ms 100] [--rounds 8]``.
 """
 
 from __future__ import annotations
@@ -502,7 +505,7 @@ async def main(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--interactions", type=int, default=300)
+    parser.add_argument("--interactions", type=int, default=600)
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--no-postgres", dest="postgres", action="store_false")
@@ -510,7 +513,7 @@ if __name__ == "__main__":
         "--ai-latency-ms", type=int, default=100, help="simulated AI latency of the second turns"
     )
     parser.add_argument(
-        "--rounds", type=int, default=4, help="alternating rounds of bare and Warmline work"
+        "--rounds", type=int, default=8, help="alternating rounds of bare and Warmline work"
     )
     args = parser.parse_args()
     if min(args.rounds, args.interactions, args.turns, args.concurrency) < 1:
