@@ -14,7 +14,7 @@ from simulators.acd import AcdSimulator
 from simulators.acd_http import create_acd_app
 from simulators.ai_fleet import create_ai_fleet_app
 from simulators.server import CLIENT_CLOSED, serve_app
-from tests.simulators.test_acd import RecordingSignaler
+from tests.simulators.recording import RecordingSignaler
 
 
 async def _hello(request: Request) -> PlainTextResponse:
